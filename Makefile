@@ -1,0 +1,39 @@
+# citymind — two commands on a fresh machine: `make run` and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.citymind-installed
+PYTEST_ARGS ?=
+
+.PHONY: install run test check format bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]' 2>&1 \
+		| grep -vE '^WARNING: Location|BuildBackendWarning|^ *!!|^ *\*+|^ *$$|corresp|strategy|Please|By 20|See https|Editable|name as your' || true
+	@$(PY) -c "import registry, models, rules, knowledge_graph, training, serving, citymind" 
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install  ## bootstrap the embedded registry with the default assets and start the platform
+	$(VENV)/bin/citymind bootstrap
+	$(VENV)/bin/citymind registry list
+
+test: install  ## the whole suite (real MLflow, real Ray Serve, real onnxruntime)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+check: install  ## ruff (format + lint) and mypy
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+clean:
+	rm -rf .citymind .pytest_cache .mypy_cache .ruff_cache

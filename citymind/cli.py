@@ -1,0 +1,57 @@
+"""The ``citymind`` command: registry, training, rules, knowledge and the gateway."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from citymind import cli_registry
+
+app = typer.Typer(
+    help="citymind: the algorithm and knowledge middle-platform of a city brain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(cli_registry.app, name="registry")
+
+
+@app.command()
+def bootstrap(force: Annotated[bool, typer.Option(help="register defaults even if present")] = False) -> None:
+    """Register the default Pingdu assets if the registry is empty."""
+    from citymind.bootstrap import bootstrap as run_bootstrap
+
+    for line in run_bootstrap(force=force):
+        typer.echo(line)
+
+
+@app.command()
+def info() -> None:
+    """Print the effective settings."""
+    from citymind.settings import get_settings
+
+    s = get_settings()
+    typer.echo(
+        f"home          {s.resolved_home}\ntracking_uri  {s.resolved_tracking_uri}\n"
+        f"gateway       http://{s.host}:{s.port}\nray_address   {s.ray_address or '(local)'}\n"
+        f"shared_data   {s.shared_data}"
+    )
+
+
+def main() -> None:
+    import logging
+
+    from registry import CitymindError
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+
+    try:
+        app()
+    except CitymindError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

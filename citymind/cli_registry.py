@@ -1,0 +1,128 @@
+"""``citymind registry ...``: browse and curate the five libraries from a terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from citymind._output import emit
+
+app = typer.Typer(
+    help="Browse the registry of models, algorithms, rules, knowledge and components.", no_args_is_help=True
+)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _registry() -> Any:
+    from registry import MlflowRegistry
+
+    return MlflowRegistry.from_settings()
+
+
+@app.command("list")
+def list_assets(
+    kind: Annotated[str | None, typer.Argument(help="model|algorithm|rule|knowledge|component")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="KEY=VALUE, repeatable")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List assets, optionally of one kind and with given tags."""
+    tags = dict(t.split("=", 1) for t in tag or [])
+    assets = _registry().search(kind=kind, tags=tags)
+    emit(
+        [a.to_dict() for a in assets],
+        as_json=as_json,
+        columns=["kind", "name", "latest_version", "aliases", "description"],
+        title="citymind registry",
+    )
+
+
+@app.command()
+def show(
+    ref: Annotated[str, typer.Argument(help="name, name@alias, name/3 or models:/...")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one version (latest unless an alias or version is given)."""
+    version = _registry().resolve(ref)
+    emit(
+        version.to_dict(),
+        as_json=as_json,
+        columns=["kind", "name", "version", "format", "aliases", "tags", "lineage", "source"],
+    )
+
+
+@app.command()
+def versions(name: str, as_json: JsonOpt = False) -> None:
+    """List every version of an asset with its aliases."""
+    rows = [v.to_dict() for v in _registry().versions(name)]
+    emit(rows, as_json=as_json, columns=["version", "format", "aliases", "created_at", "run_id"], title=name)
+
+
+@app.command()
+def alias(
+    name: str,
+    alias: str,
+    version: Annotated[int | None, typer.Argument(help="version to point at")] = None,
+    delete: Annotated[bool, typer.Option("--delete", help="remove the alias")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Point ALIAS of NAME at VERSION (e.g. promote to champion), or --delete it."""
+    reg = _registry()
+    if delete:
+        reg.delete_alias(name, alias)
+        emit({"name": name, "alias": alias, "deleted": True}, as_json=as_json)
+        return
+    if version is None:
+        raise typer.BadParameter("give the VERSION to point the alias at, or --delete")
+    emit(reg.set_alias(name, alias, version).to_dict(), as_json=as_json, columns=["name", "version", "aliases"])
+
+
+@app.command()
+def rollback(
+    name: str,
+    alias: Annotated[str, typer.Option(help="alias to move back")] = "champion",
+    as_json: JsonOpt = False,
+) -> None:
+    """Move an alias back to the version it pointed at before."""
+    emit(_registry().rollback(name, alias).to_dict(), as_json=as_json, columns=["name", "version", "aliases"])
+
+
+@app.command()
+def lineage(
+    name: str,
+    version: int,
+    direction: Annotated[str, typer.Option(help="up (came from) or down (used by)")] = "up",
+    as_json: JsonOpt = False,
+) -> None:
+    """Trace what a version came from, or what uses it."""
+    refs = _registry().lineage(name, version, direction)
+    emit(
+        [r.to_dict() for r in refs],
+        as_json=as_json,
+        columns=["kind", "name", "version", "detail"],
+        title=f"{name}/{version} {direction}",
+    )
+
+
+@app.command()
+def register(
+    file: Annotated[Path, typer.Option("--file", help=".onnx, .yaml, .json file or folder")],
+    kind: Annotated[str, typer.Option(help="model|algorithm|rule|knowledge|component")],
+    name: Annotated[str, typer.Option(help="asset name")],
+    description: str = "",
+    tag: Annotated[list[str] | None, typer.Option(help="KEY=VALUE, repeatable")] = None,
+    lineage_json: Annotated[str | None, typer.Option("--lineage", help="JSON list of refs")] = None,
+    alias: Annotated[str | None, typer.Option(help="alias to set on the new version")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a file or folder as a new version."""
+    reg = _registry()
+    refs = json.loads(lineage_json) if lineage_json else []
+    version = reg.register(
+        kind, name, file, description=description, tags=dict(t.split("=", 1) for t in tag or []), lineage=refs
+    )
+    if alias:
+        version = reg.set_alias(name, alias, version.version)
+    emit(version.to_dict(), as_json=as_json, columns=["kind", "name", "version", "format", "aliases"])

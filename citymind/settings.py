@@ -1,0 +1,61 @@
+"""Typed settings of a citymind deployment, overridable by ``CITYMIND_*`` environment variables.
+
+| setting            | env                        | default                          |
+|--------------------|----------------------------|----------------------------------|
+| home               | CITYMIND_HOME              | ./.citymind                      |
+| tracking_uri       | CITYMIND_TRACKING_URI      | sqlite:///<home>/mlflow.db       |
+| artifact_location  | CITYMIND_ARTIFACT_LOCATION | <home>/artifacts (embedded only) |
+| host / port        | CITYMIND_HOST / _PORT      | 127.0.0.1 / 8000                 |
+| ray_address        | CITYMIND_RAY_ADDRESS       | "" (start a local Ray)           |
+| shared_data        | CITYMIND_SHARED_DATA       | ../shared/data                   |
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where citymind keeps its registry, where the gateway listens and where real data lives."""
+
+    model_config = SettingsConfigDict(env_prefix="CITYMIND_", extra="ignore")
+
+    home: Path = Field(default=Path(".citymind"), description="Holds mlflow.db and artifacts/.")
+    tracking_uri: str = Field(default="", description="MLflow tracking/registry URI; empty = embedded sqlite.")
+    artifact_location: str = Field(default="", description="Artifact root for new experiments.")
+    host: str = Field(default="127.0.0.1", description="Gateway bind address.")
+    port: int = Field(default=8000, ge=1, le=65535)
+    ray_address: str = Field(default="", description="Ray cluster address; empty starts a local Ray.")
+    shared_data: Path = Field(default=Path("../shared/data"))
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        if self.tracking_uri:
+            return self.tracking_uri
+        return f"sqlite:///{self.resolved_home / 'mlflow.db'}"
+
+    @property
+    def embedded(self) -> bool:
+        """True when the registry is the local sqlite file (writes then need a process lock)."""
+        return self.resolved_tracking_uri.startswith("sqlite:")
+
+    @property
+    def resolved_artifact_location(self) -> str | None:
+        if self.artifact_location:
+            return self.artifact_location
+        if self.embedded:
+            return (self.resolved_home / "artifacts").as_uri()
+        return None  # a tracking server decides (e.g. mlflow-artifacts:/ proxied to its object store)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""citymind knowledge_graph library."""

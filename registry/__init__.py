@@ -1,0 +1,35 @@
+"""The registry of citymind's five libraries (models, algorithms, rules, knowledge, components) on MLflow."""
+
+from registry._exceptions import (
+    AliasError,
+    AssetNotFound,
+    CitymindError,
+    InvalidAsset,
+    RegistryError,
+    RegistryUnavailable,
+    UnknownKind,
+    ValidationError,
+)
+from registry.base import Asset, AssetRegistry, AssetVersion, LineageRef
+from registry.kinds import KIND_TAG, Kind
+from registry.mlflow_registry import MlflowRegistry
+from registry.refs import parse_ref
+
+__all__ = [
+    "KIND_TAG",
+    "AliasError",
+    "Asset",
+    "AssetNotFound",
+    "AssetRegistry",
+    "AssetVersion",
+    "CitymindError",
+    "InvalidAsset",
+    "Kind",
+    "LineageRef",
+    "MlflowRegistry",
+    "RegistryError",
+    "RegistryUnavailable",
+    "UnknownKind",
+    "ValidationError",
+    "parse_ref",
+]

@@ -1,0 +1,60 @@
+"""The one exception tree of citymind. Every library raises these; the gateway maps them to HTTP.
+
+    CitymindError
+    ├── RegistryError
+    │   ├── UnknownKind          (ValueError)   kind is not one of the five libraries
+    │   ├── AssetNotFound        (KeyError)     no such asset / version / alias
+    │   ├── InvalidAsset         (ValueError)   the artifact or its metadata is unusable
+    │   ├── AliasError           (ValueError)   alias points nowhere / nothing to roll back to
+    │   └── RegistryUnavailable  (RuntimeError) the MLflow store cannot be reached
+    └── ValidationError          (ValueError)   user input (rules, requests, data) is malformed
+
+Messages say what was wrong, what was received and what to do next.
+"""
+
+from __future__ import annotations
+
+
+class CitymindError(Exception):
+    """Root of every error citymind raises on purpose."""
+
+    def __str__(self) -> str:  # KeyError subclasses would otherwise repr() their message
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class RegistryError(CitymindError):
+    """Something about the registry of the five libraries."""
+
+    def __init__(
+        self, message: str, *, kind: str | None = None, name: str | None = None, version: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.kind, self.name, self.version = kind, name, version
+
+
+class UnknownKind(RegistryError, ValueError):
+    pass
+
+
+class AssetNotFound(RegistryError, KeyError):
+    pass
+
+
+class InvalidAsset(RegistryError, ValueError):
+    pass
+
+
+class AliasError(RegistryError, ValueError):
+    pass
+
+
+class RegistryUnavailable(RegistryError, RuntimeError):
+    pass
+
+
+class ValidationError(CitymindError, ValueError):
+    """Malformed user input; ``location`` is ``file:line:col`` or a JSON path when known."""
+
+    def __init__(self, message: str, *, location: str | None = None) -> None:
+        super().__init__(f"{location}: {message}" if location else message)
+        self.location = location

@@ -1,0 +1,45 @@
+"""Load a downloaded MLflow model folder as the native object of its citymind format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from registry._exceptions import InvalidAsset
+from registry.base import AssetVersion
+
+
+def load_model_dir(path: Path, av: AssetVersion) -> Any:
+    try:
+        if av.format == "onnx":
+            return onnx_file(path)
+        if av.format == "files":
+            return files_dir(path)
+        loader = {"sklearn": "mlflow.sklearn", "pytorch": "mlflow.pytorch"}.get(av.format, "mlflow.pyfunc")
+        module = __import__(loader, fromlist=["load_model"])
+        return module.load_model(str(path))
+    except InvalidAsset:
+        raise
+    except Exception as exc:
+        raise InvalidAsset(
+            f"{av.kind} {av.name!r} version {av.version} ({av.format}) cannot be loaded: "
+            f"{type(exc).__name__}: {exc}. Register a fixed version or roll the alias back.",
+            kind=av.kind,
+            name=av.name,
+            version=str(av.version),
+        ) from exc
+
+
+def onnx_file(path: Path) -> Path:
+    """The ``.onnx`` file inside a saved ONNX model folder (sessions are created by the caller)."""
+    spec = yaml.safe_load((path / "MLmodel").read_text())
+    name = spec["flavors"]["onnx"]["data"]
+    return path / name
+
+
+def files_dir(path: Path) -> Path:
+    """The folder holding a file asset's files (rules YAML, knowledge snapshot, component spec)."""
+    spec = yaml.safe_load((path / "MLmodel").read_text())
+    return path / spec["flavors"]["python_function"]["data"]

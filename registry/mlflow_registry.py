@@ -1,0 +1,444 @@
+"""``MlflowRegistry``: the five libraries stored in MLflow's Model Registry, visible to any MLflow client."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping, Sequence
+from functools import cached_property, partial
+from pathlib import Path
+from typing import Any
+
+from registry._exceptions import AliasError, AssetNotFound, InvalidAsset
+from registry._mlflow_support import (
+    is_already_exists,
+    is_not_found,
+    mlflow_errors,
+    not_found,
+    retrying,
+    write_lock,
+)
+from registry.artifacts import save_artifact
+from registry.base import Asset, AssetVersion, Direction, LineageRef
+from registry.kinds import ALIAS_HISTORY_TAG, FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
+from registry.refs import check_alias, check_name, parse_ref
+
+_HISTORY_LEN = 20
+_PAGE = 1000
+
+
+class MlflowRegistry:
+    """The registry of models, algorithms, rules, knowledge and components on an MLflow store.
+
+    >>> reg = MlflowRegistry("sqlite:////tmp/citymind-doc.db", artifact_location="file:///tmp/citymind-art")
+    >>> v = reg.register("knowledge", "pingdu-areas", {"towns": ["南村镇"]})   # doctest: +SKIP
+    >>> reg.set_alias("pingdu-areas", "production", v.version).aliases      # doctest: +SKIP
+    ('production',)
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        *,
+        artifact_location: str | None = None,
+        lock_path: Path | None = None,
+        cache_dir: Path | None = None,
+        experiment: str = "citymind-registry",
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.artifact_location = artifact_location
+        self.lock_path = lock_path
+        self.cache_dir = cache_dir
+        self.experiment = experiment
+
+    @classmethod
+    def from_settings(cls, settings: Any = None) -> MlflowRegistry:
+        from citymind.settings import get_settings
+
+        s = settings or get_settings()
+        if s.embedded:
+            s.resolved_home.mkdir(parents=True, exist_ok=True)
+        return cls(
+            s.resolved_tracking_uri,
+            artifact_location=s.resolved_artifact_location,
+            cache_dir=s.resolved_home / "cache",
+        )
+
+    @cached_property
+    def _lock(self) -> Any:
+        return write_lock(self.tracking_uri, self.lock_path)
+
+    @cached_property
+    def client(self) -> Any:
+        from mlflow import MlflowClient
+
+        with self._lock:  # first use of a new DB runs migrations
+            client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+            with mlflow_errors(self.tracking_uri):
+                retrying(lambda: client.search_registered_models(max_results=1))
+        return client
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def register(
+        self,
+        kind: Kind | str,
+        name: str,
+        artifact: Any,
+        *,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        lineage: Sequence[LineageRef | Mapping[str, Any]] = (),
+        signature: Any = None,
+    ) -> AssetVersion:
+        """Validate ``artifact``, store it and create the next version of ``name``."""
+        kind = Kind.parse(kind)
+        check_name(name)
+        try:
+            refs = [LineageRef.coerce(ref) for ref in lineage]
+        except (KeyError, TypeError) as exc:
+            raise InvalidAsset(
+                f"Lineage of {kind} {name!r} must be LineageRef or dicts with 'kind' and 'name': {exc}",
+                kind=kind,
+                name=name,
+            ) from exc
+        version_tags = {str(k): str(v) for k, v in (tags or {}).items()}
+        version_tags[KIND_TAG] = kind.value
+        if refs:
+            version_tags[LINEAGE_TAG] = json.dumps([r.to_dict() for r in refs], ensure_ascii=False)
+        with tempfile.TemporaryDirectory(prefix="citymind-") as tmp:
+            dest = Path(tmp) / "model"
+            version_tags[FORMAT_TAG] = save_artifact(artifact, dest, signature)
+            with mlflow_errors(self.tracking_uri), self._lock:
+                mv = self._create_version(kind, name, dest, version_tags, description)
+        return self.version(name, int(mv.version))
+
+    def _create_version(self, kind: Kind, name: str, model_dir: Path, tags: dict[str, str], description: str) -> Any:
+        existing = self._registered_model_or_none(name)
+        if existing is not None and existing.tags.get(KIND_TAG, kind.value) != kind.value:
+            raise InvalidAsset(
+                f"{name!r} is already registered as a {existing.tags[KIND_TAG]}, not a {kind}. Pick another name.",
+                kind=kind,
+                name=name,
+            )
+        run_id, source = self._upload(kind, name, model_dir)
+        created = False
+        if existing is None:
+            try:
+                retrying(
+                    lambda: self.client.create_registered_model(
+                        name, tags={KIND_TAG: kind.value}, description=description or None
+                    )
+                )
+                created = True
+            except Exception as exc:
+                if not is_already_exists(exc):  # another writer (e.g. through a server) won the race
+                    raise
+        try:
+            return retrying(
+                lambda: self.client.create_model_version(
+                    name, source, run_id=run_id, tags=tags, description=description or None
+                )
+            )
+        except Exception:
+            if created:
+                retrying(lambda: self.client.delete_registered_model(name))
+            raise
+
+    def _upload(self, kind: Kind, name: str, model_dir: Path) -> tuple[str, str]:
+        run = retrying(
+            lambda: self.client.create_run(
+                self._experiment_id,
+                run_name=f"register-{kind}-{name}"[:250],
+                tags={KIND_TAG: kind.value, "citymind.asset": name},
+            )
+        )
+        run_id = run.info.run_id
+        self.client.log_artifacts(run_id, str(model_dir), "model")
+        retrying(lambda: self.client.set_terminated(run_id))
+        return run_id, f"{run.info.artifact_uri}/model"
+
+    @cached_property
+    def _experiment_id(self) -> str:
+        found = retrying(lambda: self.client.get_experiment_by_name(self.experiment))
+        if found is not None:
+            return str(found.experiment_id)
+        try:
+            return str(
+                retrying(
+                    lambda: self.client.create_experiment(self.experiment, artifact_location=self.artifact_location)
+                )
+            )
+        except Exception as exc:
+            if not is_already_exists(exc):
+                raise
+            return str(self.client.get_experiment_by_name(self.experiment).experiment_id)
+
+    def set_alias(self, name: str, alias: str, version: int | str) -> AssetVersion:
+        """Point ``alias`` at ``version`` (e.g. promote to ``champion``), remembering where it was."""
+        check_alias(alias)
+        target = self._existing_version(name, version, alias)
+        with mlflow_errors(self.tracking_uri), self._lock:
+            history = self._alias_history(name, alias)
+            if not history or history[-1] != target.version:
+                history.append(target.version)
+            retrying(lambda: self.client.set_registered_model_alias(name, alias, str(target.version)))
+            self._save_alias_history(name, alias, history)
+        return self.version(name, target.version)
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        current = self.get(name).aliases
+        if alias not in current:
+            raise AliasError(
+                f"{name!r} has no alias {alias!r}; its aliases are {sorted(current) or 'none'}.", name=name
+            )
+        with mlflow_errors(self.tracking_uri), self._lock:
+            retrying(lambda: self.client.delete_registered_model_alias(name, alias))
+
+    def rollback(self, name: str, alias: str = "champion") -> AssetVersion:
+        """Move ``alias`` back to the version it pointed at before its last move."""
+        current = self.get(name).aliases.get(alias)
+        if current is None:
+            raise AliasError(f"{name!r} has no alias {alias!r} to roll back.", name=name)
+        history = [v for v in self._alias_history(name, alias) if v != current] or [
+            v.version for v in self.versions(name) if v.version < current
+        ]
+        if not history:
+            raise AliasError(
+                f"{name!r}@{alias} is at version {current} and has no earlier version to roll back to.",
+                name=name,
+                version=str(current),
+            )
+        previous = history[-1]
+        with mlflow_errors(self.tracking_uri), self._lock:
+            retrying(lambda: self.client.set_registered_model_alias(name, alias, str(previous)))
+            self._save_alias_history(name, alias, history)
+        return self.version(name, previous)
+
+    def _alias_history(self, name: str, alias: str) -> builtins.list[int]:
+        raw = self._registered_model(name).tags.get(ALIAS_HISTORY_TAG + alias, "")
+        return [int(v) for v in raw.split(",") if v.isdigit()]
+
+    def _save_alias_history(self, name: str, alias: str, history: builtins.list[int]) -> None:
+        value = ",".join(str(v) for v in history[-_HISTORY_LEN:])
+        retrying(lambda: self.client.set_registered_model_tag(name, ALIAS_HISTORY_TAG + alias, value))
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def get(self, name: str, kind: Kind | str | None = None) -> Asset:
+        rm = self._registered_model(name, kind)
+        latest = self._search_versions(f"name = '{_quote(name)}'", order_by=["version_number DESC"], limit=1)
+        return Asset(
+            kind=Kind.parse(rm.tags.get(KIND_TAG, "model")),
+            name=rm.name,
+            description=rm.description or "",
+            tags=dict(rm.tags),
+            aliases={a: int(v) for a, v in (rm.aliases or {}).items()},
+            latest_version=int(latest[0].version) if latest else None,
+        )
+
+    def list(self, kind: Kind | str | None = None) -> builtins.list[Asset]:
+        return self.search(kind=kind)
+
+    def search(
+        self,
+        kind: Kind | str | None = None,
+        tags: Mapping[str, str] | None = None,
+        name_contains: str | None = None,
+    ) -> builtins.list[Asset]:
+        clauses = [f"tags.`{KIND_TAG}` = '{Kind.parse(kind).value}'"] if kind is not None else []
+        clauses += [f"tags.`{k}` = '{_quote(v)}'" for k, v in (tags or {}).items()]
+        if name_contains:
+            clauses.append(f"name ILIKE '%{_quote(name_contains)}%'")
+        names = self._search_names(" AND ".join(clauses))
+        return [self.get(n) for n in sorted(names)]
+
+    def versions(self, name: str) -> builtins.list[AssetVersion]:
+        rm = self._registered_model(name)
+        found = self._search_versions(f"name = '{_quote(name)}'")
+        return sorted((self._to_version(mv, rm) for mv in found), key=lambda v: v.version)
+
+    def version(self, name: str, version: int | str) -> AssetVersion:
+        return self._existing_version(name, version)
+
+    def resolve(self, ref: str) -> AssetVersion:
+        """``models:/name@alias`` | ``models:/name/3`` | ``name@alias`` | ``name`` (latest) → version."""
+        parsed = parse_ref(ref)
+        if parsed.version is not None:
+            return self._existing_version(parsed.name, parsed.version)
+        asset = self.get(parsed.name)
+        if parsed.alias is None:
+            if asset.latest_version is None:
+                raise AssetNotFound(f"{parsed.name!r} has no versions yet.", name=parsed.name)
+            return self.version(parsed.name, asset.latest_version)
+        if parsed.alias not in asset.aliases:
+            raise AssetNotFound(
+                f"{asset.kind} {parsed.name!r} has no alias {parsed.alias!r}; its aliases are "
+                f"{dict(asset.aliases) or 'none'}. Set one with `citymind registry alias {parsed.name} "
+                f"{parsed.alias} VERSION`.",
+                kind=asset.kind,
+                name=parsed.name,
+            )
+        return self.version(parsed.name, asset.aliases[parsed.alias])
+
+    def download(self, ref: str) -> Path:
+        """The local folder of a version's MLflow model (cached: versions never change)."""
+        av = self.resolve(ref)
+        root = self.cache_dir or Path(tempfile.gettempdir()) / "citymind-cache"
+        target = root / _cache_key(self.tracking_uri) / av.name / str(av.version)
+        if (target / "MLmodel").exists():
+            return target
+        import mlflow.artifacts
+
+        staging = target.with_name(f".{av.version}.{uuid.uuid4().hex}")
+        staging.mkdir(parents=True)
+        try:
+            with mlflow_errors(self.tracking_uri):
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=av.source, dst_path=str(staging), tracking_uri=self.tracking_uri
+                )
+            inner = staging / "model"
+            os.replace(inner if inner.is_dir() else staging, target)
+        except OSError:
+            if not (target / "MLmodel").exists():
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+    def load(self, ref: str) -> Any:
+        """The native object: estimator, torch module or pyfunc; for ``onnx`` the ``.onnx`` file, for ``files``
+        the folder of files."""
+        from registry.loading import load_model_dir
+
+        av = self.resolve(ref)
+        return load_model_dir(self.download(ref), av)
+
+    def lineage(self, name: str, version: int | str, direction: Direction = "up") -> builtins.list[LineageRef]:
+        """What ``name``/``version`` came from (``up``) or which registered versions use it (``down``)."""
+        av = self._existing_version(name, version)
+        if direction == "up":
+            return list(av.lineage)
+        if direction != "down":
+            raise ValueError(f"direction must be 'up' or 'down'. Got {direction!r} instead.")
+        pattern = f"tags.`{LINEAGE_TAG}` LIKE '%{_quote(json.dumps(name, ensure_ascii=False))}%'"
+        users = []
+        for mv in self._search_versions(pattern):
+            for ref in _parse_lineage(mv.tags.get(LINEAGE_TAG)):
+                if ref.name == name and ref.kind == av.kind.value and ref.version in (None, str(av.version)):
+                    users.append(LineageRef(mv.tags.get(KIND_TAG, "model"), mv.name, str(mv.version)))
+        return sorted(set(users), key=lambda r: (r.kind, r.name, int(r.version or 0)))
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    def _registered_model_or_none(self, name: str) -> Any:
+        try:
+            return retrying(lambda: self.client.get_registered_model(name))
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
+
+    def _registered_model(self, name: str, kind: Kind | str | None = None) -> Any:
+        check_name(name)
+        with mlflow_errors(self.tracking_uri):
+            rm = self._registered_model_or_none(name)
+        wanted = Kind.parse(kind) if kind is not None else None
+        if rm is None or (wanted is not None and rm.tags.get(KIND_TAG) != wanted.value):
+            what = f"The {wanted}" if wanted else "Asset"
+            raise not_found(what, name, self._search_names(""), kind=str(wanted) if wanted else None)
+        return rm
+
+    def _existing_version(self, name: str, version: int | str, alias: str | None = None) -> AssetVersion:
+        rm = self._registered_model(name)
+        if not str(version).isdigit():
+            raise InvalidAsset(f"Version must be a positive integer. Got {version!r} for {name!r}.", name=name)
+        try:
+            mv = retrying(lambda: self.client.get_model_version(name, str(int(version))))
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+            known = [v.version for v in self._search_versions(f"name = '{_quote(name)}'")]
+            error = AliasError if alias else AssetNotFound
+            action = f"cannot point alias {alias!r} at it" if alias else "it cannot be used"
+            raise error(
+                f"Version {version} of {name!r} does not exist ({action}); its versions are "
+                f"{sorted(int(v) for v in known) or 'none'}.",
+                name=name,
+                version=str(version),
+            ) from None
+        return self._to_version(mv, rm)
+
+    def _to_version(self, mv: Any, rm: Any) -> AssetVersion:
+        aliases = tuple(sorted(a for a, v in (rm.aliases or {}).items() if str(v) == str(mv.version)))
+        tags = dict(mv.tags or {})
+        return AssetVersion(
+            kind=Kind.parse(tags.get(KIND_TAG, rm.tags.get(KIND_TAG, "model"))),
+            name=mv.name,
+            version=int(mv.version),
+            format=tags.get(FORMAT_TAG, "unknown"),
+            aliases=aliases,
+            tags={k: v for k, v in tags.items() if k != LINEAGE_TAG},
+            description=mv.description or "",
+            source=mv.source or "",
+            run_id=mv.run_id,
+            created_at=int(mv.creation_timestamp or 0),
+            lineage=tuple(_parse_lineage(tags.get(LINEAGE_TAG))),
+        )
+
+    def _search_versions(
+        self, filter_string: str, order_by: builtins.list[str] | None = None, limit: int | None = None
+    ) -> builtins.list[Any]:
+        out: builtins.list[Any] = []
+        token = None
+        while True:
+            page = retrying(
+                partial(
+                    self.client.search_model_versions,
+                    filter_string,
+                    max_results=limit or _PAGE,
+                    order_by=order_by,
+                    page_token=token,
+                )
+            )
+            out.extend(page)
+            token = page.token
+            if not token or (limit and len(out) >= limit):
+                return out
+
+    def _search_names(self, filter_string: str) -> builtins.list[str]:
+        out: builtins.list[str] = []
+        token = None
+        while True:
+            page = retrying(
+                partial(
+                    self.client.search_registered_models,
+                    filter_string=filter_string or None,
+                    max_results=_PAGE,
+                    page_token=token,
+                )
+            )
+            out.extend(rm.name for rm in page)
+            token = page.token
+            if not token:
+                return out
+
+
+def _quote(value: str) -> str:
+    return str(value).replace("'", "''")
+
+
+def _cache_key(uri: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(uri.encode(), usedforsecurity=False).hexdigest()[:12]
+
+
+def _parse_lineage(raw: str | None) -> builtins.list[LineageRef]:
+    if not raw:
+        return []
+    try:
+        return [LineageRef.coerce(item) for item in json.loads(raw)]
+    except (ValueError, KeyError, TypeError):
+        return []

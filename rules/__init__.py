@@ -1,0 +1,1 @@
+"""citymind rules library."""

@@ -1,0 +1,1 @@
+"""citymind serving library."""

@@ -1,0 +1,86 @@
+"""`citymind bootstrap` and `citymind registry ...` as a user runs them, on a fresh embedded home."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("cli-home")
+    env = {
+        **os.environ,
+        "CITYMIND_HOME": str(root),
+        "CITYMIND_TRACKING_URI": "",
+        "CITYMIND_ARTIFACT_LOCATION": "",
+    }
+    return env
+
+
+def citymind(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "citymind.cli", *args], env=env, capture_output=True, text=True, timeout=600
+    )
+    if ok:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_bootstrap_then_list_show_alias_rollback_lineage(home: dict[str, str], tmp_path: Path) -> None:
+    first = citymind(home, "bootstrap").stdout
+    assert "registered  knowledge  pingdu-basics/1 @production" in first
+    assert "present     knowledge  pingdu-basics@production" in citymind(home, "bootstrap").stdout
+
+    listed = json.loads(citymind(home, "registry", "list", "knowledge", "--json").stdout)
+    assert {"name": "pingdu-basics", "aliases": {"production": 1}}.items() <= listed[0].items()
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("groups: []\n", encoding="utf-8")
+    lineage = json.dumps([{"kind": "knowledge", "name": "pingdu-basics", "version": 1}])
+    out = citymind(
+        home,
+        "registry",
+        "register",
+        "--file",
+        str(rules),
+        "--kind",
+        "rule",
+        "--name",
+        "pingdu-rules",
+        "--lineage",
+        lineage,
+        "--alias",
+        "production",
+        "--json",
+    ).stdout
+    assert json.loads(out)["aliases"] == ["production"]
+    citymind(home, "registry", "register", "--file", str(rules), "--kind", "rule", "--name", "pingdu-rules")
+    citymind(home, "registry", "alias", "pingdu-rules", "production", "2")
+    shown = json.loads(citymind(home, "registry", "show", "pingdu-rules@production", "--json").stdout)
+    assert shown["version"] == 2 and shown["kind"] == "rule"
+
+    back = json.loads(citymind(home, "registry", "rollback", "pingdu-rules", "--alias", "production", "--json").stdout)
+    assert back["version"] == 1
+    versions = json.loads(citymind(home, "registry", "versions", "pingdu-rules", "--json").stdout)
+    assert [(v["version"], v["aliases"]) for v in versions] == [(1, ["production"]), (2, [])]
+    down = json.loads(
+        citymind(home, "registry", "lineage", "pingdu-basics", "1", "--direction", "down", "--json").stdout
+    )
+    assert [(r["kind"], r["name"], r["version"]) for r in down] == [("rule", "pingdu-rules", "1")]
+    table = citymind(home, "registry", "list").stdout
+    assert "pingdu-basics" in table and "pingdu-rules" in table
+
+
+def test_cli_errors_are_one_line_and_exit_2(home: dict[str, str]) -> None:
+    proc = citymind(home, "registry", "show", "pingdu-basic", ok=False)
+    assert proc.returncode == 2
+    assert "error: Asset 'pingdu-basic' is not in the registry. Did you mean 'pingdu-basics'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = citymind(home, "registry", "alias", "pingdu-basics", "champion", "9", ok=False)
+    assert proc.returncode == 2 and "Version 9 of 'pingdu-basics' does not exist" in proc.stderr

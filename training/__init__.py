@@ -1,0 +1,1 @@
+"""citymind training library."""
