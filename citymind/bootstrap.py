@@ -2,60 +2,52 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import knowledge_graph
-from registry import AssetNotFound, MlflowRegistry
+from registry import AssetNotFound, AssetVersion, MlflowRegistry
 
 KNOWLEDGE_DEFAULTS = Path(knowledge_graph.__file__).resolve().parent / "defaults"
 
 
-@dataclass
-class DefaultAsset:
-    """One asset the platform ships: how to build it and the alias it serves under."""
-
-    kind: str
-    name: str
-    build: Callable[[MlflowRegistry], Any]
-    alias: str
-    description: str
-    tags: dict[str, str] = field(default_factory=dict)
-    lineage: Callable[[MlflowRegistry], list[dict[str, Any]]] = lambda reg: []
+def _pingdu_basics(reg: MlflowRegistry) -> AssetVersion:
+    version = reg.register("knowledge", "pingdu-basics", KNOWLEDGE_DEFAULTS / "pingdu.yaml",
+                           description="Pingdu's 5 sub-districts, 12 towns and municipal departments (defaults "
+                           "for a deployment to confirm).", tags={"city": "pingdu"})
+    return reg.set_alias(version.name, "production", version.version)
 
 
-def default_assets() -> list[DefaultAsset]:
-    return [
-        DefaultAsset(
-            "knowledge",
-            "pingdu-basics",
-            lambda reg: KNOWLEDGE_DEFAULTS / "pingdu.yaml",
-            "production",
-            "Pingdu's 5 sub-districts, 12 towns and municipal departments (defaults for a deployment to confirm).",
-            {"city": "pingdu", "sample": "false"},
-        ),
-    ]
+def _event_classifier(reg: MlflowRegistry) -> AssetVersion:
+    from training.data import load_labelled_texts
+    from training.event_classifier import train_event_classifier
+    from training.sample_corpus import generate_sample_reports
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = generate_sample_reports(Path(tmp) / "pingdu_sample_reports.csv")
+        data = load_labelled_texts(corpus, ["text"], "category")
+        result = train_event_classifier(data, registry=reg, name="event-classifier", folds=3, promote=True,
+                                        extra_tags={"sample": "true", "trained_on": "synthetic Pingdu-style reports"})
+    return result.version
+
+
+#: (kind, name, alias it serves under, how to build and register it)
+DEFAULTS: list[tuple[str, str, str, Callable[[MlflowRegistry], AssetVersion]]] = [
+    ("knowledge", "pingdu-basics", "production", _pingdu_basics),
+    ("model", "event-classifier", "champion", _event_classifier),
+]
 
 
 def bootstrap(registry: MlflowRegistry | None = None, *, force: bool = False) -> Iterator[str]:
-    """Register each default asset that has no version yet; yield one line per asset."""
+    """Register each default asset whose serving alias is unset; yield one line per asset."""
     reg = registry or MlflowRegistry.from_settings()
-    for asset in default_assets():
-        if not force and _has_alias(reg, asset.name, asset.alias):
-            yield f"present     {asset.kind:<10} {asset.name}@{asset.alias}"
+    for kind, name, alias, build in DEFAULTS:
+        if not force and _has_alias(reg, name, alias):
+            yield f"present     {kind:<10} {name}@{alias}"
             continue
-        version = reg.register(
-            asset.kind,
-            asset.name,
-            asset.build(reg),
-            description=asset.description,
-            tags=asset.tags,
-            lineage=asset.lineage(reg),
-        )
-        reg.set_alias(asset.name, asset.alias, version.version)
-        yield f"registered  {asset.kind:<10} {asset.name}/{version.version} @{asset.alias}"
+        version = build(reg)
+        yield f"registered  {kind:<10} {name}/{version.version} @{alias}"
 
 
 def _has_alias(reg: MlflowRegistry, name: str, alias: str) -> bool:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from citymind import cli_registry
+from citymind import cli_registry, cli_train
 
 app = typer.Typer(
     help="citymind: the algorithm and knowledge middle-platform of a city brain.",
@@ -15,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(cli_registry.app, name="registry")
+app.add_typer(cli_train.app, name="train")
 
 
 @app.command()
@@ -41,7 +42,9 @@ def info() -> None:
 
 def main() -> None:
     import logging
+    import os
 
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     from registry import CitymindError
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)

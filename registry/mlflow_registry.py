@@ -54,6 +54,7 @@ class MlflowRegistry:
         self.lock_path = lock_path
         self.cache_dir = cache_dir
         self.experiment = experiment
+        self._experiments: dict[str, str] = {}
 
     @classmethod
     def from_settings(cls, settings: Any = None) -> MlflowRegistry:
@@ -151,7 +152,7 @@ class MlflowRegistry:
     def _upload(self, kind: Kind, name: str, model_dir: Path) -> tuple[str, str]:
         run = retrying(
             lambda: self.client.create_run(
-                self._experiment_id,
+                self.experiment_id(),
                 run_name=f"register-{kind}-{name}"[:250],
                 tags={KIND_TAG: kind.value, "citymind.asset": name},
             )
@@ -161,21 +162,29 @@ class MlflowRegistry:
         retrying(lambda: self.client.set_terminated(run_id))
         return run_id, f"{run.info.artifact_uri}/model"
 
-    @cached_property
-    def _experiment_id(self) -> str:
-        found = retrying(lambda: self.client.get_experiment_by_name(self.experiment))
+    def experiment_id(self, experiment: str | None = None) -> str:
+        """The id of an experiment on this store (created with our artifact location when missing)."""
+        name = experiment or self.experiment
+        if name not in self._experiments:
+            with self._lock:
+                self._experiments[name] = self._get_or_create_experiment(name)
+        return self._experiments[name]
+
+    def _get_or_create_experiment(self, name: str) -> str:
+        found = retrying(lambda: self.client.get_experiment_by_name(name))
         if found is not None:
             return str(found.experiment_id)
         try:
-            return str(
-                retrying(
-                    lambda: self.client.create_experiment(self.experiment, artifact_location=self.artifact_location)
-                )
-            )
+            return str(retrying(lambda: self.client.create_experiment(name, artifact_location=self._artifacts(name))))
         except Exception as exc:
             if not is_already_exists(exc):
                 raise
-            return str(self.client.get_experiment_by_name(self.experiment).experiment_id)
+            return str(self.client.get_experiment_by_name(name).experiment_id)
+
+    def _artifacts(self, experiment: str) -> str | None:
+        if not self.artifact_location or experiment == self.experiment:
+            return self.artifact_location
+        return f"{self.artifact_location.rstrip('/')}/{experiment}"
 
     def set_alias(self, name: str, alias: str, version: int | str) -> AssetVersion:
         """Point ``alias`` at ``version`` (e.g. promote to ``champion``), remembering where it was."""

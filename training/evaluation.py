@@ -1,0 +1,85 @@
+"""Stratified k-fold evaluation of a classifier and the figures a data scientist expects from it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Evaluation:
+    """Out-of-fold predictions and their metrics (accuracy, macro-F1, per-class F1)."""
+
+    folds: int
+    seed: int
+    accuracy: float
+    macro_f1: float
+    per_class_f1: dict[str, float]
+    classes: list[str]
+    confusion: list[list[int]]
+    holdout_index: list[int] = field(default_factory=list)  # rows of the last fold, unseen by its model
+
+    def metrics(self) -> dict[str, float]:
+        per_class = {f"f1_{i:02d}_{_metric_key(c)}": v for i, (c, v) in enumerate(self.per_class_f1.items())}
+        return {"accuracy": self.accuracy, "macro_f1": self.macro_f1, **per_class}
+
+
+def cross_validate(make_model: Callable[[], Any], texts: Sequence[str], labels: Sequence[str], *, folds: int = 5,
+                   seed: int = 0, on_fold: Callable[[int], None] | None = None) -> Evaluation:
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    x = np.asarray(texts, dtype=object)
+    y = np.asarray(labels, dtype=object)
+    predicted = np.empty(len(y), dtype=object)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    test_index: np.ndarray = np.array([], dtype=int)
+    for fold, (train_index, test_index) in enumerate(splitter.split(x, y.astype(str))):
+        predicted[test_index] = make_model().fit(list(x[train_index]), list(y[train_index])).predict(
+            list(x[test_index]))
+        if on_fold:
+            on_fold(fold)
+    classes = sorted(set(y))
+    scores = f1_score(y, predicted, labels=classes, average=None)
+    return Evaluation(folds=folds, seed=seed, accuracy=float(accuracy_score(y, predicted)),
+                      macro_f1=float(f1_score(y, predicted, average="macro")),
+                      per_class_f1={c: float(s) for c, s in zip(classes, scores, strict=True)}, classes=classes,
+                      confusion=confusion_matrix(y, predicted, labels=classes).tolist(),
+                      holdout_index=[int(i) for i in test_index])
+
+
+def plot_confusion(evaluation: Evaluation, path: Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    cjk = [f.name for f in font_manager.fontManager.ttflist if any(k in f.name for k in ("CJK", "Hei", "Song"))]
+    names = evaluation.classes if cjk else [f"c{i}" for i in range(len(evaluation.classes))]
+    size = max(4.0, 0.6 * len(names) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    matrix = np.asarray(evaluation.confusion)
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontfamily=cjk[:1] or None)
+    ax.set_yticks(range(len(names)), names, fontfamily=cjk[:1] or None)
+    for (row, col), count in np.ndenumerate(matrix):
+        ax.text(col, row, str(count), ha="center", va="center", fontsize=8,
+                color="white" if count > matrix.max() / 2 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("actual")
+    ax.set_title(f"{title} — macro-F1 {evaluation.macro_f1:.3f}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _metric_key(label: str) -> str:
+    """MLflow metric names allow letters, digits, _-./ and spaces: keep CJK labels readable by index."""
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "_-.") else "" for ch in label)
+    return safe or "class"
