@@ -18,7 +18,7 @@ install: $(STAMP)
 
 run: install  ## bootstrap the embedded registry with the default assets and start the platform
 	$(VENV)/bin/citymind bootstrap
-	$(VENV)/bin/citymind registry list
+	$(VENV)/bin/citymind serve
 
 test: install  ## the whole suite (real MLflow, real Ray Serve, real onnxruntime)
 	$(PY) -m pytest $(PYTEST_ARGS)

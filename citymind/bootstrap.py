@@ -13,9 +13,14 @@ KNOWLEDGE_DEFAULTS = Path(knowledge_graph.__file__).resolve().parent / "defaults
 
 
 def _pingdu_basics(reg: MlflowRegistry) -> AssetVersion:
-    version = reg.register("knowledge", "pingdu-basics", KNOWLEDGE_DEFAULTS / "pingdu.yaml",
-                           description="Pingdu's 5 sub-districts, 12 towns and municipal departments (defaults "
-                           "for a deployment to confirm).", tags={"city": "pingdu"})
+    version = reg.register(
+        "knowledge",
+        "pingdu-basics",
+        KNOWLEDGE_DEFAULTS / "pingdu.yaml",
+        description="Pingdu's 5 sub-districts, 12 towns and municipal departments (defaults "
+        "for a deployment to confirm).",
+        tags={"city": "pingdu"},
+    )
     return reg.set_alias(version.name, "production", version.version)
 
 
@@ -27,8 +32,14 @@ def _event_classifier(reg: MlflowRegistry) -> AssetVersion:
     with tempfile.TemporaryDirectory() as tmp:
         corpus = generate_sample_reports(Path(tmp) / "pingdu_sample_reports.csv")
         data = load_labelled_texts(corpus, ["text"], "category")
-        result = train_event_classifier(data, registry=reg, name="event-classifier", folds=3, promote=True,
-                                        extra_tags={"sample": "true", "trained_on": "synthetic Pingdu-style reports"})
+        result = train_event_classifier(
+            data,
+            registry=reg,
+            name="event-classifier",
+            folds=3,
+            promote=True,
+            extra_tags={"sample": "true", "trained_on": "synthetic Pingdu-style reports"},
+        )
     return result.version
 
 

@@ -28,6 +28,14 @@ def bootstrap(force: Annotated[bool, typer.Option(help="register defaults even i
 
 
 @app.command()
+def serve() -> None:
+    """Start the gateway on Ray Serve (127.0.0.1:8000 by default) and serve until Ctrl-C."""
+    from serving.launcher import serve_forever
+
+    serve_forever()
+
+
+@app.command()
 def info() -> None:
     """Print the effective settings."""
     from citymind.settings import get_settings

@@ -29,29 +29,49 @@ def event_classifier(
     from training.data import load_labelled_texts
     from training.event_classifier import train_event_classifier
 
-    dataset = load_labelled_texts(data, text_col, label_col, columns=columns.split(",") if columns else None,
-                                  label_names=label_names)
+    dataset = load_labelled_texts(
+        data, text_col, label_col, columns=columns.split(",") if columns else None, label_names=label_names
+    )
     with _progress(disabled=as_json) as step:
-        result = train_event_classifier(dataset, registry=MlflowRegistry.from_settings(), name=name, folds=folds,
-                                        params=json.loads(params) if params else None, promote=promote,
-                                        progress=step)
-    summary = {"name": name, "version": result.version.version, "aliases": list(result.version.aliases),
-               "rows": len(dataset.texts), "classes": len(dataset.classes), "accuracy": result.evaluation.accuracy,
-               "macro_f1": result.evaluation.macro_f1, "per_class_f1": result.evaluation.per_class_f1,
-               "onnx_parity_max_abs_diff": result.parity.max_abs_diff, "run_id": result.run_id,
-               "promoted": result.promoted, "comparison": result.comparison}
+        result = train_event_classifier(
+            dataset,
+            registry=MlflowRegistry.from_settings(),
+            name=name,
+            folds=folds,
+            params=json.loads(params) if params else None,
+            promote=promote,
+            progress=step,
+        )
+    summary = {
+        "name": name,
+        "version": result.version.version,
+        "aliases": list(result.version.aliases),
+        "rows": len(dataset.texts),
+        "classes": len(dataset.classes),
+        "accuracy": result.evaluation.accuracy,
+        "macro_f1": result.evaluation.macro_f1,
+        "per_class_f1": result.evaluation.per_class_f1,
+        "onnx_parity_max_abs_diff": result.parity.max_abs_diff,
+        "run_id": result.run_id,
+        "promoted": result.promoted,
+        "comparison": result.comparison,
+    }
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
-    typer.echo(f"{name} v{summary['version']}  macro-F1 {summary['macro_f1']:.4f}  accuracy "
-               f"{summary['accuracy']:.4f}  ({folds}-fold, {summary['rows']} rows, {summary['classes']} classes)")
+    typer.echo(
+        f"{name} v{summary['version']}  macro-F1 {summary['macro_f1']:.4f}  accuracy "
+        f"{summary['accuracy']:.4f}  ({folds}-fold, {summary['rows']} rows, {summary['classes']} classes)"
+    )
     for label, score in result.evaluation.per_class_f1.items():
         typer.echo(f"  F1 {score:.3f}  {label}")
     typer.echo(f"ONNX parity: max |Δprob| = {result.parity.max_abs_diff:.2e} on {result.parity.rows} rows")
     cmp = result.comparison
     champion = "none" if cmp.get("champion") is None else f"v{cmp['champion']} {cmp.get('champion_macro_f1', '?')}"
-    typer.echo(f"champion: {champion} vs challenger {cmp['challenger_macro_f1']:.4f} ({cmp['how']}) → "
-               + ("promoted to champion" if result.promoted else "stays challenger"))
+    typer.echo(
+        f"champion: {champion} vs challenger {cmp['challenger_macro_f1']:.4f} ({cmp['how']}) → "
+        + ("promoted to champion" if result.promoted else "stays challenger")
+    )
 
 
 class _progress:

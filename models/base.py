@@ -87,8 +87,10 @@ class CityModel(ABC):
 
     def check_fitted(self, attribute: str) -> None:
         if not hasattr(self, attribute):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet. Call 'fit' with training data "
-                                 "before using it, or load a registered version.")
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet. Call 'fit' with training data "
+                "before using it, or load a registered version."
+            )
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

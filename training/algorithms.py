@@ -18,8 +18,8 @@ def algorithm_cards() -> dict[str, dict[str, Any]]:
             "defaults": EventClassifier().get_params(),
             "onnx_exportable": True,
             "docs": "Text is cleaned (NFKC, whitespace collapsed) in Python, then a skl2onnx graph computes "
-                    "TF-IDF over character n-grams and a logistic regression. Parity with scikit-learn is checked "
-                    "(max |Δprob| ≤ 1e-4) before a version is registered.",
+            "TF-IDF over character n-grams and a logistic regression. Parity with scikit-learn is checked "
+            "(max |Δprob| ≤ 1e-4) before a version is registered.",
         },
     }
 
@@ -30,6 +30,7 @@ def ensure_algorithm(registry: MlflowRegistry, name: str) -> AssetVersion:
         return registry.resolve(f"{name}@production")
     except AssetNotFound:
         card = algorithm_cards()[name]
-        version = registry.register("algorithm", name, card, description=card["title"],
-                                    tags={"task": card["task"], "family": card["family"]})
+        version = registry.register(
+            "algorithm", name, card, description=card["title"], tags={"task": card["task"], "family": card["family"]}
+        )
         return registry.set_alias(name, "production", version.version)

@@ -35,19 +35,27 @@ def read_table(path: Path, *, columns: Sequence[str] | None = None, sep: str | N
         frame = pd.read_excel(path, header=None if columns else 0, dtype=str)
     else:
         delimiter = sep or ("\t" if suffix in {".tsv", ".txt"} else ",")
-        frame = pd.read_csv(path, sep=delimiter, header=header, dtype=str, quoting=3 if delimiter == "\t" else 0,
-                            keep_default_na=False)
+        frame = pd.read_csv(
+            path, sep=delimiter, header=header, dtype=str, quoting=3 if delimiter == "\t" else 0, keep_default_na=False
+        )
     if columns:
         if len(columns) != frame.shape[1]:
-            raise ValidationError(f"{path} has {frame.shape[1]} columns but --columns names {len(columns)}: "
-                                  f"{list(columns)}.")
+            raise ValidationError(
+                f"{path} has {frame.shape[1]} columns but --columns names {len(columns)}: {list(columns)}."
+            )
         frame.columns = list(columns)
     return frame
 
 
-def load_labelled_texts(path: Path, text_cols: Sequence[str], label_col: str, *,
-                        columns: Sequence[str] | None = None, sep: str | None = None,
-                        label_names: Path | None = None) -> LabelledTexts:
+def load_labelled_texts(
+    path: Path,
+    text_cols: Sequence[str],
+    label_col: str,
+    *,
+    columns: Sequence[str] | None = None,
+    sep: str | None = None,
+    label_names: Path | None = None,
+) -> LabelledTexts:
     """Texts (title and body joined and cleaned) and labels; rows without a label are dropped."""
     frame = read_table(path, columns=columns, sep=sep)
     missing = [c for c in [*text_cols, label_col] if c not in frame.columns]

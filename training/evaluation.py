@@ -28,8 +28,15 @@ class Evaluation:
         return {"accuracy": self.accuracy, "macro_f1": self.macro_f1, **per_class}
 
 
-def cross_validate(make_model: Callable[[], Any], texts: Sequence[str], labels: Sequence[str], *, folds: int = 5,
-                   seed: int = 0, on_fold: Callable[[int], None] | None = None) -> Evaluation:
+def cross_validate(
+    make_model: Callable[[], Any],
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    on_fold: Callable[[int], None] | None = None,
+) -> Evaluation:
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
     from sklearn.model_selection import StratifiedKFold
 
@@ -39,17 +46,23 @@ def cross_validate(make_model: Callable[[], Any], texts: Sequence[str], labels: 
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     test_index: np.ndarray = np.array([], dtype=int)
     for fold, (train_index, test_index) in enumerate(splitter.split(x, y.astype(str))):
-        predicted[test_index] = make_model().fit(list(x[train_index]), list(y[train_index])).predict(
-            list(x[test_index]))
+        predicted[test_index] = (
+            make_model().fit(list(x[train_index]), list(y[train_index])).predict(list(x[test_index]))
+        )
         if on_fold:
             on_fold(fold)
     classes = sorted(set(y))
     scores = f1_score(y, predicted, labels=classes, average=None)
-    return Evaluation(folds=folds, seed=seed, accuracy=float(accuracy_score(y, predicted)),
-                      macro_f1=float(f1_score(y, predicted, average="macro")),
-                      per_class_f1={c: float(s) for c, s in zip(classes, scores, strict=True)}, classes=classes,
-                      confusion=confusion_matrix(y, predicted, labels=classes).tolist(),
-                      holdout_index=[int(i) for i in test_index])
+    return Evaluation(
+        folds=folds,
+        seed=seed,
+        accuracy=float(accuracy_score(y, predicted)),
+        macro_f1=float(f1_score(y, predicted, average="macro")),
+        per_class_f1={c: float(s) for c, s in zip(classes, scores, strict=True)},
+        classes=classes,
+        confusion=confusion_matrix(y, predicted, labels=classes).tolist(),
+        holdout_index=[int(i) for i in test_index],
+    )
 
 
 def plot_confusion(evaluation: Evaluation, path: Path, title: str) -> Path:
@@ -68,8 +81,15 @@ def plot_confusion(evaluation: Evaluation, path: Path, title: str) -> Path:
     ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontfamily=cjk[:1] or None)
     ax.set_yticks(range(len(names)), names, fontfamily=cjk[:1] or None)
     for (row, col), count in np.ndenumerate(matrix):
-        ax.text(col, row, str(count), ha="center", va="center", fontsize=8,
-                color="white" if count > matrix.max() / 2 else "black")
+        ax.text(
+            col,
+            row,
+            str(count),
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if count > matrix.max() / 2 else "black",
+        )
     ax.set_xlabel("predicted")
     ax.set_ylabel("actual")
     ax.set_title(f"{title} — macro-F1 {evaluation.macro_f1:.3f}")

@@ -23,8 +23,13 @@ def generate_sample_reports(path: Path, per_category: int = 60, seed: int = 7) -
     for category, issues in spec["categories"].items():
         for _ in range(per_category):
             text = rng.choice(spec["templates"]).format(
-                place=rng.choice(places), issue=rng.choice(issues), ask=rng.choice(spec["asks"]),
-                time=rng.choice(spec["times"]), duration=rng.choice(spec["durations"]), where=rng.choice(spec["wheres"]))
+                place=rng.choice(places),
+                issue=rng.choice(issues),
+                ask=rng.choice(spec["asks"]),
+                time=rng.choice(spec["times"]),
+                duration=rng.choice(spec["durations"]),
+                where=rng.choice(spec["wheres"]),
+            )
             rows.append((text, category))
     rng.shuffle(rows)
     path.parent.mkdir(parents=True, exist_ok=True)

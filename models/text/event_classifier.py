@@ -25,12 +25,25 @@ class EventClassifier(CityModel):
     ['生态环境']
     """
 
-    tags = ModelTags(task="classification", onnx_exportable=True, batchable=True, latency_critical=True,
-                     input_kind="text", extra={"preprocess": "models.text.cleaning.clean_text"})
+    tags = ModelTags(
+        task="classification",
+        onnx_exportable=True,
+        batchable=True,
+        latency_critical=True,
+        input_kind="text",
+        extra={"preprocess": "models.text.cleaning.clean_text"},
+    )
 
-    def __init__(self, ngram_range: tuple[int, int] = (1, 2), min_df: int = 2, C: float = 20.0,
-                 class_weight: str | None = "balanced", max_features: int | None = 300_000,
-                 max_chars: int = 2000, max_iter: int = 3000) -> None:
+    def __init__(
+        self,
+        ngram_range: tuple[int, int] = (1, 2),
+        min_df: int = 2,
+        C: float = 20.0,
+        class_weight: str | None = "balanced",
+        max_features: int | None = 300_000,
+        max_chars: int = 2000,
+        max_iter: int = 3000,
+    ) -> None:
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.C = C
@@ -49,10 +62,17 @@ class EventClassifier(CityModel):
         texts = self._clean(X)
         labels = np.asarray([str(label) for label in y], dtype=object)
         if len(texts) != len(labels) or len(set(labels)) < 2:
-            raise ValueError(f"fit needs as many labels as texts and at least 2 classes; got {len(texts)} texts, "
-                             f"{len(labels)} labels, {len(set(labels))} classes.")
-        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=tuple(self.ngram_range), min_df=self.min_df,
-                                     max_features=self.max_features, dtype=np.float32)
+            raise ValueError(
+                f"fit needs as many labels as texts and at least 2 classes; got {len(texts)} texts, "
+                f"{len(labels)} labels, {len(set(labels))} classes."
+            )
+        vectorizer = TfidfVectorizer(
+            analyzer="char",
+            ngram_range=tuple(self.ngram_range),
+            min_df=self.min_df,
+            max_features=self.max_features,
+            dtype=np.float32,
+        )
         linear = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
         self.pipeline_ = Pipeline([("tfidf", vectorizer), ("linear", linear)]).fit(texts, labels)
         self.classes_ = [str(c) for c in self.pipeline_.classes_]
@@ -71,23 +91,33 @@ class EventClassifier(CityModel):
         from skl2onnx.common.data_types import StringTensorType
 
         self.check_fitted("pipeline_")
-        options = {id(self.pipeline_.named_steps["tfidf"]): {"locale": "C.UTF-8"},
-                   id(self.pipeline_.named_steps["linear"]): {"zipmap": False}}
+        options = {
+            id(self.pipeline_.named_steps["tfidf"]): {"locale": "C.UTF-8"},
+            id(self.pipeline_.named_steps["linear"]): {"zipmap": False},
+        }
         with warnings.catch_warnings():  # "char analyzer may not work": parity is checked on every export
             warnings.simplefilter("ignore", UserWarning)
-            model = convert_sklearn(self.pipeline_, "event-classifier", [("text", StringTensorType([None, 1]))],
-                                    options=options, target_opset={"": 17, "ai.onnx.ml": 3})
-        for key, value in {CLASSES_METADATA: json.dumps(self.classes_, ensure_ascii=False),
-                           PREPROCESS_METADATA: "clean_text:max_chars=%d" % self.max_chars}.items():
+            model = convert_sklearn(
+                self.pipeline_,
+                "event-classifier",
+                [("text", StringTensorType([None, 1]))],
+                options=options,
+                target_opset={"": 17, "ai.onnx.ml": 3},
+            )
+        for key, value in {
+            CLASSES_METADATA: json.dumps(self.classes_, ensure_ascii=False),
+            PREPROCESS_METADATA: "clean_text:max_chars=%d" % self.max_chars,
+        }.items():
             entry = model.metadata_props.add()
             entry.key, entry.value = key, value
         return model
 
     def signature(self) -> Signature:
         classes = len(getattr(self, "classes_", [])) or -1
-        return Signature(inputs=(TensorDecl("text", "str", (-1, 1)),),
-                         outputs=(TensorDecl("label", "str", (-1,)),
-                                  TensorDecl("probabilities", "float32", (-1, classes))))
+        return Signature(
+            inputs=(TensorDecl("text", "str", (-1, 1)),),
+            outputs=(TensorDecl("label", "str", (-1,)), TensorDecl("probabilities", "float32", (-1, classes))),
+        )
 
     def _clean(self, X: Sequence[str]) -> np.ndarray:
         if isinstance(X, str):

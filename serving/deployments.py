@@ -1,0 +1,124 @@
+"""Ray Serve deployments of the gateway: the ingress replica serves latency-critical ONNX models in process
+(the fast path, no Ray hop) and hands everything else to per-family runner deployments that batch."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from serving.model_hub import ModelHub
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """What a gateway replica needs to reach the registry and which models to load at start."""
+
+    tracking_uri: str
+    artifact_location: str | None = None
+    cache_dir: str | None = None
+    preload: tuple[str, ...] = ("event-classifier",)
+    alias: str = "champion"
+    refresh_interval: float = 2.0
+    ingress_replicas: int = 1
+    runner_replicas: int = 1
+    max_batch_size: int = 32
+    batch_wait_timeout_s: float = 0.005
+    env: dict[str, str] = field(default_factory=lambda: {"OMP_NUM_THREADS": "1", "MLFLOW_LOGGING_LEVEL": "WARNING"})
+
+    @classmethod
+    def from_settings(cls, settings: Any = None, **overrides: Any) -> GatewayConfig:
+        from citymind.settings import get_settings
+
+        s = settings or get_settings()
+        return cls(
+            tracking_uri=s.resolved_tracking_uri,
+            artifact_location=s.resolved_artifact_location,
+            cache_dir=str(s.resolved_home / "cache"),
+            **overrides,
+        )
+
+    def hub(self) -> ModelHub:
+        from pathlib import Path
+
+        from registry import MlflowRegistry
+
+        for key, value in self.env.items():
+            os.environ.setdefault(key, value)
+        registry = MlflowRegistry(
+            self.tracking_uri,
+            artifact_location=self.artifact_location,
+            cache_dir=Path(self.cache_dir) if self.cache_dir else None,
+        )
+        return ModelHub(registry, alias=self.alias, refresh_interval=self.refresh_interval)
+
+
+class GatewayIngress:
+    """Ingress replica: owns a ``ModelHub`` (ORT sessions) and builds the FastAPI app after construction."""
+
+    def __init__(self, config: GatewayConfig, runner: Any = None) -> None:
+        self.config = config
+        self.hub = config.hub()
+        self.runner = runner
+        for name in config.preload:
+            self.hub.get(name)  # fail fast: a replica that cannot load its champion never becomes ready
+        self.hub.watch()
+
+    def __serve_build_asgi_app__(self) -> Any:
+        from serving.app import create_app
+
+        return create_app(self.hub, runner=self.runner)
+
+    def check_health(self) -> None:
+        if not self.hub.served():
+            raise RuntimeError("no model loaded")
+
+
+class ModelRunner:
+    """Runner replica for models that are not latency-critical: dynamic batching with ``@serve.batch``."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        from ray import serve
+
+        self.hub = config.hub()
+        self.hub.watch()
+        batched = serve.batch(max_batch_size=config.max_batch_size, batch_wait_timeout_s=config.batch_wait_timeout_s)(
+            type(self)._classify_batch
+        )
+        self._batched = batched.__get__(self)
+
+    async def classify(self, name: str, text: str, top_k: int) -> dict[str, Any]:
+        return await self._batched((name, text, top_k))
+
+    async def _classify_batch(self, items: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
+        from serving.routes_events import classify_texts
+
+        out: list[dict[str, Any]] = [{} for _ in items]
+        for name in {item[0] for item in items}:
+            index = [i for i, item in enumerate(items) if item[0] == name]
+            model = self.hub.get(name)
+            results = classify_texts(model, [items[i][1] for i in index], max(items[i][2] for i in index))
+            for i, result in zip(index, results, strict=True):
+                out[i] = {**result, "top_k": result["top_k"][: items[i][2]], "version": model.version}
+        return out
+
+
+def build_gateway(config: GatewayConfig) -> Any:
+    """The Ray Serve application: ``GatewayIngress`` bound to a ``ModelRunner`` handle."""
+    from ray import serve
+
+    runner = serve.deployment(
+        ModelRunner,
+        name="model-runner",
+        num_replicas=config.runner_replicas,
+        max_ongoing_requests=config.max_batch_size * 4,
+        ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
+    )
+    ingress = serve.deployment(
+        serve.ingress()(GatewayIngress),
+        name="gateway",
+        num_replicas=config.ingress_replicas,
+        max_ongoing_requests=256,
+        ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
+    )
+    return ingress.bind(config, runner.bind(config))

@@ -1,0 +1,50 @@
+"""Every error leaves the gateway as ``{"error": "..."}`` with a 4xx that says what was wrong; never a 500
+for bad input."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from registry import AliasError, AssetNotFound, CitymindError, InvalidAsset, RegistryUnavailable, ValidationError
+
+log = logging.getLogger("citymind.serving")
+
+STATUS = [
+    (AssetNotFound, 404),
+    (AliasError, 404),
+    (ValidationError, 400),
+    (InvalidAsset, 409),
+    (RegistryUnavailable, 503),
+    (CitymindError, 400),
+]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CitymindError)
+    async def citymind_error(request: Request, exc: CitymindError) -> JSONResponse:
+        status = next(code for kind, code in STATUS if isinstance(exc, kind))
+        return JSONResponse({"error": str(exc)}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": describe(exc)}, status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+
+def describe(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        if err.get("type") == "json_invalid":
+            parts.append(f"request body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})")
+        else:
+            parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"

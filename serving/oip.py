@@ -1,0 +1,122 @@
+"""Open Inference Protocol (KServe v2) REST: request/response shapes and tensor encoding."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from registry import ValidationError
+
+#: OIP datatype ↔ numpy dtype; BYTES carries UTF-8 strings.
+DATATYPES: dict[str, Any] = {
+    "BOOL": np.bool_,
+    "UINT8": np.uint8,
+    "UINT16": np.uint16,
+    "UINT32": np.uint32,
+    "UINT64": np.uint64,
+    "INT8": np.int8,
+    "INT16": np.int16,
+    "INT32": np.int32,
+    "INT64": np.int64,
+    "FP16": np.float16,
+    "FP32": np.float32,
+    "FP64": np.float64,
+    "BYTES": object,
+}
+ORT_TYPES = {
+    "tensor(bool)": "BOOL",
+    "tensor(uint8)": "UINT8",
+    "tensor(uint16)": "UINT16",
+    "tensor(uint32)": "UINT32",
+    "tensor(uint64)": "UINT64",
+    "tensor(int8)": "INT8",
+    "tensor(int16)": "INT16",
+    "tensor(int32)": "INT32",
+    "tensor(int64)": "INT64",
+    "tensor(float16)": "FP16",
+    "tensor(float)": "FP32",
+    "tensor(double)": "FP64",
+    "tensor(string)": "BYTES",
+}
+MAX_ELEMENTS = 1_000_000
+
+
+class RequestInput(BaseModel):
+    name: str = Field(max_length=256)
+    shape: list[int] = Field(max_length=8)
+    datatype: str
+    data: list[Any]
+    parameters: dict[str, Any] | None = None
+
+
+class RequestOutput(BaseModel):
+    name: str
+    parameters: dict[str, Any] | None = None
+
+
+class InferenceRequest(BaseModel):
+    id: str | None = None
+    inputs: list[RequestInput] = Field(min_length=1, max_length=64)
+    outputs: list[RequestOutput] | None = None
+    parameters: dict[str, Any] | None = None
+
+
+def decode_input(tensor: RequestInput, expected_type: str | None) -> np.ndarray:
+    """The numpy array of one OIP input; a 400-worthy ``ValidationError`` when it does not add up."""
+    where = f"inputs[{tensor.name}]"
+    if tensor.datatype not in DATATYPES:
+        raise ValidationError(
+            f"datatype {tensor.datatype!r} is not an OIP datatype; use one of {sorted(DATATYPES)}.", location=where
+        )
+    if expected_type and tensor.datatype != expected_type:
+        raise ValidationError(f"the model expects datatype {expected_type}, got {tensor.datatype}.", location=where)
+    if any(d < 0 for d in tensor.shape):
+        raise ValidationError(f"shape {tensor.shape} has a negative dimension.", location=where)
+    count = math.prod(tensor.shape)
+    flat = _flatten(tensor.data)
+    if count > MAX_ELEMENTS:
+        raise ValidationError(
+            f"shape {tensor.shape} has {count} elements; the limit is {MAX_ELEMENTS}.", location=where
+        )
+    if len(flat) != count:
+        raise ValidationError(f"shape {tensor.shape} needs {count} elements but data has {len(flat)}.", location=where)
+    if tensor.datatype == "BYTES":
+        if not all(isinstance(v, str) for v in flat):
+            raise ValidationError("BYTES data must be strings.", location=where)
+        return np.asarray(flat, dtype=object).reshape(tensor.shape)
+    if not all(isinstance(v, int | float | bool) and not isinstance(v, str) for v in flat):
+        raise ValidationError(f"{tensor.datatype} data must be numbers.", location=where)
+    try:
+        array = np.asarray(flat, dtype=DATATYPES[tensor.datatype]).reshape(tensor.shape)
+    except (OverflowError, ValueError) as exc:
+        raise ValidationError(f"data does not fit {tensor.datatype}: {exc}", location=where) from exc
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValidationError("data contains NaN or infinity.", location=where)
+    return array
+
+
+def encode_output(name: str, array: np.ndarray) -> dict[str, Any]:
+    if array.dtype == object or array.dtype.kind in "US":
+        datatype = "BYTES"
+        data = [str(v) for v in array.reshape(-1).tolist()]
+    else:
+        datatype = next((k for k, v in DATATYPES.items() if v is not object and np.dtype(v) == array.dtype), "FP64")
+        data = array.reshape(-1).tolist()
+    return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": data}
+
+
+def _flatten(data: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    stack = [iter(data)]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+            out.append(item)
+        else:
+            stack.pop()
+    return out
