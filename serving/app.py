@@ -27,4 +27,25 @@ def create_app(hub: ModelHub, runner: Any = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(oip_router(hub))
     app.include_router(events_router(hub, runner))
+    _publish_oip_schema(app)
     return app
+
+
+def _publish_oip_schema(app: FastAPI) -> None:
+    """The OIP infer routes read raw bodies (for the binary extension); publish their JSON schema anyway."""
+    from fastapi.openapi.utils import get_openapi
+
+    from serving.oip import InferenceRequest
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes)
+            defs = InferenceRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(defs.pop("$defs", {}))
+            components["InferenceRequest"] = defs
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -121,4 +121,4 @@ def build_gateway(config: GatewayConfig) -> Any:
         max_ongoing_requests=256,
         ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
     )
-    return ingress.bind(config, runner.bind(config))
+    return ingress.bind(config, runner.bind(config))  # type: ignore[attr-defined]

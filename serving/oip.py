@@ -48,7 +48,7 @@ class RequestInput(BaseModel):
     name: str = Field(max_length=256)
     shape: list[int] = Field(max_length=8)
     datatype: str
-    data: list[Any]
+    data: list[Any] = Field(default_factory=list)
     parameters: dict[str, Any] | None = None
 
 
@@ -62,6 +62,60 @@ class InferenceRequest(BaseModel):
     inputs: list[RequestInput] = Field(min_length=1, max_length=64)
     outputs: list[RequestOutput] | None = None
     parameters: dict[str, Any] | None = None
+
+
+BODY_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/InferenceRequest"}}}}}
+
+
+async def read_inference_request(request: Any) -> InferenceRequest:
+    """JSON body, or JSON header + binary tensors (the binary tensor extension tritonclient speaks)."""
+    import pydantic
+
+    raw = await request.body()
+    header = request.headers.get("inference-header-content-length")
+    if header is not None and (not header.isdigit() or int(header) > len(raw)):
+        raise ValidationError(f"Inference-Header-Content-Length {header!r} does not fit a {len(raw)}-byte body.")
+    split = int(header) if header is not None else len(raw)
+    try:
+        body = InferenceRequest.model_validate_json(raw[:split])
+    except pydantic.ValidationError as exc:
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+        raise ValidationError(f"not an OIP inference request: {where}") from None
+    offset = split
+    for tensor in body.inputs:
+        size = (tensor.parameters or {}).get("binary_data_size")
+        if size is None:
+            continue
+        if not isinstance(size, int) or size < 0 or offset + size > len(raw):
+            raise ValidationError("binary_data_size exceeds the body.", location=f"inputs[{tensor.name}]")
+        tensor.data = _binary_values(raw[offset:offset + size], tensor.datatype, tensor.name)
+        offset += size
+    return body
+
+
+def _binary_values(chunk: bytes, datatype: str, name: str) -> list[Any]:
+    if datatype != "BYTES":
+        if datatype not in DATATYPES:
+            raise ValidationError(f"datatype {datatype!r} is not an OIP datatype.", location=f"inputs[{name}]")
+        dtype = np.dtype(DATATYPES[datatype]).newbyteorder("<")
+        if len(chunk) % dtype.itemsize:
+            raise ValidationError("binary data is not a whole number of elements.", location=f"inputs[{name}]")
+        return np.frombuffer(chunk, dtype=dtype).tolist()
+    values, pos = [], 0
+    while pos < len(chunk):
+        if pos + 4 > len(chunk):
+            raise ValidationError("truncated BYTES element.", location=f"inputs[{name}]")
+        length = int.from_bytes(chunk[pos:pos + 4], "little")
+        element = chunk[pos + 4:pos + 4 + length]
+        if len(element) != length:
+            raise ValidationError("truncated BYTES element.", location=f"inputs[{name}]")
+        try:
+            values.append(element.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ValidationError("BYTES element is not UTF-8 text.", location=f"inputs[{name}]") from None
+        pos += 4 + length
+    return values
 
 
 def decode_input(tensor: RequestInput, expected_type: str | None) -> np.ndarray:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 import citymind
 from registry import ValidationError
 from serving.model_hub import ModelHub
-from serving.oip import InferenceRequest, encode_output
+from serving.oip import BODY_DOC, InferenceRequest, encode_output, read_inference_request
 
 
 def oip_router(hub: ModelHub) -> APIRouter:
@@ -45,13 +45,13 @@ def oip_router(hub: ModelHub) -> APIRouter:
         hub.get(name, _version(version))
         return {"name": name, "ready": True, "version": version}
 
-    @router.post("/v2/models/{name}/infer")
-    async def infer(name: str, body: InferenceRequest) -> dict[str, Any]:
-        return _infer(hub, name, None, body)
+    @router.post("/v2/models/{name}/infer", openapi_extra=BODY_DOC)
+    async def infer(name: str, request: Request) -> dict[str, Any]:
+        return _infer(hub, name, None, await read_inference_request(request))
 
-    @router.post("/v2/models/{name}/versions/{version}/infer")
-    async def infer_version(name: str, version: str, body: InferenceRequest) -> dict[str, Any]:
-        return _infer(hub, name, _version(version), body)
+    @router.post("/v2/models/{name}/versions/{version}/infer", openapi_extra=BODY_DOC)
+    async def infer_version(name: str, version: str, request: Request) -> dict[str, Any]:
+        return _infer(hub, name, _version(version), await read_inference_request(request))
 
     return router
 

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from models.text.cleaning import join_fields
 from registry import ValidationError
@@ -23,7 +24,7 @@ class LabelledTexts:
         return sorted(set(self.labels))
 
 
-def read_table(path: Path, *, columns: Sequence[str] | None = None, sep: str | None = None):  # type: ignore[no-untyped-def]
+def read_table(path: Path, *, columns: Sequence[str] | None = None, sep: str | None = None) -> Any:
     """A DataFrame from CSV/TSV/TXT/XLSX; ``columns`` names the columns of a headerless file."""
     import pandas as pd
 

@@ -106,7 +106,7 @@ class EventClassifier(CityModel):
             )
         for key, value in {
             CLASSES_METADATA: json.dumps(self.classes_, ensure_ascii=False),
-            PREPROCESS_METADATA: "clean_text:max_chars=%d" % self.max_chars,
+            PREPROCESS_METADATA: f"clean_text:max_chars={self.max_chars}",
         }.items():
             entry = model.metadata_props.add()
             entry.key, entry.value = key, value
