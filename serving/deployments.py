@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ray import serve
+
 from serving.model_hub import ModelHub
 
 
@@ -82,10 +84,10 @@ class ModelRunner:
 
         self.hub = config.hub()
         self.hub.watch()
-        batched = serve.batch(max_batch_size=config.max_batch_size, batch_wait_timeout_s=config.batch_wait_timeout_s)(
-            type(self)._classify_batch
-        )
-        self._batched = batched.__get__(self)
+        # Wrap the bound method, so Serve needs no guess whether the first argument is ``self``.
+        self._batched = serve.batch(
+            max_batch_size=config.max_batch_size, batch_wait_timeout_s=config.batch_wait_timeout_s
+        )(self._classify_batch)
 
     async def classify(self, name: str, text: str, top_k: int) -> dict[str, Any]:
         return await self._batched((name, text, top_k))
@@ -105,8 +107,6 @@ class ModelRunner:
 
 def build_gateway(config: GatewayConfig) -> Any:
     """The Ray Serve application: ``GatewayIngress`` bound to a ``ModelRunner`` handle."""
-    from ray import serve
-
     runner = serve.deployment(
         ModelRunner,
         name="model-runner",

@@ -1,43 +1,96 @@
-"""Start the gateway on Ray Serve: a local Ray bound to 127.0.0.1 unless an address is configured."""
+"""Start the gateway on Ray Serve: a local Ray bound to 127.0.0.1 unless an address is configured.
+
+The ingress replicas listen directly (Ray Serve's direct ingress: no proxy hop, measured ~1 ms vs ~6 ms through
+the proxy on this box) on ports from ``port`` upwards; the Serve proxy stays up on ``port + 100`` and
+load-balances across replicas. See docs/serving.md for the numbers behind this choice.
+"""
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from serving.deployments import GatewayConfig, build_gateway
 
 APP_NAME = "citymind"
+PROXY_OFFSET = 100
 
 
-def start_ray(address: str = "", *, num_cpus: int | None = None) -> None:
+@dataclass(frozen=True)
+class GatewayURLs:
+    """Where the gateway answers: ``url`` is the first ingress replica, ``proxy_url`` the Serve proxy."""
+
+    url: str
+    replica_urls: tuple[str, ...]
+    proxy_url: str
+
+
+def ray_environment(port: int, *, direct_ingress: bool = True) -> dict[str, str]:
+    """Environment Ray's processes must start with (set before ``ray.init`` / ``ray start``)."""
+    env = {
+        "RAY_AUTH_MODE": "disabled",
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "OMP_NUM_THREADS": "1",
+        "RAY_SERVE_ENABLE_DIRECT_INGRESS": "1" if direct_ingress else "0",
+    }
+    if direct_ingress:
+        env |= {
+            "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(port),
+            "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(port + PROXY_OFFSET - 1),
+            "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "2",
+        }
+    return env
+
+
+def start_ray(address: str = "", *, env: dict[str, str] | None = None) -> None:
     import ray
 
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # no ~/.ray/auth_token on a single machine
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    for key, value in (env or {}).items():
+        os.environ.setdefault(key, value)
     if ray.is_initialized():
         return
     if address:
         ray.init(address=address, log_to_driver=False)
     else:
-        ray.init(
-            num_cpus=num_cpus,
-            include_dashboard=False,
-            log_to_driver=False,
-            _node_ip_address="127.0.0.1",
-            configure_logging=False,
-        )
+        ray.init(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1", configure_logging=False)
 
 
-def start_gateway(config: GatewayConfig, *, host: str = "127.0.0.1", port: int = 8000, ray_address: str = "") -> str:
-    """Deploy the gateway and return its base URL once every deployment is ready."""
+def start_gateway(
+    config: GatewayConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    ray_address: str = "",
+    direct_ingress: bool = True,
+) -> GatewayURLs:
+    """Deploy the gateway and return where it answers once every deployment is ready."""
     from ray import serve
 
-    start_ray(ray_address)
-    serve.start(http_options={"host": host, "port": port}, detached=False)
+    start_ray(ray_address, env=ray_environment(port, direct_ingress=direct_ingress))
+    proxy_port = port + PROXY_OFFSET if direct_ingress else port
+    serve.start(http_options={"host": host, "port": proxy_port})
     serve.run(build_gateway(config), name=APP_NAME, route_prefix="/", blocking=False)
-    return f"http://{host}:{port}"
+    proxy_url = f"http://{host}:{proxy_port}"
+    replicas = tuple(f"http://{host}:{p}" for p in _ingress_ports()) if direct_ingress else ()
+    return GatewayURLs(replicas[0] if replicas else proxy_url, replicas, proxy_url)
+
+
+def _ingress_ports(timeout: float = 60.0) -> list[int]:
+    """The direct-ingress HTTP ports of the gateway's replicas, from the Serve controller."""
+    import ray
+    from ray.serve.context import _get_global_client
+
+    controller = _get_global_client()._controller  # type: ignore[union-attr]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        groups = ray.get(controller.get_target_groups.remote(APP_NAME))
+        ports = sorted(t.port for g in groups if str(g.protocol).endswith("HTTP") for t in g.targets)
+        if ports:
+            return ports
+        time.sleep(0.2)
+    raise RuntimeError("the gateway's ingress replicas did not report their ports")
 
 
 def stop_gateway() -> None:
@@ -52,10 +105,14 @@ def serve_forever(settings: Any = None) -> None:
     from citymind.settings import get_settings
 
     s = settings or get_settings()
-    url = start_gateway(GatewayConfig.from_settings(s), host=s.host, port=s.port, ray_address=s.ray_address)
-    print(f"citymind gateway serving at {url}  (docs: {url}/docs, Ctrl-C to stop)", flush=True)
+    urls = start_gateway(GatewayConfig.from_settings(s), host=s.host, port=s.port, ray_address=s.ray_address)
     print(
-        f'try: curl -s {url}/v1/events/classify -H "content-type: application/json" '
+        f"citymind gateway serving at {urls.url}  (docs: {urls.url}/docs; Serve proxy {urls.proxy_url}; "
+        "Ctrl-C to stop)",
+        flush=True,
+    )
+    print(
+        f'try: curl -s {urls.url}/v1/events/classify -H "content-type: application/json" '
         f'-d \'{{"text": "南村镇小区门口垃圾堆放很久没人清理"}}\'',
         flush=True,
     )

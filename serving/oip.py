@@ -64,8 +64,12 @@ class InferenceRequest(BaseModel):
     parameters: dict[str, Any] | None = None
 
 
-BODY_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"$ref": "#/components/schemas/InferenceRequest"}}}}}
+BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InferenceRequest"}}},
+    }
+}
 
 
 async def read_inference_request(request: Any) -> InferenceRequest:
@@ -89,7 +93,7 @@ async def read_inference_request(request: Any) -> InferenceRequest:
             continue
         if not isinstance(size, int) or size < 0 or offset + size > len(raw):
             raise ValidationError("binary_data_size exceeds the body.", location=f"inputs[{tensor.name}]")
-        tensor.data = _binary_values(raw[offset:offset + size], tensor.datatype, tensor.name)
+        tensor.data = _binary_values(raw[offset : offset + size], tensor.datatype, tensor.name)
         offset += size
     return body
 
@@ -106,8 +110,8 @@ def _binary_values(chunk: bytes, datatype: str, name: str) -> list[Any]:
     while pos < len(chunk):
         if pos + 4 > len(chunk):
             raise ValidationError("truncated BYTES element.", location=f"inputs[{name}]")
-        length = int.from_bytes(chunk[pos:pos + 4], "little")
-        element = chunk[pos + 4:pos + 4 + length]
+        length = int.from_bytes(chunk[pos : pos + 4], "little")
+        element = chunk[pos + 4 : pos + 4 + length]
         if len(element) != length:
             raise ValidationError("truncated BYTES element.", location=f"inputs[{name}]")
         try:

@@ -24,8 +24,11 @@ def gateway_registry(gateway_home: Path) -> Any:
     from citymind.bootstrap import bootstrap
     from registry import MlflowRegistry
 
-    reg = MlflowRegistry(f"sqlite:///{gateway_home / 'mlflow.db'}",
-                         artifact_location=(gateway_home / "artifacts").as_uri(), cache_dir=gateway_home / "cache")
+    reg = MlflowRegistry(
+        f"sqlite:///{gateway_home / 'mlflow.db'}",
+        artifact_location=(gateway_home / "artifacts").as_uri(),
+        cache_dir=gateway_home / "cache",
+    )
     lines = list(bootstrap(reg))
     assert any("event-classifier/1 @champion" in line for line in lines), lines
     return reg
@@ -37,10 +40,13 @@ def gateway(gateway_registry: Any, gateway_home: Path) -> Iterator[str]:
     from serving.launcher import start_gateway, stop_gateway
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    config = GatewayConfig(tracking_uri=gateway_registry.tracking_uri,
-                           artifact_location=gateway_registry.artifact_location,
-                           cache_dir=str(gateway_home / "gateway-cache"), refresh_interval=0.5)
-    url = start_gateway(config, port=free_port())
+    config = GatewayConfig(
+        tracking_uri=gateway_registry.tracking_uri,
+        artifact_location=gateway_registry.artifact_location,
+        cache_dir=str(gateway_home / "gateway-cache"),
+        refresh_interval=0.5,
+    )
+    url = start_gateway(config, port=free_port()).url
     try:
         assert httpx.get(f"{url}/v2/health/ready", timeout=30).json()["ready"] is True
         yield url

@@ -42,8 +42,10 @@ def test_tritonclient_speaks_to_the_gateway(gateway: str) -> None:
     texts = np.array([["路口红绿灯坏了，车辆乱停堵路"], ["单位不给缴纳社保"]], dtype=object)
     tensor = triton.InferInput("text", [2, 1], "BYTES")
     tensor.set_data_from_numpy(texts, binary_data=False)
-    outputs = [triton.InferRequestedOutput("label", binary_data=False),
-               triton.InferRequestedOutput("probabilities", binary_data=False)]
+    outputs = [
+        triton.InferRequestedOutput("label", binary_data=False),
+        triton.InferRequestedOutput("probabilities", binary_data=False),
+    ]
     result = client.infer("event-classifier", [tensor], outputs=outputs)
     labels = [v.decode() if isinstance(v, bytes) else v for v in result.as_numpy("label").tolist()]
     assert labels == ["道路交通", "劳动社保"]
@@ -56,37 +58,64 @@ def test_tritonclient_speaks_to_the_gateway(gateway: str) -> None:
     assert np.allclose(again.as_numpy("probabilities"), result.as_numpy("probabilities"), atol=1e-6)
 
 
-@pytest.mark.parametrize(("path", "body", "status", "message"), [
-    ("/v1/events/classify", b"{not json", 400, "not valid JSON"),
-    ("/v1/events/classify", b"{}", 400, "exactly one of 'text'"),
-    ("/v1/events/classify", b'{"texts": []}', 400, "at least 1 item"),
-    ("/v1/events/classify", b'{"text": "' + "长" .encode() * 5001 + b'"}', 400, "at most 5000 characters"),
-    ("/v1/events/classify", b'{"text": "x", "model": "no-such-model"}', 404, "No model 'no-such-model'"),
-    ("/v1/events/classify", b'{"text": "x", "version": 99}', 404, "Version 99 of 'event-classifier'"),
-    ("/v1/events/classify", b'{"texts": ["x", 3]}', 400, "texts.1"),
-    ("/v2/models/event-classifier/infer", b'{"inputs": [{"name": "text", "shape": [2, 1], "datatype": "BYTES", '
-     b'"data": ["x"]}]}', 400, "needs 2 elements but data has 1"),
-    ("/v2/models/event-classifier/infer", b'{"inputs": [{"name": "text", "shape": [1, 1], "datatype": "FP32", '
-     b'"data": [1.0]}]}', 400, "expects datatype BYTES"),
-    ("/v2/models/event-classifier/infer", b'{"inputs": [{"name": "txt", "shape": [1, 1], "datatype": "BYTES", '
-     b'"data": ["x"]}]}', 400, "unknown ['txt']"),
-    ("/v2/models/event-classifier/infer", b'{"inputs": [{"name": "text", "shape": [1], "datatype": "INT4", '
-     b'"data": [1]}]}', 400, "not an OIP datatype"),
-    ("/v2/models/event-classifier/versions/abc/infer", b'{"inputs": [{"name": "text", "shape": [1, 1], '
-     b'"datatype": "BYTES", "data": ["x"]}]}', 400, "positive integer"),
-    ("/v2/models/ghost/infer", b'{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}]}', 404,
-     "ghost"),
-])
-def test_bad_requests_get_a_clear_4xx(client: httpx.Client, path: str, body: bytes, status: int,
-                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "body", "status", "message"),
+    [
+        ("/v1/events/classify", b"{not json", 400, "not valid JSON"),
+        ("/v1/events/classify", b"{}", 400, "exactly one of 'text'"),
+        ("/v1/events/classify", b'{"texts": []}', 400, "at least 1 item"),
+        ("/v1/events/classify", b'{"text": "' + "长".encode() * 5001 + b'"}', 400, "at most 5000 characters"),
+        ("/v1/events/classify", b'{"text": "x", "model": "no-such-model"}', 404, "No model 'no-such-model'"),
+        ("/v1/events/classify", b'{"text": "x", "version": 99}', 404, "Version 99 of 'event-classifier'"),
+        ("/v1/events/classify", b'{"texts": ["x", 3]}', 400, "texts.1"),
+        (
+            "/v2/models/event-classifier/infer",
+            b'{"inputs": [{"name": "text", "shape": [2, 1], "datatype": "BYTES", "data": ["x"]}]}',
+            400,
+            "needs 2 elements but data has 1",
+        ),
+        (
+            "/v2/models/event-classifier/infer",
+            b'{"inputs": [{"name": "text", "shape": [1, 1], "datatype": "FP32", "data": [1.0]}]}',
+            400,
+            "expects datatype BYTES",
+        ),
+        (
+            "/v2/models/event-classifier/infer",
+            b'{"inputs": [{"name": "txt", "shape": [1, 1], "datatype": "BYTES", "data": ["x"]}]}',
+            400,
+            "unknown ['txt']",
+        ),
+        (
+            "/v2/models/event-classifier/infer",
+            b'{"inputs": [{"name": "text", "shape": [1], "datatype": "INT4", "data": [1]}]}',
+            400,
+            "not an OIP datatype",
+        ),
+        (
+            "/v2/models/event-classifier/versions/abc/infer",
+            b'{"inputs": [{"name": "text", "shape": [1, 1], "datatype": "BYTES", "data": ["x"]}]}',
+            400,
+            "positive integer",
+        ),
+        (
+            "/v2/models/ghost/infer",
+            b'{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}]}',
+            404,
+            "ghost",
+        ),
+    ],
+)
+def test_bad_requests_get_a_clear_4xx(client: httpx.Client, path: str, body: bytes, status: int, message: str) -> None:
     response = client.post(path, content=body, headers={"content-type": "application/json"})
     assert response.status_code == status, response.text
     assert message in response.json()["error"]
 
 
 def test_oversized_body_is_413(client: httpx.Client) -> None:
-    response = client.post("/v1/events/classify", content=b"x" * (3 * 1024 * 1024),
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/events/classify", content=b"x" * (3 * 1024 * 1024), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413 and "exceeds the limit" in response.json()["error"]
 
 

@@ -21,9 +21,12 @@ def test_alias_move_under_load_loses_no_request(gateway: str, gateway_registry: 
     from training.sample_corpus import generate_sample_reports
 
     data = load_labelled_texts(generate_sample_reports(tmp_path / "r.csv", seed=11), ["text"], "category")
-    new = gateway_registry.register("model", "event-classifier",
-                                    EventClassifier(C=2.0, ngram_range=(1, 3)).fit(data.texts, data.labels).to_onnx(),
-                                    tags={"citymind.model.latency_critical": "true"})
+    new = gateway_registry.register(
+        "model",
+        "event-classifier",
+        EventClassifier(C=2.0, ngram_range=(1, 3)).fit(data.texts, data.labels).to_onnx(),
+        tags={"citymind.model.latency_critical": "true"},
+    )
     statuses: Counter[int] = Counter()
     versions: Counter[int] = Counter()
     stop = threading.Event()
@@ -63,12 +66,35 @@ def test_bring_your_own_onnx_model(gateway: str, gateway_registry: Any, tmp_path
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3), torch.nn.Softmax(-1))
     path = tmp_path / "air_quality_level.onnx"
-    torch.onnx.export(net.eval(), (torch.randn(1, 6),), str(path), input_names=["features"], output_names=["level"],
-                      dynamic_axes={"features": {0: "batch"}, "level": {0: "batch"}}, dynamo=False)
-    env = {"CITYMIND_TRACKING_URI": gateway_registry.tracking_uri,
-           "CITYMIND_ARTIFACT_LOCATION": gateway_registry.artifact_location, "PATH": ""}
-    cli = [sys.executable, "-m", "citymind.cli", "registry", "register", "--kind", "model", "--name",
-           "air-quality-level", "--file", str(path), "--alias", "champion"]
+    torch.onnx.export(
+        net.eval(),
+        (torch.randn(1, 6),),
+        str(path),
+        input_names=["features"],
+        output_names=["level"],
+        dynamic_axes={"features": {0: "batch"}, "level": {0: "batch"}},
+        dynamo=False,
+    )
+    env = {
+        "CITYMIND_TRACKING_URI": gateway_registry.tracking_uri,
+        "CITYMIND_ARTIFACT_LOCATION": gateway_registry.artifact_location,
+        "PATH": "",
+    }
+    cli = [
+        sys.executable,
+        "-m",
+        "citymind.cli",
+        "registry",
+        "register",
+        "--kind",
+        "model",
+        "--name",
+        "air-quality-level",
+        "--file",
+        str(path),
+        "--alias",
+        "champion",
+    ]
     done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
 

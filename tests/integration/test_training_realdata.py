@@ -1,0 +1,94 @@
+"""Event classification trained by the pipeline itself on real citizen messages and news titles."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from registry import MlflowRegistry
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CITYMIND_HOME": str(tmp_path / "home"),
+        "CITYMIND_TRACKING_URI": "",
+        "CITYMIND_ARTIFACT_LOCATION": "",
+    }
+
+
+def train(env: dict[str, str], *args: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "citymind.cli", "train", "event-classifier", *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def test_tipdm_messages_macro_f1_and_champion_challenger(shared_data: Path, home: dict[str, str]) -> None:
+    data = shared_data / "complaints" / "tipdm2020_messages_labeled.csv"
+    args = ["--data", str(data), "--text-col", "留言主题", "--text-col", "留言详情", "--label-col", "一级分类"]
+    first = train(home, *args)
+    print(f"\ntipdm2020 5-fold macro-F1 {first['macro_f1']:.4f} accuracy {first['accuracy']:.4f}")
+    assert first["rows"] == 495 and first["classes"] == 7
+    assert first["macro_f1"] >= 0.77
+    assert first["onnx_parity_max_abs_diff"] <= 1e-4
+    assert first["promoted"] and first["aliases"] == ["challenger", "champion"]
+
+    weaker = train(home, *args, "--params", '{"C": 0.05, "ngram_range": [3, 3]}')
+    assert weaker["macro_f1"] < first["macro_f1"]
+    assert not weaker["promoted"] and weaker["comparison"]["champion"] == 1
+    assert weaker["comparison"]["how"] == "same data and folds (stored)"
+
+    reg = MlflowRegistry.from_settings(_settings(home))
+    assert reg.resolve("event-classifier@champion").version == 1
+    assert reg.resolve("event-classifier@challenger").version == 2
+    lineage = {r.kind: r for r in reg.lineage("event-classifier", 1)}
+    assert lineage["algorithm"].name == "char-ngram-linear"
+    assert lineage["dataset"].detail["digest"].startswith("sha256:")
+    run = reg.client.get_run(first["run_id"])
+    assert run.data.metrics["macro_f1"] == pytest.approx(first["macro_f1"])
+    assert {"accuracy", "onnx_parity_max_abs_diff"} <= set(run.data.metrics)
+    assert run.inputs.dataset_inputs[0].dataset.digest == lineage["dataset"].detail["digest"]
+    artifacts = {a.path for a in reg.client.list_artifacts(first["run_id"])}
+    assert {"confusion_matrix.png", "evaluation.json"} <= artifacts
+
+
+def test_thucnews_titles_macro_f1(shared_data: Path, home: dict[str, str]) -> None:
+    result = train(
+        home,
+        "--data",
+        str(shared_data / "news_titles" / "thucnews_titles_dev.txt"),
+        "--columns",
+        "title,label",
+        "--text-col",
+        "title",
+        "--label-col",
+        "label",
+        "--label-names",
+        str(shared_data / "news_titles" / "thucnews_classes.txt"),
+        "--name",
+        "news-topic",
+    )
+    print(f"\nTHUCNews titles 5-fold macro-F1 {result['macro_f1']:.4f} accuracy {result['accuracy']:.4f}")
+    assert result["rows"] == 10_000 and result["classes"] == 10
+    assert result["macro_f1"] >= 0.87
+    assert result["onnx_parity_max_abs_diff"] <= 1e-4
+
+
+def _settings(env: dict[str, str]):  # type: ignore[no-untyped-def]
+    from citymind.settings import Settings
+
+    return Settings(home=Path(env["CITYMIND_HOME"]))
