@@ -19,6 +19,9 @@ def event_classifier(
     columns: Annotated[str | None, typer.Option(help="comma-separated names for a headerless file")] = None,
     label_names: Annotated[Path | None, typer.Option(help="file of label names, one per line, by label id")] = None,
     name: Annotated[str, typer.Option(help="registered model name")] = "event-classifier",
+    algorithm: Annotated[str, typer.Option(help="char-ngram-linear (reports) or nbsvm-short-text (titles)")] = (
+        "char-ngram-linear"
+    ),
     folds: Annotated[int, typer.Option(min=2, max=20)] = 5,
     params: Annotated[str | None, typer.Option(help='JSON overrides, e.g. {"C": 10}')] = None,
     promote: Annotated[bool, typer.Option(help="make it champion even if it does not win")] = False,
@@ -41,6 +44,7 @@ def event_classifier(
             params=json.loads(params) if params else None,
             promote=promote,
             progress=step,
+            algorithm=algorithm,
         )
     summary = {
         "name": name,

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from models.text.cleaning import clean_text
+from models.text.cleaning import PREPROCESSORS
 from models.text.event_classifier import CLASSES_METADATA, PREPROCESS_METADATA
 
 
@@ -30,7 +30,9 @@ class OnnxTextClassifier:
         self.session = session
         meta = session.get_modelmeta().custom_metadata_map
         self.classes: list[str] = json.loads(meta[CLASSES_METADATA])
-        self.max_chars = int(meta.get(PREPROCESS_METADATA, "max_chars=2000").rsplit("=", 1)[-1])
+        name, _, limit = meta.get(PREPROCESS_METADATA, "clean_text:max_chars=2000").partition(":max_chars=")
+        self.preprocess = PREPROCESSORS[name]
+        self.max_chars = int(limit or 2000)
 
     @classmethod
     def from_path(cls, path: str | Path) -> OnnxTextClassifier:
@@ -42,8 +44,8 @@ class OnnxTextClassifier:
         return CLASSES_METADATA in session.get_modelmeta().custom_metadata_map
 
     def clean(self, texts: np.ndarray) -> np.ndarray:
-        """The cleaning the model was trained with, over an array of any shape."""
-        flat = [clean_text(t, self.max_chars) for t in texts.reshape(-1).tolist()]
+        """The preprocessing the model was exported with (its ONNX metadata names it), any shape."""
+        flat = [self.preprocess(t, self.max_chars) for t in texts.reshape(-1).tolist()]
         return np.asarray(flat, dtype=object).reshape(texts.shape)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:

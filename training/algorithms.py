@@ -1,26 +1,48 @@
-"""Algorithm cards (算法库): each algorithm is registered once as kind ``algorithm`` with its defaults and docs."""
+"""Algorithm cards (算法库): each algorithm is registered once as kind ``algorithm`` with its defaults and docs,
+and names the model family that implements it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from registry import AssetNotFound, AssetVersion, MlflowRegistry
+from models.base import CityModel
+from models.text.event_classifier import EventClassifier
+from models.text.short_text import ShortTextClassifier
+from registry import AssetNotFound, AssetVersion, MlflowRegistry, ValidationError
+
+FAMILIES: dict[str, type[CityModel]] = {
+    "char-ngram-linear": EventClassifier,
+    "nbsvm-short-text": ShortTextClassifier,
+}
+
+DOCS = {
+    "char-ngram-linear": (
+        "Character n-gram TF-IDF + logistic regression for Chinese reports of any length (title + body). Text is "
+        "cleaned (NFKC, whitespace collapsed) in Python; the skl2onnx graph computes TF-IDF and the linear model."
+    ),
+    "nbsvm-short-text": (
+        "NB-SVM (naive-Bayes-scaled linear SVMs) over binary character 1–2-gram, rjieba word and prefix/suffix "
+        "tokens, for short texts such as titles. Tokens are made in Python; the ONNX graph counts them and applies "
+        "one linear layer and a softmax."
+    ),
+}
 
 
-def algorithm_cards() -> dict[str, dict[str, Any]]:
-    from models.text.event_classifier import EventClassifier
+def family(algorithm: str) -> type[CityModel]:
+    if algorithm not in FAMILIES:
+        raise ValidationError(f"The algorithm must be one of {sorted(FAMILIES)}. Got {algorithm!r} instead.")
+    return FAMILIES[algorithm]
 
+
+def algorithm_card(algorithm: str) -> dict[str, Any]:
+    cls = family(algorithm)
     return {
-        "char-ngram-linear": {
-            "title": "Character/word n-gram TF-IDF + linear classifier for Chinese short text",
-            "family": "models.text.event_classifier.EventClassifier",
-            "task": "classification",
-            "defaults": EventClassifier().get_params(),
-            "onnx_exportable": True,
-            "docs": "Text is cleaned (NFKC, whitespace collapsed) in Python, then a skl2onnx graph computes "
-            "TF-IDF over character n-grams and a logistic regression. Parity with scikit-learn is checked "
-            "(max |Δprob| ≤ 1e-4) before a version is registered.",
-        },
+        "title": DOCS[algorithm].split(".")[0],
+        "family": f"{cls.__module__}.{cls.__name__}",
+        "task": cls.tags.task,
+        "defaults": cls().get_params(),
+        "onnx_exportable": cls.tags.onnx_exportable,
+        "docs": DOCS[algorithm],
     }
 
 
@@ -29,7 +51,7 @@ def ensure_algorithm(registry: MlflowRegistry, name: str) -> AssetVersion:
     try:
         return registry.resolve(f"{name}@production")
     except AssetNotFound:
-        card = algorithm_cards()[name]
+        card = algorithm_card(name)
         version = registry.register(
             "algorithm", name, card, description=card["title"], tags={"task": card["task"], "family": card["family"]}
         )

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.text.event_classifier import EventClassifier
 from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
-from training.algorithms import ensure_algorithm
+from training.algorithms import ensure_algorithm, family
 from training.data import LabelledTexts
 from training.evaluation import Evaluation, cross_validate, plot_confusion
 from training.parity import ParityReport, check_parity
@@ -20,6 +19,7 @@ from training.parity import ParityReport, check_parity
 EXPERIMENT = "citymind-training"
 PARAMS_TAG = "citymind.params"
 EVAL_TAG = "citymind.evaluation"
+ALGORITHM_TAG = "citymind.algorithm"
 
 
 @dataclass
@@ -43,13 +43,15 @@ def train_event_classifier(
     promote: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
     extra_tags: Mapping[str, str] | None = None,
+    algorithm: str = "char-ngram-linear",
 ) -> TrainingResult:
     """Evaluate by stratified k-fold, fit on all rows, export ONNX, check parity, register, maybe promote."""
     step = progress or (lambda label, done, total: None)
-    model_params = {**EventClassifier().get_params(), **(params or {})}
+    cls = family(algorithm)
+    model_params = {**cls().get_params(), **(params or {})}
     step("cross-validation", 0, folds)
     evaluation = cross_validate(
-        lambda: EventClassifier(**model_params),
+        lambda: cls(**model_params),
         data.texts,
         data.labels,
         folds=folds,
@@ -57,33 +59,34 @@ def train_event_classifier(
         on_fold=lambda i: step("cross-validation", i + 1, folds),
     )
     step("fit on all rows", 0, 1)
-    model = EventClassifier(**model_params).fit(data.texts, data.labels)
+    model = cls(**model_params).fit(data.texts, data.labels)
     onnx_model = model.to_onnx()
     holdout = [data.texts[i] for i in evaluation.holdout_index[:300]]
     parity = check_parity(model, onnx_model, holdout)  # raises before anything is registered
-    algorithm = ensure_algorithm(registry, "char-ngram-linear")
+    card = ensure_algorithm(registry, algorithm)
     with _run(registry, name) as run:
         run_id = run.info.run_id
         _log_run(registry, run_id, data, model_params, evaluation, parity, name)
         lineage = [
-            LineageRef("algorithm", algorithm.name, str(algorithm.version)),
+            LineageRef("algorithm", card.name, str(card.version)),
             LineageRef("dataset", Path(data.source).name, None, {"digest": data.digest, "source": data.source}),
             LineageRef("run", run_id, None, {"experiment": EXPERIMENT}),
         ]
         tags = {
-            **EventClassifier.tags.to_mlflow_tags(),
+            **cls.tags.to_mlflow_tags(),
+            ALGORITHM_TAG: algorithm,
             PARAMS_TAG: json.dumps(model_params, ensure_ascii=False),
             EVAL_TAG: json.dumps({"digest": data.digest, "folds": folds, "seed": seed}),
             "macro_f1": f"{evaluation.macro_f1:.4f}",
             "accuracy": f"{evaluation.accuracy:.4f}",
-            "classes": json.dumps(model.classes_, ensure_ascii=False),
+            "classes": json.dumps(getattr(model, "classes_", []), ensure_ascii=False),
             **(extra_tags or {}),
         }
         version = registry.register(
             "model",
             name,
             onnx_model,
-            description="Event classifier of citizen reports (char/word n-gram TF-IDF + linear).",
+            description=f"Event classifier of citizen reports ({algorithm}).",
             tags=tags,
             lineage=lineage,
             signature=model.signature().to_mlflow(),
@@ -115,10 +118,10 @@ def compare_with_champion(
         score, how = float(champion.tags["macro_f1"]), "same data and folds (stored)"
     elif PARAMS_TAG in champion.tags:
         params = json.loads(champion.tags[PARAMS_TAG])
-        params["ngram_range"] = tuple(params.get("ngram_range", (1, 2)))
-        score = cross_validate(
-            lambda: EventClassifier(**params), data.texts, data.labels, folds=folds, seed=seed
-        ).macro_f1
+        if "ngram_range" in params:
+            params["ngram_range"] = tuple(params["ngram_range"])
+        cls = family(champion.tags.get(ALGORITHM_TAG, "char-ngram-linear"))
+        score = cross_validate(lambda: cls(**params), data.texts, data.labels, folds=folds, seed=seed).macro_f1
         how = "champion's parameters cross-validated on these folds"
     else:
         return {

@@ -26,3 +26,24 @@ def clean_text(text: object, max_chars: int = 2000) -> str:
 def join_fields(*fields: object) -> str:
     """Title and body of a report as one text, the way the classifier was trained on them."""
     return clean_text(" 。".join(clean_text(f) for f in fields if clean_text(f)))
+
+
+def short_text_tokens(text: object, max_chars: int = 2000) -> str:
+    """Binary bag of tokens of a cleaned text, as one space-joined string: character 1–2-grams (``c``),
+    rjieba words (``w``) and the 2-character prefix/suffix (``B``/``E``). Sorted and unique, so counting
+    them in the ONNX graph gives the same binary features as in Python.
+
+    >>> short_text_tokens("路灯不亮")
+    'B路灯 E不亮 c不 c不亮 c亮 c灯 c灯不 c路 c路灯 w灯不亮 w路'
+    """
+    import rjieba
+
+    cleaned = clean_text(text, max_chars).replace(" ", "▁")
+    tokens = {"c" + cleaned[i : i + n] for n in (1, 2) for i in range(len(cleaned) - n + 1)}
+    tokens |= {"w" + word for word in rjieba.cut(cleaned) if word.strip("▁")}
+    tokens |= {"B" + cleaned[:2], "E" + cleaned[-2:]}
+    return " ".join(sorted(tokens))
+
+
+#: Preprocessing by the name an exported model records in its ONNX metadata.
+PREPROCESSORS = {"clean_text": clean_text, "short_text_tokens": short_text_tokens}

@@ -81,6 +81,8 @@ def test_thucnews_titles_macro_f1(shared_data: Path, home: dict[str, str]) -> No
         str(shared_data / "news_titles" / "thucnews_classes.txt"),
         "--name",
         "news-topic",
+        "--algorithm",
+        "nbsvm-short-text",
     )
     print(f"\nTHUCNews titles 5-fold macro-F1 {result['macro_f1']:.4f} accuracy {result['accuracy']:.4f}")
     assert result["rows"] == 10_000 and result["classes"] == 10

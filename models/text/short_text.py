@@ -1,0 +1,137 @@
+"""NB-SVM over character and word tokens: the classifier for short texts (titles, one-line reports)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from models.base import CityModel, ModelTags, Signature, TensorDecl
+from models.text.cleaning import short_text_tokens
+from models.text.event_classifier import CLASSES_METADATA, PREPROCESS_METADATA
+
+
+class ShortTextClassifier(CityModel):
+    """Naive-Bayes-scaled linear SVMs (Wang & Manning 2012), one per class, over binary tokens from
+    ``short_text_tokens``; the NB log-count ratios are also blended into the logits (``nb_weight``). The
+    result is one linear model, exported as CountVectorizer + multinomial logistic regression.
+
+    >>> texts, labels = ["股市大涨", "股票下跌", "球队夺冠", "联赛开赛"], ["股票", "股票", "体育", "体育"]
+    >>> clf = ShortTextClassifier().fit(texts, labels)
+    >>> clf.predict(["球队输了"]).tolist()
+    ['体育']
+    """
+
+    tags = ModelTags(
+        task="classification",
+        onnx_exportable=True,
+        batchable=True,
+        latency_critical=True,
+        input_kind="text",
+        extra={"preprocess": "models.text.cleaning.short_text_tokens"},
+    )
+
+    def __init__(
+        self,
+        C: float = 0.01,
+        alpha: float = 0.25,
+        nb_weight: float = 0.04,
+        temperature: float = 3.0,
+        max_chars: int = 2000,
+    ) -> None:
+        self.C = C
+        self.alpha = alpha
+        self.nb_weight = nb_weight
+        self.temperature = temperature
+        self.max_chars = max_chars
+
+    def fit(self, X: Sequence[str], y: Sequence[str] | None = None) -> ShortTextClassifier:
+        from sklearn.feature_extraction.text import CountVectorizer
+        from sklearn.svm import LinearSVC
+
+        if y is None:
+            raise ValueError("ShortTextClassifier.fit needs labels: fit(texts, labels).")
+        labels = np.asarray([str(v) for v in y], dtype=object)
+        self.classes_ = sorted(set(labels))
+        if len(self.classes_) < 2 or len(labels) != len(X):
+            raise ValueError(
+                f"fit needs as many labels as texts and at least 2 classes; got {len(X)} texts, {len(labels)} labels."
+            )
+        tokens = r"\S+"  # tokens are pre-made by short_text_tokens and space-separated
+        self.vectorizer_ = CountVectorizer(token_pattern=tokens, lowercase=False, binary=True, dtype=np.float64)
+        counts = self.vectorizer_.fit_transform(self._tokens(X)).tocsr()
+        weights = np.zeros((counts.shape[1], len(self.classes_)))
+        bias = np.zeros(len(self.classes_))
+        for k, label in enumerate(self.classes_):
+            ratio = self._log_count_ratio(counts, labels == label)
+            svm = LinearSVC(C=self.C, random_state=0).fit(counts.multiply(ratio).tocsr(), labels == label)
+            weights[:, k] = self.temperature * ratio * svm.coef_.ravel() + self.nb_weight * ratio
+            bias[k] = self.temperature * svm.intercept_[0]
+        self.coef_, self.intercept_ = weights.T.copy(), bias
+        return self
+
+    def _log_count_ratio(self, counts: Any, positive: np.ndarray) -> np.ndarray:
+        p = self.alpha + np.asarray(counts[positive].sum(axis=0)).ravel()
+        q = self.alpha + np.asarray(counts[~positive].sum(axis=0)).ravel()
+        return np.log(p / p.sum()) - np.log(q / q.sum())
+
+    def decision_function(self, X: Sequence[str]) -> np.ndarray:
+        self.check_fitted("coef_")
+        counts = self.vectorizer_.transform(self._tokens(X))
+        return np.asarray(counts @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        logits = self.decision_function(X)
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.classes_, dtype=object)[self.decision_function(X).argmax(axis=1)]
+
+    def to_onnx(self) -> Any:
+        from skl2onnx import convert_sklearn
+        from skl2onnx.common.data_types import StringTensorType
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+
+        self.check_fitted("coef_")
+        linear = LogisticRegression()
+        linear.coef_, linear.intercept_ = self.coef_.astype(np.float64), self.intercept_.astype(np.float64)
+        linear.classes_ = np.asarray(self.classes_, dtype=object)
+        linear.n_features_in_ = self.coef_.shape[1]
+        if len(self.classes_) == 2:  # a binary LogisticRegression holds the difference of the two logits
+            linear.coef_ = (self.coef_[1] - self.coef_[0])[None, :]
+            linear.intercept_ = np.asarray([self.intercept_[1] - self.intercept_[0]])
+        pipeline = Pipeline([("tokens", self.vectorizer_), ("linear", linear)])
+        options = {id(self.vectorizer_): {"locale": "C.UTF-8"}, id(linear): {"zipmap": False}}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            model = convert_sklearn(
+                pipeline,
+                "short-text-classifier",
+                [("text", StringTensorType([None, 1]))],
+                options=options,
+                target_opset={"": 17, "ai.onnx.ml": 3},
+            )
+        for key, value in {
+            CLASSES_METADATA: json.dumps(self.classes_, ensure_ascii=False),
+            PREPROCESS_METADATA: f"short_text_tokens:max_chars={self.max_chars}",
+        }.items():
+            entry = model.metadata_props.add()
+            entry.key, entry.value = key, value
+        return model
+
+    def signature(self) -> Signature:
+        classes = len(getattr(self, "classes_", [])) or -1
+        return Signature(
+            inputs=(TensorDecl("text", "str", (-1, 1)),),
+            outputs=(TensorDecl("label", "str", (-1,)), TensorDecl("probabilities", "float32", (-1, classes))),
+        )
+
+    def _tokens(self, X: Sequence[str]) -> list[str]:
+        if isinstance(X, str):
+            raise TypeError("Pass a list of texts, not a single string: predict(['...']).")
+        return [short_text_tokens(x, self.max_chars) for x in X]
