@@ -1,0 +1,72 @@
+"""One contract suite over every model family: the estimator contract, ONNX export and parity."""
+
+from __future__ import annotations
+
+import doctest
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import models.text.cleaning
+import models.text.event_classifier
+import models.text.short_text
+from models.base import NotFittedError
+from training.algorithms import FAMILIES
+from training.data import load_labelled_texts
+from training.parity import EDGE_CASES, check_parity
+from training.sample_corpus import generate_sample_reports
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    path = generate_sample_reports(tmp_path_factory.mktemp("corpus") / "reports.csv", per_category=30)
+    return load_labelled_texts(path, ["text"], "category")
+
+
+@pytest.mark.parametrize("algorithm", sorted(FAMILIES))
+def test_constructor_is_the_parameter_list(algorithm: str) -> None:
+    cls = FAMILIES[algorithm]
+    params = cls().get_params()
+    assert cls(**params).get_params() == params
+    assert repr(cls()).startswith(cls.__name__ + "(")
+
+
+@pytest.mark.parametrize("algorithm", sorted(FAMILIES))
+def test_unfitted_model_raises_not_fitted(algorithm: str) -> None:
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        FAMILIES[algorithm]().predict_proba(["路灯不亮"])
+
+
+@pytest.mark.parametrize("algorithm", sorted(FAMILIES))
+def test_fit_predict_and_onnx_parity(algorithm: str, sample) -> None:  # type: ignore[no-untyped-def]
+    model = FAMILIES[algorithm]().fit(sample.texts, sample.labels)
+    proba = model.predict_proba(sample.texts[:20])
+    assert proba.shape == (20, len(sample.classes)) and np.allclose(proba.sum(axis=1), 1.0)
+    assert (model.predict(sample.texts) == np.asarray(sample.labels, dtype=object)).mean() > 0.9
+    assert model.predict(["小区楼道里闻到很浓的煤气味"]).tolist() == ["公共安全"]
+    report = check_parity(model, model.to_onnx(), sample.texts[:50])
+    assert report.ok and report.rows == 50 + len(EDGE_CASES)
+    signature = model.signature()
+    assert [t.name for t in signature.inputs] == ["text"]
+    assert signature.outputs[1].shape == (-1, len(sample.classes))
+    assert model.tags.onnx_exportable and model.tags.latency_critical
+
+
+@pytest.mark.parametrize("algorithm", sorted(FAMILIES))
+def test_a_single_string_is_refused(algorithm: str, sample) -> None:  # type: ignore[no-untyped-def]
+    model = FAMILIES[algorithm]().fit(sample.texts, sample.labels)
+    with pytest.raises(TypeError, match="list of texts"):
+        model.predict("路灯不亮")
+
+
+@pytest.mark.parametrize("module", [models.text.cleaning, models.text.event_classifier, models.text.short_text])
+def test_docstring_examples_print_their_real_results(module: object) -> None:
+    result = doctest.testmod(module, verbose=False)  # type: ignore[arg-type]
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_sample_corpus_is_deterministic_and_marked(tmp_path: Path) -> None:
+    a = generate_sample_reports(tmp_path / "a.csv", per_category=5).read_text(encoding="utf-8")
+    b = generate_sample_reports(tmp_path / "b.csv", per_category=5).read_text(encoding="utf-8")
+    assert a == b and a.splitlines()[0] == "text,category,sample" and a.count(",synthetic") == 40
