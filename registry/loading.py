@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +47,25 @@ def files_dir(path: Path) -> Path:
     """The folder holding a file asset's files (rules YAML, knowledge snapshot, component spec)."""
     spec = yaml.safe_load((path / "MLmodel").read_text())
     return path / spec["flavors"]["python_function"]["data"]
+
+
+def download_version(av: AssetVersion, tracking_uri: str, cache_root: Path) -> Path:
+    """Download a version's model folder once into ``cache_root`` (atomic rename; safe across processes)."""
+    key = hashlib.sha1(tracking_uri.encode(), usedforsecurity=False).hexdigest()[:12]
+    target = cache_root / key / av.name / str(av.version)
+    if (target / "MLmodel").exists():
+        return target
+    import mlflow.artifacts
+
+    staging = target.with_name(f".{av.version}.{uuid.uuid4().hex}")
+    staging.mkdir(parents=True)
+    try:
+        mlflow.artifacts.download_artifacts(artifact_uri=av.source, dst_path=str(staging), tracking_uri=tracking_uri)
+        inner = staging / "model"
+        os.replace(inner if inner.is_dir() else staging, target)
+    except OSError:
+        if not (target / "MLmodel").exists():  # another process renamed its copy first: use that one
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
-import os
-import shutil
 import tempfile
-import uuid
 from collections.abc import Mapping, Sequence
 from functools import cached_property, partial
 from pathlib import Path
@@ -25,6 +22,7 @@ from registry._mlflow_support import (
 from registry.artifacts import save_artifact
 from registry.base import Asset, AssetVersion, Direction, LineageRef
 from registry.kinds import ALIAS_HISTORY_TAG, FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
+from registry.loading import download_version, load_model_dir
 from registry.refs import check_alias, check_name, parse_ref
 
 _HISTORY_LEN = 20
@@ -294,36 +292,18 @@ class MlflowRegistry:
 
     def download(self, ref: str) -> Path:
         """The local folder of a version's MLflow model (cached: versions never change)."""
-        av = self.resolve(ref)
-        root = self.cache_dir or Path(tempfile.gettempdir()) / "citymind-cache"
-        target = root / _cache_key(self.tracking_uri) / av.name / str(av.version)
-        if (target / "MLmodel").exists():
-            return target
-        import mlflow.artifacts
-
-        staging = target.with_name(f".{av.version}.{uuid.uuid4().hex}")
-        staging.mkdir(parents=True)
-        try:
-            with mlflow_errors(self.tracking_uri):
-                mlflow.artifacts.download_artifacts(
-                    artifact_uri=av.source, dst_path=str(staging), tracking_uri=self.tracking_uri
-                )
-            inner = staging / "model"
-            os.replace(inner if inner.is_dir() else staging, target)
-        except OSError:
-            if not (target / "MLmodel").exists():
-                raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return target
+        return self._download(self.resolve(ref))
 
     def load(self, ref: str) -> Any:
         """The native object: estimator, torch module or pyfunc; for ``onnx`` the ``.onnx`` file, for ``files``
         the folder of files."""
-        from registry.loading import load_model_dir
-
         av = self.resolve(ref)
-        return load_model_dir(self.download(ref), av)
+        return load_model_dir(self._download(av), av)
+
+    def _download(self, av: AssetVersion) -> Path:
+        root = self.cache_dir or Path(tempfile.gettempdir()) / "citymind-cache"
+        with mlflow_errors(self.tracking_uri):
+            return download_version(av, self.tracking_uri, root)
 
     def lineage(self, name: str, version: int | str, direction: Direction = "up") -> builtins.list[LineageRef]:
         """What ``name``/``version`` came from (``up``) or which registered versions use it (``down``)."""
@@ -436,12 +416,6 @@ class MlflowRegistry:
 
 def _quote(value: str) -> str:
     return str(value).replace("'", "''")
-
-
-def _cache_key(uri: str) -> str:
-    import hashlib
-
-    return hashlib.sha1(uri.encode(), usedforsecurity=False).hexdigest()[:12]
 
 
 def _parse_lineage(raw: str | None) -> builtins.list[LineageRef]:
