@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 import citymind
 from serving.errors import install_error_handlers
-from serving.limits import limit_body_size
+from serving.limits import BodySizeLimit
 from serving.model_hub import ModelHub
 from serving.routes_events import events_router
 from serving.routes_oip import oip_router
@@ -23,7 +23,7 @@ def create_app(hub: ModelHub, runner: Any = None) -> FastAPI:
         description="Inference gateway of the city brain: Open Inference Protocol (KServe v2) and the "
         "event engine's task endpoints.",
     )
-    app.middleware("http")(limit_body_size)
+    app.add_middleware(BodySizeLimit)
     install_error_handlers(app)
     app.include_router(oip_router(hub))
     app.include_router(events_router(hub, runner))

@@ -119,6 +119,7 @@ def build_gateway(config: GatewayConfig) -> Any:
         name="gateway",
         num_replicas=config.ingress_replicas,
         max_ongoing_requests=256,
+        logging_config={"enable_access_log": False},  # a log line per request costs more than the model
         ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
     )
     return ingress.bind(config, runner.bind(config))  # type: ignore[attr-defined]

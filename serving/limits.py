@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+import json
+from typing import Any
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_TEXTS = 256
 MAX_TEXT_CHARS = 5000
 
 
-async def limit_body_size(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """413 before reading a body larger than ``MAX_BODY_BYTES`` (by Content-Length)."""
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-        return JSONResponse(
-            {"error": f"request body of {length} bytes exceeds the limit of {MAX_BODY_BYTES} bytes; split the batch."},
-            status_code=413,
-        )
-    return await call_next(request)
+class BodySizeLimit:
+    """ASGI middleware: 413 before reading a body whose Content-Length exceeds ``max_bytes``.
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware costs ~0.2 ms a request,
+    a tenth of the fast path."""
+
+    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            length = dict(scope.get("headers") or []).get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+                message = {
+                    "error": f"request body of {length.decode(errors='replace')} bytes exceeds the limit "
+                    f"of {self.max_bytes} bytes; split the batch."
+                }
+                body = json.dumps(message).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 413,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
