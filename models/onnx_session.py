@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from models.text._export import CLASSES_METADATA, PREPROCESS_METADATA
 from models.text.cleaning import PREPROCESSORS
-from models.text.event_classifier import CLASSES_METADATA, PREPROCESS_METADATA
 
 
 def make_session(path: str | Path | bytes, threads: int = 1) -> Any:

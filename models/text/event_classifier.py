@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from models.base import CityModel, ModelTags, Signature, TensorDecl
+from models.base import CityModel, ModelTags, Signature
+from models.text._export import check_texts, export_text_pipeline, text_signature
 from models.text.cleaning import clean_text
-
-CLASSES_METADATA = "citymind.classes"
-PREPROCESS_METADATA = "citymind.preprocess"
 
 
 class EventClassifier(CityModel):
@@ -87,39 +83,12 @@ class EventClassifier(CityModel):
         return np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)]
 
     def to_onnx(self) -> Any:
-        from skl2onnx import convert_sklearn
-        from skl2onnx.common.data_types import StringTensorType
-
         self.check_fitted("pipeline_")
-        options = {
-            id(self.pipeline_.named_steps["tfidf"]): {"locale": "C.UTF-8"},
-            id(self.pipeline_.named_steps["linear"]): {"zipmap": False},
-        }
-        with warnings.catch_warnings():  # "char analyzer may not work": parity is checked on every export
-            warnings.simplefilter("ignore", UserWarning)
-            model = convert_sklearn(
-                self.pipeline_,
-                "event-classifier",
-                [("text", StringTensorType([None, 1]))],
-                options=options,
-                target_opset={"": 17, "ai.onnx.ml": 3},
-            )
-        for key, value in {
-            CLASSES_METADATA: json.dumps(self.classes_, ensure_ascii=False),
-            PREPROCESS_METADATA: f"clean_text:max_chars={self.max_chars}",
-        }.items():
-            entry = model.metadata_props.add()
-            entry.key, entry.value = key, value
-        return model
+        return export_text_pipeline(self.pipeline_, "event-classifier", self.classes_, "clean_text", self.max_chars)
 
     def signature(self) -> Signature:
-        classes = len(getattr(self, "classes_", [])) or -1
-        return Signature(
-            inputs=(TensorDecl("text", "str", (-1, 1)),),
-            outputs=(TensorDecl("label", "str", (-1,)), TensorDecl("probabilities", "float32", (-1, classes))),
-        )
+        return text_signature(getattr(self, "classes_", []))
 
     def _clean(self, X: Sequence[str]) -> np.ndarray:
-        if isinstance(X, str):
-            raise TypeError("Pass a list of texts, not a single string: predict(['...']).")
+        check_texts(X)
         return np.asarray([clean_text(x, self.max_chars) for x in X], dtype=object)

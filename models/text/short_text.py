@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from models.base import CityModel, ModelTags, Signature, TensorDecl
+from models.base import CityModel, ModelTags, Signature
+from models.text._export import check_texts, export_text_pipeline, text_signature
 from models.text.cleaning import short_text_tokens
-from models.text.event_classifier import CLASSES_METADATA, PREPROCESS_METADATA
 
 
 class ShortTextClassifier(CityModel):
@@ -92,46 +90,25 @@ class ShortTextClassifier(CityModel):
         return np.asarray(self.classes_, dtype=object)[self.decision_function(X).argmax(axis=1)]
 
     def to_onnx(self) -> Any:
-        from skl2onnx import convert_sklearn
-        from skl2onnx.common.data_types import StringTensorType
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import Pipeline
 
         self.check_fitted("coef_")
-        linear = LogisticRegression()
-        linear.coef_, linear.intercept_ = self.coef_.astype(np.float64), self.intercept_.astype(np.float64)
+        linear = LogisticRegression()  # holds our weights; converts to a linear layer + softmax
+        linear.coef_, linear.intercept_ = self.coef_, self.intercept_
         linear.classes_ = np.asarray(self.classes_, dtype=object)
         linear.n_features_in_ = self.coef_.shape[1]
         if len(self.classes_) == 2:  # a binary LogisticRegression holds the difference of the two logits
             linear.coef_ = (self.coef_[1] - self.coef_[0])[None, :]
             linear.intercept_ = np.asarray([self.intercept_[1] - self.intercept_[0]])
         pipeline = Pipeline([("tokens", self.vectorizer_), ("linear", linear)])
-        options = {id(self.vectorizer_): {"locale": "C.UTF-8"}, id(linear): {"zipmap": False}}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            model = convert_sklearn(
-                pipeline,
-                "short-text-classifier",
-                [("text", StringTensorType([None, 1]))],
-                options=options,
-                target_opset={"": 17, "ai.onnx.ml": 3},
-            )
-        for key, value in {
-            CLASSES_METADATA: json.dumps(self.classes_, ensure_ascii=False),
-            PREPROCESS_METADATA: f"short_text_tokens:max_chars={self.max_chars}",
-        }.items():
-            entry = model.metadata_props.add()
-            entry.key, entry.value = key, value
-        return model
-
-    def signature(self) -> Signature:
-        classes = len(getattr(self, "classes_", [])) or -1
-        return Signature(
-            inputs=(TensorDecl("text", "str", (-1, 1)),),
-            outputs=(TensorDecl("label", "str", (-1,)), TensorDecl("probabilities", "float32", (-1, classes))),
+        return export_text_pipeline(
+            pipeline, "short-text-classifier", self.classes_, "short_text_tokens", self.max_chars
         )
 
+    def signature(self) -> Signature:
+        return text_signature(getattr(self, "classes_", []))
+
     def _tokens(self, X: Sequence[str]) -> list[str]:
-        if isinstance(X, str):
-            raise TypeError("Pass a list of texts, not a single string: predict(['...']).")
+        check_texts(X)
         return [short_text_tokens(x, self.max_chars) for x in X]

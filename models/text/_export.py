@@ -1,0 +1,51 @@
+"""What every exported text classifier shares: the ONNX conversion, its metadata and its signature."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from models.base import Signature, TensorDecl
+
+CLASSES_METADATA = "citymind.classes"
+PREPROCESS_METADATA = "citymind.preprocess"
+
+
+def export_text_pipeline(pipeline: Any, name: str, classes: Sequence[str], preprocess: str, max_chars: int) -> Any:
+    """Convert a (vectorizer, linear) sklearn pipeline taking one string column, recording the class names and
+    the Python preprocessing that must run before it."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import StringTensorType
+
+    vectorizer, linear = (step for _, step in pipeline.steps)
+    options = {id(vectorizer): {"locale": "C.UTF-8"}, id(linear): {"zipmap": False}}
+    with warnings.catch_warnings():  # skl2onnx warns on non-word analyzers; parity is checked on every export
+        warnings.simplefilter("ignore", UserWarning)
+        model = convert_sklearn(
+            pipeline,
+            name,
+            [("text", StringTensorType([None, 1]))],
+            options=options,
+            target_opset={"": 17, "ai.onnx.ml": 3},
+        )
+    for key, value in {
+        CLASSES_METADATA: json.dumps(list(classes), ensure_ascii=False),
+        PREPROCESS_METADATA: f"{preprocess}:max_chars={max_chars}",
+    }.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    return model
+
+
+def text_signature(classes: Sequence[str]) -> Signature:
+    return Signature(
+        inputs=(TensorDecl("text", "str", (-1, 1)),),
+        outputs=(TensorDecl("label", "str", (-1,)), TensorDecl("probabilities", "float32", (-1, len(classes) or -1))),
+    )
+
+
+def check_texts(X: Sequence[str]) -> None:
+    if isinstance(X, str):
+        raise TypeError("Pass a list of texts, not a single string: predict(['...']).")
