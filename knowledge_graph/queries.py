@@ -1,0 +1,190 @@
+"""Questions the event engine asks the graph: who leads and who assists (主办/协办) for this category here,
+and the lookups around it (labels, neighbours, paths, coverage)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from knowledge_graph.validation import KnowledgeError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+class UnknownConcept(KnowledgeError, KeyError):
+    """A label that names no node; the message suggests close matches."""
+
+
+@dataclass(frozen=True)
+class Match:
+    node: str
+    label: str
+    type: str
+    score: float
+    matched: str
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """The answer to ``dispatch(category, area)`` and the path through the graph that explains it."""
+
+    category: str
+    area: str | None
+    lead: str
+    lead_id: str
+    assists: tuple[str, ...]
+    assist_ids: tuple[str, ...]
+    source: str
+    path: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "area": self.area,
+            "lead": self.lead,
+            "lead_id": self.lead_id,
+            "assists": list(self.assists),
+            "assist_ids": list(self.assist_ids),
+            "source": self.source,
+            "path": list(self.path),
+        }
+
+
+class KnowledgeQueries:
+    graph: nx.MultiDiGraph
+    _index: dict[str, Any] | None
+
+    def label(self, node: str) -> str:
+        return str(self.graph.nodes[node]["label"])
+
+    def lookup(self, text: str, type: str | None = None, *, fuzzy: bool = True, limit: int = 5) -> list[Match]:
+        """Nodes whose id, notation, preferred, alternative or hidden label is ``text``; else close labels."""
+        labels = self._labels()
+        exact = [
+            Match(n, self.label(n), t, 1.0, text) for n, t in labels.get(text.strip(), []) if type is None or t == type
+        ]
+        if exact or not fuzzy:
+            return exact[:limit]
+        candidates = [k for k, owners in labels.items() if any(type is None or t == type for _, t in owners)]
+        found = []
+        for key in difflib.get_close_matches(text.strip(), candidates, n=limit, cutoff=0.5):
+            score = difflib.SequenceMatcher(None, text, key).ratio()
+            found += [
+                Match(n, self.label(n), t, round(score, 3), key) for n, t in labels[key] if type is None or t == type
+            ]
+        return found[:limit]
+
+    def resolve(self, text: str, type: str) -> str:
+        """The one node of ``type`` named ``text`` exactly, or ``UnknownConcept`` with suggestions."""
+        exact = self.lookup(text, type, fuzzy=False)
+        if exact:
+            return exact[0].node
+        close = sorted({m.label for m in self.lookup(text, type)})
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise UnknownConcept(f"no {type} named {text!r}.{hint}")
+
+    def ancestors(self, node: str, edge_type: str) -> list[str]:
+        """``node`` and its parents up the ``broader``/``part_of`` tree, nearest first."""
+        chain = [node]
+        while True:
+            parents = [v for _, v, d in self.graph.out_edges(chain[-1], data=True) if d.get("type") == edge_type]
+            if not parents or parents[0] in chain:
+                return chain
+            chain.append(parents[0])
+
+    def dispatch(self, category: str, area: str | None = None, *, on: str | None = None) -> Dispatch:
+        """Lead and assisting departments for ``category`` in ``area``: the most specific duty wins, falling
+        back up the area tree (社区 → 街道/镇 → city-wide) and then up the category tree. ``on`` is an ISO
+        date for catalogue entries with ``valid_from``/``valid_to``."""
+        cat = self.resolve(category, "EventCategory")
+        areas: list[str | None] = [*self.ancestors(self.resolve(area, "Area"), "part_of"), None] if area else [None]
+        path: list[str] = []
+        for c in self.ancestors(cat, "broader"):
+            for a in areas:
+                leads = self._duties(c, a, "leads", on)
+                where = self.label(a) if a else "city-wide"
+                if not leads:
+                    path.append(f"{self.label(c)} @ {where}: no lead listed")
+                    continue
+                lead, data = leads[0]
+                assists = self._duties(c, a, "assists", on) or (self._duties(c, None, "assists", on) if a else [])
+                path.append(f"{self.label(c)} @ {where}: {self.label(lead)} leads ({data.get('source', 'no source')})")
+                return Dispatch(
+                    self.label(cat),
+                    self.label(areas[0]) if areas[0] else None,
+                    self.label(lead),
+                    lead,
+                    tuple(self.label(d) for d, _ in assists),
+                    tuple(d for d, _ in assists),
+                    str(data.get("source", "")),
+                    tuple(path),
+                )
+        raise KnowledgeError(
+            f"no department leads {self.label(cat)!r} or any broader category; add it to the dispatch catalogue."
+        )
+
+    def _duties(self, category: str, area: str | None, kind: str, on: str | None) -> list[tuple[str, dict]]:
+        out = []
+        for dept, _, data in self.graph.in_edges(category, data=True):
+            if data.get("type") != kind or data.get("area") != area:
+                continue
+            if on and (data.get("valid_from", "") > on or (data.get("valid_to") or "9999") < on):
+                continue
+            out.append((dept, data))
+        return sorted(out, key=lambda d: d[0])
+
+    def neighbours(self, node: str, edge_type: str | None = None) -> list[tuple[str, str, str]]:
+        """``(direction, edge type, neighbour)`` for edges in and out of ``node``."""
+        out = [("out", d["type"], v) for _, v, d in self.graph.out_edges(node, data=True)]
+        out += [("in", d["type"], u) for u, _, d in self.graph.in_edges(node, data=True)]
+        return sorted(e for e in out if edge_type in (None, e[1]))
+
+    def path(self, source: str, target: str) -> list[str]:
+        import networkx as nx
+
+        try:
+            return list(nx.shortest_path(self.graph.to_undirected(as_view=True), source, target))
+        except (nx.NetworkXNoPath, nx.NodeNotFound) as exc:
+            raise KnowledgeError(f"no path from {source!r} to {target!r}: {exc}") from exc
+
+    def subgraph(self, node: str, radius: int = 1) -> Any:
+        import networkx as nx
+
+        nodes = nx.ego_graph(self.graph.to_undirected(as_view=True), node, radius=radius).nodes
+        return type(self)(self.graph.subgraph(nodes).copy())  # type: ignore[call-arg]
+
+    def categories_of(self, department: str, kind: str = "leads") -> list[str]:
+        dept = self.resolve(department, "Department")
+        return sorted({self.label(v) for _, v, d in self.graph.out_edges(dept, data=True) if d.get("type") == kind})
+
+    def leaf_categories(self) -> list[str]:
+        children = {v for _, v, d in self.graph.edges(data=True) if d.get("type") == "broader"}
+        return sorted(
+            n for n, d in self.graph.nodes(data=True) if d.get("type") == "EventCategory" and n not in children
+        )
+
+    def coverage(self) -> dict[str, Any]:
+        """Leaf categories with no lead department anywhere up their category tree."""
+        missing = []
+        for leaf in self.leaf_categories():
+            if not any(
+                self._duties(c, a, "leads", None) for c in self.ancestors(leaf, "broader") for a in self._lead_areas(c)
+            ):
+                missing.append(self.label(leaf))
+        leaves = len(self.leaf_categories())
+        return {"leaf_categories": leaves, "without_lead": missing, "covered": leaves - len(missing)}
+
+    def _lead_areas(self, category: str) -> set[str | None]:
+        return {d.get("area") for _, _, d in self.graph.in_edges(category, data=True) if d.get("type") == "leads"}
+
+    def _labels(self) -> dict[str, list[tuple[str, str]]]:
+        if self._index is None:
+            index: dict[str, list[tuple[str, str]]] = {}
+            for node, data in self.graph.nodes(data=True):
+                names = {node, data.get("label"), data.get("notation"), *data.get("alt", []), *data.get("hidden", [])}
+                for name in filter(None, names):
+                    index.setdefault(str(name), []).append((node, data.get("type", "")))
+            self._index = index
+        return self._index

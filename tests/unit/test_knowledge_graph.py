@@ -1,0 +1,129 @@
+"""The city knowledge graph: schema validation, Pingdu defaults, dispatch with fallbacks, lookups, persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge_graph.defaults import load_pingdu
+from knowledge_graph.graph import CityKnowledge
+from knowledge_graph.queries import UnknownConcept
+from knowledge_graph.validation import KnowledgeError
+
+
+@pytest.fixture(scope="module")
+def pingdu() -> CityKnowledge:
+    return load_pingdu()
+
+
+def test_pingdu_defaults_have_17_divisions_and_cover_every_leaf(pingdu: CityKnowledge) -> None:
+    divisions = [
+        n for n, d in pingdu.graph.nodes(data=True) if d["type"] == "Area" and d.get("level") in {"街道", "镇"}
+    ]
+    assert len(divisions) == 17
+    coverage = pingdu.coverage()
+    assert coverage["without_lead"] == [] and coverage["covered"] == coverage["leaf_categories"] >= 50
+    for leaf in pingdu.leaf_categories():
+        for _, _, data in pingdu.graph.in_edges(leaf, data=True):
+            if data["type"] in {"leads", "assists"}:
+                assert data["source"], f"{leaf} has a duty without a source"
+
+
+def test_dispatch_prefers_the_local_duty_and_explains_it(pingdu: CityKnowledge) -> None:
+    local = pingdu.dispatch("垃圾清运", "南村镇")
+    assert (local.lead, local.assists) == ("南村镇人民政府", ("市城市管理局",))
+    assert local.path == ("垃圾清运 @ 南村镇: 南村镇人民政府 leads (南村镇属地职责清单 (default))",)
+    city = pingdu.dispatch("垃圾清运")
+    assert city.lead == "市城市管理局" and city.area is None
+
+
+def test_dispatch_falls_back_up_the_area_tree_and_resolves_alt_labels(pingdu: CityKnowledge) -> None:
+    gas = pingdu.dispatch("燃气泄漏", "东阁街道")
+    assert gas.category == "燃气安全" and gas.lead == "平度市消防救援大队"
+    assert gas.path[0] == "燃气安全 @ 东阁街道: no lead listed" and "city-wide" in gas.path[-1]
+    assert set(gas.assists) == {"市应急管理局", "市城市管理局"}
+
+
+def test_dispatch_falls_back_up_the_category_tree() -> None:
+    kg = load_pingdu()
+    kg.add_node("pingdu:01.99", "EventCategory", "井盖异响", notation="01.99", scheme="pingdu", alt=[], hidden=[])
+    kg.add_edge("pingdu:01.99", "pingdu:01", "broader")
+    answer = kg.validate().dispatch("井盖异响", "李园街道")
+    assert answer.lead == "市城市管理局" and answer.path[-1].startswith("市容环境 @ city-wide")
+    assert len(answer.path) == 6  # 3 areas (李园街道, 平度市, city-wide) × 2 categories
+
+
+def test_unknown_category_or_area_suggests_close_matches(pingdu: CityKnowledge) -> None:
+    with pytest.raises(UnknownConcept, match="Did you mean 垃圾清运"):
+        pingdu.dispatch("垃圾青运")
+    with pytest.raises(UnknownConcept, match="no Area named '南村县'. Did you mean 南村镇"):
+        pingdu.dispatch("垃圾清运", "南村县")
+    assert pingdu.lookup("拉圾清运")[0].label == "垃圾清运"  # hidden label: a common misspelling
+
+
+def test_dated_catalogue_entries(pingdu: CityKnowledge) -> None:
+    kg = load_pingdu()
+    kg.add_edge(
+        "dept:housing", "pingdu:01.01", "leads", area="area:donge", source="2027 reform", valid_from="2027-01-01"
+    )
+    assert kg.dispatch("垃圾清运", "东阁街道", on="2026-06-01").lead == "东阁街道办事处"
+    assert kg.dispatch("垃圾清运", "东阁街道", on="2027-06-01").lead in {"东阁街道办事处", "市住房和城乡建设局"}
+
+
+def test_queries_around_a_node(pingdu: CityKnowledge) -> None:
+    assert "燃气安全" in pingdu.categories_of("平度市消防救援大队")
+    assert ("out", "part_of", "area:370283") in pingdu.neighbours("area:nancun")
+    assert pingdu.path("dept:gov-nancun", "area:370283") == ["dept:gov-nancun", "area:nancun", "area:370283"]
+    around = pingdu.subgraph("area:nancun", radius=1)
+    assert {"area:nancun", "dept:gov-nancun", "area:370283"} <= set(around.graph.nodes)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda kg: kg.add_node("x", "Building", "楼"), "unknown type 'Building'"),
+        (lambda kg: kg.graph.add_edge("dept:fire", "pingdu:ghost", type="leads"), "dangling"),
+        (lambda kg: kg.add_edge("pingdu:01", "pingdu:01.01", "broader"), "cycle in 'broader'"),
+        (
+            lambda kg: (
+                kg.add_node("pingdu:01.50", "EventCategory", "路灯照明", scheme="pingdu")
+                or kg.add_edge("pingdu:01.50", "pingdu:01", "broader")
+            ),
+            "duplicate label '路灯照明'",
+        ),
+        (lambda kg: kg.add_edge("area:nancun", "pingdu:01", "leads"), "is a Area, expected Department"),
+    ],
+)
+def test_validation_rejects_broken_graphs(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    kg = load_pingdu()
+    mutate(kg)
+    with pytest.raises(KnowledgeError, match=message):
+        kg.validate()
+
+
+@pytest.mark.parametrize("fmt", ["json", "graphml"])
+def test_round_trip_is_lossless(pingdu: CityKnowledge, tmp_path: Path, fmt: str) -> None:
+    if fmt == "json":
+        again = CityKnowledge.load_json(pingdu.save_json(tmp_path / "kg.json"))
+    else:
+        again = CityKnowledge.load_graphml(pingdu.save_graphml(tmp_path / "kg.graphml"))
+    assert again == pingdu
+    assert again.dispatch("垃圾清运", "南村镇") == pingdu.dispatch("垃圾清运", "南村镇")
+
+
+def test_node_link_without_edges_key_is_refused() -> None:
+    with pytest.raises(KnowledgeError, match="'edges' key"):
+        CityKnowledge.from_node_link({"nodes": [], "links": []})
+
+
+@pytest.mark.realdata
+def test_real_517_row_catalogue_imports_as_a_valid_tree(shared_data: Path) -> None:
+    from knowledge_graph.taxonomy import import_catalogue
+
+    kg = import_catalogue(shared_data / "complaints" / "tipdm2020_category_taxonomy.csv", scheme="tipdm")
+    top = [n for n, d in kg.graph.nodes(data=True) if "." not in d["notation"]]
+    assert len(top) == 15 and len(kg.leaf_categories()) == 517
+    leaf = kg.lookup("安全隐患", "EventCategory")[0].node
+    assert [kg.label(n) for n in kg.ancestors(leaf, "broader")] == ["安全隐患", "安全生产", "城乡建设"]
+    assert kg.graph.nodes[leaf]["notation"] == "01.01.03"
