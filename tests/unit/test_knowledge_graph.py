@@ -57,7 +57,7 @@ def test_dispatch_falls_back_up_the_category_tree() -> None:
 def test_unknown_category_or_area_suggests_close_matches(pingdu: CityKnowledge) -> None:
     with pytest.raises(UnknownConcept, match="Did you mean 垃圾清运"):
         pingdu.dispatch("垃圾青运")
-    with pytest.raises(UnknownConcept, match="no Area named '南村县'. Did you mean 南村镇"):
+    with pytest.raises(UnknownConcept, match=r"no Area named '南村县'\. Did you mean 南村镇"):
         pingdu.dispatch("垃圾清运", "南村县")
     assert pingdu.lookup("拉圾清运")[0].label == "垃圾清运"  # hidden label: a common misspelling
 
