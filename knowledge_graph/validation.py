@@ -73,7 +73,7 @@ def _tree_problems(graph: Any) -> list[str]:
             while parent.get(node):
                 node = parent[node][0]
                 if node in seen:
-                    cycle = seen[seen.index(node) :] + [node]
+                    cycle = [*seen[seen.index(node) :], node]
                     if not reported.intersection(cycle):
                         out.append(f"cycle in '{kind}': {' → '.join(cycle)}")
                         reported.update(cycle)
