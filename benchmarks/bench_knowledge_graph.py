@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from knowledge_graph.graph import CityKnowledge  # noqa: E402
+from knowledge_graph.graph import CityKnowledge
 
 
 def synthetic(nodes: int = 100_000, edges: int = 500_000, seed: int = 0) -> CityKnowledge:
@@ -44,8 +44,13 @@ def synthetic(nodes: int = 100_000, edges: int = 500_000, seed: int = 0) -> City
     while count < edges:
         roll = rng.random()
         if roll < 0.3:
-            kg.graph.add_edge(rng.choice(depts), rng.choice(cats), type="leads" if roll < 0.1 else "assists",
-                              area=rng.choice(areas), source="bench")
+            kg.graph.add_edge(
+                rng.choice(depts),
+                rng.choice(cats),
+                type="leads" if roll < 0.1 else "assists",
+                area=rng.choice(areas),
+                source="bench",
+            )
         else:
             kg.graph.add_edge(rng.choice(things), rng.choice(areas), type="located_in")
         count += 1
@@ -69,11 +74,18 @@ def main() -> None:
         loaded.dispatch(cat, area)
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
-    result = {"benchmark": "knowledge_graph", "nodes": len(loaded), "edges": loaded.graph.number_of_edges(),
-              "json_mb": round(size / 1e6, 1), "load_with_validation_s": round(load_s, 2),
-              "load_goal_s": 15, "load_ratio_to_goal": round(load_s / 15, 3),
-              "dispatch_p50_ms": round(statistics.median(times), 4), "dispatch_p99_ms": round(times[int(0.99 * len(times))], 4),
-              "dispatch_goal_p99_ms": 1.0}
+    result = {
+        "benchmark": "knowledge_graph",
+        "nodes": len(loaded),
+        "edges": loaded.graph.number_of_edges(),
+        "json_mb": round(size / 1e6, 1),
+        "load_with_validation_s": round(load_s, 2),
+        "load_goal_s": 15,
+        "load_ratio_to_goal": round(load_s / 15, 3),
+        "dispatch_p50_ms": round(statistics.median(times), 4),
+        "dispatch_p99_ms": round(times[int(0.99 * len(times))], 4),
+        "dispatch_goal_p99_ms": 1.0,
+    }
     print(json.dumps(result, indent=2))
 
 

@@ -24,6 +24,20 @@ def _pingdu_basics(reg: MlflowRegistry) -> AssetVersion:
     return reg.set_alias(version.name, "production", version.version)
 
 
+def _pingdu_knowledge(reg: MlflowRegistry) -> AssetVersion:
+    from knowledge_graph.defaults import PINGDU_YAML, load_pingdu
+    from knowledge_graph.snapshot import KnowledgeSnapshot
+
+    basics = reg.resolve("pingdu-basics@production")
+    return KnowledgeSnapshot(load_pingdu(PINGDU_YAML)).register(
+        reg,
+        "pingdu-knowledge",
+        description="Pingdu knowledge graph: areas, departments, event taxonomy and "
+        "dispatch catalogue (defaults to confirm).",
+        lineage=[{"kind": "knowledge", "name": basics.name, "version": basics.version}],
+    )
+
+
 def _event_classifier(reg: MlflowRegistry) -> AssetVersion:
     from training.data import load_labelled_texts
     from training.event_classifier import train_event_classifier
@@ -46,6 +60,7 @@ def _event_classifier(reg: MlflowRegistry) -> AssetVersion:
 #: (kind, name, alias it serves under, how to build and register it)
 DEFAULTS: list[tuple[str, str, str, Callable[[MlflowRegistry], AssetVersion]]] = [
     ("knowledge", "pingdu-basics", "production", _pingdu_basics),
+    ("knowledge", "pingdu-knowledge", "production", _pingdu_knowledge),
     ("model", "event-classifier", "champion", _event_classifier),
 ]
 

@@ -26,8 +26,12 @@ class KnowledgeSnapshot:
         self.graph.save_json(folder / GRAPH_FILE)
         if self.cases is not None:
             self.cases.save(folder / CASES_DIR)
-        manifest = {"graph": GRAPH_FILE, "nodes": len(self.graph), "edges": self.graph.graph.number_of_edges(),
-                    "cases": CASES_DIR if self.cases is not None else None}
+        manifest = {
+            "graph": GRAPH_FILE,
+            "nodes": len(self.graph),
+            "edges": self.graph.graph.number_of_edges(),
+            "cases": CASES_DIR if self.cases is not None else None,
+        }
         (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         return folder
 
@@ -41,12 +45,25 @@ class KnowledgeSnapshot:
             cases = CaseIndex.load(folder / CASES_DIR)
         return cls(graph, cases)
 
-    def register(self, registry: Any, name: str, *, alias: str | None = "production", description: str = "",
-                 lineage: list[dict[str, Any]] | None = None) -> Any:
+    def register(
+        self,
+        registry: Any,
+        name: str,
+        *,
+        alias: str | None = "production",
+        description: str = "",
+        lineage: list[dict[str, Any]] | None = None,
+    ) -> Any:
         with tempfile.TemporaryDirectory() as tmp:
             folder = self.save(Path(tmp) / "snapshot")
-            version = registry.register("knowledge", name, folder, description=description, lineage=lineage or [],
-                                        tags={"nodes": str(len(self.graph)), "format.graph": "node-link-json"})
+            version = registry.register(
+                "knowledge",
+                name,
+                folder,
+                description=description,
+                lineage=lineage or [],
+                tags={"nodes": str(len(self.graph)), "format.graph": "node-link-json"},
+            )
         return registry.set_alias(name, alias, version.version) if alias else version
 
     @classmethod
