@@ -109,7 +109,14 @@ class KnowledgeQueries:
                     path.append(f"{self.label(c)} @ {where}: no lead listed")
                     continue
                 lead, data = leads[0]
-                assists = self._duties(c, a, "assists", on) or (self._duties(c, None, "assists", on) if a else [])
+                # assisting departments: this area's own list plus the city-wide one, never the lead itself
+                assists = [
+                    d
+                    for d in dict(
+                        self._duties(c, a, "assists", on) + (self._duties(c, None, "assists", on) if a else [])
+                    ).items()
+                    if d[0] != lead
+                ]
                 path.append(f"{self.label(c)} @ {where}: {self.label(lead)} leads ({data.get('source', 'no source')})")
                 return Dispatch(
                     self.label(cat),
