@@ -72,7 +72,10 @@ def test_bootstrap_then_list_show_alias_rollback_lineage(home: dict[str, str], t
     down = json.loads(
         citymind(home, "registry", "lineage", "pingdu-basics", "1", "--direction", "down", "--json").stdout
     )
-    assert [(r["kind"], r["name"], r["version"]) for r in down] == [("rule", "pingdu-rules", "1")]
+    assert [(r["kind"], r["name"], r["version"]) for r in down] == [
+        ("knowledge", "pingdu-knowledge", "1"),
+        ("rule", "pingdu-rules", "1"),
+    ]
     table = citymind(home, "registry", "list").stdout
     assert "pingdu-basics" in table and "pingdu-rules" in table
 

@@ -1,0 +1,78 @@
+"""Knowledge snapshots in the registry and the `citymind kg` commands on a bootstrapped home."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from knowledge_graph.defaults import load_pingdu
+from knowledge_graph.snapshot import KnowledgeSnapshot
+from registry import MlflowRegistry
+
+
+def test_snapshot_register_load_round_trip_is_lossless(
+    embedded_store: dict[str, str], tmp_path: Path, unique: str
+) -> None:
+    reg = MlflowRegistry(
+        embedded_store["tracking_uri"],
+        artifact_location=embedded_store["artifact_location"],
+        cache_dir=tmp_path / "cache",
+    )
+    original = KnowledgeSnapshot(load_pingdu())
+    version = original.register(reg, f"kg-{unique}", lineage=[{"kind": "dataset", "name": "PINGDU.md"}])
+    assert version.aliases == ("production",) and version.kind.value == "knowledge"
+    loaded = KnowledgeSnapshot.from_registry(reg, f"kg-{unique}@production")
+    assert loaded.graph == original.graph
+    assert loaded.graph.dispatch("占道经营", "白沙河街道") == original.graph.dispatch("占道经营", "白沙河街道")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "CITYMIND_HOME": str(tmp_path_factory.mktemp("kg-home")),
+        "CITYMIND_TRACKING_URI": "",
+        "CITYMIND_ARTIFACT_LOCATION": "",
+    }
+    from citymind.settings import Settings
+    from knowledge_graph.snapshot import KnowledgeSnapshot as Snapshot
+
+    reg = MlflowRegistry.from_settings(Settings(home=Path(env["CITYMIND_HOME"])))
+    Snapshot(load_pingdu()).register(reg, "pingdu-knowledge")
+    return env
+
+
+def kg(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "citymind.cli", "kg", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert (proc.returncode == 0) == ok, proc.stderr[-2000:]
+    return proc
+
+
+def test_kg_dispatch_coverage_and_errors(home: dict[str, str]) -> None:
+    out = json.loads(kg(home, "dispatch", "占道经营", "白沙河街道", "--json").stdout)
+    assert out["lead"] == "白沙河街道办事处" and set(out["assists"]) == {"市城市管理局", "市市场监督管理局"}
+    assert "50/50 leaf categories have a lead department" in kg(home, "coverage").stdout
+    error = kg(home, "dispatch", "占道经应", ok=False)
+    assert error.returncode == 2 and "Did you mean 占道经营" in error.stderr
+
+
+def test_kg_import_validate_export(home: dict[str, str], tmp_path: Path) -> None:
+    catalogue = tmp_path / "catalogue.csv"
+    catalogue.write_text("一级,二级\n市容环境,垃圾清运\n市容环境,路灯照明\n道路交通,\n", encoding="utf-8")
+    out = tmp_path / "taxonomy.graphml"
+    assert "4 categories, 3 leaves" in kg(home, "import", str(catalogue), "--scheme", "demo", "--out", str(out)).stdout
+    assert "valid (4 nodes, 2 edges)" in kg(home, "validate", str(out)).stdout
+    exported = tmp_path / "pingdu.json"
+    kg(home, "export", str(exported))
+    assert json.loads(exported.read_text(encoding="utf-8"))["edges"]
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"nodes": [{"id": "a", "type": "Building", "label": "x"}], "edges": []}))
+    error = kg(home, "validate", str(broken), ok=False)
+    assert "unknown type 'Building'" in error.stderr
