@@ -24,7 +24,7 @@ def recall_on_replies(data: Path) -> dict:
     cases = [
         Case(str(i), t, squeeze(b), r)
         for i, (t, b, r) in enumerate(
-            zip(frame["留言主题"].tolist(), frame["留言详情"].tolist(), frame["答复意见"].tolist())
+            zip(frame["留言主题"].tolist(), frame["留言详情"].tolist(), frame["答复意见"].tolist(), strict=True)
         )
     ]
     out = {}
