@@ -67,7 +67,7 @@ class CaseIndex:
     """
 
     def __init__(
-        self, embedder: str = "e5", lexical_weight: float = 0.3, svd_dims: int = 128, nprobe: int = 48
+        self, embedder: str = "e5", lexical_weight: float = 0.2, svd_dims: int = 128, nprobe: int = 48
     ) -> None:
         self.embedder = embedder
         self.lexical_weight = lexical_weight
@@ -125,7 +125,8 @@ class CaseIndex:
         faiss.omp_set_num_threads(1)  # single queries: one thread is 2–5× faster here
         query = squeeze(text)
         lexical = np.asarray((self.vectorizer_.transform([query]) @ self.doc_matrix_.T).todense()).ravel()
-        pool = max(50, 10 * k)
+        # small indexes: score every case (min-max over a subset would change the mix); large: a candidate pool
+        pool = len(self.cases_) if len(self.cases_) <= 5_000 else max(100, 10 * k)
         candidates = set(np.argsort(-lexical)[:pool].tolist())
         dense = np.zeros(len(self.cases_), dtype=np.float32)
         if self.index_ is not None:
