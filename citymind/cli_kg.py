@@ -104,3 +104,56 @@ def lookup(
     """Find nodes by label, alias or code (exact, then fuzzy)."""
     matches = _graph(ref).lookup(text, type)
     emit([m.__dict__ for m in matches], as_json=as_json, columns=["node", "label", "type", "score", "matched"])
+
+
+@app.command()
+def index(
+    cases: Annotated[Path, typer.Option(help="CSV of past cases or documents")],
+    title_col: Annotated[str, typer.Option(help="title column")],
+    reply_col: Annotated[str, typer.Option(help="official reply column (what a search returns)")],
+    text_col: Annotated[str | None, typer.Option(help="body column")] = None,
+    embedder: Annotated[str, typer.Option(help="e5 | svd | none")] = "e5",
+    name: Annotated[str, typer.Option(help="snapshot to extend")] = "pingdu-knowledge",
+) -> None:
+    """Index past cases into a new version of the knowledge snapshot (graph + case index), alias production."""
+    import pandas as pd
+
+    from knowledge_graph.retrieval import Case, CaseIndex, squeeze
+    from knowledge_graph.snapshot import KnowledgeSnapshot
+    from registry import MlflowRegistry
+
+    frame = pd.read_csv(cases, dtype=str, keep_default_na=False)
+    rows = [
+        Case(str(i), r[title_col], squeeze(r[text_col]) if text_col else "", r[reply_col])
+        for i, r in enumerate(frame.to_dict("records"))
+    ]
+    reg = MlflowRegistry.from_settings()
+    current = reg.resolve(f"{name}@production")
+    snapshot = KnowledgeSnapshot.from_registry(reg, current.uri)
+    snapshot.cases = CaseIndex(embedder=embedder).fit(rows)
+    version = snapshot.register(
+        reg,
+        name,
+        description=f"{name} with {len(rows)} indexed cases from {cases.name}",
+        lineage=[
+            {"kind": "knowledge", "name": name, "version": current.version},
+            {"kind": "dataset", "name": cases.name, "source": str(cases)},
+        ],
+    )
+    typer.echo(f"{name}/{version.version} @production: graph + {len(rows)} cases ({embedder})")
+
+
+@app.command()
+def search(
+    text: str, k: Annotated[int, typer.Option(min=1, max=50)] = 5, ref: RefOpt = DEFAULT_REF, as_json: JsonOpt = False
+) -> None:
+    """Past cases and official replies most similar to TEXT."""
+    from knowledge_graph.snapshot import KnowledgeSnapshot
+    from registry import MlflowRegistry, ValidationError
+
+    snapshot = KnowledgeSnapshot.from_registry(MlflowRegistry.from_settings(), ref)
+    if snapshot.cases is None:
+        raise ValidationError(f"{ref} has no case index; build one with `citymind kg index --cases FILE ...`.")
+    hits = snapshot.cases.search(text, k)
+    rows = [{"id": h.case.id, "score": h.score, "title": h.case.title, "reply": h.case.reply[:80]} for h in hits]
+    emit(rows, as_json=as_json, columns=["id", "score", "title", "reply"])

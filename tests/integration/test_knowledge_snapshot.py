@@ -76,3 +76,41 @@ def test_kg_import_validate_export(home: dict[str, str], tmp_path: Path) -> None
     broken.write_text(json.dumps({"nodes": [{"id": "a", "type": "Building", "label": "x"}], "edges": []}))
     error = kg(home, "validate", str(broken), ok=False)
     assert "unknown type 'Building'" in error.stderr
+
+
+def test_kg_index_then_search_and_the_snapshot_round_trip(home: dict[str, str], tmp_path: Path) -> None:
+    cases = tmp_path / "cases.csv"
+    cases.write_text(
+        "标题,内容,答复\n南村镇垃圾堆放,小区门口垃圾没人清理,南村镇已组织环卫人员清运垃圾。\n"
+        "东阁街道路灯不亮,晚上很黑,市城市管理局已更换路灯线路。\n"
+        "公司拖欠工资,三个月没发,劳动监察大队已督促支付工资。\n",
+        encoding="utf-8",
+    )
+    assert (
+        "graph + 3 cases (svd)"
+        in kg(
+            home,
+            "index",
+            "--cases",
+            str(cases),
+            "--title-col",
+            "标题",
+            "--text-col",
+            "内容",
+            "--reply-col",
+            "答复",
+            "--embedder",
+            "svd",
+        ).stdout
+    )
+    hits = json.loads(kg(home, "search", "路灯坏了", "--k", "2", "--json").stdout)
+    assert hits[0]["title"] == "东阁街道路灯不亮" and len(hits) == 2
+
+    from citymind.settings import Settings
+
+    reg = MlflowRegistry.from_settings(Settings(home=Path(home["CITYMIND_HOME"])))
+    loaded = KnowledgeSnapshot.from_registry(reg, "pingdu-knowledge@production")
+    assert loaded.cases is not None and loaded.graph == load_pingdu()
+    again = KnowledgeSnapshot.load(loaded.save(tmp_path / "again"))
+    assert [h.case for h in again.cases.search("拖欠工资", 3)] == [h.case for h in loaded.cases.search("拖欠工资", 3)]
+    assert [r.name for r in reg.lineage("pingdu-knowledge", 2)] == ["pingdu-knowledge", "cases.csv"]

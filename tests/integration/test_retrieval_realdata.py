@@ -16,8 +16,12 @@ def test_title_finds_its_own_reply(shared_data: Path, tmp_path: Path) -> None:
     import pandas as pd
 
     frame = pd.read_csv(shared_data / "complaints" / "tipdm2020_messages_with_replies_sample.csv")
-    cases = [Case(str(i), t, squeeze(b), r) for i, (t, b, r) in enumerate(
-        zip(frame["留言主题"].tolist(), frame["留言详情"].tolist(), frame["答复意见"].tolist(), strict=True))]
+    cases = [
+        Case(str(i), t, squeeze(b), r)
+        for i, (t, b, r) in enumerate(
+            zip(frame["留言主题"].tolist(), frame["留言详情"].tolist(), frame["答复意见"].tolist(), strict=True)
+        )
+    ]
     index = CaseIndex().fit(cases)
     ranks = []
     for case in cases:
