@@ -149,11 +149,8 @@ def search(
 ) -> None:
     """Past cases and official replies most similar to TEXT."""
     from knowledge_graph.snapshot import KnowledgeSnapshot
-    from registry import MlflowRegistry, ValidationError
+    from registry import MlflowRegistry
 
-    snapshot = KnowledgeSnapshot.from_registry(MlflowRegistry.from_settings(), ref)
-    if snapshot.cases is None:
-        raise ValidationError(f"{ref} has no case index; build one with `citymind kg index --cases FILE ...`.")
-    hits = snapshot.cases.search(text, k)
+    hits = KnowledgeSnapshot.from_registry(MlflowRegistry.from_settings(), ref).search(text, k)
     rows = [{"id": h.case.id, "score": h.score, "title": h.case.title, "reply": h.case.reply[:80]} for h in hits]
     emit(rows, as_json=as_json, columns=["id", "score", "title", "reply"])

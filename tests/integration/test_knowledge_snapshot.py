@@ -114,3 +114,9 @@ def test_kg_index_then_search_and_the_snapshot_round_trip(home: dict[str, str], 
     again = KnowledgeSnapshot.load(loaded.save(tmp_path / "again"))
     assert [h.case for h in again.cases.search("拖欠工资", 3)] == [h.case for h in loaded.cases.search("拖欠工资", 3)]
     assert [r.name for r in reg.lineage("pingdu-knowledge", 2)] == ["pingdu-knowledge", "cases.csv"]
+    assert loaded.similar_cases("工资被拖欠", 1)[0].case.reply == "劳动监察大队已督促支付工资。"
+
+
+def test_search_without_a_case_index_says_how_to_build_one(home: dict[str, str]) -> None:
+    error = kg(home, "search", "路灯", "--ref", "pingdu-knowledge/1", ok=False)
+    assert "has no case index; build one with `citymind kg index`" in error.stderr
