@@ -102,35 +102,44 @@ class KnowledgeQueries:
         areas: list[str | None] = [*self.ancestors(self.resolve(area, "Area"), "part_of"), None] if area else [None]
         path: list[str] = []
         for c in self.ancestors(cat, "broader"):
+            table = self._duty_table(c, on)  # one pass over the category's duties, then lookups per area
             for a in areas:
-                leads = self._duties(c, a, "leads", on)
+                leads = table.get(("leads", a), [])
                 where = self.label(a) if a else "city-wide"
                 if not leads:
                     path.append(f"{self.label(c)} @ {where}: no lead listed")
                     continue
                 lead, data = leads[0]
                 # assisting departments: this area's own list plus the city-wide one, never the lead itself
-                assists = [
-                    d
-                    for d in dict(
-                        self._duties(c, a, "assists", on) + (self._duties(c, None, "assists", on) if a else [])
-                    ).items()
-                    if d[0] != lead
-                ]
+                local = table.get(("assists", a), []) + (table.get(("assists", None), []) if a else [])
+                assists = [d for d in dict(local) if d != lead]
                 path.append(f"{self.label(c)} @ {where}: {self.label(lead)} leads ({data.get('source', 'no source')})")
                 return Dispatch(
                     self.label(cat),
                     self.label(areas[0]) if areas[0] else None,
                     self.label(lead),
                     lead,
-                    tuple(self.label(d) for d, _ in assists),
-                    tuple(d for d, _ in assists),
+                    tuple(self.label(d) for d in assists),
+                    tuple(assists),
                     str(data.get("source", "")),
                     tuple(path),
                 )
         raise KnowledgeError(
             f"no department leads {self.label(cat)!r} or any broader category; add it to the dispatch catalogue."
         )
+
+    def _duty_table(self, category: str, on: str | None) -> dict[tuple[str, str | None], list[tuple[str, dict]]]:
+        table: dict[tuple[str, str | None], list[tuple[str, dict]]] = {}
+        for dept, _, data in self.graph.in_edges(category, data=True):
+            kind = data.get("type")
+            if kind not in {"leads", "assists"}:
+                continue
+            if on and (data.get("valid_from", "") > on or (data.get("valid_to") or "9999") < on):
+                continue
+            table.setdefault((kind, data.get("area")), []).append((dept, data))
+        for duties in table.values():
+            duties.sort(key=lambda d: d[0])
+        return table
 
     def _duties(self, category: str, area: str | None, kind: str, on: str | None) -> list[tuple[str, dict]]:
         out = []
