@@ -46,6 +46,21 @@ def text_signature(classes: Sequence[str]) -> Signature:
     )
 
 
+def check_labels(model: str, X: Sequence[str], y: Sequence[Any] | None) -> Any:
+    """Labels as an object array of strings, after checking there is one per text and at least 2 classes."""
+    import numpy as np
+
+    if y is None:
+        raise ValueError(f"{model}.fit needs labels: fit(texts, labels).")
+    labels = np.asarray([str(label) for label in y], dtype=object)
+    if len(labels) != len(X) or len(set(labels)) < 2:
+        raise ValueError(
+            f"fit needs as many labels as texts and at least 2 classes; got {len(X)} texts, "
+            f"{len(labels)} labels, {len(set(labels))} classes."
+        )
+    return labels
+
+
 def check_texts(X: Sequence[str]) -> None:
     if isinstance(X, str):
         raise TypeError("Pass a list of texts, not a single string: predict(['...']).")

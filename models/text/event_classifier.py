@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from models.base import CityModel, ModelTags, Signature
-from models.text._export import check_texts, export_text_pipeline, text_signature
+from models.text._export import check_labels, check_texts, export_text_pipeline, text_signature
 from models.text.cleaning import clean_text
 
 
@@ -53,15 +53,8 @@ class EventClassifier(CityModel):
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import Pipeline
 
-        if y is None:
-            raise ValueError("EventClassifier.fit needs labels: fit(texts, labels).")
         texts = self._clean(X)
-        labels = np.asarray([str(label) for label in y], dtype=object)
-        if len(texts) != len(labels) or len(set(labels)) < 2:
-            raise ValueError(
-                f"fit needs as many labels as texts and at least 2 classes; got {len(texts)} texts, "
-                f"{len(labels)} labels, {len(set(labels))} classes."
-            )
+        labels = check_labels("EventClassifier", X, y)
         vectorizer = TfidfVectorizer(
             analyzer="char",
             ngram_range=tuple(self.ngram_range),

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from models.base import CityModel, ModelTags, Signature
-from models.text._export import check_texts, export_text_pipeline, text_signature
+from models.text._export import check_labels, check_texts, export_text_pipeline, text_signature
 from models.text.cleaning import short_text_tokens
 
 
@@ -50,14 +50,8 @@ class ShortTextClassifier(CityModel):
         from sklearn.feature_extraction.text import CountVectorizer
         from sklearn.svm import LinearSVC
 
-        if y is None:
-            raise ValueError("ShortTextClassifier.fit needs labels: fit(texts, labels).")
-        labels = np.asarray([str(v) for v in y], dtype=object)
+        labels = check_labels("ShortTextClassifier", X, y)
         self.classes_ = sorted(set(labels))
-        if len(self.classes_) < 2 or len(labels) != len(X):
-            raise ValueError(
-                f"fit needs as many labels as texts and at least 2 classes; got {len(X)} texts, {len(labels)} labels."
-            )
         tokens = r"\S+"  # tokens are pre-made by short_text_tokens and space-separated
         self.vectorizer_ = CountVectorizer(token_pattern=tokens, lowercase=False, binary=True, dtype=np.float64)
         counts = self.vectorizer_.fit_transform(self._tokens(X)).tocsr()

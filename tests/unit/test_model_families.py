@@ -70,3 +70,11 @@ def test_sample_corpus_is_deterministic_and_marked(tmp_path: Path) -> None:
     a = generate_sample_reports(tmp_path / "a.csv", per_category=5).read_text(encoding="utf-8")
     b = generate_sample_reports(tmp_path / "b.csv", per_category=5).read_text(encoding="utf-8")
     assert a == b and a.splitlines()[0] == "text,category,sample" and a.count(",synthetic") == 40
+
+
+@pytest.mark.parametrize("algorithm", sorted(FAMILIES))
+def test_fit_needs_one_label_per_text_and_two_classes(algorithm: str) -> None:
+    with pytest.raises(ValueError, match="needs labels"):
+        FAMILIES[algorithm]().fit(["路灯不亮"])
+    with pytest.raises(ValueError, match="at least 2 classes; got 2 texts, 2 labels, 1 classes"):
+        FAMILIES[algorithm]().fit(["路灯不亮", "路灯坏了"], ["市容环境", "市容环境"])
