@@ -1,1 +1,1 @@
-"""citymind rules library."""
+"""citymind rules library: YAML rules with safe compiled conditions."""

@@ -1,0 +1,259 @@
+"""Safe rule conditions: a small expression language parsed with ``ast`` (parsing only) and compiled to
+closures over a whitelist of node types. Rule text is never passed to ``eval``/``exec``; there is no attribute
+access to Python objects (dotted names are field paths into the event), no calls but the functions listed in
+``FUNCTIONS``, no power operator, comprehension or lambda, and size/depth/constant limits bound the cost.
+
+>>> expr = compile_expression("category == '燃气安全' or contains(text, '煤气味')", {"category", "text"})
+>>> expr({"category": "市容环境", "text": "楼道里有煤气味"})
+True
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from registry import ValidationError
+
+MAX_LENGTH = 2_000
+MAX_NODES = 300
+MAX_DEPTH = 24
+MAX_INT = 10**15
+MAX_STR = 1_000
+MAX_LIST = 256
+
+Evaluator = Callable[[Mapping[str, Any]], Any]
+
+
+class ExpressionError(ValidationError):
+    """An expression that is not allowed or does not parse; ``column`` is 1-based within the expression."""
+
+    def __init__(self, message: str, *, expression: str, column: int = 1) -> None:
+        self.expression, self.column = expression, column
+        super().__init__(f"{message} (at column {column} of {expression!r})")
+
+
+def _contains(text: Any, *needles: Any) -> bool:
+    return isinstance(text, str) and any(isinstance(n, str) and n in text for n in needles)
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "contains": _contains,  # contains(text, '煤气', '燃气'): any of the needles occurs
+    "len": lambda value: len(value) if isinstance(value, str | list | tuple) else 0,
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "lower": lambda value: value.lower() if isinstance(value, str) else value,
+}
+
+_COMPARE: dict[type, Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+_ARITHMETIC: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Mod: operator.mod,
+}
+
+
+@dataclass(frozen=True)
+class CompiledExpression:
+    """A compiled condition: call it with the event's fields; ``fields`` lists the paths it reads."""
+
+    source: str
+    fields: frozenset[str]
+    evaluate: Evaluator
+
+    def __call__(self, context: Mapping[str, Any]) -> Any:
+        try:
+            return self.evaluate(context)
+        except (TypeError, ZeroDivisionError, ValueError):
+            return None  # a missing or mistyped value makes the condition not hold, never crashes the engine
+
+
+def compile_expression(
+    source: str,
+    fields: Collection[str],
+    functions: Mapping[str, Callable[..., Any]] = FUNCTIONS,
+) -> CompiledExpression:
+    """Validate and compile ``source`` against the declared ``fields`` (dotted paths such as ``reporter.count``)."""
+    if not isinstance(source, str) or not source.strip():
+        raise ExpressionError("the condition is empty", expression=str(source))
+    if len(source) > MAX_LENGTH:
+        raise ExpressionError(f"the condition is longer than {MAX_LENGTH} characters", expression=source[:40] + "…")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"syntax error: {exc.msg}", expression=source, column=exc.offset or 1) from None
+    except (ValueError, RecursionError, MemoryError):
+        raise ExpressionError("the condition cannot be parsed", expression=source) from None
+    compiler = _Compiler(source, frozenset(fields), functions)
+    nodes = sum(1 for _ in ast.walk(tree))
+    if nodes > MAX_NODES:
+        raise ExpressionError(f"the condition has {nodes} parts; the limit is {MAX_NODES}", expression=source)
+    evaluate = compiler.compile(tree.body, 1)
+    return CompiledExpression(source, frozenset(compiler.used), evaluate)
+
+
+class _Compiler:
+    def __init__(self, source: str, fields: frozenset[str], functions: Mapping[str, Callable[..., Any]]) -> None:
+        self.source, self.fields, self.functions = source, fields, functions
+        self.used: set[str] = set()
+
+    def fail(self, node: ast.AST, message: str) -> ExpressionError:
+        return ExpressionError(message, expression=self.source, column=getattr(node, "col_offset", 0) + 1)
+
+    def compile(self, node: ast.AST, depth: int) -> Evaluator:
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"the condition nests deeper than {MAX_DEPTH} levels")
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            raise self.fail(node, f"{_describe(node)} is not allowed in a rule condition")
+        return method(node, depth + 1)
+
+    def _Constant(self, node: ast.Constant, depth: int) -> Evaluator:
+        value = node.value
+        if isinstance(value, bool) or value is None:
+            pass
+        elif isinstance(value, int) and abs(value) > MAX_INT:
+            raise self.fail(node, f"integer {str(value)[:20]}… is larger than {MAX_INT}")
+        elif isinstance(value, str) and len(value) > MAX_STR:
+            raise self.fail(node, f"text constant is longer than {MAX_STR} characters")
+        elif not isinstance(value, int | float | str):
+            raise self.fail(node, f"constant of type {type(value).__name__} is not allowed")
+        return lambda ctx: value
+
+    def _Name(self, node: ast.Name, depth: int) -> Evaluator:
+        return self._field(node, node.id)
+
+    def _Attribute(self, node: ast.Attribute, depth: int) -> Evaluator:
+        parts = [node.attr]
+        inner: ast.AST = node.value
+        while isinstance(inner, ast.Attribute):
+            parts.append(inner.attr)
+            inner = inner.value
+        if not isinstance(inner, ast.Name):
+            raise self.fail(node, "attributes are only allowed on field names, e.g. reporter.count")
+        return self._field(node, ".".join([inner.id, *reversed(parts)]))
+
+    def _field(self, node: ast.AST, path: str) -> Evaluator:
+        if any(part.startswith("_") for part in path.split(".")):
+            raise self.fail(node, f"{path!r}: names starting with '_' are not allowed")
+        if path in ("True", "False", "None"):
+            value = {"True": True, "False": False, "None": None}[path]
+            return lambda ctx: value
+        if path not in self.fields:
+            raise self.fail(node, f"unknown field {path!r}; the fields are {sorted(self.fields)}")
+        self.used.add(path)
+        if "." not in path:
+            return lambda ctx: ctx.get(path)
+        keys = path.split(".")
+
+        def lookup(ctx: Mapping[str, Any]) -> Any:
+            value: Any = ctx
+            for key in keys:
+                value = value.get(key) if isinstance(value, Mapping) else None
+            return value
+
+        return lookup
+
+    def _BoolOp(self, node: ast.BoolOp, depth: int) -> Evaluator:
+        parts = [self.compile(v, depth) for v in node.values]
+        if isinstance(node.op, ast.And):
+            return lambda ctx: all(bool(p(ctx)) for p in parts)
+        return lambda ctx: any(bool(p(ctx)) for p in parts)
+
+    def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> Evaluator:
+        operand = self.compile(node.operand, depth)
+        if isinstance(node.op, ast.Not):
+            return lambda ctx: not operand(ctx)
+        if isinstance(node.op, ast.USub):
+            return lambda ctx: -operand(ctx)
+        raise self.fail(node, f"operator {type(node.op).__name__} is not allowed")
+
+    def _BinOp(self, node: ast.BinOp, depth: int) -> Evaluator:
+        op = _ARITHMETIC.get(type(node.op))
+        if op is None:
+            raise self.fail(node, f"operator {type(node.op).__name__} is not allowed (use + - * / %)")
+        repeats = (ast.List, ast.Tuple, ast.JoinedStr)
+        if isinstance(node.op, ast.Mult) and any(
+            isinstance(n, repeats) or (isinstance(n, ast.Constant) and isinstance(n.value, str))
+            for n in (node.left, node.right)
+        ):
+            raise self.fail(node, "repeating text or lists with * is not allowed")
+        left, right = self.compile(node.left, depth), self.compile(node.right, depth)
+        if isinstance(node.op, ast.Mult):
+            return lambda ctx: _bounded_multiply(left(ctx), right(ctx))
+        return lambda ctx: op(left(ctx), right(ctx))
+
+    def _Compare(self, node: ast.Compare, depth: int) -> Evaluator:
+        items = [self.compile(node.left, depth), *(self.compile(c, depth) for c in node.comparators)]
+        ops = [_COMPARE[type(o)] for o in node.ops if type(o) in _COMPARE]
+        if len(ops) != len(node.ops):
+            raise self.fail(node, "'is' comparisons are not allowed; use == or !=")
+
+        def compare(ctx: Mapping[str, Any]) -> bool:
+            values = [item(ctx) for item in items]
+            return all(op(values[i], values[i + 1]) for i, op in enumerate(ops))
+
+        return compare
+
+    def _List(self, node: ast.List | ast.Tuple, depth: int) -> Evaluator:
+        if len(node.elts) > MAX_LIST:
+            raise self.fail(node, f"lists are limited to {MAX_LIST} items")
+        items = [self.compile(e, depth) for e in node.elts]
+        return lambda ctx: [item(ctx) for item in items]
+
+    _Tuple = _List
+
+    def _IfExp(self, node: ast.IfExp, depth: int) -> Evaluator:
+        test, body, other = (self.compile(n, depth) for n in (node.test, node.body, node.orelse))
+        return lambda ctx: body(ctx) if test(ctx) else other(ctx)
+
+    def _Call(self, node: ast.Call, depth: int) -> Evaluator:
+        if not isinstance(node.func, ast.Name) or node.func.id not in self.functions:
+            name = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
+            raise self.fail(node, f"function {name!r} is not available; use one of {sorted(self.functions)}")
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.fail(node, "function calls take plain positional arguments only")
+        function = self.functions[node.func.id]
+        args = [self.compile(a, depth) for a in node.args]
+        return lambda ctx: function(*(a(ctx) for a in args))
+
+
+def _bounded_multiply(a: Any, b: Any) -> Any:
+    if isinstance(a, str | list) or isinstance(b, str | list):
+        raise TypeError("repeating text or lists is not allowed")
+    return a * b
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        "Lambda": "a lambda",
+        "ListComp": "a comprehension",
+        "SetComp": "a comprehension",
+        "DictComp": "a comprehension",
+        "GeneratorExp": "a generator",
+        "Subscript": "indexing",
+        "NamedExpr": "assignment (:=)",
+        "Await": "await",
+        "Yield": "yield",
+        "JoinedStr": "an f-string",
+        "Starred": "unpacking",
+        "Dict": "a dict",
+        "Set": "a set",
+        "Slice": "slicing",
+    }
+    return names.get(type(node).__name__, type(node).__name__)
