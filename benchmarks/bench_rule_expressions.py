@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from rules.expressions import compile_expression  # noqa: E402
+from rules.expressions import compile_expression
 
 FIELDS = {"category", "confidence", "text", "area", "reporter.count", "pm25"}
 TEMPLATES = [
