@@ -1,0 +1,99 @@
+"""The rule file format as a JSON Schema (published by ``citymind rules schema`` for editor autocompletion) and
+the fields each kind of rule may read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FIELDS: dict[str, frozenset[str]] = {
+    "dispatch": frozenset(
+        {
+            "category",
+            "confidence",
+            "text",
+            "area",
+            "hour",
+            "weekday",
+            "channel",
+            "department",
+            "reporter.id",
+            "reporter.count",
+            "reporter.vulnerable",
+            "duplicates",
+        }
+    ),
+    "alert": frozenset(
+        {"indicator", "value", "forecast.max", "forecast.min", "forecast.mean", "forecast.hours", "area", "hour"}
+    ),
+    "video": frozenset({"camera", "zone", "label", "count", "dwell_s", "crossings", "hour"}),
+}
+
+_DURATION = {"type": "string", "pattern": r"^\d+(s|m|h|d)$", "description": "e.g. 30s, 10m, 24h, 2d"}
+_RULE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "when"],
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9\-_.]{0,63}$"},
+        "title": {"type": "string", "maxLength": 200},
+        "description": {"type": "string", "maxLength": 2000},
+        "enabled": {"type": "boolean"},
+        "severity": {"enum": ["info", "warning", "critical"]},
+        "owner": {"type": "string", "maxLength": 100},
+        "when": {"type": "string", "minLength": 1, "maxLength": 2000, "description": "a condition over the fields"},
+        "for": {**_DURATION, "description": "alert: the condition must hold this long before firing"},
+        "keep_firing_for": _DURATION,
+        "then": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "priority": {"enum": ["P1", "P2", "P3", "P4"]},
+                "department": {"type": "string"},
+                "sla": _DURATION,
+                "escalate_after": _DURATION,
+                "transfer": {"enum": ["110", "119", "120", "122"]},
+                "queue": {"enum": ["manual-review"]},
+            },
+        },
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "annotations": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 2000}},
+        "group_by": {"type": "array", "items": {"type": "string"}, "maxItems": 8},
+        "interval": _DURATION,
+    },
+}
+_TEST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "input", "expect"],
+    "properties": {
+        "name": {"type": "string"},
+        "input": {"type": "object"},
+        "expect": {"type": "array", "items": {"type": "string"}, "description": "ids of the rules that fire"},
+    },
+}
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://citymind.example/schemas/rules.json",
+    "title": "citymind rule file",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["groups"],
+    "properties": {
+        "groups": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 500,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "kind", "rules"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "kind": {"enum": sorted(FIELDS)},
+                    "rules": {"type": "array", "items": _RULE, "maxItems": 20_000},
+                    "tests": {"type": "array", "items": _TEST},
+                },
+            },
+        },
+    },
+}

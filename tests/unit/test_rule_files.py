@@ -1,0 +1,82 @@
+"""Rule files: strict validation where every problem is reported as file:line:col, expressions included."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from rules.loader import RuleFileError, load_rules, parse_rules
+from rules.schema import SCHEMA
+
+GOOD = """groups:
+  - name: pingdu-dispatch
+    kind: dispatch
+    rules:
+      - id: gas-smell
+        title: 燃气泄漏立即处置
+        when: category == '燃气安全' or contains(text, '煤气味')
+        then: {priority: P1, transfer: "119", sla: 30m}
+      - id: low-confidence
+        when: "confidence < 0.5"
+        then: {queue: manual-review}
+"""
+
+
+def test_a_good_file_compiles_every_rule() -> None:
+    rules = parse_rules(GOOD, "pingdu.yaml")
+    assert [r.id for r in rules.rules] == ["gas-smell", "low-confidence"]
+    assert rules.rules[0].condition({"category": "市容环境", "text": "楼道有煤气味"}) is True
+    assert rules.rules[1].spec["then"] == {"queue": "manual-review"} and rules.rules[1].enabled
+
+
+def test_every_problem_has_file_line_col() -> None:
+    text = GOOD.replace("        title: 燃气泄漏立即处置\n", "        title: 燃气泄漏立即处置\n        colour: red\n")
+    text = text.replace("then: {queue: manual-review}", "then: {queue: manual-review, priority: P9}")
+    with pytest.raises(RuleFileError) as info:
+        parse_rules(text, "pingdu.yaml")
+    assert info.value.problems == [
+        "pingdu.yaml:7:9: unknown key 'colour'; allowed here: annotations, description, enabled, for, group_by, id, "
+        "interval, keep_firing_for, labels, owner, severity, then, title, when",
+        "pingdu.yaml:12:48: groups/0/rules/1/then/priority: 'P9' is not one of ['P1', 'P2', 'P3', 'P4']",
+    ]
+
+
+def test_expression_errors_point_into_the_expression() -> None:
+    plain = GOOD.replace("when: category == '燃气安全'", "when: categry == '燃气安全'")
+    with pytest.raises(RuleFileError, match=r"^pingdu\.yaml:7:15: unknown field 'categry'"):
+        parse_rules(plain, "pingdu.yaml")
+    quoted = GOOD.replace('when: "confidence < 0.5"', 'when: "confidence < 0.5 and pm25 ** 2"')
+    with pytest.raises(RuleFileError, match=r"^pingdu\.yaml:10:37: .*operator Pow is not allowed"):
+        parse_rules(quoted, "pingdu.yaml")
+
+
+def test_yaml_errors_duplicates_and_empty_files() -> None:
+    with pytest.raises(RuleFileError, match=r"^x\.yaml:2:1: YAML error"):
+        parse_rules("groups: [\n", "x.yaml")
+    with pytest.raises(RuleFileError, match="the file is empty"):
+        parse_rules("", "x.yaml")
+    twice = GOOD.replace("id: low-confidence", "id: gas-smell")
+    with pytest.raises(RuleFileError, match=r"pingdu\.yaml:9:13: rule id 'gas-smell' is already used at line 5"):
+        parse_rules(twice, "pingdu.yaml")
+
+
+def test_yaml_tags_are_not_constructed() -> None:
+    with pytest.raises(RuleFileError, match="groups/0: 'id' is not of type 'object'"):
+        parse_rules("groups: !!python/object/apply:os.system ['id']\n", "evil.yaml")
+    with pytest.raises(RuleFileError, match=r"evil\.yaml:1:9: YAML tag 'tag:yaml.org,2002:python/name:os.system'"):
+        parse_rules("groups: !!python/name:os.system ''\n", "evil.yaml")
+
+
+def test_the_published_schema_is_valid_json_schema(tmp_path: Path) -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    path = tmp_path / "rules.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    assert len(load_rules(path).rules) == 2
+    assert json.loads(json.dumps(SCHEMA))["properties"]["groups"]["items"]["properties"]["kind"]["enum"] == [
+        "alert",
+        "dispatch",
+        "video",
+    ]
