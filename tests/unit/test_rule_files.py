@@ -80,3 +80,18 @@ def test_the_published_schema_is_valid_json_schema(tmp_path: Path) -> None:
         "dispatch",
         "video",
     ]
+
+
+def test_cli_validate_prints_file_line_col_and_exits_1(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from citymind.cli import app
+
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(GOOD, encoding="utf-8")
+    bad.write_text(GOOD.replace("confidence < 0.5", "confidence <"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["rules", "validate", str(good), str(bad)])
+    assert result.exit_code == 1
+    assert f"{good}: 2 rules OK" in result.output and f"{bad}:10:" in result.output
+    schema = CliRunner().invoke(app, ["rules", "schema"])
+    assert json.loads(schema.output)["title"] == "citymind rule file"
