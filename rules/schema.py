@@ -67,8 +67,15 @@ _TEST = {
     "required": ["name", "input", "expect"],
     "properties": {
         "name": {"type": "string"},
-        "input": {"type": "object"},
-        "expect": {"type": "array", "items": {"type": "string"}, "description": "ids of the rules that fire"},
+        "input": {
+            "description": "one event, or a sequence of events (each may carry `t`, seconds) evaluated in order",
+            "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}, "minItems": 1}],
+        },
+        "expect": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "ids of the rules that fire on the (last) event",
+        },
     },
 }
 SCHEMA: dict[str, Any] = {
