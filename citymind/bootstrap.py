@@ -57,10 +57,23 @@ def _event_classifier(reg: MlflowRegistry) -> AssetVersion:
     return result.version
 
 
+def _pingdu_rules(reg: MlflowRegistry) -> AssetVersion:
+    import rules
+    from rules.service import register_ruleset
+
+    return register_ruleset(
+        reg,
+        "pingdu-rules",
+        Path(rules.__file__).resolve().parent / "defaults" / "pingdu.yaml",
+        description="Pingdu dispatch, air-quality and video rules (defaults for a deployment to confirm).",
+    )
+
+
 #: (kind, name, alias it serves under, how to build and register it)
 DEFAULTS: list[tuple[str, str, str, Callable[[MlflowRegistry], AssetVersion]]] = [
     ("knowledge", "pingdu-basics", "production", _pingdu_basics),
     ("knowledge", "pingdu-knowledge", "production", _pingdu_knowledge),
+    ("rule", "pingdu-rules", "production", _pingdu_rules),
     ("model", "event-classifier", "champion", _event_classifier),
 ]
 

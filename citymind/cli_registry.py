@@ -117,9 +117,14 @@ def register(
     alias: Annotated[str | None, typer.Option(help="alias to set on the new version")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Register a file or folder as a new version."""
+    """Register a file or folder as a new version (a rule file is validated and its tests run first)."""
     reg = _registry()
     refs = json.loads(lineage_json) if lineage_json else []
+    if kind == "rule":
+        from rules.loader import load_rules
+        from rules.service import check_ruleset
+
+        check_ruleset(load_rules(file))
     version = reg.register(
         kind, name, file, description=description, tags=dict(t.split("=", 1) for t in tag or []), lineage=refs
     )

@@ -1,52 +1,72 @@
-"""``citymind rules ...``: validate rule files and publish their JSON Schema."""
+"""``citymind rules ...``: what a rule author runs: validate, test, try an event, backtest, publish, roll back."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(help="Rule files (规则库): validation and schema.", no_args_is_help=True)
+from citymind._output import emit
+
+app = typer.Typer(help="Rule files (规则库): validate, test, backtest, publish, roll back.", no_args_is_help=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+NameOpt = Annotated[str, typer.Option(help="rule set name in the registry")]
+
+
+def _rule_files(files: list[Path]) -> list[Path]:
+    """Rule files among ``files``; a ``*.test.yaml`` belongs to the rule file beside it."""
+    from rules.loader import is_test_file
+
+    return [f for f in files if not is_test_file(f)]
+
+
+def _problems(exc: Any) -> None:
+    for problem in exc.problems:
+        typer.echo(problem, err=True)
 
 
 @app.command()
-def schema() -> None:
+def schema(tests: Annotated[bool, typer.Option("--tests", help="the schema of *.test.yaml files")] = False) -> None:
     """Print the JSON Schema of rule files (point your editor's YAML plugin at it)."""
-    from rules.schema import SCHEMA
+    from rules.schema import SCHEMA, TESTS_SCHEMA
 
-    typer.echo(json.dumps(SCHEMA, ensure_ascii=False, indent=2))
+    typer.echo(json.dumps(TESTS_SCHEMA if tests else SCHEMA, ensure_ascii=False, indent=2))
 
 
 @app.command()
 def validate(files: list[Path]) -> None:
-    """Validate rule files; every problem is printed as file:line:col: message."""
+    """Validate rule files (and the tests beside them); every problem is printed as file:line:col: message."""
     from rules.loader import RuleFileError, load_rules
 
     failed = False
-    for path in files:
+    for path in _rule_files(files):
         try:
             rules = load_rules(path)
         except RuleFileError as exc:
             failed = True
-            for problem in exc.problems:
-                typer.echo(problem, err=True)
+            _problems(exc)
             continue
-        typer.echo(f"{path}: {len(rules.rules)} rules OK")
+        typer.echo(f"{path}: {len(rules.rules)} rules, {len(rules.tests)} tests OK")
     if failed:
         raise typer.Exit(1)
 
 
 @app.command("test")
 def test_rules(files: list[Path]) -> None:
-    """Run the tests written in rule files; a failure prints what was expected and what fired, exit 1."""
-    from rules.loader import load_rules
+    """Run the tests in rule files and beside them (x.yaml → x.test.yaml); a failure prints a diff, exit 1."""
+    from rules.loader import RuleFileError, load_rules
     from rules.testing import run_tests
 
     failures = 0
-    for path in files:
-        results = run_tests(load_rules(path))
+    for path in _rule_files(files):
+        try:
+            results = run_tests(load_rules(path))
+        except RuleFileError as exc:
+            failures += 1
+            _problems(exc)
+            continue
         for result in results:
             if not result.ok:
                 failures += 1
@@ -56,21 +76,78 @@ def test_rules(files: list[Path]) -> None:
         raise typer.Exit(1)
 
 
+@app.command("eval")
+def eval_event(
+    file: Path,
+    event: Annotated[str, typer.Option(help='the event as JSON, e.g. \'{"text": "有煤气味", "confidence": 0.9}\'')],
+    kind: Annotated[str, typer.Option(help="dispatch | alert | video")] = "dispatch",
+) -> None:
+    """Show which rules fire on one event, each with its explanation (condition, values, thresholds)."""
+    from rules.engine import RuleEngine
+    from rules.loader import load_rules
+
+    try:
+        payload = json.loads(event)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"--event is not JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise typer.BadParameter("--event must be a JSON object of the event's fields")
+    firings = RuleEngine(load_rules(file)).evaluate(kind, payload, float(payload.get("t", 0)))
+    typer.echo(json.dumps([f.to_dict() for f in firings], ensure_ascii=False, indent=2, default=str))
+
+
 @app.command("backtest")
 def backtest_rules(
-    file: Path,
+    rules_ref: Annotated[str, typer.Argument(metavar="RULES", help="a rule file, or name@alias / name/3 registered")],
     data: Annotated[Path, typer.Option(help="CSV of history (one row per event or per hour)")],
     kind: Annotated[str, typer.Option(help="dispatch | alert | video")] = "alert",
     value_col: Annotated[str | None, typer.Option(help="column to expose as `value` (alert rules)")] = None,
     time_cols: Annotated[str, typer.Option(help="columns that make the timestamp, e.g. year,month,day,hour")] = "",
-    compare: Annotated[Path | None, typer.Option(help="a second rule file to compare with")] = None,
+    compare: Annotated[str | None, typer.Option(help="a second rule file or registered version")] = None,
 ) -> None:
     """Run rules over history with no side effects; per rule: would_fire, hit_rate, first and last firing."""
-    from rules.loader import load_rules
-    from rules.testing import backtest, events_from_csv
+    from rules.testing import backtest, compare_reports, events_from_csv
 
     events = events_from_csv(data, value_col=value_col, time_cols=[c for c in time_cols.split(",") if c])
-    report = {str(file): backtest(load_rules(file), kind, events)}
+    report: dict[str, Any] = {"rows": len(events), "rules": {rules_ref: backtest(_ruleset(rules_ref), kind, events)}}
     if compare is not None:
-        report[str(compare)] = backtest(load_rules(compare), kind, events)
-    typer.echo(json.dumps({"rows": len(events), "rules": report}, ensure_ascii=False, indent=2, default=str))
+        report["rules"][compare] = backtest(_ruleset(compare), kind, events)
+        report["changes"] = compare_reports(report["rules"][rules_ref], report["rules"][compare])
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+
+
+def _ruleset(ref: str) -> Any:
+    from rules.loader import load_rules
+
+    if Path(ref).is_file():
+        return load_rules(Path(ref))
+    from rules.service import load_registered
+
+    return load_registered(_registry(), ref)
+
+
+def _registry() -> Any:
+    from registry import MlflowRegistry
+
+    return MlflowRegistry.from_settings()
+
+
+@app.command()
+def register(
+    file: Path,
+    name: NameOpt = "pingdu-rules",
+    alias: Annotated[str, typer.Option(help="alias to move to the new version ('' for none)")] = "production",
+    description: str = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate FILE, run its tests, and register it as a new version of NAME (alias production by default)."""
+    from rules.service import register_ruleset
+
+    version = register_ruleset(_registry(), name, file, alias=alias or None, description=description)
+    emit(version.to_dict(), as_json=as_json, columns=["kind", "name", "version", "aliases", "tags"])
+
+
+@app.command()
+def rollback(name: NameOpt = "pingdu-rules", alias: str = "production", as_json: JsonOpt = False) -> None:
+    """Move the alias back to the rule set it served before; services follow within their refresh interval."""
+    emit(_registry().rollback(name, alias).to_dict(), as_json=as_json, columns=["name", "version", "aliases"])

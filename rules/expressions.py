@@ -70,11 +70,13 @@ _ARITHMETIC: dict[type, Callable[[Any, Any], Any]] = {
 
 @dataclass(frozen=True)
 class CompiledExpression:
-    """A compiled condition: call it with the event's fields; ``fields`` lists the paths it reads."""
+    """A compiled condition: call it with the event's fields; ``fields`` lists the paths it reads and
+    ``thresholds`` the comparisons of a field with a constant (``value > 150``), for explanations."""
 
     source: str
     fields: frozenset[str]
     evaluate: Evaluator
+    thresholds: tuple[str, ...] = ()
 
     def __call__(self, context: Mapping[str, Any]) -> Any:
         try:
@@ -96,7 +98,9 @@ def compile_expression(
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error: {exc.msg}", expression=source, column=exc.offset or 1) from None
+        column = exc.offset or len(source.strip()) + 1  # 0 means "at the end": the expression is cut short
+        lead = len(source) - len(source.lstrip())
+        raise ExpressionError(f"syntax error: {exc.msg}", expression=source, column=column + lead) from None
     except (ValueError, RecursionError, MemoryError):
         raise ExpressionError("the condition cannot be parsed", expression=source) from None
     compiler = _Compiler(source, frozenset(fields), functions)
@@ -104,13 +108,14 @@ def compile_expression(
     if nodes > MAX_NODES:
         raise ExpressionError(f"the condition has {nodes} parts; the limit is {MAX_NODES}", expression=source)
     evaluate = compiler.compile(tree.body, 1)
-    return CompiledExpression(source, frozenset(compiler.used), evaluate)
+    return CompiledExpression(source, frozenset(compiler.used), evaluate, tuple(dict.fromkeys(compiler.thresholds)))
 
 
 class _Compiler:
     def __init__(self, source: str, fields: frozenset[str], functions: Mapping[str, Callable[..., Any]]) -> None:
         self.source, self.fields, self.functions = source, fields, functions
         self.used: set[str] = set()
+        self.thresholds: list[str] = []
 
     def fail(self, node: ast.AST, message: str) -> ExpressionError:
         return ExpressionError(message, expression=self.source, column=getattr(node, "col_offset", 0) + 1)
@@ -203,6 +208,11 @@ class _Compiler:
         ops = [_COMPARE[type(o)] for o in node.ops if type(o) in _COMPARE]
         if len(ops) != len(node.ops):
             raise self.fail(node, "'is' comparisons are not allowed; use == or !=")
+        operands = [node.left, *node.comparators]
+        for i, op in enumerate(node.ops):
+            threshold = _threshold(operands[i], op, operands[i + 1])
+            if threshold:
+                self.thresholds.append(threshold)
 
         def compare(ctx: Mapping[str, Any]) -> bool:
             values = [item(ctx) for item in items]
@@ -231,6 +241,31 @@ class _Compiler:
         function = self.functions[node.func.id]
         args = [self.compile(a, depth) for a in node.args]
         return lambda ctx: function(*(a(ctx) for a in args))
+
+
+_SYMBOLS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.In: "in"}
+_SYMBOLS[ast.NotIn] = "not in"
+_MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _threshold(left: ast.AST, op: ast.cmpop, right: ast.AST) -> str | None:
+    """``field op constant`` (constant on either side) as text, e.g. ``forecast.max > 150``; else None."""
+    symbol = _SYMBOLS[type(op)]
+    if _is_constant(right) and not _is_constant(left):
+        field, constant = ast.unparse(left), ast.unparse(right)
+    elif _is_constant(left) and not _is_constant(right) and symbol not in ("in", "not in"):
+        field, constant, symbol = ast.unparse(right), ast.unparse(left), _MIRROR.get(symbol, symbol)
+    else:
+        return None
+    return f"{field} {symbol} {constant}"
+
+
+def _is_constant(node: ast.AST) -> bool:
+    if isinstance(node, ast.List | ast.Tuple):
+        return all(_is_constant(e) for e in node.elts)
+    return isinstance(node, ast.Constant) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant)
+    )
 
 
 def _bounded_multiply(a: Any, b: Any) -> Any:

@@ -61,6 +61,24 @@ _RULE = {
         "interval": _DURATION,
     },
 }
+_EXPECTED = {
+    "oneOf": [
+        {"type": "string", "description": "a rule id"},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["rule"],
+            "description": "a rule id and what its firing must carry (each key given must match)",
+            "properties": {
+                "rule": {"type": "string"},
+                "severity": {"enum": ["info", "warning", "critical"]},
+                "then": {"type": "object"},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        },
+    ]
+}
 _TEST = {
     "type": "object",
     "additionalProperties": False,
@@ -68,14 +86,34 @@ _TEST = {
     "properties": {
         "name": {"type": "string"},
         "input": {
-            "description": "one event, or a sequence of events (each may carry `t`, seconds) evaluated in order",
+            "description": "one event, or a sequence of events evaluated in order; `t` is the evaluation time "
+            "of each (seconds, or a duration such as 2h)",
             "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}, "minItems": 1}],
         },
         "expect": {
             "type": "array",
-            "items": {"type": "string"},
-            "description": "ids of the rules that fire on the (last) event",
+            "items": _EXPECTED,
+            "description": "the rules that fire on the (last) event; nothing else may fire",
         },
+    },
+}
+#: a test file beside a rule file (``pingdu.yaml`` → ``pingdu.test.yaml``): tests naming their group
+TESTS_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://citymind.example/schemas/rule-tests.json",
+    "title": "citymind rule tests",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["tests"],
+    "properties": {
+        "tests": {
+            "type": "array",
+            "items": {
+                **_TEST,
+                "required": ["group", *_TEST["required"]],
+                "properties": {"group": {"type": "string"}, **_TEST["properties"]},
+            },
+        }
     },
 }
 SCHEMA: dict[str, Any] = {

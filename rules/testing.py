@@ -3,46 +3,82 @@ over history with the hit rate of each rule."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rules.engine import RuleEngine
-from rules.loader import RuleSet
+from rules.engine import Firing, RuleEngine
+from rules.loader import RuleSet, seconds
 
 
 @dataclass(frozen=True)
 class TestResult:
+    """One rule test: what it expected (rule ids, or ids with the fields their firing must carry) and what fired."""
+
     group: str
     name: str
-    expected: list[str]
-    fired: list[str]
+    expected: list[str | dict[str, Any]]
+    fired: list[Firing]
 
     @property
     def ok(self) -> bool:
-        return sorted(self.expected) == sorted(self.fired)
+        return not self._mismatches()
+
+    def _mismatches(self) -> list[str]:
+        left = list(self.fired)
+        out = []
+        for expected in self.expected:
+            want = {"rule": expected} if isinstance(expected, str) else expected
+            match = next((f for f in left if _carries(f, want)), None)
+            if match is None:
+                same_rule = [f for f in left if f.rule == want["rule"]]
+                got = f"; it fired with {_fields(same_rule[0], want)}" if same_rule else ""
+                out.append(f"  - did not fire: {_show(want)}{got}")
+            else:
+                left.remove(match)
+        out += [f"  + fired too:    {f.rule} ({f.explain()})" for f in left]
+        return out
 
     def diff(self) -> str:
-        missing = sorted(set(self.expected) - set(self.fired))
-        extra = sorted(set(self.fired) - set(self.expected))
-        return (
-            f"{self.group} / {self.name}:\n  expected: {sorted(self.expected)}\n  fired:    {sorted(self.fired)}"
-            + (f"\n  - did not fire: {missing}" if missing else "")
-            + (f"\n  + fired too:    {extra}" if extra else "")
-        )
+        expected = sorted(e if isinstance(e, str) else e["rule"] for e in self.expected)
+        fired = sorted(f.rule for f in self.fired)
+        lines = [f"{self.group} / {self.name}:", f"  expected: {expected}", f"  fired:    {fired}"]
+        return "\n".join(lines + self._mismatches())
+
+
+def _carries(firing: Firing, want: dict[str, Any]) -> bool:
+    return firing.rule == want["rule"] and all(
+        getattr(firing, key) == value if key == "severity" else _subset(value, getattr(firing, key))
+        for key, value in want.items()
+        if key != "rule"
+    )
+
+
+def _subset(want: dict[str, Any], got: dict[str, Any]) -> bool:
+    return all(str(got.get(k)) == str(v) for k, v in want.items())
+
+
+def _fields(firing: Firing, want: dict[str, Any]) -> str:
+    return _show({"rule": firing.rule, **{k: getattr(firing, k) for k in want if k != "rule"}})
+
+
+def _show(want: dict[str, Any]) -> str:
+    return want["rule"] if len(want) == 1 else json.dumps(want, ensure_ascii=False, sort_keys=True)
 
 
 def run_tests(ruleset: RuleSet) -> list[TestResult]:
+    """Every test starts from an empty engine; its events are evaluated in order at their ``t``."""
     kinds = {r.group: r.kind for r in ruleset.rules}
     results = []
     for group, test in ruleset.tests:
-        engine = RuleEngine(ruleset)  # every test starts from empty state
+        engine = RuleEngine(ruleset)
         steps = test["input"] if isinstance(test["input"], list) else [test["input"]]
-        fired: list[str] = []
+        fired: list[Firing] = []
         for step in steps:
             fired = [
-                f.rule
-                for f in engine.evaluate(kinds.get(group, "dispatch"), step, float(step.get("t", 0)))
+                f
+                for f in engine.evaluate(kinds.get(group, "dispatch"), step, seconds(step.get("t", 0)))
                 if not f.suppressed and f.group == group
             ]
         results.append(TestResult(group, test["name"], list(test["expect"]), fired))
@@ -64,6 +100,17 @@ def backtest(ruleset: RuleSet, kind: str, events: list[tuple[float, dict[str, An
     for row in report.values():
         row["hit_rate"] = row["would_fire"] / len(events) if events else 0.0
     return report
+
+
+def compare_reports(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per rule id in either report: firings before and after, and the difference (added/removed rules too)."""
+    out = {}
+    for rule in sorted(set(old) | set(new)):
+        before = old.get(rule, {}).get("would_fire")
+        after = new.get(rule, {}).get("would_fire")
+        status = "added" if before is None else "removed" if after is None else "same" if before == after else "changed"
+        out[rule] = {"before": before, "after": after, "delta": (after or 0) - (before or 0), "status": status}
+    return out
 
 
 def events_from_csv(

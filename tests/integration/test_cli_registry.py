@@ -35,13 +35,17 @@ def citymind(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.Com
 def test_bootstrap_then_list_show_alias_rollback_lineage(home: dict[str, str], tmp_path: Path) -> None:
     first = citymind(home, "bootstrap").stdout
     assert "registered  knowledge  pingdu-basics/1 @production" in first
+    assert "registered  rule       pingdu-rules/1 @production" in first
     assert "present     knowledge  pingdu-basics@production" in citymind(home, "bootstrap").stdout
 
     listed = json.loads(citymind(home, "registry", "list", "knowledge", "--json").stdout)
     assert {"name": "pingdu-basics", "aliases": {"production": 1}}.items() <= listed[0].items()
 
     rules = tmp_path / "rules.yaml"
-    rules.write_text("groups: []\n", encoding="utf-8")
+    rules.write_text(
+        "groups:\n  - name: g\n    kind: dispatch\n    rules:\n      - id: low\n        when: confidence < 0.5\n",
+        encoding="utf-8",
+    )
     lineage = json.dumps([{"kind": "knowledge", "name": "pingdu-basics", "version": 1}])
     out = citymind(
         home,
@@ -52,7 +56,7 @@ def test_bootstrap_then_list_show_alias_rollback_lineage(home: dict[str, str], t
         "--kind",
         "rule",
         "--name",
-        "pingdu-rules",
+        "city-rules",
         "--lineage",
         lineage,
         "--alias",
@@ -60,24 +64,24 @@ def test_bootstrap_then_list_show_alias_rollback_lineage(home: dict[str, str], t
         "--json",
     ).stdout
     assert json.loads(out)["aliases"] == ["production"]
-    citymind(home, "registry", "register", "--file", str(rules), "--kind", "rule", "--name", "pingdu-rules")
-    citymind(home, "registry", "alias", "pingdu-rules", "production", "2")
-    shown = json.loads(citymind(home, "registry", "show", "pingdu-rules@production", "--json").stdout)
+    citymind(home, "registry", "register", "--file", str(rules), "--kind", "rule", "--name", "city-rules")
+    citymind(home, "registry", "alias", "city-rules", "production", "2")
+    shown = json.loads(citymind(home, "registry", "show", "city-rules@production", "--json").stdout)
     assert shown["version"] == 2 and shown["kind"] == "rule"
 
-    back = json.loads(citymind(home, "registry", "rollback", "pingdu-rules", "--alias", "production", "--json").stdout)
+    back = json.loads(citymind(home, "registry", "rollback", "city-rules", "--alias", "production", "--json").stdout)
     assert back["version"] == 1
-    versions = json.loads(citymind(home, "registry", "versions", "pingdu-rules", "--json").stdout)
+    versions = json.loads(citymind(home, "registry", "versions", "city-rules", "--json").stdout)
     assert [(v["version"], v["aliases"]) for v in versions] == [(1, ["production"]), (2, [])]
     down = json.loads(
         citymind(home, "registry", "lineage", "pingdu-basics", "1", "--direction", "down", "--json").stdout
     )
     assert [(r["kind"], r["name"], r["version"]) for r in down] == [
         ("knowledge", "pingdu-knowledge", "1"),
-        ("rule", "pingdu-rules", "1"),
+        ("rule", "city-rules", "1"),
     ]
     table = citymind(home, "registry", "list").stdout
-    assert "pingdu-basics" in table and "pingdu-rules" in table
+    assert "pingdu-basics" in table and "city-rules" in table
 
 
 def test_cli_errors_are_one_line_and_exit_2(home: dict[str, str]) -> None:

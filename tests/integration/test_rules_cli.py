@@ -28,7 +28,8 @@ def test_a_broken_copy_fails_with_a_diff(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["rules", "test", str(broken)])
     assert result.exit_code == 1
     assert "unsure classification goes to manual review" in result.output
-    assert "- did not fire: ['low-confidence-review']" in result.output
+    assert "expected: ['low-confidence-review']\n  fired:    []" in result.output
+    assert "- did not fire: low-confidence-review" in result.output
     assert "5/6 tests passed" in result.output
 
 
