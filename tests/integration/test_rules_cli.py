@@ -11,26 +11,43 @@ from typer.testing import CliRunner
 from citymind.cli import app
 
 DEFAULT = Path(__file__).resolve().parents[2] / "rules" / "defaults" / "pingdu.yaml"
+BESIDE = DEFAULT.with_name("pingdu.test.yaml")
 
 
 def test_default_ruleset_passes_its_tests() -> None:
     result = CliRunner().invoke(app, ["rules", "test", str(DEFAULT)])
     assert result.exit_code == 0, result.output
-    assert "6/6 tests passed" in result.output
+    assert "17/17 tests passed" in result.output
 
 
 def test_a_broken_copy_fails_with_a_diff(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text(
-        DEFAULT.read_text(encoding="utf-8").replace("when: confidence < 0.5", "when: confidence < 0.2"),
+        DEFAULT.read_text(encoding="utf-8")
+        .replace("when: confidence < 0.5", "when: confidence < 0.2")
+        .replace("escalate_after: 15m}", "escalate_after: 20m}"),
         encoding="utf-8",
     )
+    (tmp_path / "broken.test.yaml").write_text(BESIDE.read_text(encoding="utf-8"), encoding="utf-8")
     result = CliRunner().invoke(app, ["rules", "test", str(broken)])
     assert result.exit_code == 1
     assert "unsure classification goes to manual review" in result.output
     assert "expected: ['low-confidence-review']\n  fired:    []" in result.output
     assert "- did not fire: low-confidence-review" in result.output
-    assert "5/6 tests passed" in result.output
+    # the test beside the file checks what the firing carries, and the diff shows what it carried instead
+    assert '"escalate_after": "15m"' in result.output and '"escalate_after": "20m"' in result.output
+    assert "15/17 tests passed" in result.output
+
+
+def test_eval_explains_each_firing() -> None:
+    event = json.dumps({"category": "燃气安全", "confidence": 0.3, "text": "有煤气味", "area": "南村镇"})
+    result = CliRunner().invoke(app, ["rules", "eval", str(DEFAULT), "--event", event])
+    assert result.exit_code == 0, result.output
+    firings = {f["rule"]: f for f in json.loads(result.output)}
+    assert sorted(firings) == ["gas-leak-p1", "low-confidence-review"]
+    assert firings["low-confidence-review"]["thresholds"] == ["confidence < 0.5"]
+    assert firings["low-confidence-review"]["values"] == {"confidence": 0.3}
+    assert firings["gas-leak-p1"]["explanation"].startswith("gas-leak-p1: category == '燃气安全' or contains(")
 
 
 @pytest.mark.realdata
