@@ -38,7 +38,11 @@ class CityKnowledge(KnowledgeQueries):
         self._index = None
 
     def add_edge(self, u: str, v: str, type: str, **attrs: Any) -> None:
-        self.graph.add_edge(u, v, key=f"{type}:{attrs.get('area') or ''}", type=type, **attrs)
+        """One edge per type, area and validity window: a dated catalogue entry never replaces another."""
+        key = f"{type}:{attrs.get('area') or ''}"
+        if attrs.get("valid_from") or attrs.get("valid_to"):
+            key += f"@{attrs.get('valid_from') or ''}..{attrs.get('valid_to') or ''}"
+        self.graph.add_edge(u, v, key=key, type=type, **attrs)
         self._index = None
 
     def validate(self) -> CityKnowledge:

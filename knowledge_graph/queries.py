@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from knowledge_graph.catalogue import in_force, is_iso_day
 from knowledge_graph.validation import KnowledgeError
 
 if TYPE_CHECKING:
@@ -15,6 +17,19 @@ if TYPE_CHECKING:
 
 class UnknownConcept(KnowledgeError, KeyError):
     """A label that names no node; the message suggests close matches."""
+
+
+class AmbiguousConcept(KnowledgeError, LookupError):
+    """A label that names several nodes of one type; the message lists them with their codes."""
+
+
+def as_of(on: str | None) -> str:
+    """The day a catalogue question is asked for: ``on`` (ISO ``YYYY-MM-DD``) or today."""
+    if on is None:
+        return date.today().isoformat()
+    if not is_iso_day(on):
+        raise KnowledgeError(f"the date must be an ISO day YYYY-MM-DD, e.g. '2026-01-01'. Got {on!r} instead.")
+    return on
 
 
 @dataclass(frozen=True)
@@ -77,13 +92,24 @@ class KnowledgeQueries:
         return found[:limit]
 
     def resolve(self, text: str, type: str) -> str:
-        """The one node of ``type`` named ``text`` exactly, or ``UnknownConcept`` with suggestions."""
-        exact = self.lookup(text, type, fuzzy=False)
+        """The one node of ``type`` named ``text`` exactly; ``UnknownConcept`` with suggestions when none is,
+        ``AmbiguousConcept`` listing the candidates (with codes) when several are."""
+        exact = {m.node for m in self.lookup(text, type, fuzzy=False, limit=1_000)}
+        if len(exact) == 1:
+            return exact.pop()
         if exact:
-            return exact[0].node
+            listed = "; ".join(self._describe(n) for n in sorted(exact))
+            raise AmbiguousConcept(f"{text!r} names {len(exact)} {type} nodes: {listed}. Use a code or an id.")
         close = sorted({m.label for m in self.lookup(text, type)})
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise UnknownConcept(f"no {type} named {text!r}.{hint}")
+
+    def _describe(self, node: str) -> str:
+        data = self.graph.nodes[node]
+        parents = [self.label(v) for _, v, d in self.graph.out_edges(node, data=True) if d.get("type") == "broader"]
+        code = f"code {data['notation']}, " if data.get("notation") else ""
+        under = f", under {parents[0]}" if parents else ""
+        return f"{data['label']} ({code}id {node}{under})"
 
     def ancestors(self, node: str, edge_type: str) -> list[str]:
         """``node`` and its parents up the ``broader``/``part_of`` tree, nearest first."""
@@ -96,8 +122,9 @@ class KnowledgeQueries:
 
     def dispatch(self, category: str, area: str | None = None, *, on: str | None = None) -> Dispatch:
         """Lead and assisting departments for ``category`` in ``area``: the most specific duty wins, falling
-        back up the area tree (社区 → 街道/镇 → city-wide) and then up the category tree. ``on`` is an ISO
-        date for catalogue entries with ``valid_from``/``valid_to``."""
+        back up the area tree (社区 → 街道/镇 → city-wide) and then up the category tree. Only entries in force
+        ``on`` that ISO day (default: today) count."""
+        on = as_of(on)
         cat = self.resolve(category, "EventCategory")
         areas: list[str | None] = [*self.ancestors(self.resolve(area, "Area"), "part_of"), None] if area else [None]
         path: list[str] = []
@@ -128,28 +155,14 @@ class KnowledgeQueries:
             f"no department leads {self.label(cat)!r} or any broader category; add it to the dispatch catalogue."
         )
 
-    def _duty_table(self, category: str, on: str | None) -> dict[tuple[str, str | None], list[tuple[str, dict]]]:
+    def _duty_table(self, category: str, on: str) -> dict[tuple[str, str | None], list[tuple[str, dict]]]:
         table: dict[tuple[str, str | None], list[tuple[str, dict]]] = {}
         for dept, _, data in self.graph.in_edges(category, data=True):
-            kind = data.get("type")
-            if kind not in {"leads", "assists"}:
-                continue
-            if on and (data.get("valid_from", "") > on or (data.get("valid_to") or "9999") < on):
-                continue
-            table.setdefault((kind, data.get("area")), []).append((dept, data))
+            if data.get("type") in {"leads", "assists"} and in_force(data, on):
+                table.setdefault((data["type"], data.get("area")), []).append((dept, data))
         for duties in table.values():
             duties.sort(key=lambda d: d[0])
         return table
-
-    def _duties(self, category: str, area: str | None, kind: str, on: str | None) -> list[tuple[str, dict]]:
-        out = []
-        for dept, _, data in self.graph.in_edges(category, data=True):
-            if data.get("type") != kind or data.get("area") != area:
-                continue
-            if on and (data.get("valid_from", "") > on or (data.get("valid_to") or "9999") < on):
-                continue
-            out.append((dept, data))
-        return sorted(out, key=lambda d: d[0])
 
     def neighbours(self, node: str, edge_type: str | None = None) -> list[tuple[str, str, str]]:
         """``(direction, edge type, neighbour)`` for edges in and out of ``node``."""
@@ -181,19 +194,40 @@ class KnowledgeQueries:
             n for n, d in self.graph.nodes(data=True) if d.get("type") == "EventCategory" and n not in children
         )
 
-    def coverage(self) -> dict[str, Any]:
-        """Leaf categories with no lead department anywhere up their category tree."""
-        missing = []
-        for leaf in self.leaf_categories():
-            if not any(
-                self._duties(c, a, "leads", None) for c in self.ancestors(leaf, "broader") for a in self._lead_areas(c)
-            ):
-                missing.append(self.label(leaf))
-        leaves = len(self.leaf_categories())
-        return {"leaf_categories": leaves, "without_lead": missing, "covered": leaves - len(missing)}
+    def regulations(self, category: str) -> list[str]:
+        """Regulations governing ``category`` or any broader category, nearest first."""
+        chain = self.ancestors(self.resolve(category, "EventCategory"), "broader")
+        found = [u for c in chain for u, _, d in self.graph.in_edges(c, data=True) if d.get("type") == "governs"]
+        return [self.label(r) for r in dict.fromkeys(found)]
 
-    def _lead_areas(self, category: str) -> set[str | None]:
-        return {d.get("area") for _, _, d in self.graph.in_edges(category, data=True) if d.get("type") == "leads"}
+    def coverage(self, on: str | None = None) -> dict[str, Any]:
+        """Leaf categories that ``dispatch`` answers everywhere on ``on`` (default today): a city-wide lead up
+        the category tree. Leaves led only in some areas are listed in ``gaps`` with the areas left out."""
+        on = as_of(on)
+        chains = {a: set(self.ancestors(a, "part_of")) for a, d in self.graph.nodes(data=True) if d["type"] == "Area"}
+        leaves = self.leaf_categories()
+        without, gaps = [], []
+        for leaf in leaves:
+            led_in = {a for c in self.ancestors(leaf, "broader") for a in self._lead_areas(c, on)}
+            if None in led_in:
+                continue
+            without.append(self.label(leaf))
+            missing = [self.label(a) for a, chain in sorted(chains.items()) if not chain & led_in]
+            gaps.append({"category": self.label(leaf), "id": leaf, "missing_in": ["city-wide", *missing]})
+        return {
+            "leaf_categories": len(leaves),
+            "covered": len(leaves) - len(without),
+            "without_lead": without,
+            "gaps": gaps,
+            "on": on,
+        }
+
+    def _lead_areas(self, category: str, on: str) -> set[str | None]:
+        return {
+            d.get("area")
+            for _, _, d in self.graph.in_edges(category, data=True)
+            if d.get("type") == "leads" and in_force(d, on)
+        }
 
     def _labels(self) -> dict[str, list[tuple[str, str]]]:
         if self._index is None:

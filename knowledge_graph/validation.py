@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from knowledge_graph.catalogue import catalogue_problems
 from knowledge_graph.schema import EDGE_TYPES, NODE_TYPES
 from registry import ValidationError
 
 
 class KnowledgeError(ValidationError):
-    """The graph breaks the schema: unknown type, dangling edge, cycle in a tree, duplicate label."""
+    """The graph breaks the schema (unknown type, dangling edge, cycle in a tree, duplicate label) or the
+    dispatch catalogue's rules (a duty without a source, a bad date, two leads in force at once)."""
 
 
 def problems(graph: Any) -> list[str]:
@@ -25,6 +27,7 @@ def problems(graph: Any) -> list[str]:
     out += _edge_problems(graph)
     out += _tree_problems(graph)
     out += _duplicate_labels(graph)
+    out += catalogue_problems(graph)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,9 @@ def test_pingdu_defaults_have_17_divisions_and_cover_every_leaf(pingdu: CityKnow
 def test_dispatch_prefers_the_local_duty_and_explains_it(pingdu: CityKnowledge) -> None:
     local = pingdu.dispatch("垃圾清运", "南村镇")
     assert (local.lead, local.assists) == ("南村镇人民政府", ("市城市管理局",))
-    assert local.path == ("垃圾清运 @ 南村镇: 南村镇人民政府 leads (南村镇属地职责清单 (default))",)
+    assert local.path == (
+        "垃圾清运 @ 南村镇: 南村镇人民政府 leads (南村镇属地职责清单 (default: 属地管理, to confirm with 南村镇))",
+    )
     city = pingdu.dispatch("垃圾清运")
     assert city.lead == "市城市管理局" and city.area is None
 
@@ -62,13 +65,51 @@ def test_unknown_category_or_area_suggests_close_matches(pingdu: CityKnowledge) 
     assert pingdu.lookup("拉圾清运")[0].label == "垃圾清运"  # hidden label: a common misspelling
 
 
-def test_dated_catalogue_entries(pingdu: CityKnowledge) -> None:
+def test_a_dated_local_entry_holds_only_inside_its_window() -> None:
     kg = load_pingdu()
     kg.add_edge(
-        "dept:housing", "pingdu:01.01", "leads", area="area:donge", source="2027 reform", valid_from="2027-01-01"
+        "dept:gov-donge",
+        "pingdu:01.02",  # 路灯照明: city-wide only in the defaults
+        "leads",
+        area="area:donge",
+        source="东阁街道路灯移交协议 2027",
+        valid_from="2027-01-01",
+        valid_to="2027-12-31",
     )
-    assert kg.dispatch("垃圾清运", "东阁街道", on="2026-06-01").lead == "东阁街道办事处"
-    assert kg.dispatch("垃圾清运", "东阁街道", on="2027-06-01").lead in {"东阁街道办事处", "市住房和城乡建设局"}
+    leads = [
+        kg.validate().dispatch("路灯照明", "东阁街道", on=day).lead
+        for day in ("2026-12-31", "2027-06-01", "2028-01-01")
+    ]
+    assert leads == ["市城市管理局", "东阁街道办事处", "市城市管理局"]
+    assert kg.dispatch("路灯照明", "李园街道", on="2027-06-01").lead == "市城市管理局"
+
+
+def test_regulations_govern_categories_and_cite_themselves(pingdu: CityKnowledge) -> None:
+    assert pingdu.regulations("油烟") == ["中华人民共和国大气污染防治法"]  # alt label of 餐饮油烟
+    assert pingdu.regulations("拖欠工资") == ["保障农民工工资支付条例"]
+    assert pingdu.regulations("电梯故障") == ["中华人民共和国特种设备安全法"]
+    assert pingdu.regulations("路灯照明") == []
+    governs = [(u, d) for u, _, d in pingdu.graph.edges(data=True) if d["type"] == "governs"]
+    assert len({u for u, _ in governs}) == 9
+    assert all(d["source"].startswith(f"《{pingdu.label(u)}》") for u, d in governs)
+
+
+def test_defaults_cite_the_shared_context_documents(pingdu: CityKnowledge) -> None:
+    city_wide = pingdu.dispatch("路灯照明").source
+    assert "shared/context/PINGDU.md" in city_wide and "《数字平度发展规划(2022-2025年)》政策解读" in city_wide
+    assert pingdu.graph.nodes["area:nancun"]["source"].startswith("shared/context/PINGDU.md")
+    assert pingdu.graph.nodes["dept:water"]["source"].startswith("shared/context/PINGDU.md")
+    documents = {d["path"] for _, d in pingdu.graph.nodes(data=True) if d["type"] == "Document"}
+    assert documents == {
+        "shared/context/PINGDU.md",
+        "shared/context/digital_pingdu_plan_2022_2025_interpretation.txt",
+    }
+
+
+@pytest.mark.realdata
+def test_cited_documents_exist(pingdu: CityKnowledge, shared_data: Path) -> None:
+    paths = [d["path"] for _, d in pingdu.graph.nodes(data=True) if d["type"] == "Document"]
+    assert paths and all((shared_data.parent.parent / p).is_file() for p in paths)
 
 
 def test_queries_around_a_node(pingdu: CityKnowledge) -> None:
@@ -95,7 +136,7 @@ def test_queries_around_a_node(pingdu: CityKnowledge) -> None:
         (lambda kg: kg.add_edge("area:nancun", "pingdu:01", "leads"), "is a Area, expected Department"),
     ],
 )
-def test_validation_rejects_broken_graphs(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_validation_rejects_broken_graphs(mutate: Callable[[CityKnowledge], object], message: str) -> None:
     kg = load_pingdu()
     mutate(kg)
     with pytest.raises(KnowledgeError, match=message):
