@@ -32,7 +32,8 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: install
+bench: install  ## every benchmark, each printing JSON (installs the peers they compare against)
+	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,bench]' 2>&1 | grep -v '^WARNING: Location' || true
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 clean:

@@ -11,6 +11,7 @@ True
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -90,7 +91,19 @@ def compile_expression(
     fields: Collection[str],
     functions: Mapping[str, Callable[..., Any]] = FUNCTIONS,
 ) -> CompiledExpression:
-    """Validate and compile ``source`` against the declared ``fields`` (dotted paths such as ``reporter.count``)."""
+    """Validate and compile ``source`` against the declared ``fields`` (dotted paths such as ``reporter.count``).
+    Compiled conditions are immutable, so a reload reuses those it has seen (cached by text and fields)."""
+    if functions is FUNCTIONS and isinstance(source, str):
+        return _compile_default(source, frozenset(fields))
+    return _compile(source, fields, functions)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _compile_default(source: str, fields: frozenset[str]) -> CompiledExpression:
+    return _compile(source, fields, FUNCTIONS)
+
+
+def _compile(source: str, fields: Collection[str], functions: Mapping[str, Callable[..., Any]]) -> CompiledExpression:
     if not isinstance(source, str) or not source.strip():
         raise ExpressionError("the condition is empty", expression=str(source))
     if len(source) > MAX_LENGTH:
@@ -104,9 +117,6 @@ def compile_expression(
     except (ValueError, RecursionError, MemoryError):
         raise ExpressionError("the condition cannot be parsed", expression=source) from None
     compiler = _Compiler(source, frozenset(fields), functions)
-    nodes = sum(1 for _ in ast.walk(tree))
-    if nodes > MAX_NODES:
-        raise ExpressionError(f"the condition has {nodes} parts; the limit is {MAX_NODES}", expression=source)
     evaluate = compiler.compile(tree.body, 1)
     return CompiledExpression(source, frozenset(compiler.used), evaluate, tuple(dict.fromkeys(compiler.thresholds)))
 
@@ -116,11 +126,18 @@ class _Compiler:
         self.source, self.fields, self.functions = source, fields, functions
         self.used: set[str] = set()
         self.thresholds: list[str] = []
+        self.text, self.nodes = source.strip().encode(), 0  # ast offsets count UTF-8 bytes
 
     def fail(self, node: ast.AST, message: str) -> ExpressionError:
-        return ExpressionError(message, expression=self.source, column=getattr(node, "col_offset", 0) + 1)
+        """The error at the node's column, counted in characters of the condition as written."""
+        chars = len(self.text[: getattr(node, "col_offset", 0)].decode(errors="ignore"))
+        lead = len(self.source) - len(self.source.lstrip())
+        return ExpressionError(message, expression=self.source, column=lead + chars + 1)
 
     def compile(self, node: ast.AST, depth: int) -> Evaluator:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self.fail(node, f"the condition has more than {MAX_NODES} parts")
         if depth > MAX_DEPTH:
             raise self.fail(node, f"the condition nests deeper than {MAX_DEPTH} levels")
         method = getattr(self, f"_{type(node).__name__}", None)
@@ -162,23 +179,17 @@ class _Compiler:
         if path not in self.fields:
             raise self.fail(node, f"unknown field {path!r}; the fields are {sorted(self.fields)}")
         self.used.add(path)
-        if "." not in path:
-            return lambda ctx: ctx.get(path)
-        keys = path.split(".")
-
-        def lookup(ctx: Mapping[str, Any]) -> Any:
-            value: Any = ctx
-            for key in keys:
-                value = value.get(key) if isinstance(value, Mapping) else None
-            return value
-
-        return lookup
+        return _lookup(path)
 
     def _BoolOp(self, node: ast.BoolOp, depth: int) -> Evaluator:
         parts = [self.compile(v, depth) for v in node.values]
-        if isinstance(node.op, ast.And):
-            return lambda ctx: all(bool(p(ctx)) for p in parts)
-        return lambda ctx: any(bool(p(ctx)) for p in parts)
+        both = isinstance(node.op, ast.And)
+        if len(parts) == 2:
+            a, b = parts
+            return (lambda ctx: bool(a(ctx) and b(ctx))) if both else (lambda ctx: bool(a(ctx) or b(ctx)))
+        if both:
+            return lambda ctx: all(p(ctx) for p in parts)
+        return lambda ctx: any(p(ctx) for p in parts)
 
     def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> Evaluator:
         operand = self.compile(node.operand, depth)
@@ -204,21 +215,32 @@ class _Compiler:
         return lambda ctx: op(left(ctx), right(ctx))
 
     def _Compare(self, node: ast.Compare, depth: int) -> Evaluator:
-        items = [self.compile(node.left, depth), *(self.compile(c, depth) for c in node.comparators)]
-        ops = [_COMPARE[type(o)] for o in node.ops if type(o) in _COMPARE]
-        if len(ops) != len(node.ops):
+        if any(type(o) not in _COMPARE for o in node.ops):
             raise self.fail(node, "'is' comparisons are not allowed; use == or !=")
         operands = [node.left, *node.comparators]
         for i, op in enumerate(node.ops):
-            threshold = _threshold(operands[i], op, operands[i + 1])
+            threshold = _threshold(operands[i], op, operands[i + 1], self.text)
             if threshold:
                 self.thresholds.append(threshold)
+        pairs = [self._pair(operands[i], op, operands[i + 1], depth) for i, op in enumerate(node.ops)]
+        if len(pairs) == 1:
+            return pairs[0]
+        return lambda ctx: all(pair(ctx) for pair in pairs)  # chained: a < b <= c
 
-        def compare(ctx: Mapping[str, Any]) -> bool:
-            values = [item(ctx) for item in items]
-            return all(op(values[i], values[i + 1]) for i, op in enumerate(ops))
-
-        return compare
+    def _pair(self, left: ast.AST, op: ast.cmpop, right: ast.AST, depth: int) -> Evaluator:
+        """One comparison, specialised for the common ``field op constant`` (the constant folded in)."""
+        compare = _COMPARE[type(op)]
+        lhs = self.compile(left, depth)
+        if not _is_constant(right):
+            rhs = self.compile(right, depth)
+            return lambda ctx: compare(lhs(ctx), rhs(ctx))
+        value = self.compile(right, depth)({})
+        if isinstance(op, ast.In | ast.NotIn) and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            members = frozenset(value)  # texts hash; a set lookup instead of a scan
+            if isinstance(op, ast.In):
+                return lambda ctx: lhs(ctx) in members
+            return lambda ctx: lhs(ctx) not in members
+        return lambda ctx: compare(lhs(ctx), value)
 
     def _List(self, node: ast.List | ast.Tuple, depth: int) -> Evaluator:
         if len(node.elts) > MAX_LIST:
@@ -240,7 +262,36 @@ class _Compiler:
             raise self.fail(node, "function calls take plain positional arguments only")
         function = self.functions[node.func.id]
         args = [self.compile(a, depth) for a in node.args]
-        return lambda ctx: function(*(a(ctx) for a in args))
+        if len(args) == 1:
+            (a,) = args
+            return lambda ctx: function(a(ctx))
+        if len(args) == 2:
+            a, b = args
+            return lambda ctx: function(a(ctx), b(ctx))
+        return lambda ctx: function(*[a(ctx) for a in args])
+
+
+def _lookup(path: str) -> Evaluator:
+    """A field of the event; ``reporter.count`` walks nested mappings, a missing step gives None."""
+    if "." not in path:
+        return lambda ctx: ctx.get(path)
+    keys = path.split(".")
+    if len(keys) == 2:
+        first, second = keys
+
+        def nested(ctx: Mapping[str, Any]) -> Any:
+            inner = ctx.get(first)
+            return inner.get(second) if isinstance(inner, Mapping) else None
+
+        return nested
+
+    def deep(ctx: Mapping[str, Any]) -> Any:
+        value: Any = ctx
+        for key in keys:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        return value
+
+    return deep
 
 
 _SYMBOLS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.In: "in"}
@@ -248,16 +299,21 @@ _SYMBOLS[ast.NotIn] = "not in"
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
-def _threshold(left: ast.AST, op: ast.cmpop, right: ast.AST) -> str | None:
+def _threshold(left: ast.AST, op: ast.cmpop, right: ast.AST, text: bytes) -> str | None:
     """``field op constant`` (constant on either side) as text, e.g. ``forecast.max > 150``; else None."""
     symbol = _SYMBOLS[type(op)]
     if _is_constant(right) and not _is_constant(left):
-        field, constant = ast.unparse(left), ast.unparse(right)
-    elif _is_constant(left) and not _is_constant(right) and symbol not in ("in", "not in"):
-        field, constant, symbol = ast.unparse(right), ast.unparse(left), _MIRROR.get(symbol, symbol)
-    else:
-        return None
-    return f"{field} {symbol} {constant}"
+        return f"{_text(left, text)} {symbol} {_text(right, text)}"
+    if _is_constant(left) and not _is_constant(right) and symbol not in ("in", "not in"):
+        return f"{_text(right, text)} {_MIRROR.get(symbol, symbol)} {_text(left, text)}"
+    return None
+
+
+def _text(node: ast.AST, text: bytes) -> str:
+    """The node's own source text (a slice on one-line conditions, which is cheap), else its unparsed form."""
+    if getattr(node, "lineno", 0) == getattr(node, "end_lineno", -1) == 1:
+        return text[node.col_offset : node.end_col_offset].decode()  # type: ignore[attr-defined]
+    return ast.unparse(node)
 
 
 def _is_constant(node: ast.AST) -> bool:

@@ -3,19 +3,22 @@ expression rules, every problem reported as ``file:line:col: message``."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from registry import ValidationError
+from rules.errors import RuleFileError
 from rules.expressions import CompiledExpression, ExpressionError, compile_expression
 from rules.schema import FIELDS, SCHEMA, TESTS_SCHEMA
+from rules.yaml_source import Marks, fast_load, locate
+
+__all__ = ["Rule", "RuleFileError", "RuleSet", "load_rules", "parse_rules", "parse_tests"]
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it: 10x faster
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -26,17 +29,6 @@ def seconds(duration: str | int | float | None) -> float:
     if isinstance(duration, int | float):
         return float(duration)
     return float(int(duration[:-1]) * _UNITS[duration[-1]])
-
-
-MAX_YAML_DEPTH = 20
-
-
-class RuleFileError(ValidationError):
-    """A rule file that cannot be used; ``problems`` lists every ``file:line:col: message``."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 @dataclass(frozen=True)
@@ -104,7 +96,7 @@ def _read(path: Path) -> str:
 
 def parse_tests(text: str, source: str, ruleset: RuleSet) -> tuple[tuple[str, dict[str, Any]], ...]:
     """Tests from a file beside the rules; each names its ``group``."""
-    data, marks = compose(text, source, TESTS_SCHEMA, "a 'tests' list")
+    data, marks = locate(text, source, TESTS_SCHEMA, "a 'tests' list")
     groups = {r.group for r in ruleset.rules}
     problems = [
         f"{source}:{_at(marks, ('tests', i, 'group'))}: no group {t['group']!r} in {ruleset.source}; "
@@ -137,115 +129,76 @@ def _at(marks: dict, path: tuple) -> str:
 
 
 def parse_rules(text: str, source: str = "<rules>", *, version: str | None = None) -> RuleSet:
-    data, marks = compose(text, source, SCHEMA, "a 'groups' list")
+    """Rules from YAML text. A clean file takes the fast way; any problem sends it the locating way, which
+    reports every problem as ``file:line:col: message``."""
+    with _without_gc_pauses():
+        return _parse(text, source, version)
+
+
+@contextlib.contextmanager
+def _without_gc_pauses() -> Iterator[None]:
+    """Parsing allocates many small objects and no cycles worth collecting mid-way; the collector's passes
+    took 40% of loading a 10,000-rule file. It runs again as soon as the file is read."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(text: str, source: str, version: str | None) -> RuleSet:
+    data = fast_load(text, SCHEMA)
+    if data is not None:
+        try:
+            return _build(data, None, source, version)
+        except RuleFileError:
+            pass
+    data, marks = locate(text, source, SCHEMA, "a 'groups' list")
+    return _build(data, marks, source, version)
+
+
+def _build(data: dict[str, Any], marks: Marks | None, source: str, version: str | None) -> RuleSet:
+    """Compile every rule; with ``marks`` None (the fast way) the first problem is raised unlocated."""
     problems: list[str] = []
     rules, tests = [], []
     for g, group in enumerate(data["groups"]):
         fields = FIELDS[group["kind"]]
         for r, spec in enumerate(group["rules"]):
-            at = ("groups", g, "rules", r, "when")
             try:
                 condition = compile_expression(spec["when"], fields)
             except ExpressionError as exc:
-                line, col = marks.get(at, (1, 1))
-                quote = 1 if marks.get((*at, "style"), (None,))[0] in ("'", '"') else 0
-                problems.append(f"{source}:{line}:{col + quote + exc.column - 1}: {exc}")
+                if marks is None:
+                    raise RuleFileError([str(exc)]) from None
+                problems.append(_expression_problem(exc, marks, ("groups", g, "rules", r, "when"), source))
                 continue
             rules.append(Rule(spec["id"], group["name"], group["kind"], condition, spec))
-        tests += [(group["name"], t) for t in group.get("tests", [])]
-        ids = {group["name"]: {spec["id"] for spec in group["rules"]}}
         tests_here = [(group["name"], t) for t in group.get("tests", [])]
-        problems += _unknown_rules(ids, tests_here, marks, ("groups", g, "tests"), source)
-    seen: dict[str, tuple[int, int]] = {}
-    for g, group in enumerate(data["groups"]):
-        for r, spec in enumerate(group["rules"]):
-            line, col = marks.get(("groups", g, "rules", r, "id"), (1, 1))
-            if spec["id"] in seen:
-                problems.append(
-                    f"{source}:{line}:{col}: rule id {spec['id']!r} is already used at line {seen[spec['id']][0]}"
-                )
-            seen.setdefault(spec["id"], (line, col))
+        ids = {group["name"]: {spec["id"] for spec in group["rules"]}}
+        problems += _unknown_rules(ids, tests_here, marks or {}, ("groups", g, "tests"), source)
+        tests += tests_here
+    problems += _duplicate_ids(data, marks or {}, source)
     if problems:
         raise RuleFileError(problems)
     return RuleSet(source, tuple(rules), tuple(tests), version)
 
 
-def compose(text: str, source: str, schema: dict[str, Any], needs: str) -> tuple[Any, dict]:
-    """YAML text → plain data and the (line, col) of every path, checked against ``schema``."""
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else f"{source}:1:1"
-        raise RuleFileError([f"{where}: YAML error: {exc.problem}"]) from None
-    if node is None:
-        raise RuleFileError([f"{source}:1:1: the file is empty; it needs {needs}"])
-    data, marks = _plain(node, (), {}, 0, source)
-    problems = _schema_problems(data, marks, source, schema)
-    if problems:
-        raise RuleFileError(problems)
-    return data, marks
+def _expression_problem(exc: ExpressionError, marks: Marks, at: tuple, source: str) -> str:
+    line, col = marks.get(at, (1, 1))
+    quote = 1 if marks.get((*at, "style"), (None,))[0] in ("'", '"') else 0
+    return f"{source}:{line}:{col + quote + exc.column - 1}: {exc}"
 
 
-def _plain(node: yaml.Node, path: tuple, marks: dict, depth: int, source: str) -> tuple[Any, dict]:
-    """The composed YAML as plain data, with (line, col) of every path; anchors/aliases become plain copies."""
-    if depth > MAX_YAML_DEPTH:
-        raise RuleFileError(
-            [
-                f"{source}:{node.start_mark.line + 1}:{node.start_mark.column + 1}: nesting deeper "
-                f"than {MAX_YAML_DEPTH} levels"
-            ]
-        )
-    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if node.tag not in _SAFE_TAGS:
-        where = f"{source}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
-        raise RuleFileError([f"{where}: YAML tag {node.tag!r} is not allowed in a rule file"])
-    if isinstance(node, yaml.MappingNode):
-        out = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            marks[(*path, key, "key")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key], _ = _plain(value_node, (*path, key), marks, depth + 1, source)
-        return out, marks
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, (*path, i), marks, depth + 1, source)[0] for i, item in enumerate(node.value)], marks
-    marks[(*path, "style")] = (getattr(node, "style", None),)
-    return _scalar(node, source), marks
-
-
-#: plain data only: a tag such as ``!!python/object`` is refused, never constructed
-_SAFE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
-
-
-def _scalar(node: yaml.Node, source: str) -> Any:
-    if node.tag.endswith(":str"):
-        return node.value
-    return yaml.SafeLoader("").construct_object(node)
-
-
-def _schema_problems(data: Any, marks: dict, source: str, schema: dict[str, Any]) -> list[str]:
-    out = []
-    for error in sorted(_validator(schema).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        path = tuple(error.absolute_path)
-        if error.validator == "additionalProperties":
-            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-            key_path = (*path, extra[0], "key") if extra else path
-            line, col = marks.get(key_path, marks.get(path, (1, 1)))
-            allowed = ", ".join(sorted(error.schema.get("properties", {})))
-            out.append(f"{source}:{line}:{col}: unknown key {extra[0]!r}; allowed here: {allowed}")
-            continue
-        line, col = marks.get(path, (1, 1))
-        where = "/".join(map(str, path)) or "top level"
-        out.append(f"{source}:{line}:{col}: {where}: {error.message}")
-    return out
-
-
-_VALIDATORS: dict[str, Any] = {}
-
-
-def _validator(schema: dict[str, Any]) -> Any:
-    import jsonschema
-
-    if schema["$id"] not in _VALIDATORS:
-        _VALIDATORS[schema["$id"]] = jsonschema.Draft202012Validator(schema)
-    return _VALIDATORS[schema["$id"]]
+def _duplicate_ids(data: dict[str, Any], marks: Marks, source: str) -> list[str]:
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for g, group in enumerate(data["groups"]):
+        for r, spec in enumerate(group["rules"]):
+            line, col = marks.get(("groups", g, "rules", r, "id"), (1, 1))
+            if spec["id"] in seen:
+                problems.append(
+                    f"{source}:{line}:{col}: rule id {spec['id']!r} is already used at line {seen[spec['id']]}"
+                )
+            seen.setdefault(spec["id"], line)
+    return problems

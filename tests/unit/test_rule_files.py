@@ -96,3 +96,36 @@ def test_cli_validate_prints_file_line_col_and_exits_1(tmp_path: Path) -> None:
     assert f"{bad}:10:28: syntax error: invalid syntax (at column 13 of 'confidence <')" in result.output
     schema = CliRunner().invoke(app, ["rules", "schema"])
     assert json.loads(schema.output)["title"] == "citymind rule file"
+
+
+def test_columns_count_characters_not_bytes() -> None:
+    text = GOOD.replace("contains(text, '煤气味')", "contains(text, '煤气味') and text ** 2")
+    # line 7 is `        when: category == '燃气安全' or contains(text, '煤气味') and text ** 2`;
+    # `text` is character 49 of the condition, which starts at column 15
+    with pytest.raises(RuleFileError, match=r"^pingdu\.yaml:7:63: operator Pow is not allowed .*at column 49 of"):
+        parse_rules(text, "pingdu.yaml")
+
+
+def test_fast_and_locating_ways_read_the_same_data() -> None:
+    from rules.schema import SCHEMA
+    from rules.yaml_source import fast_load, locate
+
+    text = (Path(__file__).resolve().parents[2] / "rules" / "defaults" / "pingdu.yaml").read_text(encoding="utf-8")
+    assert fast_load(text, SCHEMA) == locate(text, "pingdu.yaml", SCHEMA, "")[0]
+    scalars = GOOD.replace("title: 燃气泄漏立即处置", "title: no\n        owner: on\n        enabled: true")
+    fast = fast_load(scalars, SCHEMA)
+    assert fast is not None and fast == locate(scalars, "x.yaml", SCHEMA, "")[0]
+    assert fast["groups"][0]["rules"][0]["title"] == "no"  # YAML 1.2: text, not a boolean
+    dated = GOOD.replace("title: 燃气泄漏立即处置", "title: 2024-01-01")
+    assert fast_load(dated, SCHEMA) is None  # the Rust parser makes a date: the locating way reads it as text
+    assert parse_rules(dated).rules[0].spec["title"] == "2024-01-01"
+
+
+def test_anchor_bombs_and_duplicate_keys_are_refused() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh", strict=True)
+    )
+    with pytest.raises(RuleFileError, match="expands to more than 1000000 values"):
+        parse_rules(bomb, "bomb.yaml")
+    with pytest.raises(RuleFileError, match=r"^twice\.yaml:2:1: key 'groups' appears twice"):
+        parse_rules("groups: []\ngroups: []\n", "twice.yaml")
