@@ -120,10 +120,15 @@ class RuleEngine:
         return bool(rule.keep_firing_s) and last is not None and at - last <= rule.keep_firing_s
 
     def _step(self, rule: Rule, event: Mapping[str, Any], at: float) -> Firing | None:
-        key = (rule.id, tuple(str(field_value(event, g)) for g in rule.group_by)) if rule.group_by else (rule.id, ())
         holds = rule.condition(event) is True
+        timed = rule.for_s or rule.keep_firing_s
+        if not holds and not timed:
+            return None  # the common case: nothing to remember, no lock taken
+        key = (rule.id, tuple(str(field_value(event, g)) for g in rule.group_by)) if rule.group_by else (rule.id, ())
         with self._lock:
-            if holds:
+            if not timed:
+                held_for = 0.0
+            elif holds:
                 since = self._pending.setdefault(key, at)
                 if at - since < rule.for_s:
                     return None
@@ -134,9 +139,9 @@ class RuleEngine:
             else:
                 self._pending.pop(key, None)
                 return None
-            previous = self._last_fired.get(key)
-            suppressed = bool(rule.interval_s) and previous is not None and at - previous < rule.interval_s
-            if not suppressed:
+            previous = self._last_fired.get(key) if rule.interval_s else None
+            suppressed = previous is not None and at - previous < rule.interval_s
+            if rule.interval_s and not suppressed:
                 self._last_fired[key] = at
         return Firing(
             rule.id,

@@ -79,7 +79,7 @@ _EXPECTED = {
         },
     ]
 }
-_TEST = {
+_TEST: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["name", "input", "expect"],

@@ -114,7 +114,7 @@ class _Plain:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        self.marks[(*path, "style")] = (node.style,)
+        self.marks[(*path, "style")] = (getattr(node, "style", None),)
         return node.value if node.tag.endswith(":str") else _CoreLoader("").construct_object(node)
 
 

@@ -94,3 +94,28 @@ def test_a_ruleset_whose_own_tests_fail_is_not_registered(reg: MlflowRegistry, t
         register_ruleset(reg, f"rules-{unique}", wrong)
     with pytest.raises(KeyError):
         reg.get(f"rules-{unique}")
+
+
+def test_the_service_follows_the_alias_by_itself(reg: MlflowRegistry, tmp_path: Path, unique: str) -> None:
+    import time
+
+    name = f"rules-{unique}"
+    register_ruleset(reg, name, DEFAULT)
+    service = RuleService(reg, name, refresh_interval=0.2)
+    assert service.evaluate("dispatch", GAS)[0].version == f"{name}/1"
+    quieter = tmp_path / "pingdu.yaml"
+    quieter.write_text(
+        DEFAULT.read_text(encoding="utf-8").replace("sla: 30m, escalate_after", "sla: 10m, escalate_after")
+    )
+    (tmp_path / "pingdu.test.yaml").write_text(DEFAULT.with_name("pingdu.test.yaml").read_text(encoding="utf-8"))
+    service.watch()
+    try:
+        register_ruleset(reg, name, quieter)
+        deadline = time.monotonic() + 30
+        while service.version != 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        firing = service.evaluate("dispatch", GAS)[0]
+        assert (service.version, firing.version, firing.then["sla"]) == (2, f"{name}/2", "10m")
+        assert service.status() == {"name": name, "alias": "production", "version": 2, "rules": 14, "last_error": None}
+    finally:
+        service.stop()

@@ -101,3 +101,18 @@ def test_errors_point_into_the_expression() -> None:
 
 def test_fields_read_are_reported() -> None:
     assert compile_expression("pm25 > 1 and reporter.count > 2", FIELDS).fields == {"pm25", "reporter.count"}
+
+
+@pytest.mark.parametrize("source", ESCAPES)
+def test_escape_attempt_in_a_rule_file_is_refused_at_its_place(source: str) -> None:
+    import json
+    import re
+
+    from rules.loader import RuleFileError, parse_rules
+
+    text = f"groups:\n  - name: g\n    kind: alert\n    rules:\n      - id: x\n        when: {json.dumps(source)}\n"
+    with pytest.raises(RuleFileError) as info:
+        parse_rules(text, "escape.yaml")
+    [problem] = info.value.problems
+    line, col = map(int, re.match(r"^escape\.yaml:(\d+):(\d+): ", problem).groups())  # type: ignore[union-attr]
+    assert line == 6 and col >= 15, problem

@@ -129,3 +129,35 @@ def test_anchor_bombs_and_duplicate_keys_are_refused() -> None:
         parse_rules(bomb, "bomb.yaml")
     with pytest.raises(RuleFileError, match=r"^twice\.yaml:2:1: key 'groups' appears twice"):
         parse_rules("groups: []\ngroups: []\n", "twice.yaml")
+
+
+BROKEN = [
+    ("groups: [\n", "YAML error"),
+    ("groups:\n  - name: g\n    kind: alarm\n    rules: []\n", "is not one of"),
+    ("groups:\n  - name: g\n    kind: alert\n    rules:\n      - id: X Y\n        when: value > 1\n", "does not match"),
+    (
+        "groups:\n  - name: g\n    kind: alert\n    rules:\n      - id: a\n        when: value > 1\n"
+        "        for: 5 min\n",
+        "for",
+    ),
+    ("groups:\n  - name: g\n    kind: alert\n    rules:\n      - id: a\n", "'when' is a required property"),
+    ("groups:\n  - name: g\n    kind: video\n    rules:\n      - id: a\n        when: value > 1\n", "unknown field"),
+    ("groups:\n  - {name: g, kind: alert, rules: [{id: a, when: 'value >'}]}\n", "syntax error"),
+    (
+        "groups:\n  - {name: g, kind: alert, rules: [{id: a, when: x}], tests: [{name: t, input: {}, expect: [b]}]}\n",
+        "test expects rule 'b'",
+    ),
+    ("groups: !!python/name:os.system ''\n", "YAML tag"),
+    ("", "the file is empty"),
+    ("- 1\n- 2\n", "is not of type 'object'"),
+]
+
+
+@pytest.mark.parametrize(("text", "says"), BROKEN)
+def test_every_error_message_carries_file_line_col(text: str, says: str) -> None:
+    import re
+
+    with pytest.raises(RuleFileError) as info:
+        parse_rules(text, "broken.yaml")
+    assert info.value.problems and all(re.match(r"^broken\.yaml:\d+:\d+: ", p) for p in info.value.problems)
+    assert says in str(info.value)
