@@ -198,6 +198,7 @@ def main() -> None:
     report = {
         "benchmark": "rules",
         "cores": 1,
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "rules": args.rules,
         "events": args.events,
         "peer_events": len(peer_events),
