@@ -1,7 +1,9 @@
 """MLflow pyfunc loader for file assets (rule sets, knowledge snapshots, component specs).
 
 Saved with ``loader_module`` so nothing is pickled: ``mlflow.pyfunc.load_model`` on a rule set returns a
-model whose ``predict`` lists the files it holds. Each library reads the files itself.
+model whose ``predict`` lists the files it holds. Each library reads the files itself. New versions carry a copy
+of this file as ``code/citymind_file_asset.py`` (plain MLflow needs nothing else); versions saved before that
+name ``registry._files_loader``. Keep it dependency-free.
 """
 
 from __future__ import annotations

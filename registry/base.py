@@ -127,6 +127,7 @@ class AssetRegistry(Protocol):
         tags: Mapping[str, str] | None = None,
         lineage: Sequence[LineageRef | Mapping[str, Any]] = (),
         signature: Any = None,
+        input_example: Any = None,
     ) -> AssetVersion: ...
 
     def get(self, name: str, kind: Kind | str | None = None) -> Asset: ...

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import builtins
-import json
 import tempfile
 from collections.abc import Mapping, Sequence
-from functools import cached_property, partial
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from registry import _lineage
 from registry._exceptions import AliasError, AssetNotFound, InvalidAsset
 from registry._mlflow_support import (
     is_already_exists,
@@ -19,14 +19,14 @@ from registry._mlflow_support import (
     retrying,
     write_lock,
 )
-from registry.artifacts import save_artifact
+from registry._search import asset_filter, quote, search_names, search_versions
+from registry.artifacts import SaveSpec, save_artifact
 from registry.base import Asset, AssetVersion, Direction, LineageRef
 from registry.kinds import ALIAS_HISTORY_TAG, FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
 from registry.loading import download_version, load_model_dir
 from registry.refs import check_alias, check_name, parse_ref
 
 _HISTORY_LEN = 20
-_PAGE = 1000
 
 
 class MlflowRegistry:
@@ -92,25 +92,26 @@ class MlflowRegistry:
         tags: Mapping[str, str] | None = None,
         lineage: Sequence[LineageRef | Mapping[str, Any]] = (),
         signature: Any = None,
+        input_example: Any = None,
     ) -> AssetVersion:
-        """Validate ``artifact``, store it and create the next version of ``name``."""
+        """Validate ``artifact`` and its lineage, store it and create the next version of ``name``.
+
+        ``input_example`` (one batch of inputs, e.g. a numpy array) gives models their MLflow signature;
+        a ``torch.nn.Module`` needs it. An explicit ``signature`` wins.
+        """
         kind = Kind.parse(kind)
         check_name(name)
-        try:
-            refs = [LineageRef.coerce(ref) for ref in lineage]
-        except (KeyError, TypeError) as exc:
-            raise InvalidAsset(
-                f"Lineage of {kind} {name!r} must be LineageRef or dicts with 'kind' and 'name': {exc}",
-                kind=kind,
-                name=name,
-            ) from exc
+        refs = _lineage.coerce_refs(kind, name, lineage)
+        _lineage.check_exist(self, kind, name, refs)
         version_tags = {str(k): str(v) for k, v in (tags or {}).items()}
         version_tags[KIND_TAG] = kind.value
         if refs:
-            version_tags[LINEAGE_TAG] = json.dumps([r.to_dict() for r in refs], ensure_ascii=False)
+            version_tags[LINEAGE_TAG] = _lineage.tag_value(refs)
         with tempfile.TemporaryDirectory(prefix="citymind-") as tmp:
             dest = Path(tmp) / "model"
-            version_tags[FORMAT_TAG] = save_artifact(artifact, dest, signature)
+            version_tags[FORMAT_TAG] = save_artifact(
+                artifact, dest, SaveSpec(kind.value, name, signature, input_example)
+            )
             with mlflow_errors(self.tracking_uri), self._lock:
                 mv = self._create_version(kind, name, dest, version_tags, description)
         return self.version(name, int(mv.version))
@@ -197,25 +198,36 @@ class MlflowRegistry:
         return self.version(name, target.version)
 
     def delete_alias(self, name: str, alias: str) -> None:
-        current = self.get(name).aliases
-        if alias not in current:
+        asset = self.get(name)
+        if alias not in asset.aliases:
             raise AliasError(
-                f"{name!r} has no alias {alias!r}; its aliases are {sorted(current) or 'none'}.", name=name
+                f"{asset.kind} {name!r} has no alias {alias!r} to delete; its aliases are "
+                f"{sorted(asset.aliases) or 'none'}.",
+                kind=asset.kind,
+                name=name,
             )
         with mlflow_errors(self.tracking_uri), self._lock:
             retrying(lambda: self.client.delete_registered_model_alias(name, alias))
 
     def rollback(self, name: str, alias: str = "champion") -> AssetVersion:
         """Move ``alias`` back to the version it pointed at before its last move."""
-        current = self.get(name).aliases.get(alias)
+        asset = self.get(name)
+        current = asset.aliases.get(alias)
         if current is None:
-            raise AliasError(f"{name!r} has no alias {alias!r} to roll back.", name=name)
+            raise AliasError(
+                f"{asset.kind} {name!r} has no alias {alias!r} to roll back; its aliases are "
+                f"{sorted(asset.aliases) or 'none'}.",
+                kind=asset.kind,
+                name=name,
+            )
         history = [v for v in self._alias_history(name, alias) if v != current] or [
             v.version for v in self.versions(name) if v.version < current
         ]
         if not history:
             raise AliasError(
-                f"{name!r}@{alias} is at version {current} and has no earlier version to roll back to.",
+                f"{asset.kind} {name!r}@{alias} is at version {current} and has no earlier version to roll "
+                "back to. Register a new version and move the alias instead.",
+                kind=asset.kind,
                 name=name,
                 version=str(current),
             )
@@ -236,9 +248,9 @@ class MlflowRegistry:
     # -- reading ---------------------------------------------------------------------------------------
     def get(self, name: str, kind: Kind | str | None = None) -> Asset:
         rm = self._registered_model(name, kind)
-        latest = self._search_versions(f"name = '{_quote(name)}'", order_by=["version_number DESC"], limit=1)
+        latest = search_versions(self.client, f"name = '{quote(name)}'", ["version_number DESC"], limit=1)
         return Asset(
-            kind=Kind.parse(rm.tags.get(KIND_TAG, "model")),
+            kind=_kind_of(rm),
             name=rm.name,
             description=rm.description or "",
             tags=dict(rm.tags),
@@ -255,16 +267,18 @@ class MlflowRegistry:
         tags: Mapping[str, str] | None = None,
         name_contains: str | None = None,
     ) -> builtins.list[Asset]:
-        clauses = [f"tags.`{KIND_TAG}` = '{Kind.parse(kind).value}'"] if kind is not None else []
-        clauses += [f"tags.`{k}` = '{_quote(v)}'" for k, v in (tags or {}).items()]
-        if name_contains:
-            clauses.append(f"name ILIKE '%{_quote(name_contains)}%'")
-        names = self._search_names(" AND ".join(clauses))
+        """Assets of ``kind`` whose name contains ``name_contains`` and that carry ``tags``: on the asset, or
+        all on one of its versions (``register(..., tags=...)`` tags versions)."""
+        where = asset_filter(kind, tags, name_contains)
+        with mlflow_errors(self.tracking_uri):
+            names = set(search_names(self.client, where))
+            if tags:
+                names.update(mv.name for mv in search_versions(self.client, where))
         return [self.get(n) for n in sorted(names)]
 
     def versions(self, name: str) -> builtins.list[AssetVersion]:
         rm = self._registered_model(name)
-        found = self._search_versions(f"name = '{_quote(name)}'")
+        found = search_versions(self.client, f"name = '{quote(name)}'")
         return sorted((self._to_version(mv, rm) for mv in found), key=lambda v: v.version)
 
     def version(self, name: str, version: int | str) -> AssetVersion:
@@ -278,7 +292,9 @@ class MlflowRegistry:
         asset = self.get(parsed.name)
         if parsed.alias is None:
             if asset.latest_version is None:
-                raise AssetNotFound(f"{parsed.name!r} has no versions yet.", name=parsed.name)
+                raise AssetNotFound(
+                    f"{asset.kind} {parsed.name!r} has no versions yet.", kind=asset.kind, name=parsed.name
+                )
             return self.version(parsed.name, asset.latest_version)
         if parsed.alias not in asset.aliases:
             raise AssetNotFound(
@@ -307,18 +323,11 @@ class MlflowRegistry:
 
     def lineage(self, name: str, version: int | str, direction: Direction = "up") -> builtins.list[LineageRef]:
         """What ``name``/``version`` came from (``up``) or which registered versions use it (``down``)."""
+        _lineage.check_direction(direction)
         av = self._existing_version(name, version)
         if direction == "up":
             return list(av.lineage)
-        if direction != "down":
-            raise ValueError(f"direction must be 'up' or 'down'. Got {direction!r} instead.")
-        pattern = f"tags.`{LINEAGE_TAG}` LIKE '%{_quote(json.dumps(name, ensure_ascii=False))}%'"
-        users = []
-        for mv in self._search_versions(pattern):
-            for ref in _parse_lineage(mv.tags.get(LINEAGE_TAG)):
-                if ref.name == name and ref.kind == av.kind.value and ref.version in (None, str(av.version)):
-                    users.append(LineageRef(mv.tags.get(KIND_TAG, "model"), mv.name, str(mv.version)))
-        return sorted(set(users), key=lambda r: (r.kind, r.name, int(r.version or 0)))
+        return _lineage.users_of(av, search_versions(self.client, _lineage.users_filter(name)))
 
     # -- helpers ---------------------------------------------------------------------------------------
     def _registered_model_or_none(self, name: str) -> Any:
@@ -336,24 +345,28 @@ class MlflowRegistry:
         wanted = Kind.parse(kind) if kind is not None else None
         if rm is None or (wanted is not None and rm.tags.get(KIND_TAG) != wanted.value):
             what = f"The {wanted}" if wanted else "Asset"
-            raise not_found(what, name, self._search_names(""), kind=str(wanted) if wanted else None)
+            raise not_found(what, name, search_names(self.client, ""), kind=str(wanted) if wanted else None)
         return rm
 
     def _existing_version(self, name: str, version: int | str, alias: str | None = None) -> AssetVersion:
         rm = self._registered_model(name)
+        kind = _kind_of(rm)
         if not str(version).isdigit():
-            raise InvalidAsset(f"Version must be a positive integer. Got {version!r} for {name!r}.", name=name)
+            raise InvalidAsset(
+                f"Version must be a positive integer. Got {version!r} for {kind} {name!r}.", kind=kind, name=name
+            )
         try:
             mv = retrying(lambda: self.client.get_model_version(name, str(int(version))))
         except Exception as exc:
             if not is_not_found(exc):
                 raise
-            known = [v.version for v in self._search_versions(f"name = '{_quote(name)}'")]
+            known = [v.version for v in search_versions(self.client, f"name = '{quote(name)}'")]
             error = AliasError if alias else AssetNotFound
             action = f"cannot point alias {alias!r} at it" if alias else "it cannot be used"
             raise error(
-                f"Version {version} of {name!r} does not exist ({action}); its versions are "
+                f"Version {version} of {kind} {name!r} does not exist ({action}); its versions are "
                 f"{sorted(int(v) for v in known) or 'none'}.",
+                kind=kind,
                 name=name,
                 version=str(version),
             ) from None
@@ -363,7 +376,7 @@ class MlflowRegistry:
         aliases = tuple(sorted(a for a, v in (rm.aliases or {}).items() if str(v) == str(mv.version)))
         tags = dict(mv.tags or {})
         return AssetVersion(
-            kind=Kind.parse(tags.get(KIND_TAG, rm.tags.get(KIND_TAG, "model"))),
+            kind=Kind.parse(tags.get(KIND_TAG) or _kind_of(rm)),
             name=mv.name,
             version=int(mv.version),
             format=tags.get(FORMAT_TAG, "unknown"),
@@ -373,55 +386,9 @@ class MlflowRegistry:
             source=mv.source or "",
             run_id=mv.run_id,
             created_at=int(mv.creation_timestamp or 0),
-            lineage=tuple(_parse_lineage(tags.get(LINEAGE_TAG))),
+            lineage=tuple(_lineage.parse_lineage(tags.get(LINEAGE_TAG))),
         )
 
-    def _search_versions(
-        self, filter_string: str, order_by: builtins.list[str] | None = None, limit: int | None = None
-    ) -> builtins.list[Any]:
-        out: builtins.list[Any] = []
-        token = None
-        while True:
-            page = retrying(
-                partial(
-                    self.client.search_model_versions,
-                    filter_string,
-                    max_results=limit or _PAGE,
-                    order_by=order_by,
-                    page_token=token,
-                )
-            )
-            out.extend(page)
-            token = page.token
-            if not token or (limit and len(out) >= limit):
-                return out
 
-    def _search_names(self, filter_string: str) -> builtins.list[str]:
-        out: builtins.list[str] = []
-        token = None
-        while True:
-            page = retrying(
-                partial(
-                    self.client.search_registered_models,
-                    filter_string=filter_string or None,
-                    max_results=_PAGE,
-                    page_token=token,
-                )
-            )
-            out.extend(rm.name for rm in page)
-            token = page.token
-            if not token:
-                return out
-
-
-def _quote(value: str) -> str:
-    return str(value).replace("'", "''")
-
-
-def _parse_lineage(raw: str | None) -> builtins.list[LineageRef]:
-    if not raw:
-        return []
-    try:
-        return [LineageRef.coerce(item) for item in json.loads(raw)]
-    except (ValueError, KeyError, TypeError):
-        return []
+def _kind_of(rm: Any) -> Kind:
+    return Kind.parse(rm.tags.get(KIND_TAG, "model"))
