@@ -30,14 +30,17 @@ def recall_on_replies(data: Path) -> dict:
     out = {}
     for embedder in ("none", "svd", "e5"):
         start = time.perf_counter()
-        index = CaseIndex(embedder=embedder).fit(cases)
+        index = CaseIndex(embedder=embedder).fit(cases)  # message and reply views
         fit_s = time.perf_counter() - start
-        for query in ("title", "title+body"):
+        # the reply view is the real test (a message's title against every official reply); with the message
+        # view too, the title is found inside its own indexed message, so that number is an upper bound only
+        for query, views in (("title", ["reply"]), ("title+body", ["reply"]), ("title", None)):
             ranks = []
             for case in cases:
-                hits = [h.case.id for h in index.search(case.title if query == "title" else case.title + case.text, 5)]
+                text = case.title if query == "title" else case.title + case.text
+                hits = [h.case.id for h in index.search(text, 5, views=views)]
                 ranks.append(hits.index(case.id) if case.id in hits else 5)
-            out[f"{embedder}/{query}"] = {
+            out[f"{embedder}/{query}->{'reply' if views else 'message+reply'}"] = {
                 "R@1": round(float(np.mean([r < 1 for r in ranks])), 3),
                 "R@5": round(float(np.mean([r < 5 for r in ranks])), 3),
                 "fit_s": round(fit_s, 1),
@@ -61,7 +64,7 @@ def ivf_at_scale(n: int = 300_000, dims: int = 128, queries: int = 1000) -> dict
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     held = vectors[-queries:]
     base = vectors[:-queries]
-    index = CaseIndex(nprobe=48)
+    index = CaseIndex(nprobe=48)  # the default IVF1024 above the default threshold of 50k rows
     start = time.perf_counter()
     ivf = index._build_index(np.ascontiguousarray(base))
     build_s = time.perf_counter() - start

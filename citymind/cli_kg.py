@@ -33,13 +33,14 @@ def _graph(ref: str, file: Path | None = None) -> Any:
 def dispatch(
     category: str,
     area: Annotated[str | None, typer.Argument()] = None,
-    on: Annotated[str | None, typer.Option(help="ISO date for dated catalogue entries")] = None,
+    on: Annotated[str | None, typer.Option(help="ISO date YYYY-MM-DD (default today)")] = None,
     ref: RefOpt = DEFAULT_REF,
     file: Annotated[Path | None, typer.Option()] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Lead (主办) and assisting (协办) departments for CATEGORY in AREA, with the path that explains it."""
-    answer = _graph(ref, file).dispatch(category, area, on=on)
+    kg = _graph(ref, file)
+    answer = kg.dispatch(category, area, on=on)
     if as_json:
         emit(answer.to_dict(), as_json=True)
         return
@@ -48,6 +49,9 @@ def dispatch(
     )
     for step in answer.path:
         typer.echo(f"  {step}")
+    regulations = kg.regulations(answer.category)
+    if regulations:
+        typer.echo(f"  依据: {'; '.join(f'《{r}》' for r in regulations)}")
 
 
 @app.command()
@@ -82,16 +86,24 @@ def export(out: Path, ref: RefOpt = DEFAULT_REF) -> None:
 
 @app.command()
 def coverage(
-    ref: RefOpt = DEFAULT_REF, file: Annotated[Path | None, typer.Option()] = None, as_json: JsonOpt = False
+    on: Annotated[str | None, typer.Option(help="ISO date (default today)")] = None,
+    ref: RefOpt = DEFAULT_REF,
+    file: Annotated[Path | None, typer.Option()] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Leaf categories without a lead department (anywhere up their tree)."""
-    report = _graph(ref, file).coverage()
+    """Leaf categories without a city-wide lead department up their tree, and the areas each leaves out."""
+    report = _graph(ref, file).coverage(on)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
-        typer.echo(f"{report['covered']}/{report['leaf_categories']} leaf categories have a lead department")
-        for label in report["without_lead"]:
-            typer.echo(f"  missing: {label}")
+        return
+    typer.echo(
+        f"{report['covered']}/{report['leaf_categories']} leaf categories have a city-wide lead department "
+        f"(on {report['on']})"
+    )
+    for gap in report["gaps"]:
+        missing = gap["missing_in"]
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        typer.echo(f"  missing: {gap['category']} ({gap['id']}): no lead in {shown}")
 
 
 @app.command()
@@ -110,12 +122,13 @@ def lookup(
 def index(
     cases: Annotated[Path, typer.Option(help="CSV of past cases or documents")],
     title_col: Annotated[str, typer.Option(help="title column")],
-    reply_col: Annotated[str, typer.Option(help="official reply column (what a search returns)")],
     text_col: Annotated[str | None, typer.Option(help="body column")] = None,
+    reply_col: Annotated[str | None, typer.Option(help="official reply column; leave out for documents")] = None,
     embedder: Annotated[str, typer.Option(help="e5 | svd | none")] = "e5",
     name: Annotated[str, typer.Option(help="snapshot to extend")] = "pingdu-knowledge",
 ) -> None:
-    """Index past cases into a new version of the knowledge snapshot (graph + case index), alias production."""
+    """Index past cases (message → reply) or knowledge documents (title + body) into a new version of the
+    knowledge snapshot (graph + case index), alias production."""
     import pandas as pd
 
     from knowledge_graph.retrieval import Case, CaseIndex, squeeze
@@ -123,8 +136,9 @@ def index(
     from registry import MlflowRegistry
 
     frame = pd.read_csv(cases, dtype=str, keep_default_na=False)
+    _require_columns(cases, list(frame.columns), [title_col, text_col, reply_col])
     rows = [
-        Case(str(i), r[title_col], squeeze(r[text_col]) if text_col else "", r[reply_col])
+        Case(str(i), r[title_col], squeeze(r[text_col]) if text_col else "", r[reply_col] if reply_col else "")
         for i, r in enumerate(frame.to_dict("records"))
     ]
     reg = MlflowRegistry.from_settings()
@@ -141,6 +155,61 @@ def index(
         ],
     )
     typer.echo(f"{name}/{version.version} @production: graph + {len(rows)} cases ({embedder})")
+
+
+def _require_columns(path: Path, have: list[str], wanted: list[str | None]) -> None:
+    missing = [c for c in wanted if c is not None and c not in have]
+    if missing:
+        from registry import ValidationError
+
+        raise ValidationError(f"{path}: no column(s) {missing}; its columns are {have}.")
+
+
+@app.command()
+def register(
+    file: Path,
+    name: Annotated[str, typer.Option(help="knowledge snapshot to add a version to")] = "pingdu-knowledge",
+    alias: Annotated[str, typer.Option(help="alias to point at the new version; '' for none")] = "production",
+    keep_cases: Annotated[
+        bool, typer.Option("--keep-cases/--no-cases", help="carry over the case index of NAME@ALIAS")
+    ] = True,
+) -> None:
+    """Register an imported or edited graph (node-link .json or .graphml) as a new version of a knowledge
+    snapshot, after validating it (every problem is listed)."""
+    from knowledge_graph.snapshot import KnowledgeSnapshot
+    from registry import MlflowRegistry
+
+    snapshot = KnowledgeSnapshot(_graph("", file))
+    reg = MlflowRegistry.from_settings()
+    lineage: list[dict[str, Any]] = [{"kind": "dataset", "name": file.name, "source": str(file.resolve())}]
+    previous = _current_version(reg, name, alias) if keep_cases and alias else None
+    if previous is not None:
+        snapshot.cases = _cases_of(reg, previous)
+        lineage.insert(0, {"kind": "knowledge", "name": name, "version": previous.version})
+    version = snapshot.register(reg, name, alias=alias or None, description=f"{name} from {file.name}", lineage=lineage)
+    kept = f" + the case index of version {previous.version}" if snapshot.cases is not None and previous else ""
+    where = f" @{alias}" if alias else ""
+    edges = snapshot.graph.graph.number_of_edges()
+    typer.echo(f"{name}/{version.version}{where}: {len(snapshot.graph)} nodes, {edges} edges{kept}")
+
+
+def _current_version(reg: Any, name: str, alias: str) -> Any:
+    from registry import AssetNotFound
+
+    try:
+        return reg.resolve(f"{name}@{alias}")
+    except AssetNotFound:
+        return None  # a new snapshot, or one without that alias yet: nothing to carry over
+
+
+def _cases_of(reg: Any, version: Any) -> Any:
+    from knowledge_graph.snapshot import KnowledgeSnapshot
+    from registry import ValidationError
+
+    try:
+        return KnowledgeSnapshot.from_registry(reg, version.uri).cases
+    except ValidationError as exc:
+        raise ValidationError(f"{exc} Or register the graph alone with --no-cases.") from exc
 
 
 @app.command()

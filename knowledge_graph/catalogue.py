@@ -46,9 +46,10 @@ def catalogue_problems(graph: Any) -> list[str]:
     for u, v, data in graph.edges(data=True):
         if data.get("type") not in DUTIES:
             continue
-        dated = _entry_problems(u, v, data)
-        out += dated
-        if data["type"] == "leads" and not dated:
+        missing_source = [] if str(data.get("source") or "").strip() else [_NO_SOURCE]
+        dates = _date_problems(data)
+        out += [f"{describe(u, v, data)}: {problem}" for problem in missing_source + dates]
+        if data["type"] == "leads" and not dates:  # overlaps are only meaningful between well-formed windows
             leads[(v, data.get("area"))].append((*window(data), u))
     for (category, area), entries in leads.items():
         label = graph.nodes[category].get("label", "")
@@ -56,22 +57,19 @@ def catalogue_problems(graph: Any) -> list[str]:
     return out
 
 
-def _entry_problems(u: str, v: str, data: dict[str, Any]) -> list[str]:
-    edge, out = describe(u, v, data), []
-    if not str(data.get("source") or "").strip():
-        out.append(
-            f"{edge}: no source; cite where the duty comes from, e.g. source='三定方案 (2024)' or "
-            "source='南村镇属地职责清单'"
-        )
+_NO_SOURCE = "no source; cite where the duty comes from, e.g. source='三定方案 (2024)' or source='南村镇属地职责清单'"
+
+
+def _date_problems(data: dict[str, Any]) -> list[str]:
+    out = []
     for key in ("valid_from", "valid_to"):
         value = data.get(key)
         if value not in (None, "") and not is_iso_day(value):
-            out.append(f"{edge}: {key} {value!r} is not an ISO date; write YYYY-MM-DD, e.g. '2026-01-01'")
+            out.append(f"{key} {value!r} is not an ISO date; write YYYY-MM-DD, e.g. '2026-01-01'")
     first, last = str(data.get("valid_from")), str(data.get("valid_to"))
     if is_iso_day(first) and is_iso_day(last) and first > last:
         out.append(
-            f"{edge}: valid_from {first} is after valid_to {last}, so the entry is never in force; "
-            "fix or swap the dates"
+            f"valid_from {first} is after valid_to {last}, so the entry is never in force; fix or swap the dates"
         )
     return out
 

