@@ -11,6 +11,7 @@ from registry.component import Component
 
 #: how people write an area's office: 东阁街道办事处, 东阁街办, 南村镇政府 ...
 _SUFFIXES = ("街道办事处", "街道办", "街办", "办事处", "镇人民政府", "镇政府", "街道", "镇", "社区", "村")
+_OTHER_LEVELS = set("乡县区市省州")
 _LEVEL_RANK = {"市": 0, "功能区": 1, "街道": 1, "镇": 1, "社区": 2, "村": 2}
 
 
@@ -29,7 +30,7 @@ class AreaResolver(Component):
     """Finds the area a report mentions, by the knowledge graph's area labels, alternative and hidden labels
     and the usual ways of writing an office (``东阁街办``, ``南村镇政府``). The longest mention wins, a deeper
     area (a community) over its town on a tie; with no exact mention, a town or street written with one wrong
-    character (``古砚镇`` for 古岘镇) is matched and marked ``fuzzy``. ``knowledge`` is a registered snapshot
+    character (``崔家及镇`` for 崔家集镇) is matched and marked ``fuzzy``. ``knowledge`` is a registered snapshot
     (``pingdu-knowledge@production``), or None for the Pingdu defaults shipped with citymind.
 
     >>> AreaResolver()({"text": "南村镇政府门口的路灯坏了"})["area"]["label"]
@@ -59,6 +60,13 @@ class AreaResolver(Component):
         },
     }
 
+    examples: ClassVar[list[dict[str, Any]]] = [
+        {"text": "南村镇政府门口的路灯坏了"},
+        {"text": "东阁街办附近夜里施工噪音扰民"},
+        {"text": "崔家及镇有人焚烧秸秆"},
+        {"text": "不知道该找哪个部门"},
+    ]
+
     def __init__(self, knowledge: str | None = None, city_level: bool = False) -> None:
         self.knowledge = knowledge
         self.city_level = city_level
@@ -77,7 +85,7 @@ class AreaResolver(Component):
         self._by_name = names
         ordered = sorted(names, key=lambda n: (-len(n), n))
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-        self._cores = {self._core(a.label): a.id for a in self._areas.values() if len(self._core(a.label)) >= 2}
+        self._cores = {self._core(a.label): a.id for a in self._areas.values() if len(self._core(a.label)) >= 3}
 
     def _graph(self, registry: Any) -> Any:
         if self.knowledge is None:
@@ -116,13 +124,16 @@ class AreaResolver(Component):
         if self._pattern is None:
             return None
         found = [(self._by_name[m.group()], m.start(), m.end()) for m in self._pattern.finditer(text)]
+        found = [f for f in found if f[2] - f[1] > 2 or _bare_name_stands_alone(text, f[1], f[2])]
         if not found:
             return None
         area, start, end = max(found, key=lambda f: (f[2] - f[1], _LEVEL_RANK.get(self._areas[f[0]].level, 1), -f[1]))
         return area, start, end, "exact"
 
     def _fuzzy(self, text: str) -> tuple[str, int, int, str] | None:
-        """A written town or street (``X镇``, ``X街道``) whose name is one character off a known one."""
+        """A written town or street (``X镇``, ``X街道``) whose name of three or more characters is one character
+        off a known one; two-character names differ too easily (青山 is not 云山): their common misspellings
+        belong in the graph as hidden labels."""
         for m in re.finditer(r"([\u4e00-\u9fff]{2,4}?)(街道|镇)", text):
             core = m.group(1)
             for known, area in self._cores.items():
@@ -134,3 +145,19 @@ class AreaResolver(Component):
 
 def _one_off(a: str, b: str) -> bool:
     return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+def _bare_name_stands_alone(text: str, start: int, end: int) -> bool:
+    """A two-character name (``明村``, ``新河``) counts only as a word of its own, not inside ``光明村``, and not
+    when another level follows (``新河乡`` is some other county's township): its ends must fall on word
+    boundaries of the sentence (rjieba segmentation)."""
+    import rjieba
+
+    if text[end : end + 1] in _OTHER_LEVELS:
+        return False
+    bounds, at = {0}, 0
+    for word in rjieba.cut(text[max(0, start - 8) : end + 8]):
+        at += len(word)
+        bounds.add(at)
+    offset = max(0, start - 8)
+    return start - offset in bounds and end - offset in bounds

@@ -49,6 +49,10 @@ class Component(ABC):
     input_schema: ClassVar[dict[str, Any]]
     output_schema: ClassVar[dict[str, Any]]
     tags: ClassVar[ComponentTags] = ComponentTags()
+    #: records the contract suite and ``citymind components show`` run the component on
+    examples: ClassVar[list[dict[str, Any]]] = []
+    #: records the contract suite and ``citymind components show`` run it on
+    examples: ClassVar[list[dict[str, Any]]] = []
 
     _ready: bool = False
 

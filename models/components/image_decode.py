@@ -11,6 +11,10 @@ from typing import Any, ClassVar
 from registry import ValidationError
 from registry.component import Component, ComponentTags
 
+#: a 4×3 red PNG with one green pixel at (0, 0)
+_RED_4X3_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAQAAAADCAIAAAA7ljmRAAAAGklEQVQIHWNk+M/wn5EBAhj/MyAA438GBAAAbSoEAZprwtEAAAAASUVORK5CYII="
+)
 _FORMATS = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
 
 
@@ -38,6 +42,10 @@ class ImageDecoder(Component):
         },
     }
     tags = ComponentTags(input_kind="image")
+
+    examples: ClassVar[list[dict[str, Any]]] = [
+        {"image": _RED_4X3_PNG},
+    ]
 
     def __init__(self, max_pixels: int = 4096 * 4096, channels: int = 3, max_bytes: int = 20 * 1024 * 1024) -> None:
         self.max_pixels = max_pixels

@@ -24,7 +24,14 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             _NOT_DIGIT_BEFORE + r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[0-9Xx]" + _NOT_DIGIT_AFTER
         ),
     ),
-    ("bank_card", re.compile(_NOT_DIGIT_BEFORE + r"(?:[1-9]\d{3}[ \-]?){3}\d{4}(?:[ \-]?\d{1,3})?" + _NOT_DIGIT_AFTER)),
+    # UnionPay 62, Visa 4, Mastercard 5, Amex/JCB 3x, Discover 60/65: 16–19 digits, often in groups of four
+    (
+        "bank_card",
+        re.compile(
+            _NOT_DIGIT_BEFORE + r"(?:62|[45]\d|3[4-7]|6[05])\d{2}(?:[ \-]?\d{4}){2}[ \-]?\d{4}"
+            r"(?:[ \-]?\d{1,3})?" + _NOT_DIGIT_AFTER
+        ),
+    ),
     ("mobile", re.compile(_NOT_DIGIT_BEFORE + r"(?:(?:\+|00)?86[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2}" + _NOT_DIGIT_AFTER)),
     (
         "landline",
@@ -77,6 +84,8 @@ def luhn_valid(number: str) -> bool:
 
 #: further checks a match must pass to count as that type
 CHECKS: dict[str, Callable[[str], bool]] = {"id_card": valid_id_number, "bank_card": luhn_valid}
+#: a long number right after these words is a reference, not a card (one in ten passes the Luhn check by chance)
+_REFERENCE_WORDS = ("订单", "单号", "编号", "工单", "快递", "流水号", "发票")
 
 
 def find_personal_data(text: str) -> list[Span]:
@@ -86,6 +95,10 @@ def find_personal_data(text: str) -> list[Span]:
         for match in pattern.finditer(text):
             check = CHECKS.get(kind)
             if check is not None and not check(match.group()):
+                continue
+            if kind == "bank_card" and any(
+                w in text[max(0, match.start() - 6) : match.start()] for w in _REFERENCE_WORDS
+            ):
                 continue
             if not any(s.start < match.end() and match.start() < s.end for s in taken):
                 taken.append(Span(kind, match.start(), match.end()))
@@ -127,6 +140,12 @@ class PrivacyMasker(Component):
             },
         },
     }
+
+    examples: ClassVar[list[dict[str, Any]]] = [
+        {"text": "我是王女士，电话13812345678，身份证11010519491231002X，车停在鲁B12345旁"},
+        {"text": "请回电0532-88886666或发邮件到 zhang.san@example.com", "channel": "web"},
+        {"text": "南村镇路灯不亮"},
+    ]
 
     def __init__(self, style: str = "partial") -> None:
         self.style = style

@@ -47,6 +47,11 @@ class SeriesResampler(Component):
     }
     tags = ComponentTags(input_kind="series")
 
+    examples: ClassVar[list[dict[str, Any]]] = [
+        {"series": [{"t": "2024-05-01T08:10", "value": 10}, {"t": "2024-05-01T10:50", "value": 30}]},
+        {"series": [{"t": 1714550400, "value": 61.0}, {"t": 1714568400, "value": None}, {"t": 1714590000, "value": 9}]},
+    ]
+
     def __init__(self, freq: str = "h", max_gap: int = 3, fill: str = "linear") -> None:
         self.freq = freq
         self.max_gap = max_gap

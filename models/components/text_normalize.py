@@ -32,6 +32,12 @@ class TextNormalizer(Component):
         "properties": {"text": {"type": "string"}},
     }
 
+    examples: ClassVar[list[dict[str, Any]]] = [
+        {"text": "東閣街道\u3000路燈不亮！！\r\n請盡快處理"},
+        {"text": "ＡＢＣ小区　门口　垃圾\t堆放", "id": 7},
+        {"text": None},
+    ]
+
     def __init__(self, simplify: bool = True, keep_newlines: bool = False, max_chars: int = 5000) -> None:
         self.simplify = simplify
         self.keep_newlines = keep_newlines
