@@ -51,8 +51,6 @@ class Component(ABC):
     tags: ClassVar[ComponentTags] = ComponentTags()
     #: records the contract suite and ``citymind components show`` run the component on
     examples: ClassVar[list[dict[str, Any]]] = []
-    #: records the contract suite and ``citymind components show`` run it on
-    examples: ClassVar[list[dict[str, Any]]] = []
 
     _ready: bool = False
 

@@ -79,7 +79,7 @@ def test_bad_input_is_refused_naming_the_component(component: Component) -> None
 def test_unknown_components_and_parameters_are_refused() -> None:
     from registry import InvalidAsset
 
-    with pytest.raises(InvalidAsset, match="Did you mean 'text.normalize'"):
+    with pytest.raises(InvalidAsset, match=r"Did you mean 'text\.normalize'"):
         component_from_spec({"format": "citymind.component/1", "component": "text.normalise"})
     with pytest.raises(InvalidAsset, match=r"has no parameters \['colour'\]; it takes \['style'\]"):
         component_from_spec({"format": "citymind.component/1", "component": "privacy.mask", "params": {"colour": 1}})
