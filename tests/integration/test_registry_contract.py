@@ -3,69 +3,31 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from registry import AliasError, AssetNotFound, InvalidAsset, Kind, LineageRef, MlflowRegistry
+from registry import AliasError, AssetNotFound, InvalidAsset, Kind, LineageRef, MlflowRegistry, ValidationError
+from tests.integration._assets import artifact_case, linear_torch, make_artifact, tiny_onnx
 
 KINDS = [k.value for k in Kind]
+#: every kind (models as ONNX) plus the other model families
+CASES = [*KINDS, "model:torch", "model:sklearn"]
 
 
-def make_artifact(kind: str, tmp_path: Path, variant: int) -> Any:
-    """A realistic artifact of each kind: an ONNX model, a JSON algorithm card, YAML rules, a folder."""
-    if kind == "model":
-        return tiny_onnx(tmp_path / f"m{variant}.onnx", scale=float(variant))
-    if kind == "algorithm":
-        return {"family": "char-ngram-linear", "defaults": {"C": 1.0 + variant}}
-    if kind == "rule":
-        path = tmp_path / f"rules{variant}.yaml"
-        path.write_text(
-            f"groups:\n  - name: g\n    rules:\n      - id: r{variant}\n        when: x > {variant}\n",
-            encoding="utf-8",
-        )
-        return path
-    if kind == "knowledge":
-        folder = tmp_path / f"kg{variant}"
-        folder.mkdir()
-        (folder / "graph.json").write_text(
-            json.dumps(
-                {"nodes": [{"id": "area:nancun", "label": "南村镇"}], "edges": [], "v": variant},
-                ensure_ascii=False,
-            )
-        )
-        return folder
-    path = tmp_path / f"component{variant}.yaml"
-    path.write_text(f"name: text.normalize\nversion: {variant}\n", encoding="utf-8")
-    return path
-
-
-def tiny_onnx(path: Path, scale: float = 1.0) -> Path:
-    import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    weight = numpy_helper.from_array(np.full((4, 2), scale, dtype=np.float32), "W")
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "W"], ["y"])],
-        "tiny",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2])],
-        [weight],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    onnx.save(model, str(path))
-    return path
-
-
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("case", CASES)
 def test_register_version_alias_resolve_load_rollback(
-    registry: MlflowRegistry, kind: str, tmp_path: Path, unique: str
+    registry: MlflowRegistry, case: str, tmp_path: Path, unique: str
 ) -> None:
-    name = f"{kind}-{unique}"
-    v1 = registry.register(kind, name, make_artifact(kind, tmp_path, 1), description="first", tags={"city": "pingdu"})
-    v2 = registry.register(kind, name, make_artifact(kind, tmp_path, 2), tags={"city": "pingdu"})
+    kind = case.split(":")[0]
+    name = f"{case.replace(':', '-')}-{unique}"
+    art1, example1 = artifact_case(case, tmp_path, 1)
+    art2, example2 = artifact_case(case, tmp_path, 2)
+    v1 = registry.register(kind, name, art1, description="first", tags={"city": "pingdu"}, input_example=example1)
+    v2 = registry.register(kind, name, art2, tags={"city": "pingdu"}, input_example=example2)
     assert (v1.version, v2.version) == (1, 2)
     assert v1.kind == Kind(kind) and v1.tags["city"] == "pingdu"
     assert [v.version for v in registry.versions(name)] == [1, 2]
@@ -82,28 +44,33 @@ def test_register_version_alias_resolve_load_rollback(
     assert registry.resolve(f"{name}/1").version == 1 and registry.resolve(name).version == 2
 
     loaded = registry.load(f"models:/{name}@champion")
-    assert_loaded(kind, loaded, variant=2)
+    assert_loaded(case, loaded, variant=2)
 
     assert registry.rollback(name, "champion").version == 1
     assert registry.resolve(f"{name}@champion").version == 1
-    assert_loaded(kind, registry.load(f"{name}@champion"), variant=1)
+    assert_loaded(case, registry.load(f"{name}@champion"), variant=1)
     registry.delete_alias(name, "champion")
     assert "champion" not in registry.get(name).aliases
 
 
-def assert_loaded(kind: str, loaded: Any, variant: int) -> None:
-    if kind == "model":
-        import numpy as np
+def assert_loaded(case: str, loaded: Any, variant: int) -> None:
+    if case == "model":
         import onnxruntime as ort
 
         session = ort.InferenceSession(str(loaded), providers=["CPUExecutionProvider"])
         out = session.run(None, {"x": np.ones((1, 4), dtype=np.float32)})[0]
         assert out.tolist() == [[4.0 * variant, 4.0 * variant]]
-    elif kind == "algorithm":
+    elif case == "model:torch":
+        import torch
+
+        assert loaded(torch.ones(5, 3)).detach().numpy().ravel().tolist() == [3.0 * variant] * 5
+    elif case == "model:sklearn":
+        assert loaded.predict(np.ones((2, 3))) == pytest.approx([3.0 * variant] * 2)
+    elif case == "algorithm":
         assert json.loads((loaded / "asset.json").read_text())["defaults"]["C"] == 1.0 + variant
-    elif kind == "rule":
+    elif case == "rule":
         assert f"r{variant}" in (loaded / f"rules{variant}.yaml").read_text()
-    elif kind == "knowledge":
+    elif case == "knowledge":
         assert json.loads((loaded / "graph.json").read_text())["v"] == variant
     else:
         assert f"version: {variant}" in (loaded / f"component{variant}.yaml").read_text()
@@ -148,26 +115,92 @@ def test_bad_input_raises_clear_errors_and_changes_nothing(
         registry.register("dataset", name, tiny_onnx(tmp_path / "ok.onnx"))
     with pytest.raises(AssetNotFound, match="Did you mean"):
         registry.get(name[:-1] + "x")
-    with pytest.raises(AliasError, match="versions are \\[1\\]"):
+    with pytest.raises(AliasError, match=re.escape(f"Version 7 of model '{name}' does not exist")):
         registry.set_alias(name, "champion", 7)
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"this is not a protobuf")
-    with pytest.raises(InvalidAsset, match="not a valid ONNX model"):
+    with pytest.raises(InvalidAsset, match=f"Cannot register model '{name}': .*not a valid ONNX model"):
         registry.register("model", name, garbage)
     broken = tmp_path / "broken.yaml"
     broken.write_text("groups: [unclosed\n", encoding="utf-8")
-    with pytest.raises(InvalidAsset, match="does not parse as YAML"):
+    with pytest.raises(InvalidAsset, match=f"Cannot register rule 'rules-{unique}': .*does not parse as YAML"):
         registry.register("rule", f"rules-{unique}", broken)
     with pytest.raises(InvalidAsset, match="already registered as a model"):
         registry.register("rule", name, make_artifact("rule", tmp_path, 1))
-    with pytest.raises(InvalidAsset, match="Cannot register"):
+    with pytest.raises(InvalidAsset, match=f"Cannot register model 'obj-{unique}': an artifact of type object"):
         registry.register("model", f"obj-{unique}", object())
-    with pytest.raises(AliasError, match="no earlier version"):
+    with pytest.raises(AliasError, match=f"model '{name}'@champion is at version 1 and has no earlier version"):
         registry.rollback(name, "champion")
+    with pytest.raises(AliasError, match=f"model '{name}' has no alias 'production' to roll back"):
+        registry.rollback(name, "production")
+    with pytest.raises(AliasError, match=f"model '{name}' has no alias 'production' to delete"):
+        registry.delete_alias(name, "production")
+    with pytest.raises(ValidationError, match=r"direction must be 'up' or 'down'\. Got 'sideways'"):
+        registry.lineage(name, 1, "sideways")  # type: ignore[arg-type]
 
     assert [v.version for v in registry.versions(name)] == [1]
     assert registry.resolve(f"{name}@champion").version == 1
     assert [a.name for a in registry.list()] == before
+
+
+def test_model_families_reject_what_they_cannot_save(registry: MlflowRegistry, unique: str) -> None:
+    name = f"torch-bad-{unique}"
+    with pytest.raises(InvalidAsset, match=f"Cannot register model '{name}': a torch.nn.Module needs input_example"):
+        registry.register("model", name, linear_torch())
+    wrong_width = np.ones((2, 5), dtype=np.float32)  # Linear(3, 1) cannot run on 5 features
+    with pytest.raises(InvalidAsset, match=f"Cannot register model '{name}': MLflow could not save this Linear"):
+        registry.register("model", name, linear_torch(), input_example=wrong_width)
+    with pytest.raises(InvalidAsset, match="file assets take no inputs"):
+        registry.register("algorithm", f"card-{unique}", {"family": "linear"}, input_example=np.ones((1, 3)))
+    assert registry.search(name_contains=unique) == []
+
+
+def test_search_by_version_tags_kind_and_name(registry: MlflowRegistry, tmp_path: Path, unique: str) -> None:
+    rules = registry.register("rule", f"Rules-{unique}", make_artifact("rule", tmp_path, 1), tags={"city": "pingdu"})
+    registry.register("rule", rules.name, make_artifact("rule", tmp_path, 2), tags={"city": "qingdao"})
+    kg = registry.register("knowledge", f"kg-{unique}", {"towns": ["南村镇"]}, tags={"city": "pingdu", "tier": "1"})
+    registry.register("algorithm", f"algo-{unique}", {"family": "linear"}, tags={"city": "jimo"})
+
+    def names(**query: Any) -> list[str]:
+        return [a.name for a in registry.search(name_contains=unique, **query)]
+
+    assert names(tags={"city": "pingdu"}) == [rules.name, kg.name]  # any version carries the tag
+    assert names(tags={"city": "qingdao"}) == [rules.name]
+    assert names(kind="knowledge", tags={"city": "pingdu"}) == [kg.name]
+    assert names(tags={"city": "pingdu", "tier": "1"}) == [kg.name]  # all tags on one version
+    assert names(tags={"city": "qingdao", "tier": "1"}) == []
+    assert names(tags={"city": "hangzhou"}) == []
+    assert names() == sorted([rules.name, kg.name, f"algo-{unique}"])
+    assert [a.name for a in registry.search(name_contains=f"rules-{unique.upper()}")] == [rules.name]
+    assert [a.name for a in registry.search(tags={"city": "pingdu"}, name_contains=f"kg-{unique}")] == [kg.name]
+
+
+def test_lineage_must_name_registered_assets(registry: MlflowRegistry, tmp_path: Path, unique: str) -> None:
+    algo = registry.register("algorithm", f"algo-{unique}", {"family": "linear"})
+    name = f"clf-{unique}"
+
+    def register(*refs: dict[str, Any]) -> Any:
+        return registry.register("model", name, tiny_onnx(tmp_path / "m.onnx"), lineage=list(refs))
+
+    with pytest.raises(AssetNotFound, match=f"Lineage of model '{name}' names algorithm:nope-{unique}, which is not"):
+        register({"kind": "algorithm", "name": f"nope-{unique}"})
+    with pytest.raises(AssetNotFound, match=re.escape(f"Version 4 of algorithm '{algo.name}' does not exist")):
+        register({"kind": "algorithm", "name": algo.name, "version": 4})
+    with pytest.raises(AssetNotFound, match=f"The component '{algo.name}' is not in the registry"):
+        register({"kind": "component", "name": algo.name})  # registered, but as an algorithm
+    with pytest.raises(InvalidAsset, match=r"kind must be one of \{model, algorithm, rule, knowledge, component, "):
+        register({"kind": "paper", "name": "attention"})
+    with pytest.raises(InvalidAsset, match="dicts with 'kind' and 'name'"):
+        register({"name": algo.name})
+    assert registry.search(name_contains=name) == []
+
+    model = register(
+        {"kind": "algorithms", "name": algo.name, "version": 1},
+        {"kind": "dataset", "name": "tipdm2020", "digest": "sha256:abc"},
+        {"kind": "run", "name": "0123abcd"},
+    )
+    assert [str(r) for r in model.lineage] == [f"algorithm:{algo.name}/1", "dataset:tipdm2020", "run:0123abcd"]
+    assert registry.lineage(algo.name, 1, "down") == [LineageRef("model", name, "1")]
 
 
 def test_plain_mlflow_client_sees_what_citymind_sees(registry: MlflowRegistry, tmp_path: Path, unique: str) -> None:
