@@ -8,6 +8,8 @@ load-balances across replicas. See docs/serving.md for the numbers behind this c
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -53,8 +55,14 @@ def start_ray(address: str = "", *, env: dict[str, str] | None = None) -> None:
         return
     if address:
         ray.init(address=address, log_to_driver=False)
-    else:
-        ray.init(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1", configure_logging=False)
+    else:  # "local": a new Ray of our own, never a cluster someone else started with `ray start` on this box
+        ray.init(
+            address="local",
+            include_dashboard=False,
+            log_to_driver=False,
+            _node_ip_address="127.0.0.1",
+            configure_logging=False,
+        )
 
 
 def start_gateway(
@@ -97,15 +105,37 @@ def stop_gateway() -> None:
     import ray
     from ray import serve
 
-    serve.shutdown()
-    ray.shutdown()
+    if ray.is_initialized():
+        serve.shutdown()
+        ray.shutdown()
 
 
 def serve_forever(settings: Any = None) -> None:
+    """Start the gateway and serve until SIGINT (Ctrl-C) or SIGTERM, then shut Serve and Ray down."""
     from citymind.settings import get_settings
 
     s = settings or get_settings()
-    urls = start_gateway(GatewayConfig.from_settings(s), host=s.host, port=s.port, ray_address=s.ray_address)
+    try:
+        urls = start_gateway(GatewayConfig.from_settings(s), host=s.host, port=s.port, ray_address=s.ray_address)
+        stop = _stop_on_signals()  # after ray.init, which installs its own SIGTERM handler
+        _print_banner(urls)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C interrupts the shutdown
+        print("stopping the gateway ...", flush=True)
+        stop_gateway()
+        print("gateway stopped", flush=True)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    return stop
+
+
+def _print_banner(urls: GatewayURLs) -> None:
     print(
         f"citymind gateway serving at {urls.url}  (docs: {urls.url}/docs; Serve proxy {urls.proxy_url}; "
         "Ctrl-C to stop)",
@@ -116,8 +146,3 @@ def serve_forever(settings: Any = None) -> None:
         f'-d \'{{"text": "南村镇小区门口垃圾堆放很久没人清理"}}\'',
         flush=True,
     )
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        stop_gateway()
