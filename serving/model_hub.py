@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from registry import AssetNotFound, AssetVersion, InvalidAsset, MlflowRegistry, ValidationError
+from serving.limits import MAX_TEXT_CHARS
 from serving.oip import ORT_TYPES, RequestInput, decode_input
 
 log = logging.getLogger("citymind.serving")
@@ -58,7 +59,7 @@ class ServedModel:
             )
         feed = {t.name: decode_input(t, declared[t.name]) for t in inputs}
         if self.text_classifier is not None:
-            feed = {k: self.text_classifier.clean(v) for k, v in feed.items()}
+            feed = {k: self.text_classifier.clean(check_text_lengths(k, v)) for k, v in feed.items()}
         names = [o.name for o in self.session.get_outputs()]
         bad = [n for n in wanted or [] if n not in names]
         if bad:
@@ -68,6 +69,19 @@ class ServedModel:
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidArgument types
             raise ValidationError(f"model {self.name} v{self.version} rejected the input: {exc}") from exc
         return dict(zip(wanted or names, values, strict=True))
+
+
+def check_text_lengths(name: str, texts: np.ndarray) -> np.ndarray:
+    """The same per-text limit as ``/v1/events/classify``: a text classifier reads at most its first 2,000
+    cleaned characters, and longer inputs only cost time."""
+    too_long = [i for i, t in enumerate(texts.reshape(-1).tolist()) if len(t) > MAX_TEXT_CHARS]
+    if too_long:
+        raise ValidationError(
+            f"elements {too_long[:5]} exceed {MAX_TEXT_CHARS} characters; send at most {MAX_TEXT_CHARS} "
+            "characters per text (the model reads the first 2000 after cleaning).",
+            location=f"inputs[{name}]",
+        )
+    return texts
 
 
 def load_served_model(registry: MlflowRegistry, version: AssetVersion) -> ServedModel:
@@ -121,6 +135,7 @@ class ModelHub:
             return self._get_version(name, version)
         current = self._current.get(name)
         if current is None:
+            check_model_name(name)
             with self._lock:
                 current = self._current.get(name) or self._load_alias(name)
         return current
@@ -181,6 +196,7 @@ class ModelHub:
         current = self._current.get(name)
         if current is not None and current.version == version:
             return current
+        check_model_name(name)
         key = (name, version)
         with self._lock:
             if key not in self._versions:
@@ -189,6 +205,16 @@ class ModelHub:
                     self._versions.popitem(last=False)
             self._versions.move_to_end(key)
             return self._versions[key]
+
+
+def check_model_name(name: str) -> None:
+    """A malformed name is the caller's mistake (400), not an asset the registry cannot serve (409)."""
+    from registry.refs import check_name
+
+    try:
+        check_name(name)
+    except InvalidAsset as exc:
+        raise ValidationError(str(exc), location="model") from None
 
 
 def _tensor(t: Any) -> dict[str, Any]:

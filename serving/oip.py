@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -178,3 +179,39 @@ def _flatten(data: list[Any]) -> list[Any]:
         else:
             stack.pop()
     return out
+
+
+def binary_outputs(body: InferenceRequest, names: list[str]) -> set[str]:
+    """Outputs the client wants as raw bytes (the binary tensor extension): an output's own ``binary_data``
+    parameter, else the request's ``binary_data_output`` (what tritonclient sends when it names no outputs)."""
+    default = bool((body.parameters or {}).get("binary_data_output", False))
+    asked = {o.name: bool((o.parameters or {}).get("binary_data", default)) for o in body.outputs or []}
+    return {name for name in names if asked.get(name, default)}
+
+
+def encode_response(head: dict[str, Any], values: dict[str, np.ndarray], binary: set[str]) -> tuple[bytes, int | None]:
+    """The response body and, when some outputs travel as bytes after the JSON header, the header's length
+    (for ``Inference-Header-Content-Length``)."""
+    outputs, blobs = [], []
+    for name, array in values.items():
+        if name in binary:
+            blob = _tensor_bytes(array)
+            encoded = encode_output(name, array)
+            del encoded["data"]
+            outputs.append({**encoded, "parameters": {"binary_data_size": len(blob)}})
+            blobs.append(blob)
+        else:
+            outputs.append(encode_output(name, array))
+    header = json.dumps({**head, "outputs": outputs}, ensure_ascii=False, separators=(",", ":")).encode()
+    return (header + b"".join(blobs), len(header)) if blobs else (header, None)
+
+
+def _tensor_bytes(array: np.ndarray) -> bytes:
+    """Row-major little-endian elements; BYTES elements as a 4-byte little-endian length and the UTF-8 text."""
+    if array.dtype == object or array.dtype.kind in "US":
+        parts = []
+        for value in array.reshape(-1).tolist():
+            raw = value if isinstance(value, bytes) else str(value).encode()
+            parts += [len(raw).to_bytes(4, "little"), raw]
+        return b"".join(parts)
+    return np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()

@@ -27,9 +27,14 @@ class ClassifyRequest(BaseModel):
     def one_of_text_or_texts(self) -> ClassifyRequest:
         if (self.text is None) == (self.texts is None):
             raise ValueError("give exactly one of 'text' (a report) or 'texts' (a list of reports)")
+        if self.text is not None and not self.text.strip():
+            raise ValueError("'text' is empty or only whitespace; send the report's words")
         too_long = [i for i, t in enumerate(self.texts or []) if len(t) > MAX_TEXT_CHARS]
         if too_long:
             raise ValueError(f"texts {too_long[:5]} exceed {MAX_TEXT_CHARS} characters")
+        blank = [i for i, t in enumerate(self.texts or []) if not t.strip()]
+        if blank:
+            raise ValueError(f"texts {blank[:5]} are empty or only whitespace; drop them or send the reports' words")
         return self
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 import citymind
 from registry import ValidationError
 from serving.model_hub import ModelHub
-from serving.oip import BODY_DOC, InferenceRequest, encode_output, read_inference_request
+from serving.oip import BODY_DOC, InferenceRequest, binary_outputs, encode_response, read_inference_request
+
+#: OIP extensions the gateway implements (``GET /v2`` lists them; clients such as tritonclient check).
+EXTENSIONS = ["binary_tensor_data"]
 
 
 def oip_router(hub: ModelHub) -> APIRouter:
@@ -19,13 +23,16 @@ def oip_router(hub: ModelHub) -> APIRouter:
     def live() -> dict[str, bool]:
         return {"live": True}
 
-    @router.get("/v2/health/ready")
-    def ready() -> dict[str, Any]:
-        return {"ready": bool(hub.served()), "models": {n: m.version for n, m in hub.served().items()}}
+    @router.get("/v2/health/ready", responses={503: {"description": "no model is loaded yet"}})
+    def ready() -> JSONResponse:
+        """200 once the replica serves at least one model, 503 before (the OIP wants non-200 when not ready)."""
+        served = hub.served()
+        body = {"ready": bool(served), "models": {n: m.version for n, m in served.items()}}
+        return JSONResponse(body, status_code=200 if served else 503)
 
     @router.get("/v2")
     def server_metadata() -> dict[str, Any]:
-        return {"name": "citymind", "version": citymind.__version__, "extensions": []}
+        return {"name": "citymind", "version": citymind.__version__, "extensions": EXTENSIONS}
 
     @router.get("/v2/models/{name}")
     def model_metadata(name: str) -> dict[str, Any]:
@@ -46,28 +53,28 @@ def oip_router(hub: ModelHub) -> APIRouter:
         return {"name": name, "ready": True, "version": version}
 
     @router.post("/v2/models/{name}/infer", openapi_extra=BODY_DOC)
-    async def infer(name: str, request: Request) -> dict[str, Any]:
+    async def infer(name: str, request: Request) -> Response:
         return _infer(hub, name, None, await read_inference_request(request))
 
     @router.post("/v2/models/{name}/versions/{version}/infer", openapi_extra=BODY_DOC)
-    async def infer_version(name: str, version: str, request: Request) -> dict[str, Any]:
+    async def infer_version(name: str, version: str, request: Request) -> Response:
         return _infer(hub, name, _version(version), await read_inference_request(request))
 
     return router
 
 
-def _infer(hub: ModelHub, name: str, version: int | None, body: InferenceRequest) -> dict[str, Any]:
+def _infer(hub: ModelHub, name: str, version: int | None, body: InferenceRequest) -> Response:
     model = hub.get(name, version)
     wanted = [o.name for o in body.outputs] if body.outputs else None
     values = model.infer(body.inputs, wanted)
-    response: dict[str, Any] = {
-        "model_name": model.name,
-        "model_version": str(model.version),
-        "outputs": [encode_output(k, v) for k, v in values.items()],
-    }
+    head: dict[str, Any] = {"model_name": model.name, "model_version": str(model.version)}
     if body.id is not None:
-        response["id"] = body.id
-    return response
+        head["id"] = body.id
+    content, header_length = encode_response(head, values, binary_outputs(body, list(values)))
+    if header_length is None:
+        return Response(content, media_type="application/json")
+    headers = {"Inference-Header-Content-Length": str(header_length)}
+    return Response(content, media_type="application/octet-stream", headers=headers)
 
 
 def _version(text: str) -> int:

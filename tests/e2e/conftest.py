@@ -48,7 +48,8 @@ def gateway(gateway_registry: Any, gateway_home: Path) -> Iterator[str]:
     )
     url = start_gateway(config, port=free_port()).url
     try:
-        assert httpx.get(f"{url}/v2/health/ready", timeout=30).json()["ready"] is True
+        ready = httpx.get(f"{url}/v2/health/ready", timeout=30)
+        assert ready.status_code == 200 and ready.json()["ready"] is True
         yield url
     finally:
         stop_gateway()

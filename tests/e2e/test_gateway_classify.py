@@ -34,6 +34,7 @@ def test_tritonclient_speaks_to_the_gateway(gateway: str) -> None:
 
     client = triton.InferenceServerClient(url=gateway.removeprefix("http://"))
     assert client.is_server_live() and client.is_server_ready()
+    assert client.get_server_metadata()["extensions"] == ["binary_tensor_data"]
     assert client.is_model_ready("event-classifier") and client.is_model_ready("event-classifier", "1")
     meta = client.get_model_metadata("event-classifier")
     assert meta["inputs"] == [{"name": "text", "datatype": "BYTES", "shape": [-1, 1]}]
@@ -53,9 +54,11 @@ def test_tritonclient_speaks_to_the_gateway(gateway: str) -> None:
     assert np.allclose(result.as_numpy("probabilities").sum(axis=1), 1.0, atol=1e-5)
 
     binary = triton.InferInput("text", [2, 1], "BYTES")
-    binary.set_data_from_numpy(texts)  # the client's default: the binary tensor extension
+    binary.set_data_from_numpy(texts)  # the client's default: the binary tensor extension, both ways
     again = client.infer("event-classifier", [binary], model_version="1")
+    assert again.get_output("probabilities")["parameters"]["binary_data_size"] == 2 * 8 * 4
     assert np.allclose(again.as_numpy("probabilities"), result.as_numpy("probabilities"), atol=1e-6)
+    assert [v.decode() for v in again.as_numpy("label").tolist()] == ["道路交通", "劳动社保"]
 
 
 @pytest.mark.parametrize(
@@ -66,8 +69,18 @@ def test_tritonclient_speaks_to_the_gateway(gateway: str) -> None:
         ("/v1/events/classify", b'{"texts": []}', 400, "at least 1 item"),
         ("/v1/events/classify", b'{"text": "' + "长".encode() * 5001 + b'"}', 400, "at most 5000 characters"),
         ("/v1/events/classify", b'{"text": "x", "model": "no-such-model"}', 404, "No model 'no-such-model'"),
-        ("/v1/events/classify", b'{"text": "x", "version": 99}', 404, "Version 99 of 'event-classifier'"),
+        ("/v1/events/classify", b'{"text": "x", "version": 99}', 404, "Version 99 of"),
         ("/v1/events/classify", b'{"texts": ["x", 3]}', 400, "texts.1"),
+        ("/v1/events/classify", b'{"text": " \\t\\n\\u3000"}', 400, "'text' is empty or only whitespace"),
+        ("/v1/events/classify", b'{"text": "x", "model": "bad/name"}', 400, "Asset name 'bad/name' is not valid"),
+        (
+            "/v2/models/event-classifier/infer",
+            b'{"inputs": [{"name": "text", "shape": [1, 1], "datatype": "BYTES", "data": ["'
+            + "长".encode() * 5001
+            + b'"]}]}',
+            400,
+            "exceed 5000 characters",
+        ),
         (
             "/v2/models/event-classifier/infer",
             b'{"inputs": [{"name": "text", "shape": [2, 1], "datatype": "BYTES", "data": ["x"]}]}',

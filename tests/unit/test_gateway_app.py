@@ -1,0 +1,141 @@
+"""The gateway's FastAPI app without Ray: readiness, server metadata, the binary tensor extension both ways
+(encoded and decoded by tritonclient's own code) and input limits. A stub registry hands out one real ONNX model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from models.onnx_session import OnnxTextClassifier
+from models.text.event_classifier import EventClassifier
+from registry import AssetNotFound, AssetVersion, Kind
+from serving.app import create_app
+from serving.model_hub import ModelHub
+from training.data import load_labelled_texts
+from training.sample_corpus import generate_sample_reports
+
+
+class OneModelRegistry:
+    """Just enough registry for a ``ModelHub``: ``event-classifier@champion`` is version 1 at ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def resolve(self, ref: str) -> AssetVersion:
+        if not ref.startswith("event-classifier@"):
+            raise AssetNotFound(f"no {ref}")
+        return AssetVersion(Kind.MODEL, "event-classifier", 1, "onnx")
+
+    def load(self, uri: str) -> Path:
+        return self.path
+
+
+@pytest.fixture(scope="module")
+def onnx_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("gateway-app")
+    data = load_labelled_texts(generate_sample_reports(folder / "r.csv", per_category=20), ["text"], "category")
+    path = folder / "event-classifier.onnx"
+    path.write_bytes(EventClassifier().fit(data.texts, data.labels).to_onnx().SerializeToString())
+    return path
+
+
+@pytest.fixture
+def hub(onnx_path: Path) -> ModelHub:
+    return ModelHub(OneModelRegistry(onnx_path))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client(hub: ModelHub) -> Iterator[TestClient]:
+    with TestClient(create_app(hub)) as http:
+        yield http
+
+
+def test_readiness_is_503_until_a_model_is_served(client: TestClient, hub: ModelHub) -> None:
+    before = client.get("/v2/health/ready")
+    assert before.status_code == 503 and before.json() == {"ready": False, "models": {}}
+    hub.get("event-classifier")
+    after = client.get("/v2/health/ready")
+    assert after.status_code == 200 and after.json() == {"ready": True, "models": {"event-classifier": 1}}
+
+
+def test_server_metadata_lists_the_binary_extension(client: TestClient) -> None:
+    assert client.get("/v2").json()["extensions"] == ["binary_tensor_data"]
+
+
+def triton_request(texts: list[str], outputs: list[Any] | None) -> tuple[bytes, dict[str, str]]:
+    import tritonclient.http as triton
+
+    tensor = triton.InferInput("text", [len(texts), 1], "BYTES")
+    tensor.set_data_from_numpy(np.asarray(texts, dtype=object).reshape(-1, 1))  # binary input
+    body, json_size = triton.InferenceServerClient.generate_request_body([tensor], outputs=outputs)
+    headers = {"Inference-Header-Content-Length": str(json_size)} if json_size is not None else {}
+    return body, headers
+
+
+def test_binary_outputs_decode_with_tritonclient(client: TestClient, onnx_path: Path) -> None:
+    import tritonclient.http as triton
+
+    texts = ["路口红绿灯坏了，车辆乱停堵路", "单位拖欠工资三个月"]
+    body, headers = triton_request(texts, outputs=None)  # no outputs named: tritonclient asks for binary
+    response = client.post("/v2/models/event-classifier/infer", content=body, headers=headers)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/octet-stream"
+    header_length = int(response.headers["inference-header-content-length"])
+    result = triton.InferResult.from_response_body(response.content, header_length=header_length)
+    expected = OnnxTextClassifier.from_path(onnx_path).predict_proba(texts)
+    assert np.allclose(result.as_numpy("probabilities"), expected, atol=1e-6)
+    labels = [v.decode() for v in result.as_numpy("label").tolist()]
+    assert labels == [OnnxTextClassifier.from_path(onnx_path).classes[i] for i in expected.argmax(axis=1)]
+
+
+def test_outputs_asked_as_json_stay_json(client: TestClient) -> None:
+    import tritonclient.http as triton
+
+    outputs = [triton.InferRequestedOutput("label", binary_data=False)]
+    body, headers = triton_request(["楼道里闻到煤气味"], outputs)
+    response = client.post("/v2/models/event-classifier/infer", content=body, headers=headers)
+    assert response.headers["content-type"] == "application/json"
+    assert "inference-header-content-length" not in response.headers
+    (output,) = response.json()["outputs"]
+    assert output["name"] == "label" and output["shape"] == [1] and isinstance(output["data"][0], str)
+
+
+def test_texts_over_the_limit_are_refused_on_both_endpoints(client: TestClient) -> None:
+    long_text = "路灯不亮" * 1251  # 5004 characters
+    oip = {"inputs": [{"name": "text", "shape": [2, 1], "datatype": "BYTES", "data": ["路灯不亮", long_text]}]}
+    response = client.post("/v2/models/event-classifier/infer", json=oip)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("inputs[text]: elements [1] exceed 5000 characters")
+    response = client.post("/v1/events/classify", json={"texts": ["路灯不亮", long_text]})
+    assert response.status_code == 400 and "texts [1] exceed 5000 characters" in response.json()["error"]
+
+
+def test_texts_up_to_the_limit_are_read_to_2000_cleaned_characters(client: TestClient) -> None:
+    head = "夜间施工噪音扰民睡不着" * 200  # 2200 characters: the model reads the first 2000
+    full = client.post("/v1/events/classify", json={"text": head + "公司拖欠工资" * 400}).json()
+    cut = client.post("/v1/events/classify", json={"text": head[:2000]}).json()
+    assert full["top_k"] == cut["top_k"] and full["category"] == "生态环境"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"text": ""}, "'text' is empty or only whitespace"),
+        ({"text": " \t\n\u3000"}, "'text' is empty or only whitespace"),
+        ({"texts": ["路灯不亮", "  "]}, "texts [1] are empty or only whitespace"),
+        ({"text": "路灯不亮", "model": "../etc/passwd"}, "model: Asset name '../etc/passwd' is not valid"),
+        ({"text": "路灯不亮", "model": "a@b", "version": 2}, "model: Asset name 'a@b' is not valid"),
+    ],
+)
+def test_blank_texts_and_malformed_model_names_are_400(client: TestClient, body: dict[str, Any], message: str) -> None:
+    response = client.post("/v1/events/classify", json=body)
+    assert response.status_code == 400 and message in response.json()["error"], response.text
+
+
+def test_malformed_model_name_on_oip_is_400_and_unknown_is_404(client: TestClient) -> None:
+    assert client.get("/v2/models/a@b").status_code == 400
+    assert client.get("/v2/models/no-such-model").status_code == 404
