@@ -69,12 +69,24 @@ def _pingdu_rules(reg: MlflowRegistry) -> AssetVersion:
     )
 
 
+def _components(reg: MlflowRegistry) -> AssetVersion:
+    """Every installed component (its name and default parameters), then the report-intake pipeline over them."""
+    import serving
+    from registry.component import available_components, register_component
+    from serving.pipeline import register_pipeline
+
+    for cls in available_components().values():
+        register_component(reg, cls())
+    return register_pipeline(reg, Path(serving.__file__).resolve().parent / "defaults" / "report_intake.yaml")
+
+
 #: (kind, name, alias it serves under, how to build and register it)
 DEFAULTS: list[tuple[str, str, str, Callable[[MlflowRegistry], AssetVersion]]] = [
     ("knowledge", "pingdu-basics", "production", _pingdu_basics),
     ("knowledge", "pingdu-knowledge", "production", _pingdu_knowledge),
     ("rule", "pingdu-rules", "production", _pingdu_rules),
     ("model", "event-classifier", "champion", _event_classifier),
+    ("component", "report-intake", "production", _components),
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from citymind import cli_kg, cli_registry, cli_rules, cli_train
+from citymind import cli_components, cli_kg, cli_registry, cli_rules, cli_train
 
 app = typer.Typer(
     help="citymind: the algorithm and knowledge middle-platform of a city brain.",
@@ -18,6 +18,7 @@ app.add_typer(cli_registry.app, name="registry")
 app.add_typer(cli_train.app, name="train")
 app.add_typer(cli_kg.app, name="kg")
 app.add_typer(cli_rules.app, name="rules")
+app.add_typer(cli_components.app, name="components")
 
 
 @app.command()

@@ -257,7 +257,7 @@ def register_pipeline(registry: Any, path: Path, *, alias: str | None = "product
     for step in pipeline.spec.steps:
         if isinstance(step, ModelStep):
             model = registry.resolve(step.ref)
-            lineage.append({"kind": "model", "name": model.name, "version": model.version, "detail": step.ref})
+            lineage.append({"kind": "model", "name": model.name, "version": model.version, "ref": step.ref})
         else:
             used = register_component(registry, step)
             lineage.append({"kind": "component", "name": used.name, "version": used.version})
