@@ -22,6 +22,28 @@ def _registry() -> Any:
     return MlflowRegistry.from_settings()
 
 
+def _tags(pairs: list[str] | None) -> dict[str, str]:
+    from registry import ValidationError
+
+    bad = [p for p in pairs or [] if "=" not in p or not p.split("=", 1)[0]]
+    if bad:
+        raise ValidationError(f"--tag takes KEY=VALUE, e.g. --tag city=pingdu. Got {bad[0]!r}.")
+    return dict(p.split("=", 1) for p in pairs or [])
+
+
+def _lineage(text: str | None) -> list[Any]:
+    from registry import ValidationError
+
+    try:
+        refs = json.loads(text) if text else []
+    except json.JSONDecodeError as exc:
+        example = '[{"kind": "dataset", "name": "tickets.xlsx"}]'
+        raise ValidationError(f"--lineage must be a JSON list of refs, e.g. '{example}' ({exc}).") from None
+    if not isinstance(refs, list):
+        raise ValidationError(f"--lineage must be a JSON list of refs. Got {type(refs).__name__}.")
+    return refs
+
+
 @app.command("list")
 def list_assets(
     kind: Annotated[str | None, typer.Argument(help="model|algorithm|rule|knowledge|component")] = None,
@@ -29,8 +51,7 @@ def list_assets(
     as_json: JsonOpt = False,
 ) -> None:
     """List assets, optionally of one kind and with given tags."""
-    tags = dict(t.split("=", 1) for t in tag or [])
-    assets = _registry().search(kind=kind, tags=tags)
+    assets = _registry().search(kind=kind, tags=_tags(tag))
     emit(
         [a.to_dict() for a in assets],
         as_json=as_json,
@@ -118,16 +139,14 @@ def register(
     as_json: JsonOpt = False,
 ) -> None:
     """Register a file or folder as a new version (a rule file is validated and its tests run first)."""
+    tags, refs = _tags(tag), _lineage(lineage_json)
     reg = _registry()
-    refs = json.loads(lineage_json) if lineage_json else []
     if kind == "rule":
         from rules.loader import load_rules
         from rules.service import check_ruleset
 
         check_ruleset(load_rules(file))
-    version = reg.register(
-        kind, name, file, description=description, tags=dict(t.split("=", 1) for t in tag or []), lineage=refs
-    )
+    version = reg.register(kind, name, file, description=description, tags=tags, lineage=refs)
     if alias:
         version = reg.set_alias(name, alias, version.version)
     emit(version.to_dict(), as_json=as_json, columns=["kind", "name", "version", "format", "aliases"])

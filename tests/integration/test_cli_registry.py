@@ -90,4 +90,19 @@ def test_cli_errors_are_one_line_and_exit_2(home: dict[str, str]) -> None:
     assert "error: Asset 'pingdu-basic' is not in the registry. Did you mean 'pingdu-basics'" in proc.stderr
     assert "Traceback" not in proc.stderr
     proc = citymind(home, "registry", "alias", "pingdu-basics", "champion", "9", ok=False)
-    assert proc.returncode == 2 and "Version 9 of 'pingdu-basics' does not exist" in proc.stderr
+    assert proc.returncode == 2 and "Version 9 of knowledge 'pingdu-basics' does not exist" in proc.stderr
+    for args, message in [
+        (["list", "--tag", "city"], "error: --tag takes KEY=VALUE, e.g. --tag city=pingdu. Got 'city'."),
+        (["lineage", "pingdu-basics", "1", "--direction", "sideways"], "error: Lineage direction must be"),
+        (["register", "--file", "x.yaml", "--kind", "rule", "--name", "x", "--lineage", "{"], "error: --lineage"),
+    ]:
+        proc = citymind(home, "registry", *args, ok=False)
+        assert proc.returncode == 2 and proc.stderr.startswith(message), proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and proc.stdout == ""
+
+
+def test_list_filters_by_tags_the_versions_carry(home: dict[str, str]) -> None:
+    citymind(home, "bootstrap")
+    listed = json.loads(citymind(home, "registry", "list", "--tag", "city=pingdu", "--json").stdout)
+    assert "pingdu-basics" in [a["name"] for a in listed]  # its version is tagged city=pingdu, the asset is not
+    assert json.loads(citymind(home, "registry", "list", "--tag", "city=qingdao", "--json").stdout) == []
