@@ -11,6 +11,7 @@ import citymind
 from serving.errors import install_error_handlers
 from serving.limits import BodySizeLimit
 from serving.model_hub import ModelHub
+from serving.routes_components import components_router
 from serving.routes_events import events_router
 from serving.routes_oip import oip_router
 
@@ -27,6 +28,7 @@ def create_app(hub: ModelHub, runner: Any = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(oip_router(hub))
     app.include_router(events_router(hub, runner))
+    app.include_router(components_router(hub))
     _publish_oip_schema(app)
     return app
 
