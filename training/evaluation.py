@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,13 @@ class Evaluation:
     holdout_index: list[int] = field(default_factory=list)  # rows of the last fold, unseen by its model
 
     def metrics(self) -> dict[str, float]:
-        per_class = {f"f1_{i:02d}_{_metric_key(c)}": v for i, (c, v) in enumerate(self.per_class_f1.items())}
+        """MLflow metrics: accuracy, macro_f1 and ``f1_<label>`` per class, CJK labels kept (``f1_交通运输``).
+
+        >>> Evaluation(5, 0, 0.9, 0.8, {"交通运输": 0.7, "劳动/社保": 0.9}, [], []).metrics()
+        {'accuracy': 0.9, 'macro_f1': 0.8, 'f1_交通运输': 0.7, 'f1_劳动_社保': 0.9}
+        """
+        keys = _metric_keys(list(self.per_class_f1))
+        per_class = {f"f1_{keys[c]}": v for c, v in self.per_class_f1.items()}
         return {"accuracy": self.accuracy, "macro_f1": self.macro_f1, **per_class}
 
 
@@ -99,7 +106,9 @@ def plot_confusion(evaluation: Evaluation, path: Path, title: str) -> Path:
     return path
 
 
-def _metric_key(label: str) -> str:
-    """MLflow metric names allow letters, digits, _-./ and spaces: keep CJK labels readable by index."""
-    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "_-.") else "" for ch in label)
-    return safe or "class"
+def _metric_keys(labels: list[str]) -> dict[str, str]:
+    """Metric-name-safe keys of class labels. MLflow allows Unicode word characters (CJK included), '.', '-'
+    and spaces; anything else ('/', '(', '、' ...) becomes '_'. Labels that clash after that get their index."""
+    keys = {label: re.sub(r"[^\w.\- ]", "_", label.strip()) or "class" for label in labels}
+    clashes = {k for k in keys.values() if list(keys.values()).count(k) > 1}
+    return {label: f"{key}_{i}" if key in clashes else key for i, (label, key) in enumerate(keys.items())}

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.text._export import PREPROCESS_METADATA
 from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
 from training.algorithms import ensure_algorithm, family
 from training.data import LabelledTexts
@@ -20,6 +21,7 @@ EXPERIMENT = "citymind-training"
 PARAMS_TAG = "citymind.params"
 EVAL_TAG = "citymind.evaluation"
 ALGORITHM_TAG = "citymind.algorithm"
+ONNX_INPUT_TAG = "citymind.onnx_input"
 
 
 @dataclass
@@ -41,66 +43,135 @@ def train_event_classifier(
     folds: int = 5,
     seed: int = 0,
     promote: bool = False,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
     extra_tags: Mapping[str, str] | None = None,
     algorithm: str = "char-ngram-linear",
 ) -> TrainingResult:
-    """Evaluate by stratified k-fold, fit on all rows, export ONNX, check parity, register, maybe promote."""
-    step = progress or (lambda label, done, total: None)
+    """Evaluate by stratified k-fold, fit on all rows, export ONNX, check parity, register, maybe promote.
+
+    ``progress(step, done, total)`` hears every step: cross-validation (per fold), fit, ONNX export, parity,
+    registration, the champion re-check (per fold, when the champion must be re-measured) and promotion."""
+    step = progress or _silent
     cls = family(algorithm)
     model_params = {**cls().get_params(), **(params or {})}
-    step("cross-validation", 0, folds)
-    evaluation = cross_validate(
-        lambda: cls(**model_params),
-        data.texts,
-        data.labels,
-        folds=folds,
-        seed=seed,
-        on_fold=lambda i: step("cross-validation", i + 1, folds),
+    evaluation = _timed(
+        step, "cross-validation", folds, lambda tick: _cross_validate(cls, model_params, data, folds, seed, tick)
     )
-    step("fit on all rows", 0, 1)
-    model = cls(**model_params).fit(data.texts, data.labels)
-    onnx_model = model.to_onnx()
+    trained = _fit_export_check(cls, model_params, data, evaluation, step)
+    version, run_id = _timed(
+        step, "register", 1, lambda tick: _register(registry, name, algorithm, data, trained, extra_tags)
+    )
+    comparison = compare_with_champion(registry, name, evaluation, data, folds, seed, progress=step)
+    promoted = promote or comparison["challenger_wins"]
+    if promoted:
+        version = _timed(
+            step, "promote to champion", 1, lambda tick: registry.set_alias(name, "champion", version.version)
+        )
+    return TrainingResult(
+        registry.version(name, version.version), evaluation, trained.parity, run_id, promoted, comparison
+    )
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def _silent(label: str, done: int, total: int) -> None:
+    pass
+
+
+def _timed(step: Progress, label: str, total: int, work: Callable[[Callable[[int], None]], Any]) -> Any:
+    """Run ``work(tick)`` between a 0/total and a total/total report; ``tick(i)`` reports i done in between."""
+    step(label, 0, total)
+    result = work(lambda done: step(label, done, total))
+    step(label, total, total)
+    return result
+
+
+@dataclass(frozen=True)
+class _Trained:
+    model: Any
+    onnx_model: Any
+    params: dict[str, Any]
+    evaluation: Evaluation
+    parity: ParityReport
+
+
+def _cross_validate(
+    cls: Any, params: dict[str, Any], data: LabelledTexts, folds: int, seed: int, tick: Callable[[int], None]
+) -> Evaluation:
+    def make() -> Any:
+        return cls(**params)
+
+    return cross_validate(make, data.texts, data.labels, folds=folds, seed=seed, on_fold=lambda i: tick(i + 1))
+
+
+def _fit_export_check(
+    cls: Any, params: dict[str, Any], data: LabelledTexts, evaluation: Evaluation, step: Progress
+) -> _Trained:
+    """Fit on all rows, export ONNX and check parity on held-out rows; a parity failure raises before anything
+    is registered."""
+    model = _timed(step, "fit on all rows", 1, lambda tick: cls(**params).fit(data.texts, data.labels))
+    onnx_model = _timed(step, "export ONNX", 1, lambda tick: model.to_onnx())
     holdout = [data.texts[i] for i in evaluation.holdout_index[:300]]
-    parity = check_parity(model, onnx_model, holdout)  # raises before anything is registered
+    parity = _timed(step, "ONNX parity", 1, lambda tick: check_parity(model, onnx_model, holdout))
+    return _Trained(model, onnx_model, params, evaluation, parity)
+
+
+def _register(
+    registry: MlflowRegistry,
+    name: str,
+    algorithm: str,
+    data: LabelledTexts,
+    trained: _Trained,
+    extra_tags: Mapping[str, str] | None,
+) -> tuple[AssetVersion, str]:
+    """One MLflow run with params, metrics and artifacts; one model version with lineage, alias challenger."""
     card = ensure_algorithm(registry, algorithm)
+    evaluation = trained.evaluation
     with _run(registry, name) as run:
         run_id = run.info.run_id
-        _log_run(registry, run_id, data, model_params, evaluation, parity, name)
+        _log_run(registry, run_id, data, trained.params, evaluation, trained.parity, name)
         lineage = [
             LineageRef("algorithm", card.name, str(card.version)),
             LineageRef("dataset", Path(data.source).name, None, {"digest": data.digest, "source": data.source}),
             LineageRef("run", run_id, None, {"experiment": EXPERIMENT}),
         ]
         tags = {
-            **cls.tags.to_mlflow_tags(),
+            **type(trained.model).tags.to_mlflow_tags(),
             ALGORITHM_TAG: algorithm,
-            PARAMS_TAG: json.dumps(model_params, ensure_ascii=False),
-            EVAL_TAG: json.dumps({"digest": data.digest, "folds": folds, "seed": seed}),
+            PARAMS_TAG: json.dumps(trained.params, ensure_ascii=False),
+            EVAL_TAG: json.dumps({"digest": data.digest, "folds": evaluation.folds, "seed": evaluation.seed}),
+            ONNX_INPUT_TAG: _metadata(trained.onnx_model, PREPROCESS_METADATA) + " (preprocessed, not raw text)",
             "macro_f1": f"{evaluation.macro_f1:.4f}",
             "accuracy": f"{evaluation.accuracy:.4f}",
-            "classes": json.dumps(getattr(model, "classes_", []), ensure_ascii=False),
+            "classes": json.dumps(getattr(trained.model, "classes_", []), ensure_ascii=False),
             **(extra_tags or {}),
         }
         version = registry.register(
             "model",
             name,
-            onnx_model,
-            description=f"Event classifier of citizen reports ({algorithm}).",
+            trained.onnx_model,
+            description=f"Event classifier of citizen reports ({algorithm}). {trained.onnx_model.doc_string}",
             tags=tags,
             lineage=lineage,
-            signature=model.signature().to_mlflow(),
+            signature=trained.model.signature().to_mlflow(),
         )
     registry.set_alias(name, "challenger", version.version)
-    comparison = compare_with_champion(registry, name, evaluation, data, folds, seed)
-    promoted = promote or comparison["challenger_wins"]
-    if promoted:
-        version = registry.set_alias(name, "champion", version.version)
-    return TrainingResult(registry.version(name, version.version), evaluation, parity, run_id, promoted, comparison)
+    return version, run_id
+
+
+def _metadata(onnx_model: Any, key: str) -> str:
+    return next(entry.value for entry in onnx_model.metadata_props if entry.key == key)
 
 
 def compare_with_champion(
-    registry: MlflowRegistry, name: str, evaluation: Evaluation, data: LabelledTexts, folds: int, seed: int
+    registry: MlflowRegistry,
+    name: str,
+    evaluation: Evaluation,
+    data: LabelledTexts,
+    folds: int,
+    seed: int,
+    progress: Progress = _silent,
 ) -> dict[str, Any]:
     """The champion's macro-F1 on the same evaluation: reused when it was measured on the same data and
     folds, otherwise re-measured by cross-validating the champion's parameters on these folds."""
@@ -121,7 +192,12 @@ def compare_with_champion(
         if "ngram_range" in params:
             params["ngram_range"] = tuple(params["ngram_range"])
         cls = family(champion.tags.get(ALGORITHM_TAG, "char-ngram-linear"))
-        score = cross_validate(lambda: cls(**params), data.texts, data.labels, folds=folds, seed=seed).macro_f1
+        score = _timed(
+            progress,
+            "champion re-check",
+            folds,
+            lambda tick: _cross_validate(cls, params, data, folds, seed, tick),
+        ).macro_f1
         how = "champion's parameters cross-validated on these folds"
     else:
         return {

@@ -12,6 +12,24 @@ from models.base import Signature, TensorDecl
 CLASSES_METADATA = "citymind.classes"
 PREPROCESS_METADATA = "citymind.preprocess"
 
+#: What the graph's ``text`` input really holds, by the preprocessing an exported model records.
+_INPUTS = {
+    "clean_text": "report text after models.text.cleaning.clean_text (NFKC, control characters removed, whitespace "
+    "collapsed and stripped, first {max_chars} characters)",
+    "short_text_tokens": "the space-joined tokens of models.text.cleaning.short_text_tokens (character 1–2-grams, "
+    "rjieba words, prefix and suffix of the cleaned first {max_chars} characters)",
+}
+
+
+def input_contract(preprocess: str, max_chars: int) -> str:
+    """One paragraph for the ONNX doc strings and the registered version's description: the graph does not
+    take raw text (NFKC and rjieba have no ONNX operator), so whoever feeds it directly must preprocess."""
+    return (
+        f"Input 'text' is not raw text: it is {_INPUTS[preprocess].format(max_chars=max_chars)}. Raw text gives "
+        "different n-grams and probabilities. The citymind gateway and models.onnx_session.OnnxTextClassifier "
+        f"apply it (ONNX metadata {PREPROCESS_METADATA}); plain onnxruntime and `mlflow models serve` do not."
+    )
+
 
 def export_text_pipeline(pipeline: Any, name: str, classes: Sequence[str], preprocess: str, max_chars: int) -> Any:
     """Convert a (vectorizer, linear) sklearn pipeline taking one string column, recording the class names and
@@ -36,6 +54,7 @@ def export_text_pipeline(pipeline: Any, name: str, classes: Sequence[str], prepr
     }.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
+    model.doc_string = model.graph.input[0].doc_string = input_contract(preprocess, max_chars)
     return model
 
 

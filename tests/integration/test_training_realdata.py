@@ -61,6 +61,7 @@ def test_tipdm_messages_macro_f1_and_champion_challenger(shared_data: Path, home
     run = reg.client.get_run(first["run_id"])
     assert run.data.metrics["macro_f1"] == pytest.approx(first["macro_f1"])
     assert {"accuracy", "onnx_parity_max_abs_diff"} <= set(run.data.metrics)
+    assert run.data.metrics["f1_交通运输"] == pytest.approx(first["per_class_f1"]["交通运输"])
     assert run.inputs.dataset_inputs[0].dataset.digest == lineage["dataset"].detail["digest"]
     artifacts = {a.path for a in reg.client.list_artifacts(first["run_id"])}
     assert {"confusion_matrix.png", "evaluation.json"} <= artifacts

@@ -11,6 +11,7 @@ import pytest
 import models.text.cleaning
 import models.text.event_classifier
 import models.text.short_text
+import training.evaluation
 from models.base import NotFittedError
 from training.algorithms import FAMILIES
 from training.data import load_labelled_texts
@@ -60,7 +61,9 @@ def test_a_single_string_is_refused(algorithm: str, sample) -> None:  # type: ig
         model.predict("路灯不亮")
 
 
-@pytest.mark.parametrize("module", [models.text.cleaning, models.text.event_classifier, models.text.short_text])
+@pytest.mark.parametrize(
+    "module", [models.text.cleaning, models.text.event_classifier, models.text.short_text, training.evaluation]
+)
 def test_docstring_examples_print_their_real_results(module: object) -> None:
     result = doctest.testmod(module, verbose=False)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0
@@ -78,3 +81,23 @@ def test_fit_needs_one_label_per_text_and_two_classes(algorithm: str) -> None:
         FAMILIES[algorithm]().fit(["路灯不亮"])
     with pytest.raises(ValueError, match="at least 2 classes; got 2 texts, 2 labels, 1 classes"):
         FAMILIES[algorithm]().fit(["路灯不亮", "路灯坏了"], ["市容环境", "市容环境"])
+
+
+@pytest.mark.parametrize("algorithm", sorted(FAMILIES))
+def test_the_onnx_graph_takes_preprocessed_text_and_says_so(algorithm: str, sample) -> None:  # type: ignore[no-untyped-def]
+    """Raw text fed to the bare ONNX graph gives other probabilities; the recorded preprocessing restores them."""
+    from models.onnx_session import OnnxTextClassifier, make_session
+
+    model = FAMILIES[algorithm]().fit(sample.texts, sample.labels)
+    onnx_model = model.to_onnx()
+    assert onnx_model.graph.input[0].doc_string.startswith("Input 'text' is not raw text")
+    session = make_session(onnx_model.SerializeToString())
+    served = OnnxTextClassifier(session)
+    raw = "平度市\t南村镇　小区门口垃圾堆放，很久没人清理！！"  # a tab, a full-width space and punctuation
+
+    def bare(text: str) -> np.ndarray:
+        return session.run(["probabilities"], {"text": np.asarray([[text]], dtype=object)})[0]
+
+    expected = model.predict_proba([raw])
+    assert np.abs(bare(raw) - expected).max() > 1e-3
+    assert np.abs(bare(served.preprocess(raw, served.max_chars)) - expected).max() < 1e-5

@@ -1,0 +1,77 @@
+"""The training pipeline on the SAMPLE corpus against a real embedded MLflow: every step reports progress, the
+per-class metrics keep their Chinese labels, and the registered version says what its ONNX input really is."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from registry import MlflowRegistry
+from training.data import LabelledTexts, load_labelled_texts
+from training.event_classifier import ONNX_INPUT_TAG, train_event_classifier
+from training.sample_corpus import generate_sample_reports
+
+
+class Recorder:
+    """A progress callback that remembers every report, in order."""
+
+    def __init__(self) -> None:
+        self.reports: dict[str, list[tuple[int, int]]] = defaultdict(list)
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        self.reports[label].append((done, total))
+
+
+def sample(tmp_path: Path, seed: int) -> LabelledTexts:
+    path = generate_sample_reports(tmp_path / f"reports-{seed}.csv", per_category=20, seed=seed)
+    return load_labelled_texts(path, ["text"], "category")
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> MlflowRegistry:
+    return MlflowRegistry(
+        f"sqlite:///{tmp_path / 'mlflow.db'}",
+        artifact_location=(tmp_path / "artifacts").as_uri(),
+        cache_dir=tmp_path / "cache",
+    )
+
+
+def test_every_step_reports_progress_and_the_champion_is_rechecked(registry: MlflowRegistry, tmp_path: Path) -> None:
+    first = Recorder()
+    train_event_classifier(sample(tmp_path, 1), registry=registry, folds=3, progress=first)
+    assert list(first.reports) == [
+        "cross-validation",
+        "fit on all rows",
+        "export ONNX",
+        "ONNX parity",
+        "register",
+        "promote to champion",
+    ]
+    assert first.reports["cross-validation"] == [(0, 3), (1, 3), (2, 3), (3, 3), (3, 3)]
+    assert all(reports[-1][0] == reports[-1][1] for reports in first.reports.values())
+
+    second = Recorder()
+    result = train_event_classifier(sample(tmp_path, 2), registry=registry, folds=3, progress=second)
+    assert second.reports["champion re-check"][0] == (0, 3) and second.reports["champion re-check"][-1] == (3, 3)
+    assert result.comparison["how"] == "champion's parameters cross-validated on these folds"
+
+
+def test_per_class_metrics_keep_the_chinese_labels(registry: MlflowRegistry, tmp_path: Path) -> None:
+    data = sample(tmp_path, 1)
+    result = train_event_classifier(data, registry=registry, folds=3)
+    metrics = registry.client.get_run(result.run_id).data.metrics
+    assert {f"f1_{label}" for label in data.classes} <= set(metrics)
+    assert metrics["f1_市容环境"] == pytest.approx(result.evaluation.per_class_f1["市容环境"])
+
+
+def test_the_registered_version_says_its_onnx_takes_cleaned_text(registry: MlflowRegistry, tmp_path: Path) -> None:
+    from models.onnx_session import make_session
+
+    version = train_event_classifier(sample(tmp_path, 1), registry=registry, folds=3).version
+    assert version.tags[ONNX_INPUT_TAG] == "clean_text:max_chars=2000 (preprocessed, not raw text)"
+    assert "Input 'text' is not raw text" in version.description
+    assert "models.text.cleaning.clean_text" in version.description
+    session = make_session(registry.load(version.uri))  # the .onnx file
+    assert session.get_modelmeta().description == version.description.split(". ", 1)[1]
