@@ -26,13 +26,22 @@ def shared_data_dir() -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests that start a real `mlflow server` (``-m "not server"`` skips them); skip real-data tests when
+    the data folder is absent."""
     data = shared_data_dir()
-    if data.is_dir():
-        return
     skip = pytest.mark.skip(reason=f"real data folder {data} is absent (set CITYMIND_SHARED_DATA)")
     for item in items:
-        if "realdata" in item.keywords:
+        if uses_mlflow_server(item):
+            item.add_marker(pytest.mark.server)
+        if "realdata" in item.keywords and not data.is_dir():
             item.add_marker(skip)
+
+
+def uses_mlflow_server(item: pytest.Item) -> bool:
+    """Directly, or through the ``store`` fixture's ``server`` parameter."""
+    callspec = getattr(item, "callspec", None)
+    on_server = callspec is not None and callspec.params.get("store") == "server"
+    return on_server or "mlflow_server" in getattr(item, "fixturenames", ())
 
 
 @pytest.fixture(scope="session")

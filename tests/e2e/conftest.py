@@ -13,6 +13,15 @@ import pytest
 
 from tests.conftest import free_port
 
+E2E = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every end-to-end test starts (or shares) a real Ray Serve gateway: ``-m "not serve"`` skips them."""
+    for item in items:
+        if E2E in item.path.resolve().parents:
+            item.add_marker(pytest.mark.serve)
+
 
 @pytest.fixture(scope="session")
 def gateway_home(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -19,8 +19,8 @@ from registry import MlflowRegistry
 from tests.integration._assets import linear_sklearn, linear_torch, make_artifact, tiny_onnx
 
 
-class Doubler(PythonModel):
-    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]  # hints would override the example
+class Doubler(PythonModel):  # no type hints: MLflow would take the signature from them, not the example
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
         return np.asarray(model_input) * 2
 
 
