@@ -133,6 +133,7 @@ class Pipeline(Component):
         self.input_schema = _input_of(spec)  # type: ignore[misc]
         self.output_schema = _output_of(spec)  # type: ignore[misc]
         self.tags = ComponentTags(lightweight=all(s.tags.lightweight for s in spec.steps))  # type: ignore[misc]
+        self.examples = list(spec.steps[0].examples)  # type: ignore[misc]
 
     def setup(self, registry: Any = None) -> None:
         for step in self.spec.steps:

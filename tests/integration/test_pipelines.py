@@ -66,6 +66,19 @@ def test_the_default_pipeline_equals_its_steps_run_by_hand(reg: MlflowRegistry) 
     assert first["area"]["label"] == "东阁街道" and first["model"] == {"name": "event-classifier", "version": 1}
 
 
+def test_the_contract_holds_for_the_registered_pipeline(reg: MlflowRegistry) -> None:
+    from tests.unit import test_component_contract as contract
+
+    pipeline = load_registered(reg, "report-intake@production")
+    pipeline.setup(reg)
+    pipeline._ready = True
+    assert pipeline.examples
+    contract.test_examples_satisfy_both_schemas(pipeline)
+    contract.test_batch_equals_the_map_of_single_calls(pipeline)
+    contract.test_the_input_is_never_changed(pipeline)
+    contract.test_bad_input_is_refused_naming_the_component(pipeline)
+
+
 def test_pipeline_lineage_names_every_component_and_the_model_version(reg: MlflowRegistry) -> None:
     ups = {(r.kind, r.name, r.version) for r in reg.lineage("report-intake", 1)}
     assert ups == {
