@@ -5,15 +5,12 @@ and says why."""
 
 from __future__ import annotations
 
-import logging
-import threading
 from pathlib import Path
 from typing import Any
 
+from registry.follow import AliasFollower
 from rules.engine import Firing, RuleEngine
 from rules.loader import RuleFileError, RuleSet, is_test_file, load_rules
-
-log = logging.getLogger("citymind.rules")
 
 
 def check_ruleset(ruleset: RuleSet) -> RuleSet:
@@ -51,68 +48,34 @@ def load_registered(registry: Any, ref: str) -> RuleSet:
     return load_rules(files[0], version=f"{target.name}/{target.version}")
 
 
-class RuleService:
-    """The rule set a service evaluates, following ``name@alias`` in the registry."""
+class RuleService(AliasFollower[RuleEngine]):
+    """The rule set a service evaluates, following ``name@alias`` in the registry (``watch()`` polls in the
+    background; ``reload()`` on demand). A reload keeps the ``for`` timers and repeat suppression of rules the new
+    version left unchanged."""
 
     def __init__(self, registry: Any, name: str, *, alias: str = "production", refresh_interval: float = 2.0) -> None:
-        self.registry = registry
-        self.name = name
-        self.alias = alias
-        self.refresh_interval = refresh_interval
-        self.version: int | None = None
-        self.engine: RuleEngine | None = None
-        self.last_error: str | None = None
-        self._stop = threading.Event()
+        super().__init__(
+            registry,
+            name,
+            alias,
+            lambda reg, target: RuleEngine(load_registered(reg, f"{target.name}/{target.version}")),
+            refresh_interval=refresh_interval,
+            carry=lambda old, new: RuleEngine(new.ruleset, state_from=old),
+        )
+
+    @property
+    def engine(self) -> RuleEngine | None:
+        return self._served
 
     def evaluate(self, kind: str, event: dict[str, Any], at: float = 0.0) -> list[Firing]:
-        engine = self.engine or self._first_load()
+        engine = self._served  # taken once: a swap during this call does not affect it
+        if engine is None:
+            self.reload()
+            engine = self._served
+            if engine is None:
+                raise RuleFileError([f"{self.name}@{self.alias}: no usable rule set ({self.last_error})"])
         return engine.evaluate(kind, event, at)
 
-    def _first_load(self) -> RuleEngine:
-        if not self.reload() and self.engine is None:
-            raise RuleFileError([f"{self.name}@{self.alias}: no usable rule set ({self.last_error})"])
-        assert self.engine is not None
-        return self.engine
-
-    def reload(self) -> bool:
-        """Follow the alias; True when a new version is now in service."""
-        try:
-            target = self.registry.resolve(f"{self.name}@{self.alias}")
-            if target.version == self.version:
-                self.last_error = None  # e.g. the alias was rolled back to what is in service
-                return False
-            ruleset = self._load(target)
-        except Exception as exc:  # a broken version must never take the old rules out of service
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            log.warning("keeping %s v%s: %s", self.name, self.version, self.last_error)
-            return False
-        # one reference assignment: evaluations already running keep the engine they started with
-        self.engine = RuleEngine(ruleset, state_from=self.engine)
-        self.version, self.last_error = target.version, None
-        log.info("rules %s@%s: now serving version %s", self.name, self.alias, target.version)
-        return True
-
-    def _load(self, target: Any) -> RuleSet:
-        return load_registered(self.registry, f"{target.name}/{target.version}")
-
     def status(self) -> dict[str, Any]:
-        engine = self.engine
-        return {
-            "name": self.name,
-            "alias": self.alias,
-            "version": self.version,
-            "rules": len(engine.ruleset.rules) if engine else 0,
-            "last_error": self.last_error,
-        }
-
-    def watch(self) -> threading.Thread:
-        def loop() -> None:
-            while not self._stop.wait(self.refresh_interval):
-                self.reload()
-
-        thread = threading.Thread(target=loop, name=f"rules-{self.name}", daemon=True)
-        thread.start()
-        return thread
-
-    def stop(self) -> None:
-        self._stop.set()
+        engine = self._served
+        return {**super().status(), "rules": len(engine.ruleset.rules) if engine else 0}

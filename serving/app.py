@@ -11,9 +11,11 @@ import citymind
 from serving.errors import install_error_handlers
 from serving.limits import BodySizeLimit
 from serving.model_hub import ModelHub
+from serving.routes_catalogue import catalogue_router
 from serving.routes_components import components_router
 from serving.routes_events import events_router
 from serving.routes_oip import oip_router
+from serving.routes_triage import triage_router
 
 
 def create_app(hub: ModelHub, runner: Any = None) -> FastAPI:
@@ -29,6 +31,8 @@ def create_app(hub: ModelHub, runner: Any = None) -> FastAPI:
     app.include_router(oip_router(hub))
     app.include_router(events_router(hub, runner))
     app.include_router(components_router(hub))
+    app.include_router(triage_router(hub))
+    app.include_router(catalogue_router(hub))
     _publish_oip_schema(app)
     return app
 

@@ -1,0 +1,93 @@
+"""Recent open reports, for merging duplicates (并单) and counting repeat callers: bounded in size and time."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the store knew when a report arrived: earlier reports of the same thing, and how many reports
+    (this one included) its reporter made within the window."""
+
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    reporter_count: int = 1
+
+
+@dataclass(frozen=True)
+class _Report:
+    id: str
+    grams: frozenset[str]
+    key: tuple[str | None, str]
+    reporter: str | None
+    at: float
+
+
+class RecentReports:
+    """A report duplicates an earlier one when both are about the same category in the same area within
+    ``window_s`` and their texts share at least ``similarity`` of their character bigrams (Jaccard). At most
+    ``max_reports`` are kept (oldest dropped first), and none older than the window."""
+
+    def __init__(self, window_s: float = 72 * 3600, max_reports: int = 20_000, similarity: float = 0.5) -> None:
+        self.window_s, self.max_reports, self.similarity = window_s, max_reports, similarity
+        self._reports: OrderedDict[str, _Report] = OrderedDict()
+        self._by_key: dict[tuple[str | None, str], list[str]] = defaultdict(list)
+        self._by_reporter: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+
+    def add(self, id: str, text: str, category: str, area: str | None, reporter: str | None, at: float) -> Seen:
+        report = _Report(id, _bigrams(text), (area, category), reporter, at)
+        with self._lock:
+            self._expire(at)
+            duplicates = []
+            for other_id in self._by_key.get(report.key, []):
+                other = self._reports[other_id]
+                score = _jaccard(report.grams, other.grams)
+                if abs(at - other.at) <= self.window_s and score >= self.similarity:
+                    duplicates.append({"id": other.id, "similarity": round(score, 3), "at": other.at})
+            count = 1 + (self._by_reporter.get(reporter, 0) if reporter else 0)
+            self._insert(report)
+        return Seen(duplicates, count)
+
+    def __len__(self) -> int:
+        return len(self._reports)
+
+    def _insert(self, report: _Report) -> None:
+        if report.id in self._reports:  # the same report sent again replaces itself
+            self._drop(report.id)
+        self._reports[report.id] = report
+        self._by_key[report.key].append(report.id)
+        if report.reporter:
+            self._by_reporter[report.reporter] += 1
+        while len(self._reports) > self.max_reports:
+            self._drop(next(iter(self._reports)))
+
+    def _expire(self, now: float) -> None:
+        while self._reports:
+            oldest = next(iter(self._reports.values()))
+            if now - oldest.at <= self.window_s:
+                return
+            self._drop(oldest.id)
+
+    def _drop(self, id: str) -> None:
+        report = self._reports.pop(id)
+        ids = self._by_key[report.key]
+        ids.remove(id)
+        if not ids:
+            del self._by_key[report.key]
+        if report.reporter:
+            self._by_reporter[report.reporter] -= 1
+            if not self._by_reporter[report.reporter]:
+                del self._by_reporter[report.reporter]
+
+
+def _bigrams(text: str) -> frozenset[str]:
+    squeezed = "".join(text.split())
+    return frozenset(squeezed[i : i + 2] for i in range(len(squeezed) - 1)) or frozenset([squeezed])
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0

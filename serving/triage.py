@@ -1,0 +1,212 @@
+"""The event engine's triage (事件分拨): a citizen report → category → departments → dispatch rules → similar
+past cases → duplicates, in one answer with its explanation. It only joins the libraries: the classifier (model
+hub), the knowledge graph (``dispatch``, ``similar_cases``), the rule set (``dispatch`` rules), and the components
+that clean, mask and place the text. Nothing here decides what a library already decides."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from registry.follow import AliasFollower
+from serving.recent import RecentReports
+
+#: a report whose rules set nothing gets this priority; a priority without an SLA gets this one
+DEFAULT_PRIORITY = "P3"
+DEFAULT_SLA = {"P1": "30m", "P2": "4h", "P3": "24h", "P4": "72h"}
+
+
+@dataclass(frozen=True)
+class TriageConfig:
+    model: str = "event-classifier"
+    knowledge: str = "pingdu-knowledge@production"
+    rules: str = "pingdu-rules@production"
+    similar_cases: int = 3
+    top_k: int = 3
+    refresh_interval: float = 2.0
+
+
+class EventEngine:
+    """``triage(report)`` for one report, ``triage_batch(reports)`` for many (one classifier call)."""
+
+    def __init__(self, hub: Any, config: TriageConfig | None = None, classify: Any = None) -> None:
+        from rules.service import RuleService
+
+        self.hub, self.config = hub, config or TriageConfig()
+        self.classify = classify or self._classify
+        name, _, alias = self.config.knowledge.partition("@")
+        self.knowledge = AliasFollower(
+            hub.registry, name, alias or "production", _load_knowledge, refresh_interval=self.config.refresh_interval
+        )
+        rules_name, _, rules_alias = self.config.rules.partition("@")
+        self.rules = RuleService(
+            hub.registry, rules_name, alias=rules_alias or "production", refresh_interval=self.config.refresh_interval
+        )
+        self.recent = RecentReports()
+        self._prepare = _components()
+
+    def triage(self, report: Mapping[str, Any]) -> dict[str, Any]:
+        return self.triage_batch([report])[0]
+
+    def triage_batch(self, reports: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        prepared = [self._prepare_one(r) for r in reports]
+        classified = self.classify([p["text"] for p in prepared], self.config.top_k)
+        return [self._decide(p, c) for p, c in zip(prepared, classified, strict=True)]
+
+    def _prepare_one(self, report: Mapping[str, Any]) -> dict[str, Any]:
+        record: dict[str, Any] = {"text": report["text"]}
+        for component in self._prepare:
+            record = component(record)
+        when = _parse_time(report.get("time"))
+        area = report.get("area") or (record["area"] or {}).get("label")
+        return {
+            **record,
+            "report": report,
+            "area_name": area,
+            "time": when,
+            "id": report.get("id") or uuid.uuid4().hex[:12],
+        }
+
+    def _classify(self, texts: list[str], top_k: int) -> list[dict[str, Any]]:
+        from serving.routes_events import classify_texts
+
+        model = self.hub.get(self.config.model)
+        return [
+            {**r, "model": {"name": model.name, "version": model.version}} for r in classify_texts(model, texts, top_k)
+        ]
+
+    def _decide(self, prepared: dict[str, Any], classified: dict[str, Any]) -> dict[str, Any]:
+        knowledge = self.knowledge.current()
+        dispatch = _dispatch(knowledge, classified["category"], prepared["area_name"])
+        report, when = prepared["report"], prepared["time"]
+        reporter = dict(report.get("reporter") or {})
+        seen = self.recent.add(
+            prepared["id"],
+            prepared["text"],
+            classified["category"],
+            prepared["area_name"],
+            reporter.get("id"),
+            when.timestamp(),
+        )
+        event = {
+            "category": classified["category"],
+            "confidence": classified["confidence"],
+            "text": prepared["text"],
+            "area": prepared["area_name"],
+            "hour": when.hour,
+            "weekday": when.isoweekday(),
+            "channel": report.get("channel"),
+            "department": dispatch.get("lead"),
+            "reporter": {**reporter, "count": seen.reporter_count},
+            "duplicates": len(seen.duplicates),
+        }
+        firings = [f for f in self.rules.evaluate("dispatch", event, when.timestamp()) if not f.suppressed]
+        decision = _merge(firings)
+        cases = _similar(knowledge, prepared["text"], self.config.similar_cases)
+        return {
+            "id": prepared["id"],
+            "text": prepared["text"],
+            "pii": prepared["pii"],
+            "category": classified["category"],
+            "confidence": classified["confidence"],
+            "top_k": classified["top_k"],
+            "area": prepared["area_name"],
+            "department": _department(dispatch, decision.pop("department", None)),
+            **decision,
+            "similar_cases": cases["cases"],
+            "duplicates": seen.duplicates,
+            "explanation": {
+                "model": classified["model"],
+                "knowledge": self.knowledge.status(),
+                "graph_path": dispatch.get("path", []),
+                "rules": {"ruleset": self.rules.status(), "fired": [f.to_dict() for f in firings]},
+                "similar_cases": cases["note"],
+                "area": prepared["area_match"],
+            },
+        }
+
+
+def _components() -> list[Any]:
+    from registry.component import available_components
+
+    known = available_components()
+    steps = [known["text.normalize"](), known["privacy.mask"](), known["geo.resolve_area"]()]
+    for step in steps:
+        step.setup()
+        step._ready = True
+    return steps
+
+
+def _load_knowledge(registry: Any, target: Any) -> Any:
+    from knowledge_graph.snapshot import KnowledgeSnapshot
+
+    return KnowledgeSnapshot.from_registry(registry, f"{target.name}/{target.version}")
+
+
+def _dispatch(knowledge: Any, category: str, area: str | None) -> dict[str, Any]:
+    from registry import CitymindError
+
+    try:
+        return dict(knowledge.graph.dispatch(category, area).to_dict())
+    except CitymindError as exc:  # an unknown area still dispatches city-wide; an unknown category goes to review
+        if area is not None:
+            city = _dispatch(knowledge, category, None)
+            return {**city, "path": [f"area {area!r}: {exc}", *city.get("path", [])]}
+        return {"category": category, "lead": None, "assists": [], "path": [str(exc)]}
+
+
+def _department(dispatch: dict[str, Any], override: str | None) -> dict[str, Any]:
+    """Lead and assisting departments (the graph's path is in the explanation); a rule may name another lead."""
+    out = {k: v for k, v in dispatch.items() if k in ("lead", "lead_id", "assists", "assist_ids", "source")}
+    if override:
+        out = {**out, "lead": override, "lead_id": None, "overridden_by_rule": True}
+    return out
+
+
+def _merge(firings: list[Any]) -> dict[str, Any]:
+    """One decision from the rules that fired: the most urgent priority, the shortest SLA and escalation, any
+    transfer or review queue; a rule's ``department`` overrides the graph's lead."""
+    from rules.loader import seconds
+
+    then = [f.then for f in firings]
+    priority = min((t["priority"] for t in then if "priority" in t), default=DEFAULT_PRIORITY)
+    slas = [t["sla"] for t in then if "sla" in t]
+    escalations = [t["escalate_after"] for t in then if "escalate_after" in t]
+    decision: dict[str, Any] = {
+        "priority": priority,
+        "sla": min(slas, key=seconds) if slas else DEFAULT_SLA[priority],
+        "escalate_after": min(escalations, key=seconds) if escalations else None,
+        "transfer": next((t["transfer"] for t in then if "transfer" in t), None),
+        "queue": next((t["queue"] for t in then if "queue" in t), None),
+    }
+    department = next((t["department"] for t in then if "department" in t), None)
+    if department:
+        decision["department"] = department
+    return decision
+
+
+def _similar(knowledge: Any, text: str, k: int) -> dict[str, Any]:
+    if getattr(knowledge, "cases", None) is None:
+        return {"cases": [], "note": "this knowledge snapshot has no case index (citymind kg index)"}
+    hits = knowledge.similar_cases(text, k)
+    cases = [
+        {"id": h.case.id, "title": h.case.title, "reply": h.case.reply[:500], "score": round(float(h.score), 4)}
+        for h in hits
+    ]
+    return {"cases": cases, "note": f"{len(cases)} past cases by report-to-report similarity"}
+
+
+def _parse_time(value: Any) -> datetime:
+    if value is None:
+        return datetime.now()
+    if isinstance(value, datetime):
+        return value
+    from registry import ValidationError
+
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError(f"time must be ISO 8601, e.g. '2026-11-26T09:30:00'. Got {value!r}.") from None
