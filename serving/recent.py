@@ -42,6 +42,8 @@ class RecentReports:
         report = _Report(id, _bigrams(text), (area, category), reporter, at)
         with self._lock:
             self._expire(at)
+            if id in self._reports:  # the same report sent again replaces itself
+                self._drop(id)
             duplicates = []
             for other_id in self._by_key.get(report.key, []):
                 other = self._reports[other_id]
@@ -56,8 +58,6 @@ class RecentReports:
         return len(self._reports)
 
     def _insert(self, report: _Report) -> None:
-        if report.id in self._reports:  # the same report sent again replaces itself
-            self._drop(report.id)
         self._reports[report.id] = report
         self._by_key[report.key].append(report.id)
         if report.reporter:

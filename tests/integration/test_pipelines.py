@@ -16,17 +16,9 @@ from tests.unit.test_component_contract import same
 DEFAULT_PIPELINE = Path(__file__).resolve().parents[2] / "serving" / "defaults" / "report_intake.yaml"
 
 
-@pytest.fixture(scope="module")
-def reg(tmp_path_factory: pytest.TempPathFactory) -> MlflowRegistry:
-    from citymind.bootstrap import bootstrap
-
-    home = tmp_path_factory.mktemp("pipelines")
-    registry = MlflowRegistry(
-        f"sqlite:///{home / 'mlflow.db'}", artifact_location=(home / "artifacts").as_uri(), cache_dir=home / "cache"
-    )
-    lines = list(bootstrap(registry))
-    assert any("component  report-intake/1 @production" in line for line in lines), lines
-    return registry
+@pytest.fixture
+def reg(bootstrapped: MlflowRegistry) -> MlflowRegistry:
+    return bootstrapped
 
 
 @pytest.mark.parametrize("name", sorted(available_components()))
@@ -104,13 +96,13 @@ def test_a_pipeline_that_does_not_connect_is_refused_with_its_place(reg: MlflowR
 
 
 @pytest.fixture(scope="module")
-def http(reg: MlflowRegistry) -> Any:
+def http(bootstrapped: MlflowRegistry) -> Any:
     from fastapi.testclient import TestClient
 
     from serving.app import create_app
     from serving.model_hub import ModelHub
 
-    with TestClient(create_app(ModelHub(reg))) as client:
+    with TestClient(create_app(ModelHub(bootstrapped))) as client:
         yield client
 
 

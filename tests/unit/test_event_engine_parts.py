@@ -1,0 +1,88 @@
+"""Parts of the event engine that need no registry: the recent-report store (并单, repeat callers), the merge of
+dispatch decisions, and the Open311 service list generated from the shipped taxonomy."""
+
+from __future__ import annotations
+
+import jsonschema
+
+from knowledge_graph.defaults import load_pingdu
+from rules.engine import Firing
+from serving.recent import RecentReports
+from serving.routes_catalogue import open311_services
+from serving.triage import _merge
+
+HOUR = 3600.0
+
+
+def test_duplicates_need_the_same_category_area_window_and_similar_text() -> None:
+    store = RecentReports(window_s=72 * HOUR, similarity=0.5)
+    assert store.add("a", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r1", 0).duplicates == []
+    same = store.add("b", "南村镇幸福小区门口垃圾堆放很久了没人清理", "市容环境", "南村镇", "r2", HOUR)
+    assert [d["id"] for d in same.duplicates] == ["a"] and same.duplicates[0]["similarity"] >= 0.5
+    assert store.add("c", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "古岘镇", "r3", HOUR).duplicates == []
+    assert store.add("d", "路灯坏了", "市容环境", "南村镇", "r4", HOUR).duplicates == []
+    later = store.add("e", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r5", 80 * HOUR)
+    assert later.duplicates == [] and "a" not in {r for r in store._reports}  # expired
+
+
+def test_repeat_callers_are_counted_and_the_store_is_bounded() -> None:
+    store = RecentReports(max_reports=3)
+    counts = [
+        store.add(str(i), f"第{i}次反映噪音", "生态环境", "东阁街道", "r1", float(i)).reporter_count for i in range(5)
+    ]
+    assert counts == [1, 2, 3, 4, 4] and len(store) == 3  # the three kept, plus this one
+    assert store.add("4", "again", "生态环境", "东阁街道", "r1", 9.0).reporter_count == 3  # same id replaces itself
+
+
+def firing(**then: str) -> Firing:
+    return Firing("r", "g", "x", {}, then=dict(then))
+
+
+def test_merge_takes_the_most_urgent_priority_and_shortest_times() -> None:
+    merged = _merge(
+        [
+            firing(priority="P2", sla="4h"),
+            firing(priority="P1", sla="30m", transfer="119"),
+            firing(queue="manual-review"),
+        ]
+    )
+    assert merged == {
+        "priority": "P1",
+        "sla": "30m",
+        "escalate_after": None,
+        "transfer": "119",
+        "queue": "manual-review",
+    }
+    assert _merge([]) == {"priority": "P3", "sla": "24h", "escalate_after": None, "transfer": None, "queue": None}
+    assert _merge([firing(priority="P2", department="市公安局")])["department"] == "市公安局"
+
+
+#: GeoReport v2 "GET Service List" fields (https://wiki.open311.org/GeoReport_v2/#get-service-list)
+GEOREPORT_SERVICE = {
+    "type": "object",
+    "required": ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"],
+    "additionalProperties": False,
+    "properties": {
+        "service_code": {"type": "string", "minLength": 1},
+        "service_name": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "metadata": {"type": "boolean"},
+        "type": {"enum": ["realtime", "batch", "blackbox"]},
+        "keywords": {"type": "string"},
+        "group": {"type": "string"},
+    },
+}
+
+
+def test_open311_service_list_follows_georeport_v2() -> None:
+    kg = load_pingdu()
+    services = open311_services(kg)
+    jsonschema.validate(services, {"type": "array", "minItems": 1, "items": GEOREPORT_SERVICE})
+    assert len(services) == len(kg.leaf_categories())
+    assert len({s["service_code"] for s in services}) == len(services)
+    lamp = next(s for s in services if s["service_name"] == "路灯照明")
+    assert (
+        lamp["group"] == "市容环境"
+        and "路灯不亮" in lamp["keywords"].split(",")
+        and "市城市管理局" in lamp["description"]
+    )
