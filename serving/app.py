@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 import citymind
 from serving.errors import install_error_handlers
 from serving.limits import BodySizeLimit
+from serving.metrics import RequestMetrics, exposition, watch_hub
 from serving.model_hub import ModelHub
 from serving.routes_catalogue import catalogue_router
 from serving.routes_components import components_router
@@ -27,12 +28,21 @@ def create_app(hub: ModelHub, runner: Any = None) -> FastAPI:
         "event engine's task endpoints.",
     )
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(RequestMetrics)
+    watch_hub(hub)
     install_error_handlers(app)
     app.include_router(oip_router(hub))
     app.include_router(events_router(hub, runner))
     app.include_router(components_router(hub))
     app.include_router(triage_router(hub))
     app.include_router(catalogue_router(hub))
+
+    @app.get("/metrics", tags=["Health"], include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus text exposition of this replica's metrics."""
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
+
     _publish_oip_schema(app)
     return app
 

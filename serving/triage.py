@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from registry.follow import AliasFollower
+from serving.metrics import BATCH_SIZE, PREDICTIONS, RULE_FIRINGS
 from serving.recent import RecentReports
 
 #: a report whose rules set nothing gets this priority; a priority without an SLA gets this one
@@ -52,6 +53,7 @@ class EventEngine:
         return self.triage_batch([report])[0]
 
     def triage_batch(self, reports: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        BATCH_SIZE.labels("/v1/events/triage").observe(len(reports))
         prepared = [self._prepare_one(r) for r in reports]
         classified = self.classify([p["text"] for p in prepared], self.config.top_k)
         return [self._decide(p, c) for p, c in zip(prepared, classified, strict=True)]
@@ -74,6 +76,7 @@ class EventEngine:
         from serving.routes_events import classify_texts
 
         model = self.hub.get(self.config.model)
+        PREDICTIONS.labels(model.name, str(model.version), "champion").inc(len(texts))
         return [
             {**r, "model": {"name": model.name, "version": model.version}} for r in classify_texts(model, texts, top_k)
         ]
@@ -104,6 +107,8 @@ class EventEngine:
             "duplicates": len(seen.duplicates),
         }
         firings = [f for f in self.rules.evaluate("dispatch", event, when.timestamp()) if not f.suppressed]
+        for f in firings:
+            RULE_FIRINGS.labels(f.version or "", f.rule).inc()
         decision = _merge(firings)
         cases = _similar(knowledge, prepared["text"], self.config.similar_cases)
         return {

@@ -105,3 +105,13 @@ def test_registry_read_api_and_open311(http: TestClient) -> None:
     assert http.get("/v1/registry/model/nope").status_code == 404
     services = http.get("/open311/v2/services.json").json()
     assert {"service_code", "service_name", "group", "keywords"} <= set(services[0]) and len(services) >= 40
+
+
+def test_metrics_count_requests_predictions_and_rule_firings(http: TestClient) -> None:
+    triage(http, text="李园街道有人闻到天然气味", time="2026-11-26T10:00:00")
+    text = http.get("/metrics").text
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert float(samples['citymind_requests_total{route="/v1/events/triage",status="200"}']) >= 1
+    assert float(samples['citymind_rule_firings_total{rule="gas-leak-p1",ruleset="pingdu-rules/1"}']) >= 1
+    assert samples['citymind_model_version_served{model="event-classifier"}'] == "1.0"
+    assert float(samples['citymind_predictions_total{arm="champion",model="event-classifier",version="1"}']) >= 1
