@@ -59,7 +59,7 @@ def open311_services(knowledge: Any) -> list[dict[str, Any]]:
         chain = knowledge.ancestors(node, "broader")
         top = knowledge.label(chain[-1]) if len(chain) > 1 else data["label"]
         try:
-            lead = knowledge.dispatch(data["label"]).lead
+            lead = knowledge.dispatch(node).lead  # by id: labels such as 其他 repeat across branches
         except Exception:  # a category without a lead is still a service people can report
             lead = None
         described = f"{top} › {data['label']}" + (f"（主办：{lead}）" if lead else "")

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
 from serving.limits import MAX_TEXT_CHARS, MAX_TEXTS
@@ -66,5 +67,25 @@ def triage_router(hub: ModelHub) -> APIRouter:
         reports = [r.model_dump(exclude_none=True) for r in ([body.report] if body.report else body.reports or [])]
         results = event_engine().triage_batch(reports)
         return results[0] if body.report else {"results": results}
+
+    @router.get("/v1/health", tags=["Health"], responses={503: {"description": "a part cannot serve"}})
+    def health() -> JSONResponse:
+        """Every part the event engine needs, with the version it serves and its last error: the models, the
+        rule set and the knowledge snapshot. 200 when all can serve, 503 otherwise."""
+        ready = True
+        try:
+            engine = event_engine()
+            hub.get(engine.config.model)
+            engine.knowledge.current()
+            engine.rules.evaluate("dispatch", {})
+        except Exception as exc:  # reported, not raised: health must answer
+            error, ready = f"{type(exc).__name__}: {exc}", False
+        served = hub.served()
+        parts: dict[str, Any] = {"models": {"served": {n: m.version for n, m in served.items()}, "errors": hub.errors}}
+        if not ready:
+            parts["error"] = error
+        else:
+            parts["rules"], parts["knowledge"] = engine.rules.status(), engine.knowledge.status()
+        return JSONResponse({"ready": ready, "parts": parts}, status_code=200 if ready else 503)
 
     return router

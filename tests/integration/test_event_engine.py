@@ -115,3 +115,12 @@ def test_metrics_count_requests_predictions_and_rule_firings(http: TestClient) -
     assert float(samples['citymind_rule_firings_total{rule="gas-leak-p1",ruleset="pingdu-rules/1"}']) >= 1
     assert samples['citymind_model_version_served{model="event-classifier"}'] == "1.0"
     assert float(samples['citymind_predictions_total{arm="champion",model="event-classifier",version="1"}']) >= 1
+
+
+def test_health_names_every_part_and_its_version(http: TestClient) -> None:
+    health = http.get("/v1/health")
+    assert health.status_code == 200, health.text
+    parts = health.json()["parts"]
+    assert parts["models"]["served"] == {"event-classifier": 1}
+    assert (parts["rules"]["name"], parts["rules"]["version"], parts["rules"]["rules"]) == ("pingdu-rules", 1, 14)
+    assert parts["knowledge"]["name"] == "pingdu-knowledge" and parts["knowledge"]["last_error"] is None
