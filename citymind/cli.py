@@ -39,6 +39,29 @@ def serve() -> None:
 
 
 @app.command()
+def canary(
+    model: str,
+    weight: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="share of request keys sent to @challenger")
+    ] = None,
+    shadow: Annotated[
+        bool | None, typer.Option("--shadow/--no-shadow", help="run @challenger beside @champion")
+    ] = None,
+) -> None:
+    """Set a model's champion/challenger split; gateways follow within seconds (no restart)."""
+    from registry import MlflowRegistry
+    from serving.canary import SHADOW_TAG, WEIGHT_TAG
+
+    reg = MlflowRegistry.from_settings()
+    if weight is not None:
+        reg.set_tag(model, WEIGHT_TAG, str(weight))
+    if shadow is not None:
+        reg.set_tag(model, SHADOW_TAG, str(shadow).lower())
+    tags = reg.get(model).tags
+    typer.echo(f"{model}: challenger weight {tags.get(WEIGHT_TAG, '0')}, shadow {tags.get(SHADOW_TAG, 'false')}")
+
+
+@app.command()
 def info() -> None:
     """Print the effective settings."""
     from citymind.settings import get_settings

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from registry import _lineage
-from registry._exceptions import AliasError, AssetNotFound, InvalidAsset
+from registry._exceptions import AliasError, AssetNotFound, InvalidAsset, ValidationError
 from registry._mlflow_support import (
     is_already_exists,
     is_not_found,
@@ -208,6 +208,18 @@ class MlflowRegistry:
             )
         with mlflow_errors(self.tracking_uri), self._lock:
             retrying(lambda: self.client.delete_registered_model_alias(name, alias))
+
+    def set_tag(self, name: str, key: str, value: str | None) -> Asset:
+        """Set (or, with ``value`` None, remove) a tag of the asset itself, e.g. a canary weight."""
+        if not key or key.startswith(("citymind.kind", "citymind.alias_history", "citymind.lineage")):
+            raise ValidationError(f"tag {key!r} is kept by citymind itself; choose another key")
+        self.get(name)
+        with mlflow_errors(self.tracking_uri), self._lock:
+            if value is None:
+                retrying(lambda: self.client.delete_registered_model_tag(name, key))
+            else:
+                retrying(lambda: self.client.set_registered_model_tag(name, key, str(value)))
+        return self.get(name)
 
     def rollback(self, name: str, alias: str = "champion") -> AssetVersion:
         """Move ``alias`` back to the version it pointed at before its last move."""

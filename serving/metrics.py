@@ -25,6 +25,12 @@ LATENCY = Histogram(
 PREDICTIONS = Counter(
     "citymind_predictions", "Predictions by model, version and arm", ["model", "version", "arm"], registry=METRICS
 )
+SHADOW = Counter(
+    "citymind_shadow",
+    "Shadow answers of a challenger: agree, disagree, dropped",
+    ["model", "version", "outcome"],
+    registry=METRICS,
+)
 RULE_FIRINGS = Counter(
     "citymind_rule_firings", "Rule firings by rule set version and rule", ["ruleset", "rule"], registry=METRICS
 )

@@ -33,11 +33,12 @@ class TriageConfig:
 class EventEngine:
     """``triage(report)`` for one report, ``triage_batch(reports)`` for many (one classifier call)."""
 
-    def __init__(self, hub: Any, config: TriageConfig | None = None, classify: Any = None) -> None:
+    def __init__(self, hub: Any, config: TriageConfig | None = None) -> None:
         from rules.service import RuleService
+        from serving.canary import Canary
 
         self.hub, self.config = hub, config or TriageConfig()
-        self.classify = classify or self._classify
+        self.canary = Canary(hub, refresh_interval=self.config.refresh_interval)
         name, _, alias = self.config.knowledge.partition("@")
         self.knowledge = AliasFollower(
             hub.registry, name, alias or "production", _load_knowledge, refresh_interval=self.config.refresh_interval
@@ -55,7 +56,8 @@ class EventEngine:
     def triage_batch(self, reports: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
         BATCH_SIZE.labels("/v1/events/triage").observe(len(reports))
         prepared = [self._prepare_one(r) for r in reports]
-        classified = self.classify([p["text"] for p in prepared], self.config.top_k)
+        keys = [str((p["report"].get("reporter") or {}).get("id") or p["id"]) for p in prepared]
+        classified = self._classify([p["text"] for p in prepared], keys)
         return [self._decide(p, c) for p, c in zip(prepared, classified, strict=True)]
 
     def _prepare_one(self, report: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,14 +74,23 @@ class EventEngine:
             "id": report.get("id") or uuid.uuid4().hex[:12],
         }
 
-    def _classify(self, texts: list[str], top_k: int) -> list[dict[str, Any]]:
+    def _classify(self, texts: list[str], keys: list[str]) -> list[dict[str, Any]]:
+        """Each text by the model version its key is routed to (champion, or challenger for a canary share)."""
         from serving.routes_events import classify_texts
 
-        model = self.hub.get(self.config.model)
-        PREDICTIONS.labels(model.name, str(model.version), "champion").inc(len(texts))
-        return [
-            {**r, "model": {"name": model.name, "version": model.version}} for r in classify_texts(model, texts, top_k)
-        ]
+        def run(model: Any, batch: list[str]) -> list[dict[str, Any]]:
+            return classify_texts(model, batch, self.config.top_k)
+
+        champion, routes = self.canary.route(self.config.model, keys)
+        out: list[dict[str, Any]] = [{} for _ in texts]
+        for model, arm in {(m.version, a): (m, a) for m, a in routes}.values():
+            index = [i for i, (m, a) in enumerate(routes) if a == arm]
+            PREDICTIONS.labels(model.name, str(model.version), arm).inc(len(index))
+            for i, result in zip(index, run(model, [texts[i] for i in index]), strict=True):
+                out[i] = {**result, "model": {"name": model.name, "version": model.version, "arm": arm}}
+        on_champion = [i for i, (_, a) in enumerate(routes) if a == "champion"]
+        self.canary.shadow(champion.name, run, [texts[i] for i in on_champion], [out[i] for i in on_champion])
+        return out
 
     def _decide(self, prepared: dict[str, Any], classified: dict[str, Any]) -> dict[str, Any]:
         knowledge = self.knowledge.current()

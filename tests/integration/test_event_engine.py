@@ -50,7 +50,7 @@ def test_triage_agrees_with_each_library_called_directly(http: TestClient, hub: 
     for rule_id, firing in fired.items():
         assert rules[rule_id].condition(_nested(firing["values"])) is True
     assert (out["priority"], out["transfer"], out["sla"], out["escalate_after"]) == ("P1", "119", "30m", "15m")
-    assert out["explanation"]["model"] == {"name": "event-classifier", "version": 1}
+    assert out["explanation"]["model"] == {"name": "event-classifier", "version": 1, "arm": "champion"}
 
 
 def _nested(values: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,124 @@
+"""Champion/challenger for a model: a share of traffic to the ``challenger`` alias (sticky by request key), or
+shadow mode (the challenger answers too, its answer is logged and counted, the champion's is returned).
+
+The split lives in the registry, as tags on the registered model, so changing it needs no restart and every
+replica follows within ``refresh_interval``::
+
+    citymind.canary.weight = 0.1     # share of request keys sent to the challenger
+    citymind.canary.shadow = true    # run the challenger beside the champion on every request
+
+(``citymind canary event-classifier --weight 0.1`` sets them.)"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from registry import AssetNotFound
+from serving.metrics import PREDICTIONS, SHADOW
+
+WEIGHT_TAG = "citymind.canary.weight"
+SHADOW_TAG = "citymind.canary.shadow"
+log = logging.getLogger("citymind.canary")
+
+
+@dataclass(frozen=True)
+class Split:
+    weight: float = 0.0
+    shadow: bool = False
+    challenger: int | None = None  # the version the challenger alias points at
+
+
+def bucket(model: str, key: str) -> float:
+    """Where ``key`` falls in [0, 1): the same key always lands in the same place (sticky)."""
+    digest = hashlib.sha256(f"{model}\x00{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+class Canary:
+    """``route(model, keys)`` → for each key the served model to use and its arm; ``shadow(...)`` runs the
+    challenger off the request path (one worker, a bounded backlog: shadow traffic never slows the answer)."""
+
+    def __init__(self, hub: Any, *, refresh_interval: float = 2.0, challenger_alias: str = "challenger") -> None:
+        self.hub, self.refresh_interval, self.challenger_alias = hub, refresh_interval, challenger_alias
+        self._splits: dict[str, tuple[float, Split]] = {}
+        self._lock = threading.Lock()
+        self._shadow_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citymind-shadow")
+        self._pending: set[Future[None]] = set()
+        self.max_backlog = 64
+
+    def split(self, model: str) -> Split:
+        cached = self._splits.get(model)
+        if cached is not None and time.monotonic() - cached[0] < self.refresh_interval:
+            return cached[1]
+        with self._lock:
+            split = self._read(model)
+            self._splits[model] = (time.monotonic(), split)
+            return split
+
+    def _read(self, model: str) -> Split:
+        try:
+            tags = self.hub.registry.get(model).tags
+            weight = min(max(float(tags.get(WEIGHT_TAG, 0) or 0), 0.0), 1.0)
+            shadow = str(tags.get(SHADOW_TAG, "false")).lower() == "true"
+            if not weight and not shadow:
+                return Split()
+            version = int(self.hub.registry.resolve(f"{model}@{self.challenger_alias}").version)
+            return Split(weight, shadow, version)
+        except (AssetNotFound, ValueError) as exc:
+            log.warning("no canary for %s: %s", model, exc)
+            return Split()
+
+    def route(self, model: str, keys: list[str]) -> tuple[Any, list[tuple[Any, str]]]:
+        """The champion, and for each key the model to answer with and its arm (``champion``/``challenger``)."""
+        champion = self.hub.get(model)
+        split = self.split(model)
+        if split.challenger is None or split.challenger == champion.version or not split.weight:
+            return champion, [(champion, "champion")] * len(keys)
+        challenger = self.hub.get(model, split.challenger)
+        return champion, [
+            (challenger, "challenger") if bucket(model, k) < split.weight else (champion, "champion") for k in keys
+        ]
+
+    def shadow(self, model: str, run: Any, texts: list[str], answers: list[dict[str, Any]]) -> None:
+        """When shadow mode is on, run ``run(challenger, texts)`` later and log how it differs from ``answers``."""
+        split = self.split(model)
+        if not split.shadow or split.challenger is None:
+            return
+        with self._lock:
+            self._pending = {f for f in self._pending if not f.done()}
+            if len(self._pending) >= self.max_backlog:
+                SHADOW.labels(model, str(split.challenger), "dropped").inc()
+                return
+            self._pending.add(self._shadow_pool.submit(self._compare, model, split.challenger, run, texts, answers))
+
+    def _compare(self, model: str, version: int, run: Any, texts: list[str], answers: list[dict[str, Any]]) -> None:
+        try:
+            challenger = self.hub.get(model, version)
+            theirs = run(challenger, texts)
+            PREDICTIONS.labels(model, str(version), "shadow").inc(len(texts))
+            for mine, other in zip(answers, theirs, strict=True):
+                agree = mine.get("category") == other.get("category")
+                SHADOW.labels(model, str(version), "agree" if agree else "disagree").inc()
+                log.info(
+                    "shadow %s v%s: champion %s %.3f, challenger %s %.3f",
+                    model,
+                    version,
+                    mine.get("category"),
+                    mine.get("confidence", 0),
+                    other.get("category"),
+                    other.get("confidence", 0),
+                )
+        except Exception:
+            log.exception("shadow run of %s v%s failed", model, version)
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait for queued shadow runs (tests; a clean shutdown)."""
+        with self._lock:
+            pending = set(self._pending)
+        wait(pending, timeout=timeout)
