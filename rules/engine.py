@@ -13,6 +13,10 @@ from typing import Any
 from rules.loader import Rule, RuleSet
 from rules.schema import FIELDS
 
+#: what one series is, per kind: an alert's ``for`` timer runs per indicator and area, a video rule's per camera and
+#: zone (as a Prometheus alert's runs per label set); ``group_by`` adds to these
+SERIES: dict[str, tuple[str, ...]] = {"alert": ("indicator", "area"), "video": ("camera", "zone")}
+
 _TEMPLATE = re.compile(r"\{([A-Za-z][\w.]*)\}")
 
 
@@ -124,7 +128,8 @@ class RuleEngine:
         timed = rule.for_s or rule.keep_firing_s
         if not holds and not timed:
             return None  # the common case: nothing to remember, no lock taken
-        key = (rule.id, tuple(str(field_value(event, g)) for g in rule.group_by)) if rule.group_by else (rule.id, ())
+        fields = SERIES.get(rule.kind, ()) + rule.group_by
+        key = (rule.id, tuple(str(field_value(event, g)) for g in fields)) if fields else (rule.id, ())
         with self._lock:
             if not timed:
                 held_for = 0.0

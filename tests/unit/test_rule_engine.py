@@ -137,3 +137,13 @@ def test_compare_reports_marks_added_removed_and_changed_rules() -> None:
         "b": {"before": 1, "after": None, "delta": -1, "status": "removed"},
         "c": {"before": None, "after": 0, "delta": 0, "status": "added"},
     }
+
+
+def test_for_timers_run_per_series() -> None:
+    engine = RuleEngine(parse_rules(ALERT))
+    for hour in range(2):
+        engine.evaluate("alert", {"indicator": "pm25", "area": "东阁街道", "value": 160}, hour * HOUR)
+        engine.evaluate("alert", {"indicator": "pm25", "area": "南村镇", "value": 90}, hour * HOUR)
+    east = engine.evaluate("alert", {"indicator": "pm25", "area": "东阁街道", "value": 160}, 2 * HOUR)
+    south = engine.evaluate("alert", {"indicator": "pm25", "area": "南村镇", "value": 160}, 2 * HOUR)
+    assert [f.rule for f in east] == ["pm25-heavy"] and south == []  # 南村镇 has held for no time yet
