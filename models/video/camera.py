@@ -1,0 +1,131 @@
+"""Per-camera configuration: which detector watches the camera, where to look (zones, ignore masks) and which
+lines to count crossings on. Typed dataclasses, read from a small YAML file that people edit."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from registry import ValidationError
+
+Point = tuple[float, float]
+CAMERA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DEFAULT_CAMERAS = Path(__file__).resolve().parent / "defaults" / "cameras.yaml"
+DETECTORS = ("motion", "people")  # or "onnx:<registered model name>"
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A polygon in frame pixels; an object is in the zone when the centre of its box is."""
+
+    name: str
+    polygon: tuple[Point, ...]
+
+    def contains(self, point: Point) -> bool:
+        import cv2
+        import numpy as np
+
+        contour = np.asarray(self.polygon, dtype=np.float32)
+        return bool(cv2.pointPolygonTest(contour, (float(point[0]), float(point[1])), False) >= 0)
+
+
+@dataclass(frozen=True)
+class CountingLine:
+    """A segment ``start`` → ``end``. A crossing to the right-hand side of the segment as drawn on the image is
+    ``in`` (for a line drawn left to right: moving down the frame), the other way ``out``."""
+
+    name: str
+    start: Point
+    end: Point
+
+
+@dataclass(frozen=True)
+class MotionSettings:
+    """MOG2 background subtraction and blob cleaning (defaults measured on the real footage, docs/video.md)."""
+
+    history: int = 500
+    var_threshold: float = 24.0
+    median: int = 5
+    close: int = 15
+    min_area: int = 60
+    label: str = "vehicle"
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """One fixed camera. ``detector`` is ``motion`` (MOG2), ``people`` (HOG) or ``onnx:NAME`` (a registered
+    detector). ``masks`` are polygons ignored by every detector (timestamp overlays, trees)."""
+
+    camera: str
+    detector: str = "motion"
+    zones: tuple[Zone, ...] = ()
+    lines: tuple[CountingLine, ...] = ()
+    masks: tuple[tuple[Point, ...], ...] = ()
+    motion: MotionSettings = field(default_factory=MotionSettings)
+    min_score: float = 0.5
+    labels: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_camera_id(self.camera)
+        if self.detector not in DETECTORS and not self.detector.startswith("onnx:"):
+            raise ValidationError(
+                f"The 'detector' of camera {self.camera} must be one of {list(DETECTORS)} or 'onnx:NAME'. "
+                f"Got {self.detector!r} instead."
+            )
+
+    @classmethod
+    def from_dict(cls, camera: str, spec: dict[str, Any]) -> CameraConfig:
+        known = {"detector", "zones", "lines", "masks", "motion", "min_score", "labels"}
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            raise ValidationError(f"camera {camera}: unknown keys {unknown}; known: {sorted(known)}")
+        return cls(
+            camera=camera,
+            detector=str(spec.get("detector", "motion")),
+            zones=tuple(Zone(n, _points(p, f"{camera}.zones.{n}")) for n, p in (spec.get("zones") or {}).items()),
+            lines=tuple(_line(camera, n, p) for n, p in (spec.get("lines") or {}).items()),
+            masks=tuple(_points(p, f"{camera}.masks[{i}]") for i, p in enumerate(spec.get("masks") or [])),
+            motion=MotionSettings(**(spec.get("motion") or {})),
+            min_score=float(spec.get("min_score", 0.5)),
+            labels=tuple(spec.get("labels") or ()),
+        )
+
+
+def check_camera_id(camera: str) -> str:
+    if not isinstance(camera, str) or not CAMERA_ID.match(camera):
+        raise ValidationError(
+            f"camera id {camera!r} is malformed: use 1-64 letters, digits, '.', '_' or '-' (e.g. 'cam-07')."
+        )
+    return camera
+
+
+def load_cameras(path: str | Path | None = None) -> dict[str, CameraConfig]:
+    """Camera configs by id from a YAML file ``{cameras: {ID: {...}}}`` (the shipped defaults if no path)."""
+    import yaml
+
+    source = Path(path or DEFAULT_CAMERAS)
+    data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    cameras = data.get("cameras") if isinstance(data, dict) else None
+    if not isinstance(cameras, dict):
+        raise ValidationError(f"{source}: expected a mapping 'cameras: {{ID: {{...}}}}'")
+    return {str(cid): CameraConfig.from_dict(str(cid), spec or {}) for cid, spec in cameras.items()}
+
+
+def _points(value: Any, where: str) -> tuple[Point, ...]:
+    try:
+        points = tuple((float(x), float(y)) for x, y in value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{where}: expected a list of [x, y] points, got {value!r}") from None
+    if len(points) < 3:
+        raise ValidationError(f"{where}: a polygon needs at least 3 points, got {len(points)}")
+    return points
+
+
+def _line(camera: str, name: str, value: Any) -> CountingLine:
+    try:
+        (x1, y1), (x2, y2) = value
+        return CountingLine(name, (float(x1), float(y1)), (float(x2), float(y2)))
+    except (TypeError, ValueError):
+        raise ValidationError(f"{camera}.lines.{name}: expected [[x1, y1], [x2, y2]], got {value!r}") from None
