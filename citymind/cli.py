@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from citymind import cli_components, cli_kg, cli_registry, cli_rules, cli_train
+from citymind import cli_components, cli_keys, cli_kg, cli_registry, cli_rules, cli_train
 
 app = typer.Typer(
     help="citymind: the algorithm and knowledge middle-platform of a city brain.",
@@ -19,6 +19,7 @@ app.add_typer(cli_train.app, name="train")
 app.add_typer(cli_kg.app, name="kg")
 app.add_typer(cli_rules.app, name="rules")
 app.add_typer(cli_components.app, name="components")
+app.add_typer(cli_keys.app, name="keys")
 
 
 @app.command()
@@ -74,6 +75,48 @@ def info() -> None:
     )
 
 
+#: commands that change the registry or the keys, and what the key's role must allow (``{kind}``: the asset's)
+GUARDED = {
+    ("registry", "register"): "register:{kind}",
+    ("registry", "alias"): "register:{kind}",
+    ("registry", "rollback"): "register:{kind}",
+    ("rules", "register"): "register:rule",
+    ("rules", "rollback"): "register:rule",
+    ("rules", "backtest"): "backtest",
+    ("components", "register"): "register:component",
+    ("kg", "register"): "register:knowledge",
+    ("kg", "index"): "register:knowledge",
+    ("train", None): "register:model",
+    ("canary", None): "register:model",
+    ("bootstrap", None): "admin",
+    ("keys", "create"): "admin",
+    ("keys", "revoke"): "admin",
+}
+
+
+def guard(argv: list[str]) -> None:
+    """Once API keys exist, a registry-changing command needs ``CITYMIND_API_KEY`` with a role that may do it."""
+    words = [a for a in argv if not a.startswith("-")]
+    if not words or "--help" in argv:
+        return
+    action = GUARDED.get((words[0], words[1] if len(words) > 1 else None)) or GUARDED.get((words[0], None))
+    if action is None:
+        return
+    from citymind.access import require
+
+    if "{kind}" in action:
+        action = action.format(kind=_kind_of(argv, words))
+    require(action)
+
+
+def _kind_of(argv: list[str], words: list[str]) -> str:
+    if "--kind" in argv and argv.index("--kind") + 1 < len(argv):
+        return argv[argv.index("--kind") + 1]
+    from registry import MlflowRegistry
+
+    return str(MlflowRegistry.from_settings().get(words[2]).kind) if len(words) > 2 else "model"
+
+
 def main() -> None:
     import logging
     import os
@@ -84,6 +127,7 @@ def main() -> None:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
 
     try:
+        guard(sys.argv[1:])
         app()
     except CitymindError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)

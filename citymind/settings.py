@@ -8,6 +8,8 @@
 | host / port        | CITYMIND_HOST / _PORT      | 127.0.0.1 / 8000                 |
 | ray_address        | CITYMIND_RAY_ADDRESS       | "" (start a local Ray)           |
 | shared_data        | CITYMIND_SHARED_DATA       | ../shared/data                   |
+| keys_file          | CITYMIND_KEYS_FILE         | <home>/keys.json                 |
+| auth               | CITYMIND_AUTH              | auto (keys needed once any exist, or off loopback) |
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     ray_address: str = Field(default="", description="Ray cluster address; empty starts a local Ray.")
     shared_data: Path = Field(default=Path("../shared/data"))
+    keys_file: str = Field(default="", description="API keys (hashed); empty = <home>/keys.json.")
+    auth: str = Field(default="auto", pattern="^(auto|on|off)$", description="auto: keys needed once any exist.")
 
     @property
     def resolved_home(self) -> Path:

@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Response
 
 import citymind
+from citymind.access import key_store
+from serving.auth import ApiKeys
 from serving.errors import install_error_handlers
 from serving.limits import BodySizeLimit
 from serving.metrics import RequestMetrics, exposition, watch_hub
@@ -19,8 +21,11 @@ from serving.routes_oip import oip_router
 from serving.routes_triage import triage_router
 
 
-def create_app(hub: ModelHub, runner: Any = None) -> FastAPI:
-    """``runner`` is a Ray deployment handle for models that are not latency-critical (None: all in process)."""
+def create_app(
+    hub: ModelHub, runner: Any = None, *, keys: Any = None, auth: str = "auto", host: str = "127.0.0.1"
+) -> FastAPI:
+    """``runner`` is a Ray deployment handle for models that are not latency-critical (None: all in process);
+    ``keys`` the API key store (None: the one the settings name)."""
     app = FastAPI(
         title="citymind gateway",
         version=citymind.__version__,
@@ -28,7 +33,8 @@ def create_app(hub: ModelHub, runner: Any = None) -> FastAPI:
         "event engine's task endpoints.",
     )
     app.add_middleware(BodySizeLimit)
-    app.add_middleware(RequestMetrics)
+    app.add_middleware(ApiKeys, keys=keys if keys is not None else key_store(), mode=auth, host=host)
+    app.add_middleware(RequestMetrics)  # added last, so outermost: refused requests are counted too
     watch_hub(hub)
     install_error_handlers(app)
     app.include_router(oip_router(hub))

@@ -27,6 +27,9 @@ class GatewayConfig:
     max_batch_size: int = 32
     batch_wait_timeout_s: float = 0.005
     env: dict[str, str] = field(default_factory=lambda: {"OMP_NUM_THREADS": "1", "MLFLOW_LOGGING_LEVEL": "WARNING"})
+    keys_file: str | None = None  # API keys (citymind keys create); None: no key store, auth by `auth` alone
+    auth: str = "auto"
+    host: str = "127.0.0.1"
 
     @classmethod
     def from_settings(cls, settings: Any = None, **overrides: Any) -> GatewayConfig:
@@ -37,7 +40,12 @@ class GatewayConfig:
             tracking_uri=s.resolved_tracking_uri,
             artifact_location=s.resolved_artifact_location,
             cache_dir=str(s.resolved_home / "cache"),
-            **overrides,
+            **{
+                "keys_file": s.keys_file or str(s.resolved_home / "keys.json"),
+                "auth": s.auth,
+                "host": s.host,
+                **overrides,
+            },
         )
 
     def hub(self) -> ModelHub:
@@ -67,9 +75,13 @@ class GatewayIngress:
         self.hub.watch()
 
     def __serve_build_asgi_app__(self) -> Any:
+        from pathlib import Path
+
+        from citymind.access import KeyStore
         from serving.app import create_app
 
-        return create_app(self.hub, runner=self.runner)
+        keys = KeyStore(Path(self.config.keys_file)) if self.config.keys_file else None
+        return create_app(self.hub, runner=self.runner, keys=keys, auth=self.config.auth, host=self.config.host)
 
     def check_health(self) -> None:
         if not self.hub.served():

@@ -1,0 +1,148 @@
+"""API keys and roles. A key is shown once, when it is created; the keys file keeps only a salted SHA-256 of its
+secret (keys are 256-bit random, so a fast hash is enough), compared in constant time. The file is re-read when it
+changes, so a revoked key stops working within a second on every gateway replica that reads it.
+
+| role           | may                                                                              |
+|----------------|----------------------------------------------------------------------------------|
+| consumer       | call inference and task endpoints, read the registry                             |
+| data_scientist | also register models, algorithms and components, move model aliases, canaries     |
+| rule_author    | also register rule sets, move rule aliases, run backtests                         |
+| admin          | everything, keys included                                                        |
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from registry import CitymindError, ValidationError
+
+ROLES = ("consumer", "data_scientist", "rule_author", "admin")
+#: what a role may do beyond consuming; admin may do all
+GRANTS = {
+    "consumer": {"read", "infer"},
+    "data_scientist": {"read", "infer", "register:model", "register:algorithm", "register:component", "operate"},
+    "rule_author": {"read", "infer", "register:rule", "backtest"},
+    "admin": {"*"},
+}
+PREFIX = "cm"
+
+
+class AccessDenied(CitymindError, PermissionError):
+    """``status`` is 401 (no or unknown key) or 403 (a key whose role may not do this)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    name: str
+    role: str
+    salt: str
+    digest: str
+    created: str
+    revoked: bool = False
+
+    def public(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k not in ("salt", "digest")}
+
+
+def allowed(role: str, action: str) -> bool:
+    grants = GRANTS.get(role, set())
+    return "*" in grants or action in grants
+
+
+class KeyStore:
+    """The keys file (JSON, mode 0600). ``verify(secret)`` → the key, or :class:`AccessDenied`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._mtime: float | None = None
+        self._keys: dict[str, ApiKey] = {}
+
+    def keys(self) -> dict[str, ApiKey]:
+        try:
+            mtime = self.path.stat().st_mtime
+        except FileNotFoundError:
+            return {}
+        if mtime != self._mtime:
+            with self._lock:
+                raw = json.loads(self.path.read_text(encoding="utf-8") or "[]")
+                self._keys, self._mtime = {k["id"]: ApiKey(**k) for k in raw}, mtime
+        return self._keys
+
+    def active(self) -> bool:
+        return any(not k.revoked for k in self.keys().values())
+
+    def create(self, name: str, role: str) -> tuple[ApiKey, str]:
+        if role not in ROLES:
+            raise ValidationError(f"role must be one of {list(ROLES)}. Got {role!r} instead.")
+        key_id, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
+        salt = secrets.token_hex(16)
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        record = ApiKey(key_id, name, role, salt, _digest(salt, secret), created)
+        self._write({**self.keys(), key_id: record})
+        return record, f"{PREFIX}_{key_id}_{secret}"
+
+    def revoke(self, key_id: str) -> ApiKey:
+        keys = self.keys()
+        if key_id not in keys:
+            raise ValidationError(f"no key {key_id!r}; `citymind keys list` shows the ids")
+        record = ApiKey(**{**asdict(keys[key_id]), "revoked": True})
+        self._write({**keys, key_id: record})
+        return record
+
+    def verify(self, presented: str | None) -> ApiKey:
+        if not presented:
+            raise AccessDenied("an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key'", 401)
+        parts = presented.strip().split("_", 2)
+        record = self.keys().get(parts[1]) if len(parts) == 3 and parts[0] == PREFIX else None
+        expected = record.digest if record else _digest("0" * 32, "no such key")
+        ok = hmac.compare_digest(_digest(record.salt if record else "0" * 32, parts[-1]), expected)
+        if record is None or not ok or record.revoked:
+            raise AccessDenied("the API key is not valid (unknown, wrong or revoked)", 401)
+        return record
+
+    def _write(self, keys: dict[str, ApiKey]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump([asdict(k) for k in keys.values()], out, indent=1)
+        os.replace(tmp, self.path)  # atomic: a reader sees the old file or the new one
+        self._mtime = None
+
+
+def _digest(salt: str, secret: str) -> str:
+    return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
+
+
+def key_store(settings: Any = None) -> KeyStore:
+    from citymind.settings import get_settings
+
+    s = settings or get_settings()
+    return KeyStore(Path(s.keys_file) if s.keys_file else s.resolved_home / "keys.json")
+
+
+def require(action: str, settings: Any = None) -> ApiKey | None:
+    """For CLI commands that change the registry: once keys exist, ``CITYMIND_API_KEY`` must hold a key whose
+    role may ``action``. Without keys (a fresh, local install) nothing is asked."""
+    store = key_store(settings)
+    if not store.active():
+        return None
+    key = store.verify(os.environ.get("CITYMIND_API_KEY"))
+    if not allowed(key.role, action):
+        raise AccessDenied(f"key {key.id} ({key.role}) may not {action}; ask an admin for a role that may", 403)
+    return key

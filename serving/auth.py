@@ -1,0 +1,70 @@
+"""API keys at the gateway: 401 without a valid key, 403 for a key whose role may not do this. Health stays
+open (load balancers and Ray probe it); everything else needs a key once keys exist, or whenever the gateway
+listens beyond 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from citymind.access import AccessDenied, KeyStore, allowed
+
+OPEN_PATHS = {"/v2/health/live", "/v2/health/ready", "/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
+#: POST paths that change what is served, beyond inference
+OPERATE_PATHS = {"/v1/models/refresh"}
+
+
+def action_of(method: str, path: str) -> str | None:
+    """What a request does, for the role check; None for the open paths."""
+    if path in OPEN_PATHS:
+        return None
+    if path in OPERATE_PATHS:
+        return "operate"
+    return "read" if method in ("GET", "HEAD") else "infer"
+
+
+def enforced(mode: str, keys: KeyStore, host: str) -> bool:
+    if mode == "off":
+        return False
+    return mode == "on" or keys.active() or host not in ("127.0.0.1", "localhost", "::1")
+
+
+class ApiKeys:
+    """ASGI middleware (plain ASGI: no per-request overhead beyond a header lookup and one SHA-256)."""
+
+    def __init__(self, app: Any, keys: KeyStore, mode: str = "auto", host: str = "127.0.0.1") -> None:
+        self.app, self.keys, self.mode, self.host = app, keys, mode, host
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not enforced(self.mode, self.keys, self.host):
+            await self.app(scope, receive, send)
+            return
+        action = action_of(scope["method"], scope["path"])
+        if action is not None:
+            try:
+                key = self.keys.verify(_presented(scope))
+                if not allowed(key.role, action):
+                    raise AccessDenied(f"key {key.id} ({key.role}) may not {action} here", 403)
+            except AccessDenied as exc:
+                await _deny(send, exc)
+                return
+            scope.setdefault("state", {})["api_key"] = key.id
+        await self.app(scope, receive, send)
+
+
+def _presented(scope: dict[str, Any]) -> str | None:
+    headers = dict(scope.get("headers") or [])
+    bearer = headers.get(b"authorization", b"").decode(errors="replace")
+    if bearer.lower().startswith("bearer "):
+        return bearer[7:]
+    key = headers.get(b"x-api-key")
+    return key.decode(errors="replace") if key else None
+
+
+async def _deny(send: Any, exc: AccessDenied) -> None:
+    body = json.dumps({"error": str(exc)}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if exc.status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="citymind"'))
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
