@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -40,8 +41,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def uses_mlflow_server(item: pytest.Item) -> bool:
     """Directly, or through the ``store`` fixture's ``server`` parameter."""
     callspec = getattr(item, "callspec", None)
-    on_server = callspec is not None and callspec.params.get("store") == "server"
-    return on_server or "mlflow_server" in getattr(item, "fixturenames", ())
+    on_server = callspec is not None and callspec.params.get("store") in ("server", "postgres")
+    fixtures = getattr(item, "fixturenames", ())
+    return on_server or "mlflow_server" in fixtures or "postgres_mlflow_server" in fixtures
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +71,36 @@ def embedded_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A real `mlflow server` on 127.0.0.1 with proxied artifacts; stopped at the end of the session."""
     root = tmp_path_factory.mktemp("mlflow-server")
+    with running_mlflow_server(root, f"sqlite:///{root / 'server.db'}") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A real `mlflow server` whose backend store is a throwaway PostgreSQL cluster (Debian's ``postgresql``,
+    127.0.0.1 only). Skipped with the reason where PostgreSQL is not installed, unless CI requires it
+    (``CITYMIND_REQUIRE_POSTGRES=1``, set by .ci/run once .ci/install_postgres.sh succeeded)."""
+    from tests import _postgres
+
+    reason = _postgres.unavailable_reason()
+    if reason:
+        if os.environ.get("CITYMIND_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"CITYMIND_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("mlflow-postgres")
+    cluster = _postgres.start(root, free_port())
+    try:
+        with running_mlflow_server(root, cluster.uri, env={"PGPASSFILE": str(cluster.pgpass)}) as server:
+            yield server
+    finally:
+        _postgres.stop(cluster)
+
+
+@contextlib.contextmanager
+def running_mlflow_server(root: Path, backend_uri: str, env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """`mlflow server` on a free port of 127.0.0.1 over ``backend_uri``, artifacts proxied to ``root``."""
     port = free_port()
+    log = root / "server.log"
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -81,21 +112,22 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
             "--port",
             str(port),
             "--backend-store-uri",
-            f"sqlite:///{root / 'server.db'}",
+            backend_uri,
             "--artifacts-destination",
             str(root / "artifacts"),
             "--workers",
             "1",
         ],
-        stdout=open(root / "server.log", "w"),
+        stdout=open(log, "w"),
         stderr=subprocess.STDOUT,
         cwd=root,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"mlflow server exited: {(root / 'server.log').read_text()[-2000:]}")
+            raise RuntimeError(f"mlflow server exited: {log.read_text()[-2000:]}")
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 break
@@ -104,19 +136,25 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     else:
         proc.kill()
         raise RuntimeError("mlflow server did not become healthy in 120 s")
-    yield {"tracking_uri": url, "artifact_location": "", "home": str(root)}
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield {"tracking_uri": url, "artifact_location": "", "home": str(root)}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
-@pytest.fixture(params=["embedded", "server"])
+#: registry stores: embedded sqlite, an `mlflow server` on sqlite, an `mlflow server` on PostgreSQL
+STORES = {"embedded": "embedded_store", "server": "mlflow_server", "postgres": "postgres_mlflow_server"}
+
+
+@pytest.fixture(params=list(STORES))
 def store(request: pytest.FixtureRequest) -> dict[str, str]:
-    """Each registry contract test runs against the embedded sqlite store and a real MLflow server."""
-    fixture = "embedded_store" if request.param == "embedded" else "mlflow_server"
-    return dict(request.getfixturevalue(fixture))
+    """Each registry contract test runs against the embedded sqlite store and real MLflow servers (sqlite and
+    PostgreSQL backends)."""
+    return dict(request.getfixturevalue(STORES[request.param]))
 
 
 @pytest.fixture
