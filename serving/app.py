@@ -22,10 +22,17 @@ from serving.routes_triage import triage_router
 
 
 def create_app(
-    hub: ModelHub, runner: Any = None, *, keys: Any = None, auth: str = "auto", host: str = "127.0.0.1"
+    hub: ModelHub,
+    runner: Any = None,
+    *,
+    keys: Any = None,
+    auth: str = "auto",
+    host: str = "127.0.0.1",
+    video: Any = None,
+    video_config: Any = None,
 ) -> FastAPI:
     """``runner`` is a Ray deployment handle for models that are not latency-critical (None: all in process);
-    ``keys`` the API key store (None: the one the settings name)."""
+    ``keys`` the API key store (None: the one the settings name); ``video`` the video deployment's handle."""
     app = FastAPI(
         title="citymind gateway",
         version=citymind.__version__,
@@ -40,6 +47,10 @@ def create_app(
     app.include_router(oip_router(hub))
     app.include_router(events_router(hub, runner))
     app.include_router(components_router(hub))
+    if video is not None:
+        from serving.routes_video import video_router
+
+        app.include_router(video_router(video, video_config))
     app.include_router(triage_router(hub))
     app.include_router(catalogue_router(hub))
 

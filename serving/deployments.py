@@ -10,6 +10,7 @@ from typing import Any
 from ray import serve
 
 from serving.model_hub import ModelHub
+from serving.video_deployment import VideoConfig, video_deployment
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class GatewayConfig:
     max_batch_size: int = 32
     batch_wait_timeout_s: float = 0.005
     env: dict[str, str] = field(default_factory=lambda: {"OMP_NUM_THREADS": "1", "MLFLOW_LOGGING_LEVEL": "WARNING"})
+    video: VideoConfig | None = field(default_factory=VideoConfig)  # None: no video deployment
     keys_file: str | None = None  # API keys (citymind keys create); None: no key store, auth by `auth` alone
     auth: str = "auto"
     host: str = "127.0.0.1"
@@ -66,10 +68,11 @@ class GatewayConfig:
 class GatewayIngress:
     """Ingress replica: owns a ``ModelHub`` (ORT sessions) and builds the FastAPI app after construction."""
 
-    def __init__(self, config: GatewayConfig, runner: Any = None) -> None:
+    def __init__(self, config: GatewayConfig, runner: Any = None, video: Any = None) -> None:
         self.config = config
         self.hub = config.hub()
         self.runner = runner
+        self.video = video
         for name in config.preload:
             self.hub.get(name)  # fail fast: a replica that cannot load its champion never becomes ready
         self.hub.watch()
@@ -81,7 +84,10 @@ class GatewayIngress:
         from serving.app import create_app
 
         keys = KeyStore(Path(self.config.keys_file)) if self.config.keys_file else None
-        return create_app(self.hub, runner=self.runner, keys=keys, auth=self.config.auth, host=self.config.host)
+        return create_app(
+            self.hub, runner=self.runner, keys=keys, auth=self.config.auth, host=self.config.host,
+            video=self.video, video_config=self.config.video,
+        )  # fmt: skip
 
     def check_health(self) -> None:
         if not self.hub.served():
@@ -134,4 +140,5 @@ def build_gateway(config: GatewayConfig) -> Any:
         logging_config={"enable_access_log": False},  # a log line per request costs more than the model
         ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
     )
-    return ingress.bind(config, runner.bind(config))  # type: ignore[attr-defined]
+    video = video_deployment(config) if config.video is not None else None
+    return ingress.bind(config, runner.bind(config), video)  # type: ignore[attr-defined]

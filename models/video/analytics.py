@@ -44,7 +44,10 @@ class CameraAnalytics:
         self.frames_seen = 0
 
     def run(self, frames: list[Any], times: list[float], detector: Any = None) -> list[FrameResult]:
-        found = (detector or self.motion).detect(frames)
+        detector = detector or self.motion
+        if detector is None:
+            raise ValueError(f"camera {self.config.camera} uses {self.config.detector!r}: pass its detector")
+        found = detector.detect(frames)
         return [self.observe(dets, t) for dets, t in zip(found, times, strict=True)]
 
     def observe(self, detections: list[Detection], t: float) -> FrameResult:

@@ -28,7 +28,7 @@ class PeopleDetector:
 
         if self._hog is None:
             self._hog = cv2.HOGDescriptor()
-            self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+            self._hog.setSVMDetector(cv2.HOGDescriptor.getDefaultPeopleDetector())
         scale = max(1.0, self.min_width / frame.shape[1])
         image = cv2.resize(frame, None, fx=scale, fy=scale) if scale > 1 else frame
         boxes, weights = self._hog.detectMultiScale(image, winStride=(self.stride, self.stride), scale=1.05)

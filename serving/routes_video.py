@@ -1,0 +1,158 @@
+"""``POST /v1/video/analyze``: frames (JPEG/PNG, base64 JSON or multipart) or a short clip from one camera →
+per-frame detections with track IDs, counts per zone and events. Frames are decoded and checked here; the
+video deployment batches detection across cameras and keeps each camera's tracking state."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from registry import AssetNotFound, CitymindError, ValidationError
+from serving.video_deployment import FrameClip, VideoConfig
+
+
+class AnalyzeRequest(BaseModel):
+    """JSON form: ``frames`` are base64 JPEG/PNG (a ``data:image/...;base64,`` prefix is fine)."""
+
+    camera: str = Field(max_length=64)
+    frames: list[str] = Field(min_length=1)
+    timestamps: list[float] | None = None
+    fps: float | None = Field(default=None, gt=0, le=1000)
+
+
+def video_router(video: Any, config: VideoConfig | None = None) -> APIRouter:
+    """``video`` is the deployment handle (or ``InProcessVideo`` without Ray)."""
+    from models.components.image_decode import ImageDecoder
+    from models.video import load_cameras
+
+    config = config or VideoConfig()
+    cameras = load_cameras(config.cameras_file)
+    decoder = ImageDecoder(max_pixels=config.max_pixels)
+    router = APIRouter(tags=["Video analytics"])
+
+    @router.post("/v1/video/analyze")
+    async def analyze(request: Request) -> dict[str, Any]:
+        """Detections, track IDs, zone counts and events for frames of one camera, in order.
+
+        JSON: ``{"camera": "overpass", "frames": [base64, ...], "timestamps": [epoch s, ...]?, "fps": 10?}``.
+        Multipart: field ``camera``, files ``frames`` (one or more images) or one file ``clip`` (a short
+        video), optional fields ``fps`` and ``timestamps`` (comma-separated)."""
+        clip = await read_clip(request, config, decoder)
+        if clip.camera not in cameras:
+            raise AssetNotFound(f"unknown camera {clip.camera!r}; configured cameras: {sorted(cameras)}")
+        try:
+            return dict(await video.analyze.remote(clip))
+        except CitymindError:
+            raise
+        except Exception as exc:  # a Ray task error carries the deployment's own error as its cause
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, CitymindError):
+                raise cause from None
+            raise
+
+    return router
+
+
+async def read_clip(request: Request, config: VideoConfig, decoder: Any) -> FrameClip:
+    from models.video.camera import check_camera_id
+
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("multipart/form-data"):
+        camera, frames, timestamps, fps = await _read_form(request, config, decoder)
+    elif kind.startswith("application/json") or not kind:
+        body = _parse_json(await request.body())
+        camera, timestamps, fps = body.camera, body.timestamps, body.fps
+        _check_count(len(body.frames), config)
+        frames = [_decode(decoder, f, i) for i, f in enumerate(body.frames)]
+    else:
+        raise ValidationError(f"content-type {kind!r} is not accepted; send application/json or multipart/form-data")
+    check_camera_id(camera)
+    _check_timestamps(timestamps, len(frames))
+    return FrameClip(camera, frames, timestamps, fps)
+
+
+async def _read_form(request: Request, config: VideoConfig, decoder: Any) -> tuple[str, list, list | None, Any]:
+    form = await request.form(max_files=config.max_frames + 1, max_fields=16)
+    camera = str(form.get("camera") or "")
+    if not camera:
+        raise ValidationError("multipart field 'camera' is missing", location="camera")
+    uploads = [f for f in form.getlist("frames") if isinstance(f, UploadFile)]
+    clip = form.get("clip")
+    if bool(uploads) == isinstance(clip, UploadFile):
+        raise ValidationError("send image files as 'frames' or one video file as 'clip' (exactly one of them)")
+    fps = _float(form.get("fps"), "fps") if form.get("fps") else None
+    if uploads:
+        _check_count(len(uploads), config)
+        frames = [_decode(decoder, await f.read(), i) for i, f in enumerate(uploads)]
+    else:
+        from models.video.clip import read_video
+
+        assert isinstance(clip, UploadFile)
+        frames, clip_fps = read_video(await clip.read(), config.max_frames, config.max_pixels)
+        fps = fps or clip_fps
+    stamps = form.get("timestamps")
+    timestamps = [_float(s, "timestamps") for s in str(stamps).split(",")] if stamps else None
+    return camera, frames, timestamps, fps
+
+
+def _parse_json(raw: bytes) -> AnalyzeRequest:
+    from fastapi.exceptions import RequestValidationError
+    from pydantic import ValidationError as SchemaError
+
+    try:
+        return AnalyzeRequest.model_validate_json(raw or b"{}")
+    except SchemaError as exc:
+        raise RequestValidationError(exc.errors()) from None
+
+
+def _decode(decoder: Any, image: Any, index: int) -> Any:
+    if not image:
+        raise ValidationError("the frame is empty (0 bytes); send JPEG or PNG data", location=f"frames[{index}]")
+    try:
+        return decoder.process({"image": image})["pixels"]
+    except ValidationError as exc:
+        raise ValidationError(str(exc), location=f"frames[{index}]") from None
+
+
+def _check_count(n: int, config: VideoConfig) -> None:
+    if n > config.max_frames:
+        raise ValidationError(f"{n} frames in one request; the limit is {config.max_frames}. Split the clip.")
+
+
+def _check_timestamps(timestamps: list[float] | None, n: int) -> None:
+    if timestamps is None:
+        return
+    if len(timestamps) != n:
+        raise ValidationError(f"{len(timestamps)} timestamps for {n} frames", location="timestamps")
+    if any(not math.isfinite(t) for t in timestamps) or any(b < a for a, b in itertools.pairwise(timestamps)):
+        raise ValidationError("timestamps must be finite and in order (not decreasing)", location="timestamps")
+
+
+def _float(value: Any, name: str) -> float:
+    try:
+        out = float(str(value))
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a number", location=name) from None
+    if not math.isfinite(out) or (name == "fps" and out <= 0):
+        raise ValidationError(f"{value!r} is out of range", location=name)
+    return out
+
+
+class InProcessVideo:
+    """The deployment's interface without Ray (``video.analyze.remote(clip)``), for tests and a plain uvicorn."""
+
+    def __init__(self, analyzer: Any) -> None:
+        self.analyze = _Remote(analyzer.analyze)
+
+
+class _Remote:
+    def __init__(self, method: Any) -> None:
+        self.method = method
+
+    def remote(self, *args: Any) -> Any:
+        return self.method(*args)

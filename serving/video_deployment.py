@@ -1,0 +1,182 @@
+"""The video deployment: per-camera analytics state (tracker, MOG2 background, zones, lines) and dynamic
+batching of frames across cameras (``@serve.batch``: ``max_batch_size`` frames or ``batch_wait_timeout_s``,
+whichever comes first) before one detector run per batch.
+
+Frames of one camera stay in order: a camera's requests run one after another (a lock per camera), its frames
+enter the batch queue in order, and batches run one at a time. Camera state is bounded: at most
+``max_cameras`` cameras (least recently seen dropped first), and a camera idle for ``camera_idle_s`` starts
+afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from registry import AssetNotFound, ValidationError
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    """Settings of ``POST /v1/video/analyze`` and the video deployment (docs/video.md)."""
+
+    cameras_file: str | None = None  # None: models/video/defaults/cameras.yaml
+    max_batch_size: int = 32  # frames per detector run
+    batch_wait_timeout_s: float = 0.005
+    max_cameras: int = 256
+    camera_idle_s: float = 600.0
+    max_frames: int = 64  # per request
+    max_pixels: int = 1920 * 1080  # per frame
+    default_fps: float = 10.0  # spacing of frames sent without timestamps
+    replicas: int = 1  # camera state lives in a replica: more than one needs cameras pinned to replicas
+
+    def __post_init__(self) -> None:
+        if self.max_batch_size < 1 or self.batch_wait_timeout_s < 0:
+            raise ValueError(
+                "VideoConfig needs max_batch_size >= 1 and batch_wait_timeout_s >= 0; got "
+                f"{self.max_batch_size} and {self.batch_wait_timeout_s}."
+            )
+
+
+@dataclass(frozen=True)
+class FrameClip:
+    """What the gateway hands the deployment: decoded frames of one camera, in order."""
+
+    camera: str
+    frames: list[Any]
+    timestamps: list[float] | None = None
+    fps: float | None = None
+
+
+class CameraSession:
+    def __init__(self, analytics: Any) -> None:
+        self.analytics = analytics
+        self.lock = asyncio.Lock()
+        self.last_used = time.monotonic()
+
+
+class VideoAnalyzer:
+    """Deployment class (also usable in process): ``analyze(clip)`` → per-frame detections, track IDs, counts
+    and events for the clip's camera."""
+
+    def __init__(self, config: Any) -> None:
+        from ray import serve
+
+        from models.video import load_cameras
+        from models.video.people import PeopleDetector
+
+        self.gateway = config
+        self.config: VideoConfig = config.video
+        self.cameras = load_cameras(self.config.cameras_file)
+        self.sessions: OrderedDict[str, CameraSession] = OrderedDict()
+        self.people = PeopleDetector()
+        self.detectors: dict[str, Any] = {}
+        self.batch_sizes: list[int] = []  # recent batch sizes, for tests and the benchmark
+        self._batched = serve.batch(
+            max_batch_size=self.config.max_batch_size, batch_wait_timeout_s=self.config.batch_wait_timeout_s
+        )(self._detect_batch)
+
+    async def analyze(self, clip: FrameClip) -> dict[str, Any]:
+        session = self._session(clip.camera)
+        async with session.lock:
+            times = self._times(session, clip)
+            detector = self._detector(session)
+            found = await asyncio.gather(*(self._batched((detector, frame)) for frame in clip.frames))
+            results = [session.analytics.observe(d, t).to_dict() for d, t in zip(found, times, strict=True)]
+            session.last_used = time.monotonic()
+        return {
+            "camera": clip.camera,
+            "detector": session.analytics.config.detector,
+            "frames": [{"index": i, **r} for i, r in enumerate(results)],
+            "crossings": session.analytics.totals(),
+            "live_tracks": len(session.analytics.tracker.tracks),
+        }
+
+    def stats(self) -> dict[str, Any]:
+        sizes = self.batch_sizes[-1000:]
+        return {"cameras": list(self.sessions), "batches": len(sizes), "max_batch": max(sizes, default=0)}
+
+    async def _detect_batch(self, items: list[tuple[Any, Any]]) -> list[list[Any]]:
+        self.batch_sizes = [*self.batch_sizes[-999:], len(items)]
+        return await asyncio.to_thread(detect_grouped, items)
+
+    def _session(self, camera: str) -> CameraSession:
+        from models.video import CameraAnalytics
+
+        config = self.cameras.get(camera)
+        if config is None:
+            raise AssetNotFound(f"unknown camera {camera!r}; configured cameras: {sorted(self.cameras)}", name=camera)
+        now = time.monotonic()
+        for cid, old in list(self.sessions.items()):
+            if now - old.last_used > self.config.camera_idle_s and not old.lock.locked():
+                del self.sessions[cid]  # idle: its background and tracks are stale
+        session = self.sessions.get(camera)
+        if session is None:
+            while len(self.sessions) >= self.config.max_cameras:
+                self.sessions.popitem(last=False)
+            session = self.sessions[camera] = CameraSession(CameraAnalytics(config))
+        self.sessions.move_to_end(camera)
+        return session
+
+    def _times(self, session: CameraSession, clip: FrameClip) -> list[float]:
+        last = session.analytics.last_t
+        if clip.timestamps is not None:
+            if last is not None and clip.timestamps[0] < last:
+                raise ValidationError(
+                    f"camera {clip.camera}: frame time {clip.timestamps[0]} is before the last frame analysed "
+                    f"({last}); send a camera's frames in order.",
+                    location="timestamps",
+                )
+            return list(clip.timestamps)
+        step = 1.0 / (clip.fps or self.config.default_fps)
+        start = time.time() if last is None else max(time.time(), last + step)
+        return [start + i * step for i in range(len(clip.frames))]
+
+    def _detector(self, session: CameraSession) -> Any:
+        kind = session.analytics.config.detector
+        if kind == "motion":
+            return session.analytics.motion
+        if kind == "people":
+            return self.people
+        return self._onnx_detector(kind.removeprefix("onnx:"))
+
+    def _onnx_detector(self, name: str) -> Any:
+        """A registered detector by its ``champion`` alias, loaded once per replica."""
+        from models.video.onnx_detector import OnnxDetector
+
+        if name not in self.detectors:
+            registry = self.gateway.hub().registry
+            path = registry.load(f"{name}@{self.gateway.alias}")
+            self.detectors[name] = OnnxDetector.from_path(path, max_batch=self.config.max_batch_size)
+        return self.detectors[name]
+
+
+def detect_grouped(items: list[tuple[Any, Any]]) -> list[list[Any]]:
+    """Run each detector once over its frames, keeping order (a motion detector's frames are one camera's)."""
+    out: list[list[Any]] = [[] for _ in items]
+    groups: dict[int, list[int]] = {}
+    for i, (detector, _) in enumerate(items):
+        groups.setdefault(id(detector), []).append(i)
+    for indices in groups.values():
+        detector = items[indices[0]][0]
+        for i, found in zip(indices, detector.detect([items[i][1] for i in indices]), strict=True):
+            out[i] = found
+    return out
+
+
+def video_deployment(config: Any) -> Any:
+    """The bound Ray Serve deployment ``video-analyzer`` (one replica by default: camera state lives there)."""
+    from ray import serve
+
+    video: VideoConfig = config.video
+    return serve.deployment(
+        VideoAnalyzer,
+        name="video-analyzer",
+        num_replicas=video.replicas,
+        max_ongoing_requests=max(64, video.max_batch_size * 4),
+        logging_config={"enable_access_log": False},
+        ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
+    ).bind(config)  # type: ignore[attr-defined]
