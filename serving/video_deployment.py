@@ -75,9 +75,13 @@ class VideoAnalyzer:
         self.people = PeopleDetector()
         self.detectors: dict[str, Any] = {}
         self.batch_sizes: list[int] = []  # recent batch sizes, for tests and the benchmark
-        self._batched = serve.batch(
-            max_batch_size=self.config.max_batch_size, batch_wait_timeout_s=self.config.batch_wait_timeout_s
-        )(self._detect_batch)
+        self._batched = (
+            serve.batch(
+                max_batch_size=self.config.max_batch_size, batch_wait_timeout_s=self.config.batch_wait_timeout_s
+            )(self._detect_batch)
+            if _in_replica()
+            else self._detect_one  # in process (tests, a plain uvicorn): no batching, same results
+        )
 
     async def analyze(self, clip: FrameClip) -> dict[str, Any]:
         session = self._session(clip.camera)
@@ -102,6 +106,9 @@ class VideoAnalyzer:
     async def _detect_batch(self, items: list[tuple[Any, Any]]) -> list[list[Any]]:
         self.batch_sizes = [*self.batch_sizes[-999:], len(items)]
         return await asyncio.to_thread(detect_grouped, items)
+
+    async def _detect_one(self, item: tuple[Any, Any]) -> list[Any]:
+        return (await self._detect_batch([item]))[0]
 
     def _session(self, camera: str) -> CameraSession:
         from models.video import CameraAnalytics
@@ -152,6 +159,17 @@ class VideoAnalyzer:
             path = registry.load(f"{name}@{self.gateway.alias}")
             self.detectors[name] = OnnxDetector.from_path(path, max_batch=self.config.max_batch_size)
         return self.detectors[name]
+
+
+def _in_replica() -> bool:
+    from ray import serve
+    from ray.serve.exceptions import RayServeException
+
+    try:
+        serve.get_replica_context()
+    except RayServeException:
+        return False
+    return True
 
 
 def detect_grouped(items: list[tuple[Any, Any]]) -> list[list[Any]]:

@@ -1,0 +1,177 @@
+"""Video analytics in process: camera configs, tracking, zones and lines, the trained ONNX detector, and
+POST /v1/video/analyze without Ray (bad frames are 4xx, one camera's tracks carry over between requests)."""
+
+from __future__ import annotations
+
+import base64
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from models.video import CameraAnalytics, CameraConfig, CountingLine, Detection, Zone, load_cameras
+from models.video.analytics import crossing
+from registry import ValidationError
+from serving.errors import install_error_handlers
+from serving.routes_video import InProcessVideo, video_router
+from serving.video_deployment import VideoAnalyzer, VideoConfig
+
+
+def png(frame: np.ndarray) -> bytes:
+    return cv2.imencode(".png", frame)[1].tobytes()
+
+
+def moving_box_frames(n: int, step: int = 6) -> list[np.ndarray]:
+    frames = []
+    for i in range(n):
+        frame = np.full((120, 160, 3), 90, np.uint8)
+        cv2.rectangle(frame, (10 + i * step, 50), (40 + i * step, 70), (250, 250, 250), -1)
+        frames.append(frame)
+    return frames
+
+
+def test_shipped_cameras_load_and_bad_configs_say_what_is_wrong() -> None:
+    cameras = load_cameras()
+    assert {"overpass", "highway-italy", "plaza"} <= set(cameras)
+    assert cameras["highway-italy"].masks and cameras["overpass"].zones[0].name == "road"
+    with pytest.raises(ValidationError, match="'detector' of camera cam-1 must be one of"):
+        CameraConfig("cam-1", detector="yolo")
+    with pytest.raises(ValidationError, match="malformed"):
+        CameraConfig("../etc")
+    with pytest.raises(ValidationError, match="at least 3 points"):
+        CameraConfig.from_dict("cam-2", {"zones": {"z": [[0, 0], [1, 1]]}})
+
+
+def test_tracks_keep_ids_count_line_crossings_and_dwell() -> None:
+    config = CameraConfig(
+        "cam-1",
+        zones=(Zone("east", ((80, 0), (160, 0), (160, 120), (80, 120))),),
+        lines=(CountingLine("gate", (60, 0), (60, 120)),),
+    )
+    camera = CameraAnalytics(config)
+    results = [
+        camera.observe([Detection((10.0 + 8 * i, 50, 40.0 + 8 * i, 70), "vehicle")], float(i)) for i in range(12)
+    ]
+    assert {d["track_id"] for r in results for d in r.detections} == {1}
+    crossings = [e for r in results for e in r.events if e["type"] == "crossing"]
+    assert [(e["zone"], e["label"], e["crossings"], e["direction"]) for e in crossings] == [
+        ("gate", "vehicle", 1, "out")
+    ]
+    occupancy = [e for e in results[-1].events if e["type"] == "occupancy"]
+    assert occupancy[0]["zone"] == "east" and occupancy[0]["count"] == 1 and occupancy[0]["dwell_s"] > 0
+    assert set(occupancy[0]) >= {"camera", "zone", "label", "count", "dwell_s", "hour"}
+    assert crossing(CountingLine("l", (0, 10), (10, 10)), (5, 0), (5, 20)) == "in"
+    assert crossing(CountingLine("l", (0, 10), (10, 10)), (50, 0), (50, 20)) is None  # beyond the segment
+
+
+def test_motion_detector_finds_a_moving_box() -> None:
+    camera = CameraAnalytics(CameraConfig("cam-1", zones=(Zone("all", ((0, 0), (160, 0), (160, 120), (0, 120))),)))
+    frames = [np.full((120, 160, 3), 90, np.uint8)] * 20 + moving_box_frames(10)
+    results = camera.run(frames, [i / 10 for i in range(len(frames))])
+    assert [r.counts["all"].get("vehicle", 0) for r in results[-5:]] == [1] * 5
+
+
+@pytest.fixture(scope="module")
+def trained_detector():
+    from models.video.box_detector import BoxDetector, synthetic_street
+
+    frames, truth = synthetic_street(1000, seed=1)
+    return BoxDetector().fit(frames, truth)
+
+
+def test_box_detector_learns_exports_and_declares_its_outputs(trained_detector) -> None:
+    from models.video.box_detector import synthetic_street
+    from models.video.onnx_detector import OnnxDetector
+
+    frames, truth = synthetic_street(200, seed=7)
+    served = OnnxDetector.from_path(trained_detector.to_onnx().SerializeToString())
+    assert served.spec.labels == ("vehicle", "person") and served.spec.box_format == "xyxy"
+    by_onnx, by_torch = served.detect(list(frames)), trained_detector.predict(frames)
+    assert [len(d) for d in by_onnx] == [len(d) for d in by_torch]  # the export decodes like the model
+    right = sum(len(found) == len(objects) for found, objects in zip(by_onnx, truth, strict=True))
+    assert right / len(truth) >= 0.7, right
+
+
+@pytest.fixture
+def client(tmp_path) -> TestClient:
+    cameras = tmp_path / "cameras.yaml"
+    cameras.write_text(
+        "cameras:\n  cam-1: {detector: motion, zones: {all: [[0, 0], [160, 0], [160, 120], [0, 120]]}}\n"
+    )
+    config = VideoConfig(cameras_file=str(cameras), max_frames=8, max_pixels=200 * 200)
+    app = FastAPI()
+    install_error_handlers(app)
+    analyzer = VideoAnalyzer(SimpleNamespace(video=config, alias="champion"))
+    app.include_router(video_router(InProcessVideo(analyzer), config))
+    return TestClient(app)
+
+
+def test_tracks_carry_over_between_requests_of_one_camera(client: TestClient) -> None:
+    frames = [np.full((120, 160, 3), 90, np.uint8)] * 8 + moving_box_frames(8)
+    b64 = [base64.b64encode(png(f)).decode() for f in frames]
+    assert client.post("/v1/video/analyze", json={"camera": "cam-1", "frames": b64[:8]}).status_code == 200
+    first = client.post("/v1/video/analyze", json={"camera": "cam-1", "frames": b64[8:12]}).json()
+    files = [("frames", (f"{i}.png", png(f), "image/png")) for i, f in enumerate(frames[12:])]
+    second = client.post("/v1/video/analyze", data={"camera": "cam-1"}, files=files).json()
+    ids = {d["track_id"] for r in first["frames"][1:] + second["frames"] for d in r["detections"]}
+    assert len(ids) == 1 and second["frames"][-1]["counts"]["all"] == {"vehicle": 1}
+    assert second["frames"][0]["t"] > first["frames"][-1]["t"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({"camera": "cam-1", "frames": [base64.b64encode(b"hello").decode()]}, 400, "not JPEG or PNG"),
+        ({"camera": "cam-1", "frames": [""]}, 400, "empty"),
+        ({"camera": "cam-1", "frames": ["%%%"]}, 400, "base64"),
+        ({"camera": "cam-1", "frames": []}, 400, "frames"),
+        ({"camera": "cam-9", "frames": ["AAAA"]}, 404, "unknown camera"),
+        ({"camera": "../x", "frames": ["AAAA"]}, 400, "malformed"),
+        ({"frames": ["AAAA"]}, 400, "camera"),
+    ],
+)
+def test_bad_frames_get_a_clear_4xx(client: TestClient, body: dict, status: int, words: str) -> None:
+    if body.get("frames") == ["AAAA"]:
+        body = {**body, "frames": [base64.b64encode(png(np.zeros((8, 8, 3), np.uint8))).decode()]}
+    response = client.post("/v1/video/analyze", json=body)
+    assert response.status_code == status and words in response.json()["error"], response.text
+
+
+def test_huge_frames_zero_size_clips_and_disorder_are_refused(client: TestClient) -> None:
+    huge = png(np.zeros((300, 300, 3), np.uint8))
+    response = client.post(
+        "/v1/video/analyze", data={"camera": "cam-1"}, files=[("frames", ("a.png", huge, "image/png"))]
+    )
+    assert response.status_code == 400 and "limit is 40000" in response.json()["error"]
+    response = client.post("/v1/video/analyze", data={"camera": "cam-1"}, files=[("clip", ("c.avi", b"", "video/avi"))])
+    assert response.status_code == 400 and "empty" in response.json()["error"]
+    response = client.post(
+        "/v1/video/analyze", data={"camera": "cam-1"}, files=[("clip", ("c.avi", b"junk" * 9, "video/avi"))]
+    )
+    assert response.status_code == 400 and "clip" in response.json()["error"]
+    frame = base64.b64encode(png(np.zeros((8, 8, 3), np.uint8))).decode()
+    assert (
+        client.post("/v1/video/analyze", json={"camera": "cam-1", "frames": [frame], "timestamps": [100.0]}).status_code
+        == 200
+    )
+    late = client.post("/v1/video/analyze", json={"camera": "cam-1", "frames": [frame], "timestamps": [50.0]})
+    assert late.status_code == 400 and "in order" in late.json()["error"]
+    assert (
+        client.post("/v1/video/analyze", content=b"{", headers={"content-type": "application/json"}).status_code == 400
+    )
+    assert client.post("/v1/video/analyze", content=b"x", headers={"content-type": "text/plain"}).status_code == 400
+
+
+def test_a_short_clip_is_analysed_frame_by_frame(client: TestClient, tmp_path) -> None:
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    for frame in moving_box_frames(6):
+        writer.write(frame)
+    writer.release()
+    files = [("clip", ("clip.avi", path.read_bytes(), "video/x-msvideo"))]
+    body = client.post("/v1/video/analyze", data={"camera": "cam-1"}, files=files).json()
+    assert len(body["frames"]) == 6 and body["camera"] == "cam-1"
+    assert body["frames"][1]["t"] - body["frames"][0]["t"] == pytest.approx(0.1)
