@@ -51,6 +51,9 @@ def create_app(
         from serving.routes_video import video_router
 
         app.include_router(video_router(video, video_config))
+        from serving.routes_alerts import video_events_router
+
+        app.include_router(video_events_router(hub, video, video_config))
     app.include_router(triage_router(hub))
     app.include_router(catalogue_router(hub))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 from fastapi import APIRouter
@@ -46,19 +47,29 @@ class TriageRequest(BaseModel):
         return self
 
 
+_ENGINES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def shared_engine(hub: ModelHub) -> Any:
+    """The one event engine of a replica (its rule timers, recent reports and followers are shared by triage,
+    indicator warnings and video events), made on first use."""
+    engine = _ENGINES.get(hub)
+    if engine is None:
+        with _LOCK:
+            engine = _ENGINES.get(hub)
+            if engine is None:
+                from serving.triage import EventEngine
+
+                engine = _ENGINES[hub] = EventEngine(hub)
+    return engine
+
+
 def triage_router(hub: ModelHub) -> APIRouter:
     router = APIRouter(tags=["Event engine"])
-    engine: list[Any] = []
-    lock = threading.Lock()
 
     def event_engine() -> Any:
-        if not engine:
-            with lock:
-                if not engine:
-                    from serving.triage import EventEngine
-
-                    engine.append(EventEngine(hub))
-        return engine[0]
+        return shared_engine(hub)
 
     @router.post("/v1/events/triage")
     def triage(body: TriageRequest) -> dict[str, Any]:

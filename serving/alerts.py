@@ -1,0 +1,46 @@
+"""Warnings from sensors and cameras entering the event engine's dispatch: a rule firing on a camera's counts (a
+crowd, congestion) or on an indicator's actuals and forecasts becomes an event with a category (the rule's
+``category`` label), the departments the knowledge graph names for it, and a priority from the rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from serving.metrics import RULE_FIRINGS
+from serving.triage import EventEngine, _department, _dispatch, _merge
+
+
+def firing_to_event(engine: EventEngine, firing: Any, area: str | None, source: dict[str, Any]) -> dict[str, Any]:
+    """One dispatched event from one rule firing; ``source`` says where it came from (camera, frame, indicator)."""
+    knowledge = engine.knowledge.current()
+    category = firing.labels.get("category")
+    dispatch = (
+        _dispatch(knowledge, category, area) if category else {"lead": None, "path": ["the rule names no category"]}
+    )
+    decision = _merge([firing])
+    return {
+        "rule": firing.rule,
+        "severity": firing.severity,
+        "category": category,
+        "area": area,
+        **source,
+        "department": _department(dispatch, decision.pop("department", None)),
+        **decision,
+        "summary": firing.annotations.get("summary") or firing.explain(),
+        "explanation": {"rule": firing.to_dict(), "graph_path": dispatch.get("path", [])},
+    }
+
+
+def video_events(engine: EventEngine, analysis: dict[str, Any], area: str | None) -> list[dict[str, Any]]:
+    """Video rules over every event the analytics raised, frame by frame in order (``for`` and repeat
+    suppression per camera and zone run across requests); each firing that is not a repeat becomes an event."""
+    out = []
+    for frame in analysis["frames"]:
+        for seen in frame["events"]:
+            for firing in engine.rules.evaluate("video", seen, float(frame["t"])):
+                if firing.suppressed:
+                    continue
+                RULE_FIRINGS.labels(firing.version or "", firing.rule).inc()
+                source = {"camera": seen["camera"], "zone": seen["zone"], "frame": frame["index"], "t": frame["t"]}
+                out.append(firing_to_event(engine, firing, area, source))
+    return out
