@@ -5,6 +5,7 @@ detector. ``to_onnx`` exports it with its output format declared, ready to regis
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from models.base import CityModel, ModelTags, Signature, TensorDecl
@@ -104,7 +105,9 @@ class BoxDetector(CityModel):
     def spec(self) -> DetectorSpec:
         return DetectorSpec(labels=tuple(self.labels), height=self.height, width=self.width)
 
-    def to_onnx(self) -> Any:
+    def to_onnx(self, height: int | None = None, width: int | None = None) -> Any:
+        """The ONNX model, declared to take ``height`` × ``width`` frames (default: the training size); the
+        network is fully convolutional, so another size costs in proportion to its pixels."""
         import io
 
         import onnx
@@ -116,15 +119,17 @@ class BoxDetector(CityModel):
         torch.onnx.export(
             self.network_, (example,), buffer,  # type: ignore[arg-type]
             input_names=["frames"], output_names=["boxes", "scores", "classes"],
-            dynamic_axes={"frames": {0: "n"}, "boxes": {0: "n"}, "scores": {0: "n"}, "classes": {0: "n"}},
+            dynamic_axes={"frames": {0: "n", 2: "h", 3: "w"}, "boxes": {0: "n", 1: "k"}, "scores": {0: "n", 1: "k"},
+                          "classes": {0: "n", 1: "k"}},
             opset_version=17, dynamo=False,
         )  # fmt: skip
-        return declare_detector(onnx.load_from_string(buffer.getvalue()), self.spec())
+        spec = replace(self.spec(), height=height or self.height, width=width or self.width)
+        return declare_detector(onnx.load_from_string(buffer.getvalue()), spec)
 
     def signature(self) -> Signature:
-        cells = (self.height // STRIDE) * (self.width // STRIDE)
+        cells = -1  # one row per 8×8 cell of the declared input size
         return Signature(
-            inputs=(TensorDecl("frames", "float32", (-1, 1, self.height, self.width)),),
+            inputs=(TensorDecl("frames", "float32", (-1, 1, -1, -1)),),
             outputs=(
                 TensorDecl("boxes", "float32", (-1, cells, 4)),
                 TensorDecl("scores", "float32", (-1, cells)),
@@ -181,18 +186,18 @@ def _network(n_classes: int, height: int, width: int) -> Any:
             layers += [nn.Conv2d(32, 32, 3, padding=1), nn.ReLU()]
             self.body = nn.Sequential(*layers)
             self.head = nn.Conv2d(32, 5 + n_classes, 1)
-            gh, gw = height // STRIDE, width // STRIDE
-            gy, gx = torch.meshgrid(torch.arange(gh), torch.arange(gw), indexing="ij")
-            self.register_buffer("grid", torch.stack([gx, gy]).float()[None])  # 1 × 2 × gh × gw
-            self.register_buffer("size", torch.tensor([gw, gh], dtype=torch.float32).view(1, 2, 1, 1))
 
         def raw(self, frames: torch.Tensor) -> torch.Tensor:
             return self.head(self.body(frames))
 
         def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
             out = self.raw(frames)
-            grid, size = self.get_buffer("grid"), self.get_buffer("size")
-            centre = (grid + torch.sigmoid(out[:, 1:3])) / size
+            # the grid follows the input (tensor ops, no shapes): the detector runs at any declared input size
+            ones = torch.ones_like(out[:, :1])
+            width, height = ones.sum(3, keepdim=True), ones.sum(2, keepdim=True)
+            cx = (ones.cumsum(3) - 1 + torch.sigmoid(out[:, 1:2])) / width
+            cy = (ones.cumsum(2) - 1 + torch.sigmoid(out[:, 2:3])) / height
+            centre = torch.cat([cx, cy], 1)
             half = torch.sigmoid(out[:, 3:5]) / 2
             boxes = torch.cat([centre - half, centre + half], 1).flatten(2).transpose(1, 2)
             scores = torch.sigmoid(out[:, 0]).flatten(1)

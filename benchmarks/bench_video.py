@@ -1,0 +1,172 @@
+"""Frames/s of the video deployment through the gateway with dynamic batching vs without (max_batch_size=1),
+and vs the same ONNX detector called in process on batches (the floor), measured in one run. Eight cameras
+post bursts of frames concurrently (real overpass footage when ../shared/data is there, else synthetic).
+Prints JSON; each figure carries its ratio.
+
+Run: ``.venv/bin/python benchmarks/bench_video.py [--frames 1536] [--burst 8] --out docs/benchmarks/video.json``"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bench_components import registry
+from tests.conftest import free_port, shared_data_dir
+
+CAMERAS = 8
+DETECTOR = "street-box-detector"
+
+
+def footage(n: int) -> list[Any]:
+    import cv2
+
+    from models.video.box_detector import synthetic_street
+
+    path = shared_data_dir() / "video" / "overpass_traffic_1699f.avi"
+    frames = []
+    capture = cv2.VideoCapture(str(path))
+    while len(frames) < n:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    if not frames:  # no shared data: synthetic street frames at the same size
+        frames = [cv2.resize(f, (320, 240)) for f in synthetic_street(n, seed=3)[0]]
+    return frames
+
+
+def floor_fps(onnx: bytes, frames: list[Any], batch: int, seconds: float = 6.0) -> float:
+    from models.video.onnx_detector import OnnxDetector
+
+    detector = OnnxDetector.from_path(onnx, max_batch=batch)
+    detector.detect(frames[:batch])
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for i in range(0, len(frames), batch):
+            detector.detect(frames[i : i + batch])
+            done += len(frames[i : i + batch])
+    return done / (time.perf_counter() - start)
+
+
+def gateway_fps(url: str, bodies: list[list[str]], total: int) -> dict[str, float]:
+    import httpx
+
+    per_camera = total // CAMERAS // len(bodies[0])
+    errors: list[str] = []
+
+    def camera(i: int) -> None:
+        with httpx.Client(timeout=120) as http:
+            for k in range(per_camera):
+                body = {"camera": f"bench-{i}", "frames": bodies[(i + k) % len(bodies)]}
+                response = http.post(f"{url}/v1/video/analyze", json=body)
+                if response.status_code != 200:
+                    errors.append(response.text[:200])
+
+    for i in range(CAMERAS):  # warm-up: loads the detector, starts each camera's tracks
+        camera_warm = {"camera": f"bench-{i}", "frames": bodies[0]}
+        httpx.post(f"{url}/v1/video/analyze", json=camera_warm, timeout=120).raise_for_status()
+    threads = [threading.Thread(target=camera, args=(i,)) for i in range(CAMERAS)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    frames = per_camera * CAMERAS * len(bodies[0])
+    return {"fps": round(frames / elapsed, 1), "frames": frames, "errors": len(errors)}
+
+
+def run_gateway(reg: Any, home: Path, video: Any, bodies: list[list[str]], total: int) -> dict[str, float]:
+    from serving.deployments import GatewayConfig
+    from serving.launcher import start_gateway, stop_gateway
+
+    config = GatewayConfig(
+        tracking_uri=reg.tracking_uri, artifact_location=reg.artifact_location, cache_dir=str(home / "gw"), video=video
+    )
+    url = start_gateway(config, port=free_port()).url
+    try:
+        return gateway_fps(url, bodies, total)
+    finally:
+        stop_gateway()
+
+
+def main() -> None:
+    import cv2
+
+    from models.video.box_detector import BoxDetector, synthetic_street
+    from serving.video_deployment import VideoConfig
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--frames", type=int, default=1536, help="frames sent through the gateway per mode")
+    parser.add_argument("--burst", type=int, default=8, help="frames per request")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--wait", type=float, default=0.005)
+    parser.add_argument("--input", default="96x128", help="the detector's declared input size, HxW")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+    home = Path(tempfile.mkdtemp(prefix="bench-video-"))
+    reg = registry(home)
+    model = BoxDetector().fit(*synthetic_street(1000, seed=1))
+    height, width = (int(v) for v in args.input.split("x"))
+    onnx = model.to_onnx(height, width).SerializeToString()
+    (home / "detector.onnx").write_bytes(onnx)
+    reg.set_alias(DETECTOR, "champion", reg.register("model", DETECTOR, str(home / "detector.onnx")).version)
+    cameras = home / "cameras.yaml"
+    cameras.write_text(
+        "cameras:\n" + "".join(f"  bench-{i}: {{detector: 'onnx:{DETECTOR}'}}\n" for i in range(CAMERAS))
+    )
+
+    frames = footage(64)
+    jpegs = [base64.b64encode(cv2.imencode(".jpg", f)[1].tobytes()).decode() for f in frames]
+    bodies = [jpegs[i : i + args.burst] for i in range(0, len(jpegs) - args.burst + 1, args.burst)]
+    floor = floor_fps(onnx, frames, args.batch)
+    batched_config = VideoConfig(cameras_file=str(cameras), max_batch_size=args.batch, batch_wait_timeout_s=args.wait)
+    batched = run_gateway(reg, home, batched_config, bodies, args.frames)
+    unbatched_config = replace(batched_config, max_batch_size=1, batch_wait_timeout_s=0.0)
+    unbatched = run_gateway(reg, home, unbatched_config, bodies, args.frames)
+    result = {
+        "what": "frames/s, 8 cameras posting bursts concurrently to POST /v1/video/analyze (JPEG 320x240 as base64 "
+        "JSON), registered ONNX detector (BoxDetector, grey input of the declared size), 127.0.0.1, direct ingress",
+        "settings": {
+            "detector_input": args.input,
+            "burst": args.burst,
+            "max_batch_size": args.batch,
+            "batch_wait_timeout_s": args.wait,
+        },
+        "floor_in_process_batched": {
+            "fps": round(floor, 1),
+            "batch": args.batch,
+            "ms_per_frame": round(1000 / floor, 3),
+        },
+        "gateway_batched": {**batched, "ratio_to_floor": round(batched["fps"] / floor, 3)},
+        "gateway_unbatched": {**unbatched, "ratio_to_floor": round(unbatched["fps"] / floor, 3)},
+        "batched_over_unbatched": round(batched["fps"] / unbatched["fps"], 3),
+        "goals": {"batched_over_unbatched >= 2": None, "batched_over_floor >= 0.8": None},
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+    result["goals"] = {
+        "batched_over_unbatched >= 2": result["batched_over_unbatched"] >= 2,
+        "batched_over_floor >= 0.8": result["gateway_batched"]["ratio_to_floor"] >= 0.8,
+    }
+    text = json.dumps(result, indent=2)
+    if args.out:
+        args.out.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
