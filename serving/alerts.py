@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from serving.metrics import RULE_FIRINGS
-from serving.triage import EventEngine, _department, _dispatch, _merge
+from serving.triage import EventEngine, department_of, dispatch_of, merge_decisions
 
 
 def firing_to_event(engine: EventEngine, firing: Any, area: str | None, source: dict[str, Any]) -> dict[str, Any]:
@@ -15,16 +15,16 @@ def firing_to_event(engine: EventEngine, firing: Any, area: str | None, source: 
     knowledge = engine.knowledge.current()
     category = firing.labels.get("category")
     dispatch = (
-        _dispatch(knowledge, category, area) if category else {"lead": None, "path": ["the rule names no category"]}
+        dispatch_of(knowledge, category, area) if category else {"lead": None, "path": ["the rule names no category"]}
     )
-    decision = _merge([firing])
+    decision = merge_decisions([firing])
     return {
         "rule": firing.rule,
         "severity": firing.severity,
         "category": category,
         "area": area,
         **source,
-        "department": _department(dispatch, decision.pop("department", None)),
+        "department": department_of(dispatch, decision.pop("department", None)),
         **decision,
         "summary": firing.annotations.get("summary") or firing.explain(),
         "explanation": {"rule": firing.to_dict(), "graph_path": dispatch.get("path", [])},

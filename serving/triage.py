@@ -94,7 +94,7 @@ class EventEngine:
 
     def _decide(self, prepared: dict[str, Any], classified: dict[str, Any]) -> dict[str, Any]:
         knowledge = self.knowledge.current()
-        dispatch = _dispatch(knowledge, classified["category"], prepared["area_name"])
+        dispatch = dispatch_of(knowledge, classified["category"], prepared["area_name"])
         report, when = prepared["report"], prepared["time"]
         reporter = dict(report.get("reporter") or {})
         seen = self.recent.add(
@@ -120,7 +120,7 @@ class EventEngine:
         firings = [f for f in self.rules.evaluate("dispatch", event, when.timestamp()) if not f.suppressed]
         for f in firings:
             RULE_FIRINGS.labels(f.version or "", f.rule).inc()
-        decision = _merge(firings)
+        decision = merge_decisions(firings)
         cases = _similar(knowledge, prepared["text"], self.config.similar_cases)
         return {
             "id": prepared["id"],
@@ -130,7 +130,7 @@ class EventEngine:
             "confidence": classified["confidence"],
             "top_k": classified["top_k"],
             "area": prepared["area_name"],
-            "department": _department(dispatch, decision.pop("department", None)),
+            "department": department_of(dispatch, decision.pop("department", None)),
             **decision,
             "similar_cases": cases["cases"],
             "duplicates": seen.duplicates,
@@ -162,19 +162,19 @@ def _load_knowledge(registry: Any, target: Any) -> Any:
     return KnowledgeSnapshot.from_registry(registry, f"{target.name}/{target.version}")
 
 
-def _dispatch(knowledge: Any, category: str, area: str | None) -> dict[str, Any]:
+def dispatch_of(knowledge: Any, category: str, area: str | None) -> dict[str, Any]:
     from registry import CitymindError
 
     try:
         return dict(knowledge.graph.dispatch(category, area).to_dict())
     except CitymindError as exc:  # an unknown area still dispatches city-wide; an unknown category goes to review
         if area is not None:
-            city = _dispatch(knowledge, category, None)
+            city = dispatch_of(knowledge, category, None)
             return {**city, "path": [f"area {area!r}: {exc}", *city.get("path", [])]}
         return {"category": category, "lead": None, "assists": [], "path": [str(exc)]}
 
 
-def _department(dispatch: dict[str, Any], override: str | None) -> dict[str, Any]:
+def department_of(dispatch: dict[str, Any], override: str | None) -> dict[str, Any]:
     """Lead and assisting departments (the graph's path is in the explanation); a rule may name another lead."""
     out = {k: v for k, v in dispatch.items() if k in ("lead", "lead_id", "assists", "assist_ids", "source")}
     if override:
@@ -182,7 +182,7 @@ def _department(dispatch: dict[str, Any], override: str | None) -> dict[str, Any
     return out
 
 
-def _merge(firings: list[Any]) -> dict[str, Any]:
+def merge_decisions(firings: list[Any]) -> dict[str, Any]:
     """One decision from the rules that fired: the most urgent priority, the shortest SLA and escalation, any
     transfer or review queue; a rule's ``department`` overrides the graph's lead."""
     from rules.loader import seconds

@@ -9,7 +9,7 @@ from knowledge_graph.defaults import load_pingdu
 from rules.engine import Firing
 from serving.recent import RecentReports
 from serving.routes_catalogue import open311_services
-from serving.triage import _merge
+from serving.triage import merge_decisions
 
 HOUR = 3600.0
 
@@ -39,7 +39,7 @@ def firing(**then: str) -> Firing:
 
 
 def test_merge_takes_the_most_urgent_priority_and_shortest_times() -> None:
-    merged = _merge(
+    merged = merge_decisions(
         [
             firing(priority="P2", sla="4h"),
             firing(priority="P1", sla="30m", transfer="119"),
@@ -53,8 +53,14 @@ def test_merge_takes_the_most_urgent_priority_and_shortest_times() -> None:
         "transfer": "119",
         "queue": "manual-review",
     }
-    assert _merge([]) == {"priority": "P3", "sla": "24h", "escalate_after": None, "transfer": None, "queue": None}
-    assert _merge([firing(priority="P2", department="市公安局")])["department"] == "市公安局"
+    assert merge_decisions([]) == {
+        "priority": "P3",
+        "sla": "24h",
+        "escalate_after": None,
+        "transfer": None,
+        "queue": None,
+    }
+    assert merge_decisions([firing(priority="P2", department="市公安局")])["department"] == "市公安局"
 
 
 #: GeoReport v2 "GET Service List" fields (https://wiki.open311.org/GeoReport_v2/#get-service-list)
