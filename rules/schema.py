@@ -23,7 +23,18 @@ FIELDS: dict[str, frozenset[str]] = {
         }
     ),
     "alert": frozenset(
-        {"indicator", "value", "forecast.max", "forecast.min", "forecast.mean", "forecast.hours", "area", "hour"}
+        {
+            "indicator",
+            "value",
+            "forecast.max",
+            "forecast.min",
+            "forecast.mean",
+            "forecast.hours",
+            "forecast.upper_max",
+            "forecast.lower_min",
+            "area",
+            "hour",
+        }
     ),
     "video": frozenset({"camera", "zone", "label", "count", "dwell_s", "crossings", "hour"}),
 }
