@@ -15,6 +15,7 @@ import hashlib
 import logging
 import threading
 import time
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -122,3 +123,16 @@ class Canary:
         with self._lock:
             pending = set(self._pending)
         wait(pending, timeout=timeout)
+
+
+_CANARIES: weakref.WeakKeyDictionary[Any, Canary] = weakref.WeakKeyDictionary()
+_SHARED = threading.Lock()
+
+
+def shared_canary(hub: Any, refresh_interval: float = 2.0) -> Canary:
+    """One canary per model hub, so every endpoint of a replica routes a request key the same way."""
+    with _SHARED:
+        canary = _CANARIES.get(hub)
+        if canary is None:
+            canary = _CANARIES[hub] = Canary(hub, refresh_interval=refresh_interval)
+        return canary

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field, model_validator
 
 from registry import ValidationError
@@ -42,13 +42,17 @@ def events_router(hub: ModelHub, runner: Any = None) -> APIRouter:
     router = APIRouter(tags=["Event engine"])
 
     @router.post("/v1/events/classify")
-    async def classify(body: ClassifyRequest) -> dict[str, Any]:
+    async def classify(body: ClassifyRequest, x_request_key: str | None = Header(default=None)) -> dict[str, Any]:
         """Category, confidence and top-k of citizen reports, with the model name and version that decided.
 
         Latency-critical models run here, in the ingress process (the fast path); others go to the batching
-        runner deployment."""
+        runner deployment. With a canary split on the model, ``X-Request-Key`` (else the text) picks the arm."""
         model = hub.get(body.model, body.version)
         texts = [body.text] if body.text is not None else list(body.texts or [])
+        if body.version is None:
+            split = canary_split(hub, model, texts, x_request_key, body.top_k)
+            if split is not None:
+                return {"model": model.name, "version": model.version, **split} if body.texts else split
         if runner is not None and body.version is None and not is_latency_critical(model):
             results = list(await asyncio.gather(*[runner.classify.remote(model.name, t, body.top_k) for t in texts]))
             version = results[0].pop("version") if results else model.version
@@ -65,6 +69,27 @@ def events_router(hub: ModelHub, runner: Any = None) -> APIRouter:
         return {"changes": hub.refresh(), "errors": hub.errors}
 
     return router
+
+
+def canary_split(hub: ModelHub, model: ServedModel, texts: list[str], key: str | None, top_k: int) -> Any:
+    """None when every text goes to the champion (the usual path); else the answers, each with its version/arm."""
+    from serving.canary import shared_canary
+
+    canary = shared_canary(hub)
+    champion, routes = canary.route(model.name, [key or t for t in texts])
+    if all(arm == "champion" for _, arm in routes):
+        canary.shadow(
+            model.name,
+            lambda m, batch: classify_texts(m, batch, top_k),
+            texts,
+            classify_texts(champion, texts, top_k) if canary.split(model.name).shadow else [],
+        )
+        return None
+    answers = [
+        {**classify_texts(served, [text], top_k)[0], "version": served.version, "arm": arm}
+        for text, (served, arm) in zip(texts, routes, strict=True)
+    ]
+    return answers[0] if len(texts) == 1 else {"results": answers}
 
 
 def is_latency_critical(model: ServedModel) -> bool:

@@ -35,10 +35,10 @@ class EventEngine:
 
     def __init__(self, hub: Any, config: TriageConfig | None = None) -> None:
         from rules.service import RuleService
-        from serving.canary import Canary
+        from serving.canary import shared_canary
 
         self.hub, self.config = hub, config or TriageConfig()
-        self.canary = Canary(hub, refresh_interval=self.config.refresh_interval)
+        self.canary = shared_canary(hub, self.config.refresh_interval)
         name, _, alias = self.config.knowledge.partition("@")
         self.knowledge = AliasFollower(
             hub.registry, name, alias or "production", _load_knowledge, refresh_interval=self.config.refresh_interval

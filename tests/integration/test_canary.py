@@ -132,3 +132,25 @@ def test_the_canary_command_sets_the_split(reg: MlflowRegistry, monkeypatch: pyt
         reg.set_tag(NAME, WEIGHT_TAG, None)
         reg.set_tag(NAME, SHADOW_TAG, None)
         get_settings.cache_clear()
+
+
+def test_classify_routes_by_request_key_too(reg: MlflowRegistry) -> None:
+    from fastapi.testclient import TestClient
+
+    from serving.app import create_app
+
+    reg.set_tag(NAME, WEIGHT_TAG, "0.5")
+    try:
+        with TestClient(create_app(ModelHub(reg))) as http:
+
+            def arm(key: str) -> tuple[int, str]:
+                body = {"text": "南村镇路灯不亮", "model": NAME}
+                out = http.post("/v1/events/classify", json=body, headers={"X-Request-Key": key}).json()
+                return out["version"], out.get("arm", "champion")
+
+            keys = [f"k{i}" for i in range(30)]
+            first = [arm(k) for k in keys]
+            assert first == [(2, "challenger") if bucket(NAME, k) < 0.5 else (1, "champion") for k in keys]
+            assert [arm(k) for k in keys] == first
+    finally:
+        reg.set_tag(NAME, WEIGHT_TAG, None)
