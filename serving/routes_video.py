@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from registry import AssetNotFound, CitymindError, ValidationError
-from serving.video_deployment import FrameClip, VideoConfig
+from serving.video_deployment import FrameClip, VideoConfig, in_replica
 
 
 class AnalyzeRequest(BaseModel):
@@ -26,13 +26,14 @@ class AnalyzeRequest(BaseModel):
 
 
 def video_router(video: Any, config: VideoConfig | None = None) -> APIRouter:
-    """``video`` is the deployment handle (or ``InProcessVideo`` without Ray)."""
+    """``video`` is the video deployment's handle (or ``InProcessVideo`` without Ray)."""
     from models.components.image_decode import ImageDecoder
     from models.video import load_cameras
 
     config = config or VideoConfig()
     cameras = load_cameras(config.cameras_file)
     decoder = ImageDecoder(max_pixels=config.max_pixels)
+    forwarder = FrameForwarder(video, config)
     router = APIRouter(tags=["Video analytics"])
 
     @router.post("/v1/video/analyze")
@@ -45,17 +46,37 @@ def video_router(video: Any, config: VideoConfig | None = None) -> APIRouter:
         clip = await read_clip(request, config, decoder)
         if clip.camera not in cameras:
             raise AssetNotFound(f"unknown camera {clip.camera!r}; configured cameras: {sorted(cameras)}")
-        try:
-            return dict(await video.analyze.remote(clip))
-        except CitymindError:
-            raise
-        except Exception as exc:  # a Ray task error carries the deployment's own error as its cause
-            cause = getattr(exc, "cause", None)
-            if isinstance(cause, CitymindError):
-                raise cause from None
-            raise
+        return await forwarder.forward(clip)
 
     return router
+
+
+class FrameForwarder:
+    """Coalesces concurrent requests into one call to the video deployment (``@serve.batch`` in the ingress:
+    up to ``max_batch_size`` requests or ``batch_wait_timeout_s``), so one Ray hop carries many cameras."""
+
+    def __init__(self, video: Any, config: VideoConfig) -> None:
+        from ray import serve
+
+        self.video = video
+        batching = serve.batch(max_batch_size=config.max_batch_size, batch_wait_timeout_s=config.batch_wait_timeout_s)
+        self._send = batching(self._send_many) if in_replica() else self._send_one
+
+    async def forward(self, clip: FrameClip) -> dict[str, Any]:
+        try:
+            result = await self._send(clip)
+        except Exception as exc:  # a Ray task error carries the deployment's own error as its cause
+            cause = getattr(exc, "cause", None)
+            raise (cause if isinstance(cause, CitymindError) else exc) from None
+        if isinstance(result, BaseException):
+            raise result
+        return dict(result)
+
+    async def _send_many(self, clips: list[FrameClip]) -> list[Any]:
+        return list(await self.video.analyze_many.remote(clips))
+
+    async def _send_one(self, clip: FrameClip) -> Any:
+        return (await self.video.analyze_many.remote([clip]))[0]
 
 
 async def read_clip(request: Request, config: VideoConfig, decoder: Any) -> FrameClip:
@@ -144,10 +165,11 @@ def _float(value: Any, name: str) -> float:
 
 
 class InProcessVideo:
-    """The deployment's interface without Ray (``video.analyze.remote(clip)``), for tests and a plain uvicorn."""
+    """The deployment's interface without Ray (``video.analyze_many.remote(clips)``), for tests and a plain
+    uvicorn."""
 
     def __init__(self, analyzer: Any) -> None:
-        self.analyze = _Remote(analyzer.analyze)
+        self.analyze_many = _Remote(analyzer.analyze_many)
 
 
 class _Remote:

@@ -1,6 +1,7 @@
 """The video deployment: per-camera analytics state (tracker, MOG2 background, zones, lines) and dynamic
 batching of frames across cameras (``@serve.batch``: ``max_batch_size`` frames or ``batch_wait_timeout_s``,
-whichever comes first) before one detector run per batch.
+whichever comes first) before one detector run per batch. The gateway coalesces concurrent requests into one
+call (``analyze_many``) with the same two settings, so a Ray hop carries many cameras' frames.
 
 Frames of one camera stay in order: a camera's requests run one after another (a lock per camera), its frames
 enter the batch queue in order, and batches run one at a time. Camera state is bounded: at most
@@ -79,9 +80,13 @@ class VideoAnalyzer:
             serve.batch(
                 max_batch_size=self.config.max_batch_size, batch_wait_timeout_s=self.config.batch_wait_timeout_s
             )(self._detect_batch)
-            if _in_replica()
+            if in_replica()
             else self._detect_one  # in process (tests, a plain uvicorn): no batching, same results
         )
+
+    async def analyze_many(self, clips: list[FrameClip]) -> list[Any]:
+        """Several requests in one Ray call (the gateway coalesces them): a result or the error, per clip."""
+        return list(await asyncio.gather(*(self.analyze(clip) for clip in clips), return_exceptions=True))
 
     async def analyze(self, clip: FrameClip) -> dict[str, Any]:
         session = self._session(clip.camera)
@@ -161,7 +166,7 @@ class VideoAnalyzer:
         return self.detectors[name]
 
 
-def _in_replica() -> bool:
+def in_replica() -> bool:
     from ray import serve
     from ray.serve.exceptions import RayServeException
 
