@@ -4,6 +4,7 @@ Ray, not the session gateway's), a Chinese report over real HTTP, and Ctrl-C / S
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -75,7 +76,7 @@ def test_citymind_serve_classifies_a_report_and_stops_cleanly(
         )
     try:
         expected = expected_category(env, tmp_path / "cache")  # while Ray starts
-        wait_until_serving(proc, log)
+        url = wait_until_serving(proc, log)  # the banner's address: another Ray on this box may hold the first port
         body = httpx.post(f"{url}/v1/events/classify", json={"text": REPORT}, timeout=30).json()
         assert body["category"] == expected, body
         assert body["model"] == "event-classifier" and body["version"] == 1
@@ -94,12 +95,14 @@ def test_citymind_serve_classifies_a_report_and_stops_cleanly(
             proc.wait()
 
 
-def wait_until_serving(proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+def wait_until_serving(proc: subprocess.Popen, log: Path, timeout: float = 180) -> str:
+    """The URL the banner names, once it is printed."""
     deadline = time.monotonic() + timeout
-    while "citymind gateway serving at" not in log.read_text():
+    while (found := re.search(r"citymind gateway serving at (http://\S+)", log.read_text())) is None:
         assert proc.poll() is None, f"citymind serve exited with {proc.returncode}: {log.read_text()[-3000:]}"
         assert time.monotonic() < deadline, f"not serving after {timeout} s: {log.read_text()[-3000:]}"
         time.sleep(0.2)
+    return found.group(1)
 
 
 def session_processes(session: int) -> dict[int, str]:
