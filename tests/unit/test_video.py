@@ -175,3 +175,18 @@ def test_a_short_clip_is_analysed_frame_by_frame(client: TestClient, tmp_path) -
     body = client.post("/v1/video/analyze", data={"camera": "cam-1"}, files=files).json()
     assert len(body["frames"]) == 6 and body["camera"] == "cam-1"
     assert body["frames"][1]["t"] - body["frames"][0]["t"] == pytest.approx(0.1)
+
+
+def test_box_detector_follows_the_model_contract() -> None:
+    import doctest
+
+    import models.video.box_detector as module
+    from models.base import NotFittedError
+    from models.video.box_detector import BoxDetector
+
+    params = BoxDetector(epochs=3, seed=5).get_params()
+    assert BoxDetector(**params).get_params() == params and params["labels"] == ("vehicle", "person")
+    with pytest.raises(NotFittedError):
+        BoxDetector().predict(np.zeros((1, 96, 128, 3), np.uint8))
+    assert BoxDetector.tags.task == "detection" and BoxDetector.tags.input_kind == "image"
+    assert doctest.testmod(module).failed == 0
