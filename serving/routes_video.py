@@ -25,6 +25,29 @@ class AnalyzeRequest(BaseModel):
     fps: float | None = Field(default=None, gt=0, le=1000)
 
 
+OPENAPI_BODY = {  # the route reads its body itself (JSON or multipart); publish both shapes for /docs and clients
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": AnalyzeRequest.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["camera"],
+                    "properties": {
+                        "camera": {"type": "string"},
+                        "frames": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                        "clip": {"type": "string", "format": "binary"},
+                        "fps": {"type": "number"},
+                        "timestamps": {"type": "string", "description": "comma-separated epoch seconds"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
 def video_router(video: Any, config: VideoConfig | None = None) -> APIRouter:
     """``video`` is the video deployment's handle (or ``InProcessVideo`` without Ray)."""
     from models.components.image_decode import ImageDecoder
@@ -36,7 +59,7 @@ def video_router(video: Any, config: VideoConfig | None = None) -> APIRouter:
     forwarder = FrameForwarder(video, config)
     router = APIRouter(tags=["Video analytics"])
 
-    @router.post("/v1/video/analyze")
+    @router.post("/v1/video/analyze", openapi_extra=OPENAPI_BODY)
     async def analyze(request: Request) -> dict[str, Any]:
         """Detections, track IDs, zone counts and events for frames of one camera, in order.
 

@@ -190,3 +190,21 @@ def test_box_detector_follows_the_model_contract() -> None:
         BoxDetector().predict(np.zeros((1, 96, 128, 3), np.uint8))
     assert BoxDetector.tags.task == "detection" and BoxDetector.tags.input_kind == "image"
     assert doctest.testmod(module).failed == 0
+
+
+def test_generated_requests_never_get_a_server_error(client: TestClient) -> None:
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+
+    schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert [op.path for op in operations] == ["/v1/video/analyze"]
+    for operation in operations:
+
+        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @given(case=operation.as_strategy())
+        def call(case) -> None:
+            case.call_and_validate(checks=[not_a_server_error])
+
+        call()
