@@ -9,6 +9,7 @@ from registry._exceptions import UnknownKind
 KIND_TAG = "citymind.kind"
 LINEAGE_TAG = "citymind.lineage"
 FORMAT_TAG = "citymind.format"
+DIGEST_TAG = "citymind.digest"  # sha256 of the stored files, checked on every download
 ALIAS_HISTORY_TAG = "citymind.alias_history."  # + alias name
 
 

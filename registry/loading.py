@@ -13,6 +13,7 @@ import yaml
 
 from registry._exceptions import InvalidAsset
 from registry.base import AssetVersion
+from registry.kinds import DIGEST_TAG
 
 
 def load_model_dir(path: Path, av: AssetVersion) -> Any:
@@ -49,6 +50,30 @@ def files_dir(path: Path) -> Path:
     return path / spec["flavors"]["python_function"]["data"]
 
 
+def tree_digest(folder: Path) -> str:
+    """``sha256:`` over the relative path and the bytes of every file under ``folder``."""
+    digest = hashlib.sha256()
+    for path in sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        with path.open("rb") as stream:
+            digest.update(hashlib.file_digest(stream, "sha256").digest())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def check_digest(folder: Path, av: AssetVersion) -> None:
+    """Refuse a download whose files differ from what was registered (versions from before digests pass)."""
+    expected = av.tags.get(DIGEST_TAG)
+    if expected and tree_digest(folder) != expected:
+        raise InvalidAsset(
+            f"{av.kind} {av.name!r} version {av.version}: the stored artifact at {av.source} is not what was "
+            "registered (its sha256 differs: files changed, truncated or missing). Register the asset again or "
+            "roll the alias back.",
+            kind=av.kind,
+            name=av.name,
+            version=str(av.version),
+        )
+
+
 def download_version(av: AssetVersion, tracking_uri: str, cache_root: Path) -> Path:
     """Download a version's model folder once into ``cache_root`` (atomic rename; safe across processes)."""
     key = hashlib.sha1(tracking_uri.encode(), usedforsecurity=False).hexdigest()[:12]
@@ -62,7 +87,9 @@ def download_version(av: AssetVersion, tracking_uri: str, cache_root: Path) -> P
     try:
         mlflow.artifacts.download_artifacts(artifact_uri=av.source, dst_path=str(staging), tracking_uri=tracking_uri)
         inner = staging / "model"
-        os.replace(inner if inner.is_dir() else staging, target)
+        folder = inner if inner.is_dir() else staging
+        check_digest(folder, av)
+        os.replace(folder, target)
     except OSError:
         if not (target / "MLmodel").exists():  # another process renamed its copy first: use that one
             raise

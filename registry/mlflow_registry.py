@@ -22,8 +22,8 @@ from registry._mlflow_support import (
 from registry._search import asset_filter, quote, search_names, search_versions
 from registry.artifacts import SaveSpec, save_artifact
 from registry.base import Asset, AssetVersion, Direction, LineageRef
-from registry.kinds import ALIAS_HISTORY_TAG, FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
-from registry.loading import download_version, load_model_dir
+from registry.kinds import ALIAS_HISTORY_TAG, DIGEST_TAG, FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
+from registry.loading import download_version, load_model_dir, tree_digest
 from registry.refs import check_alias, check_name, parse_ref
 
 _HISTORY_LEN = 20
@@ -112,6 +112,7 @@ class MlflowRegistry:
             version_tags[FORMAT_TAG] = save_artifact(
                 artifact, dest, SaveSpec(kind.value, name, signature, input_example)
             )
+            version_tags[DIGEST_TAG] = tree_digest(dest)  # downloads are checked against it
             with mlflow_errors(self.tracking_uri), self._lock:
                 mv = self._create_version(kind, name, dest, version_tags, description)
         return self.version(name, int(mv.version))
