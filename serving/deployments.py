@@ -25,6 +25,8 @@ class GatewayConfig:
     refresh_interval: float = 2.0
     ingress_replicas: int = 1
     runner_replicas: int = 1
+    #: per deployment and node; None: spread, at most ceil(replicas / live nodes) on a node; 0: no limit
+    max_replicas_per_node: int | None = None
     max_batch_size: int = 32
     batch_wait_timeout_s: float = 0.005
     env: dict[str, str] = field(default_factory=lambda: {"OMP_NUM_THREADS": "1", "MLFLOW_LOGGING_LEVEL": "WARNING"})
@@ -131,6 +133,7 @@ def build_gateway(config: GatewayConfig) -> Any:
         num_replicas=config.runner_replicas,
         max_ongoing_requests=config.max_batch_size * 4,
         ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
+        **spread(config.runner_replicas, config.max_replicas_per_node),
     )
     ingress = serve.deployment(
         serve.ingress()(GatewayIngress),
@@ -139,6 +142,18 @@ def build_gateway(config: GatewayConfig) -> Any:
         max_ongoing_requests=256,
         logging_config={"enable_access_log": False},  # a log line per request costs more than the model
         ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
+        **spread(config.ingress_replicas, config.max_replicas_per_node),
     )
     video = video_deployment(config) if config.video is not None else None
     return ingress.bind(config, runner.bind(config), video)  # type: ignore[attr-defined]
+
+
+def spread(replicas: int, per_node: int | None) -> dict[str, Any]:
+    """``max_replicas_per_node`` for a deployment. Serve's own SPREAD strategy put every 0-CPU replica on one
+    node of a two-node cluster (measured), so one lost node took the whole gateway: cap what a node holds."""
+    if per_node is None:
+        import ray
+
+        nodes = sum(1 for n in ray.nodes() if n["Alive"]) if ray.is_initialized() else 1
+        per_node = -(-replicas // nodes) if nodes > 1 else 0
+    return {"max_replicas_per_node": per_node} if per_node else {}
