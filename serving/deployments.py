@@ -148,6 +148,24 @@ def build_gateway(config: GatewayConfig) -> Any:
     return ingress.bind(config, runner.bind(config), video)  # type: ignore[attr-defined]
 
 
+def app(args: dict[str, Any] | None = None) -> Any:
+    """Serve application builder for config-file deployments: a KubeRay RayService's ``import_path:
+    serving.deployments:app`` or ``serve run serving.deployments:app ingress_replicas=2``. The registry comes
+    from the ``CITYMIND_*`` environment of the Ray pods; ``args`` set :class:`GatewayConfig` fields."""
+    return build_gateway(config_from_args(args or {}))
+
+
+def config_from_args(args: dict[str, Any]) -> GatewayConfig:
+    """``GatewayConfig.from_settings`` with ``args`` on top; numbers given as strings (``serve run`` passes
+    ``key=value`` as text) are converted, ``preload`` may be comma-separated."""
+    numbers = {"ingress_replicas": int, "runner_replicas": int, "max_replicas_per_node": int, "max_batch_size": int}
+    numbers |= {"refresh_interval": float, "batch_wait_timeout_s": float}
+    overrides = {k: numbers[k](v) if k in numbers and isinstance(v, str) else v for k, v in args.items()}
+    if isinstance(overrides.get("preload"), str):
+        overrides["preload"] = tuple(p.strip() for p in overrides["preload"].split(",") if p.strip())
+    return GatewayConfig.from_settings(**overrides)
+
+
 def spread(replicas: int, per_node: int | None) -> dict[str, Any]:
     """``max_replicas_per_node`` for a deployment. Serve's own SPREAD strategy put every 0-CPU replica on one
     node of a two-node cluster (measured), so one lost node took the whole gateway: cap what a node holds."""

@@ -1,0 +1,38 @@
+"""The Serve application builder a RayService (or `serve run serving.deployments:app k=v`) imports: settings from
+the CITYMIND_* environment, GatewayConfig fields from the config's ``args`` (text from the CLI converted)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_args_set_gateway_config_fields_and_text_is_converted(monkeypatch: pytest.MonkeyPatch) -> None:
+    from citymind.settings import get_settings
+    from serving.deployments import config_from_args
+
+    monkeypatch.setenv("CITYMIND_TRACKING_URI", "http://mlflow.citymind.svc:5000")
+    monkeypatch.setenv("CITYMIND_HOST", "0.0.0.0")
+    get_settings.cache_clear()
+    try:
+        config = config_from_args(
+            {"ingress_replicas": "3", "runner_replicas": 2, "max_replicas_per_node": "1", "preload": "a, b"}
+        )
+    finally:
+        get_settings.cache_clear()
+    assert (config.tracking_uri, config.host, config.artifact_location) == (
+        "http://mlflow.citymind.svc:5000",
+        "0.0.0.0",
+        None,  # the tracking server decides (mlflow-artifacts:/ proxied to its object store)
+    )
+    assert (config.ingress_replicas, config.runner_replicas, config.max_replicas_per_node) == (3, 2, 1)
+    assert config.preload == ("a", "b")
+    with pytest.raises(TypeError, match="ingress_replica"):
+        config_from_args({"ingress_replica": 2})
+
+
+def test_the_builder_returns_the_gateway_application() -> None:
+    from ray.serve import Application
+
+    from serving.deployments import app
+
+    assert isinstance(app({"ingress_replicas": "2", "max_replicas_per_node": "1"}), Application)
