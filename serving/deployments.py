@@ -158,11 +158,14 @@ def app(args: dict[str, Any] | None = None) -> Any:
 def config_from_args(args: dict[str, Any]) -> GatewayConfig:
     """``GatewayConfig.from_settings`` with ``args`` on top; numbers given as strings (``serve run`` passes
     ``key=value`` as text) are converted, ``preload`` may be comma-separated."""
-    numbers = {"ingress_replicas": int, "runner_replicas": int, "max_replicas_per_node": int, "max_batch_size": int}
-    numbers |= {"refresh_interval": float, "batch_wait_timeout_s": float}
-    overrides = {k: numbers[k](v) if k in numbers and isinstance(v, str) else v for k, v in args.items()}
-    if isinstance(overrides.get("preload"), str):
-        overrides["preload"] = tuple(p.strip() for p in overrides["preload"].split(",") if p.strip())
+    numbers: dict[str, type[int] | type[float]] = {"refresh_interval": float, "batch_wait_timeout_s": float}
+    numbers |= dict.fromkeys(("ingress_replicas", "runner_replicas", "max_replicas_per_node", "max_batch_size"), int)
+    overrides: dict[str, Any] = {
+        k: numbers[k](v) if k in numbers and isinstance(v, str) else v for k, v in args.items()
+    }
+    preload = overrides.get("preload")
+    if isinstance(preload, str):
+        overrides["preload"] = tuple(p.strip() for p in preload.split(",") if p.strip())
     return GatewayConfig.from_settings(**overrides)
 
 
