@@ -91,7 +91,7 @@ def postgres_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     cluster = _postgres.start(root, free_port())
     try:
         with running_mlflow_server(root, cluster.uri, env={"PGPASSFILE": str(cluster.pgpass)}) as server:
-            yield server
+            yield {**server, "postgres_log": str(cluster.log), "pgpass": str(cluster.pgpass)}
     finally:
         _postgres.stop(cluster)
 
