@@ -15,12 +15,13 @@ def video_events_router(hub: ModelHub, video: Any, config: Any = None) -> APIRou
     from models.components.image_decode import ImageDecoder
     from models.video import load_cameras
     from serving.routes_triage import shared_engine
-    from serving.routes_video import read_clip
+    from serving.routes_video import FrameForwarder, read_clip
     from serving.video_deployment import VideoConfig
 
     config = config or VideoConfig()
     cameras = load_cameras(config.cameras_file)
     decoder = ImageDecoder(max_pixels=config.max_pixels)
+    forwarder = FrameForwarder(video, config)
     router = APIRouter(tags=["Event engine"])
 
     @router.post("/v1/video/events")
@@ -33,7 +34,7 @@ def video_events_router(hub: ModelHub, video: Any, config: Any = None) -> APIRou
         clip = await read_clip(request, config, decoder)
         if clip.camera not in cameras:
             raise AssetNotFound(f"unknown camera {clip.camera!r}; configured cameras: {sorted(cameras)}")
-        analysis = dict(await video.analyze.remote(clip))
+        analysis = await forwarder.forward(clip)
         found = video_events(shared_engine(hub), analysis, area)
         frames = [{"index": f["index"], "t": f["t"], "counts": f["counts"]} for f in analysis["frames"]]
         return {"camera": clip.camera, "events": found, "frames": frames, "crossings": analysis["crossings"]}

@@ -98,7 +98,7 @@ def test_batch_triage_and_bad_reports(http: TestClient) -> None:
 
 def test_registry_read_api_and_open311(http: TestClient) -> None:
     rules = http.get("/v1/registry/rule").json()
-    assert [a["name"] for a in rules["assets"]] == ["pingdu-rules"]
+    assert "pingdu-rules" in [a["name"] for a in rules["assets"]]
     model = http.get("/v1/registry/model/event-classifier").json()
     assert model["aliases"]["champion"] == 1 and model["versions"][0]["lineage"]
     assert http.get("/v1/registry/models").status_code == 400

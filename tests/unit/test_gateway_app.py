@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,10 @@ class OneModelRegistry:
 
     def load(self, uri: str) -> Path:
         return self.path
+
+    def get(self, name: str) -> Any:
+        """No canary split: the champion answers."""
+        return SimpleNamespace(tags={})
 
 
 @pytest.fixture(scope="module")
