@@ -29,10 +29,21 @@ class _Report:
 class RecentReports:
     """A report duplicates an earlier one when both are about the same category in the same area within
     ``window_s`` and their texts share at least ``similarity`` of their character bigrams (Jaccard). At most
-    ``max_reports`` are kept (oldest dropped first), and none older than the window."""
+    ``max_reports`` are kept (oldest dropped first), and none older than the window; a new report is compared
+    with the ``max_candidates`` most recent of its area and category, and the ``max_duplicates`` most similar
+    are returned (a flood of one complaint must not make every answer longer and slower)."""
 
-    def __init__(self, window_s: float = 72 * 3600, max_reports: int = 20_000, similarity: float = 0.5) -> None:
+    def __init__(
+        self,
+        window_s: float = 72 * 3600,
+        max_reports: int = 20_000,
+        similarity: float = 0.5,
+        *,
+        max_candidates: int = 500,
+        max_duplicates: int = 5,
+    ) -> None:
         self.window_s, self.max_reports, self.similarity = window_s, max_reports, similarity
+        self.max_candidates, self.max_duplicates = max_candidates, max_duplicates
         self._reports: OrderedDict[str, _Report] = OrderedDict()
         self._by_key: dict[tuple[str | None, str], list[str]] = defaultdict(list)
         self._by_reporter: dict[str, int] = defaultdict(int)
@@ -45,14 +56,15 @@ class RecentReports:
             if id in self._reports:  # the same report sent again replaces itself
                 self._drop(id)
             duplicates = []
-            for other_id in self._by_key.get(report.key, []):
+            for other_id in self._by_key.get(report.key, [])[-self.max_candidates :]:  # the most recent, bounded
                 other = self._reports[other_id]
                 score = _jaccard(report.grams, other.grams)
                 if abs(at - other.at) <= self.window_s and score >= self.similarity:
                     duplicates.append({"id": other.id, "similarity": round(score, 3), "at": other.at})
             count = 1 + (self._by_reporter.get(reporter, 0) if reporter else 0)
             self._insert(report)
-        return Seen(duplicates, count)
+        duplicates.sort(key=lambda d: (-d["similarity"], -d["at"]))
+        return Seen(duplicates[: self.max_duplicates], count)
 
     def __len__(self) -> int:
         return len(self._reports)

@@ -92,3 +92,11 @@ def test_open311_service_list_follows_georeport_v2() -> None:
         and "路灯不亮" in lamp["keywords"].split(",")
         and "市城市管理局" in lamp["description"]
     )
+
+
+def test_a_flood_of_one_complaint_stays_bounded() -> None:
+    store = RecentReports(max_candidates=50, max_duplicates=5)
+    for i in range(300):
+        seen = store.add(str(i), "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", None, float(i))
+    assert len(seen.duplicates) == 5 and all(d["similarity"] == 1.0 for d in seen.duplicates)
+    assert [d["id"] for d in seen.duplicates] == ["298", "297", "296", "295", "294"]  # the most recent first
