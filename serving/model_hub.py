@@ -151,6 +151,7 @@ class ModelHub:
             try:
                 target = self.registry.resolve(f"{name}@{self.alias}")
                 if target.version == old.version:
+                    self.errors.pop(name, None)  # e.g. the alias was moved back to what is served
                     continue
                 new = load_served_model(self.registry, target)
             except Exception as exc:
