@@ -1,0 +1,102 @@
+"""The forecaster's inputs and features, in numpy. ``models/forecast/onnx_graph.py`` computes the same features
+with ONNX operators, so a caller (the gateway, OIP, plain onnxruntime) sends raw history, never features.
+
+A feed is what the ONNX graph takes: ``history`` (N, 168) raw hourly values ending at the forecast origin (NaN
+for a missing hour), ``origin`` (N, 1) the origin's wall-clock time as int64 seconds since 1970-01-01 (read as
+UTC, so local time stays local), and, when the model uses weather, ``exog`` (N, E) its values at the origin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+WINDOW = 168  #: hours of history the model reads (one week)
+DAY, WEEK = 24, 168
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What the features need besides the feed: the target transform and the weather columns' scaling."""
+
+    log_target: bool = True
+    exog: tuple[str, ...] = ()
+    exog_mean: tuple[float, ...] = ()
+    exog_scale: tuple[float, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return 48 + 24 + 24 + 5 + WEEK + len(self.exog)
+
+
+def transform(values: np.ndarray, log_target: bool) -> np.ndarray:
+    """The space the model works in: log1p of the (non-negative) values, or the values themselves."""
+    return np.log1p(np.maximum(values, 0.0)) if log_target else values
+
+
+def inverse(values: np.ndarray, log_target: bool) -> np.ndarray:
+    return np.maximum(np.expm1(values), 0.0) if log_target else values
+
+
+def hour_of_week(origin: np.ndarray) -> np.ndarray:
+    """Hour of the week (Monday 00:00 = 0) of int64 epoch seconds. The time of year is left out on purpose: the
+    day's level carries it, and a seasonal term fitted on one or two years confounds season with growth."""
+    seconds = origin.reshape(-1).astype(np.int64)
+    weekday = (seconds // 86400 + 3) % 7  # 1970-01-01 was a Thursday
+    return weekday * 24 + (seconds // 3600) % 24
+
+
+def _masked_mean(values: np.ndarray, observed: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    count = observed.sum(axis=axis)
+    total = np.where(observed, values, 0.0).sum(axis=axis)
+    return total / np.maximum(count, 1), count
+
+
+def design(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Features (N, spec.size) and the level (N,) the targets are relative to. Missing hours never enter the
+    arithmetic: every reduction is over observed hours, and a missing lag becomes 0 (= the level)."""
+    raw = np.asarray(feed["history"], dtype=np.float64)
+    observed = ~np.isnan(raw)
+    z = np.where(observed, transform(np.where(observed, raw, 0.0), spec.log_target), 0.0)
+    day_mean, day_count = _masked_mean(z[:, -DAY:], observed[:, -DAY:], axis=1)
+    week_mean, _ = _masked_mean(z, observed, axis=1)
+    level = np.where(day_count > 0, day_mean, week_mean)
+    centred = np.where(observed, z - level[:, None], 0.0)
+    profile, _ = _masked_mean(centred.reshape(-1, 7, DAY), observed.reshape(-1, 7, DAY), axis=1)
+    spread = np.sqrt(_masked_mean(centred[:, -DAY:] ** 2, observed[:, -DAY:], axis=1)[0])
+    last = WINDOW - 1 - np.argmax(observed[:, ::-1], axis=1)
+    summary = np.stack(
+        [
+            week_mean - level,
+            spread,
+            centred[np.arange(len(raw)), last],
+            (WINDOW - 1 - last).astype(np.float64),
+            1.0 - observed.mean(axis=1),
+        ],
+        axis=1,
+    )
+    parts = [centred[:, -48:], centred[:, :24], profile, summary, np.eye(WEEK)[hour_of_week(feed["origin"])]]
+    if spec.exog:
+        parts.append(_scaled_exog(feed["exog"], spec))
+    return np.concatenate(parts, axis=1), level
+
+
+def _scaled_exog(exog: Any, spec: FeatureSpec) -> np.ndarray:
+    values = (np.asarray(exog, dtype=np.float64) - np.asarray(spec.exog_mean)) / np.asarray(spec.exog_scale)
+    return np.where(np.isnan(values), 0.0, values)
+
+
+def windows(values: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    """(len(origins), WINDOW) history windows of a series ending at each origin index (NaN before the start)."""
+    padded = np.concatenate([np.full(WINDOW - 1, np.nan), np.asarray(values, dtype=np.float64)])
+    return np.lib.stride_tricks.sliding_window_view(padded, WINDOW)[origins]
+
+
+def epoch_seconds(index: Any) -> np.ndarray:
+    """Wall-clock epoch seconds of a pandas DatetimeIndex (time zones dropped: local time stays local)."""
+    import pandas as pd
+
+    naive = pd.DatetimeIndex(index).tz_localize(None)
+    return np.asarray((naive - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1), dtype=np.int64)

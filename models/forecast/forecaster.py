@@ -1,0 +1,157 @@
+"""Multi-horizon forecasts of an hourly city indicator with conformal prediction intervals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from models.base import CityModel, ModelTags, Signature, TensorDecl
+from models.forecast.features import WINDOW, FeatureSpec, design, epoch_seconds, inverse, transform, windows
+
+
+class HourlyForecaster(CityModel):
+    """Direct multi-horizon ridge regression on the log of an hourly indicator, relative to its last day's level:
+    lags (last 2 days, same hours a week ago), the mean daily profile of the week, hour-of-week, time of year and
+    weather at the origin. Intervals are split-conformal: quantiles of held-out residuals, per horizon.
+
+    >>> import numpy as np, pandas as pd
+    >>> hours = pd.date_range("2024-01-01", periods=24 * 7 * 6, freq="h")
+    >>> aqi = 60 + 30 * np.sin(2 * np.pi * hours.hour / 24)
+    >>> model = HourlyForecaster(horizon=3).fit(pd.DataFrame(index=hours), aqi)
+    >>> feed = model.feed(aqi, hours, origins=[len(hours) - 1])
+    >>> np.round(model.predict(feed), 1).tolist()
+    [[60.0, 67.8, 75.1]]
+    """
+
+    tags = ModelTags(
+        task="forecast",
+        onnx_exportable=True,
+        batchable=True,
+        latency_critical=True,
+        input_kind="series",
+        extra={"window": str(WINDOW), "freq": "h"},
+    )
+
+    def __init__(
+        self,
+        horizon: int = 24,
+        alpha: float = 1.0,
+        interval: float = 0.8,
+        calibration: float = 0.15,
+        log_target: bool | None = None,
+        exog: tuple[str, ...] = (),
+    ) -> None:
+        self.horizon = horizon
+        self.alpha = alpha
+        self.interval = interval
+        self.calibration = calibration
+        self.log_target = log_target
+        self.exog = exog
+
+    def fit(self, X: Any, y: Any = None) -> HourlyForecaster:
+        """``X``: a DataFrame on a regular hourly DatetimeIndex holding the ``exog`` columns (it may have no
+        columns); ``y``: the indicator on the same index, NaN where an hour has no reading."""
+        values, exog = self._check_training(X, y)
+        log = bool(np.nanmin(values) >= 0) if self.log_target is None else self.log_target
+        self.spec_ = FeatureSpec(log, tuple(self.exog), *_exog_scaling(exog))
+        self.target_ = str(getattr(y, "name", None) or "value")
+        features, targets = self._training_rows(values, X.index, exog)
+        if len(features) < 10 * self.horizon:
+            raise ValueError(
+                f"HourlyForecaster.fit needs more history: {len(features)} usable forecast origins (a week of "
+                f"history and {self.horizon} h ahead, day level observed); give at least a few weeks of hourly data."
+            )
+        split = int(len(features) * (1 - self.calibration))
+        coef, intercept = self._solve(features[:split], targets[:split])
+        residuals = targets[split:] - (features[split:] @ coef.T + intercept)
+        self.lower_, self.upper_ = _conformal(residuals, self.interval)
+        self.coef_, self.intercept_ = self._solve(features, targets)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.predict_interval(X)["forecast"]
+
+    def predict_interval(self, X: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``forecast``, ``lower`` and ``upper`` (N, horizon) for a feed (see ``models.forecast.features``)."""
+        self.check_fitted("coef_")
+        features, level = design(X, self.spec_)
+        centre = features @ self.coef_.T + self.intercept_ + level[:, None]
+        log = self.spec_.log_target
+        return {
+            "forecast": inverse(centre, log),
+            "lower": inverse(centre + self.lower_, log),
+            "upper": inverse(centre + self.upper_, log),
+        }
+
+    def feed(self, values: Any, index: Any, origins: Any, exog: Any = None) -> dict[str, np.ndarray]:
+        """The feed for forecasts made at ``origins`` (positions in ``values``, the last hour each one sees)."""
+        at = np.asarray(origins, dtype=np.int64)
+        out = {
+            "history": windows(np.asarray(values, dtype=np.float64), at),
+            "origin": epoch_seconds(index)[at][:, None],
+        }
+        if self.exog:
+            out["exog"] = np.asarray(exog, dtype=np.float64)[at]
+        return out
+
+    def to_onnx(self) -> Any:
+        from models.forecast.onnx_graph import forecaster_graph
+
+        self.check_fitted("coef_")
+        return forecaster_graph(self)
+
+    def signature(self) -> Signature:
+        inputs = [TensorDecl("history", "float64", (-1, WINDOW)), TensorDecl("origin", "int64", (-1, 1))]
+        if self.exog:
+            inputs.append(TensorDecl("exog", "float64", (-1, len(self.exog))))
+        outputs = tuple(TensorDecl(n, "float64", (-1, self.horizon)) for n in ("forecast", "lower", "upper"))
+        return Signature(tuple(inputs), outputs)
+
+    def _check_training(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        import pandas as pd
+
+        if y is None or not isinstance(getattr(X, "index", None), pd.DatetimeIndex):
+            raise ValueError("HourlyForecaster.fit takes (frame on an hourly DatetimeIndex, values of the indicator).")
+        values = np.asarray(y, dtype=np.float64)
+        if len(values) != len(X) or (len(X) > 1 and (X.index[1:] - X.index[:-1] != pd.Timedelta(hours=1)).any()):
+            raise ValueError("HourlyForecaster.fit needs one value per hour on a regular hourly index (gaps as NaN).")
+        missing = [c for c in self.exog if c not in X.columns]
+        if missing:
+            raise ValueError(f"exog columns {missing} are not in the frame; it has {list(X.columns)}.")
+        return values, X[list(self.exog)].to_numpy(dtype=np.float64) if self.exog else None
+
+    def _training_rows(self, values: np.ndarray, index: Any, exog: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        origins = np.arange(WINDOW - 1, len(values) - self.horizon)
+        ahead = values[origins[:, None] + np.arange(1, self.horizon + 1)]
+        feed = self.feed(values, index, origins, exog)
+        features, level = design(feed, self.spec_)
+        day_seen = ~np.isnan(feed["history"][:, -24:]).all(axis=1)
+        usable = day_seen & ~np.isnan(ahead).any(axis=1)
+        targets = transform(ahead[usable], self.spec_.log_target) - level[usable, None]
+        return features[usable], targets
+
+    def _solve(self, features: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ridge coefficients (horizon, features) and an unpenalised intercept (horizon,)."""
+        mean_x, mean_y = features.mean(axis=0), targets.mean(axis=0)
+        x = features - mean_x
+        gram = x.T @ x + self.alpha * np.eye(x.shape[1])
+        coef = np.linalg.solve(gram, x.T @ (targets - mean_y)).T
+        return coef, mean_y - coef @ mean_x
+
+
+def _exog_scaling(exog: np.ndarray | None) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    if exog is None:
+        return (), ()
+    mean = np.nan_to_num(np.nanmean(exog, axis=0))
+    scale = np.nan_to_num(np.nanstd(exog, axis=0), nan=1.0)
+    return tuple(float(v) for v in mean), tuple(float(v) if v > 0 else 1.0 for v in scale)
+
+
+def _conformal(residuals: np.ndarray, interval: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-horizon residual quantiles with the split-conformal finite-sample correction."""
+    n = len(residuals)
+    tail = (1 - interval) / 2
+    low = max(0.0, np.floor((n + 1) * tail) / n)
+    high = min(1.0, np.ceil((n + 1) * (1 - tail)) / n)
+    return np.quantile(residuals, low, axis=0), np.quantile(residuals, high, axis=0)
