@@ -17,6 +17,7 @@ from serving.model_hub import ModelHub
 from serving.routes_catalogue import catalogue_router
 from serving.routes_components import components_router
 from serving.routes_events import events_router
+from serving.routes_forecast import forecast_router
 from serving.routes_oip import oip_router
 from serving.routes_triage import triage_router
 
@@ -47,6 +48,7 @@ def create_app(
     app.include_router(oip_router(hub))
     app.include_router(events_router(hub, runner))
     app.include_router(components_router(hub))
+    app.include_router(forecast_router(hub))
     if video is not None:
         from serving.routes_video import video_router
 
