@@ -166,7 +166,7 @@ def register_component(registry: Any, component: Component, *, alias: str | None
     except AssetNotFound:
         pass
     tags = {"component.type": "component", "lightweight": str(component.tags.lightweight).lower()}
-    doc = inspect.getdoc(type(component)) or ""
+    doc = (inspect.getdoc(type(component)) or "").split("\n\n")[0].replace("\n", " ")  # the first paragraph
     version = registry.register("component", component.name, spec, description=doc, tags=tags)
     return registry.set_alias(component.name, alias, version.version) if alias else version
 
