@@ -14,6 +14,7 @@ from serving.errors import install_error_handlers
 from serving.limits import BodySizeLimit
 from serving.metrics import RequestMetrics, exposition, watch_hub
 from serving.model_hub import ModelHub
+from serving.routes_alerts import indicators_router
 from serving.routes_catalogue import catalogue_router
 from serving.routes_components import components_router
 from serving.routes_events import events_router
@@ -58,6 +59,7 @@ def create_app(
         app.include_router(video_events_router(hub, video, video_config))
     app.include_router(triage_router(hub))
     app.include_router(catalogue_router(hub))
+    app.include_router(indicators_router(hub))
 
     @app.get("/metrics", tags=["Health"], include_in_schema=False)
     def metrics() -> Response:

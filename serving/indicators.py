@@ -40,12 +40,14 @@ class IndicatorEngine:
         )
         upcoming = _summary(prediction)
         warnings = []
-        for when, value in self._new(indicator, area, points):
+        fresh, first = self._new(indicator, area, points)
+        for when, value in fresh:
             event = {"indicator": indicator, "area": area, "value": value, "hour": when.hour}
             if when == points[-1][0]:
                 event["forecast"] = upcoming  # the forecast starts after the last reading
             for firing in self.engine.rules.evaluate("alert", event, when.timestamp()):
-                if firing.suppressed:
+                # a first call replays the week to set the `for` timers; only the present is reported
+                if firing.suppressed or (first and when != points[-1][0]):
                     continue
                 RULE_FIRINGS.labels(firing.version or "", firing.rule).inc()
                 source = {"indicator": indicator, "t": when.isoformat(), "value": value}
@@ -59,8 +61,11 @@ class IndicatorEngine:
             "warnings": warnings,
         }
 
-    def _new(self, indicator: str, area: str | None, points: list[tuple[datetime, Any]]) -> list[tuple[datetime, Any]]:
-        """Hours after the last one evaluated for this series (all of them the first time), in order."""
+    def _new(
+        self, indicator: str, area: str | None, points: list[tuple[datetime, Any]]
+    ) -> tuple[list[tuple[datetime, Any]], bool]:
+        """Hours after the last one evaluated for this series (all of them the first time), in order, and whether
+        this is the first time."""
         key = (indicator, area)
         with self._lock:
             last = self._seen.get(key)
@@ -70,7 +75,7 @@ class IndicatorEngine:
                 self._seen.move_to_end(key)
                 while len(self._seen) > self.max_series:
                     self._seen.popitem(last=False)
-        return fresh
+        return fresh, last is None
 
 
 def _summary(prediction: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,3 +93,48 @@ def _summary(prediction: Mapping[str, Any]) -> dict[str, Any]:
         "upper_max": round(max(upper), 3),
         "lower_min": round(min(lower), 3),
     }
+
+
+def onnx_forecast(hub: Any, *, min_observed: int = 48) -> Forecast:
+    """Forecasts from the registered ONNX forecaster ``{indicator}-forecaster`` (or the request's ``model``), run in
+    process on the fast path: the last week of the regular series (NaN for gaps) and the origin's wall-clock time."""
+    import calendar
+
+    import numpy as np
+
+    from models.forecast.features import WINDOW
+
+    def forecast(indicator: str, model: str | None, history: list[float | None], times: list[str]) -> dict[str, Any]:
+        served = hub.get(model or f"{indicator}-forecaster")
+        names = {i.name for i in served.session.get_inputs()}
+        if "history" not in names or "origin" not in names:
+            raise ValidationError(f"model {served.name} is not a forecaster (inputs {sorted(names)})")
+        if "exog" in names:
+            raise ValidationError(f"model {served.name} needs weather at the origin; call /v1/forecast with 'exog'")
+        values = np.array([np.nan if v is None else float(v) for v in history], dtype=np.float64)[-WINDOW:]
+        observed = int(np.isfinite(values).sum())
+        if observed < min_observed:
+            raise ValidationError(
+                f"{indicator}: {observed} hourly readings in the last week; the forecaster needs at least "
+                f"{min_observed} (it reads {WINDOW} hours)"
+            )
+        window = np.concatenate([np.full(WINDOW - len(values), np.nan), values])[None, :]
+        origin = calendar.timegm(datetime.fromisoformat(times[-1]).timetuple())
+        mean, lower, upper = served.session.run(
+            ["forecast", "lower", "upper"], {"history": window, "origin": np.array([[origin]], dtype=np.int64)}
+        )
+        return {
+            "model": {"name": served.name, "version": served.version},
+            "hours": [(datetime.fromisoformat(times[-1]) + _hours(h + 1)).isoformat() for h in range(mean.shape[1])],
+            "mean": [round(float(v), 3) for v in mean[0]],
+            "lower": [round(float(v), 3) for v in lower[0]],
+            "upper": [round(float(v), 3) for v in upper[0]],
+        }
+
+    return forecast
+
+
+def _hours(n: int) -> Any:
+    from datetime import timedelta
+
+    return timedelta(hours=n)

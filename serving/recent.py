@@ -55,7 +55,7 @@ class RecentReports:
             self._expire(at)
             if id in self._reports:  # the same report sent again replaces itself
                 self._drop(id)
-            duplicates = []
+            duplicates: list[dict[str, Any]] = []
             for other_id in self._by_key.get(report.key, [])[-self.max_candidates :]:  # the most recent, bounded
                 other = self._reports[other_id]
                 score = _jaccard(report.grams, other.grams)
@@ -63,7 +63,7 @@ class RecentReports:
                     duplicates.append({"id": other.id, "similarity": round(score, 3), "at": other.at})
             count = 1 + (self._by_reporter.get(reporter, 0) if reporter else 0)
             self._insert(report)
-        duplicates.sort(key=lambda d: (-d["similarity"], -d["at"]))
+        duplicates.sort(key=lambda d: (-float(d["similarity"]), -float(d["at"])))
         return Seen(duplicates[: self.max_duplicates], count)
 
     def __len__(self) -> int:
