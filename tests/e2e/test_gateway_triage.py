@@ -54,7 +54,8 @@ def test_real_messages_are_triaged_consistently(
         proba = local.predict_proba([out["text"]])[0]
         assert out["category"] == local.classes[int(proba.argmax())]
         assert abs(out["confidence"] - float(proba.max())) < 1e-4
-        assert out["explanation"]["model"] == {"name": "event-classifier", "version": champion.version, "arm": "champion"}
+        arm = {"name": "event-classifier", "version": champion.version, "arm": "champion"}
+        assert out["explanation"]["model"] == arm
         assert out["department"]["lead"] == snapshot.graph.dispatch(out["category"], out["area"]).lead
         assert out["explanation"]["knowledge"]["version"] == version.version
         assert out["similar_cases"] and all(c["reply"] and c["score"] > 0 for c in out["similar_cases"])

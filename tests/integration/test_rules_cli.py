@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from citymind.cli import app
+from rules.loader import load_rules
 
 DEFAULT = Path(__file__).resolve().parents[2] / "rules" / "defaults" / "pingdu.yaml"
 BESIDE = DEFAULT.with_name("pingdu.test.yaml")
@@ -17,7 +18,8 @@ BESIDE = DEFAULT.with_name("pingdu.test.yaml")
 def test_default_ruleset_passes_its_tests() -> None:
     result = CliRunner().invoke(app, ["rules", "test", str(DEFAULT)])
     assert result.exit_code == 0, result.output
-    assert "17/17 tests passed" in result.output
+    n = len(load_rules(DEFAULT).tests)
+    assert n >= 17 and f"{n}/{n} tests passed" in result.output
 
 
 def test_a_broken_copy_fails_with_a_diff(tmp_path: Path) -> None:
@@ -36,7 +38,8 @@ def test_a_broken_copy_fails_with_a_diff(tmp_path: Path) -> None:
     assert "- did not fire: low-confidence-review" in result.output
     # the test beside the file checks what the firing carries, and the diff shows what it carried instead
     assert '"escalate_after": "15m"' in result.output and '"escalate_after": "20m"' in result.output
-    assert "15/17 tests passed" in result.output
+    n = len(load_rules(DEFAULT).tests)
+    assert f"{n - 2}/{n} tests passed" in result.output
 
 
 def test_eval_explains_each_firing() -> None:

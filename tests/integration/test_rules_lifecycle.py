@@ -116,6 +116,6 @@ def test_the_service_follows_the_alias_by_itself(reg: MlflowRegistry, tmp_path: 
             time.sleep(0.1)
         firing = service.evaluate("dispatch", GAS)[0]
         assert (service.version, firing.version, firing.then["sla"]) == (2, f"{name}/2", "10m")
-        assert service.status() == {"name": name, "alias": "production", "version": 2, "rules": 14, "last_error": None}
+        assert service.status() == {"name": name, "alias": "production", "version": 2, "rules": 15, "last_error": None}
     finally:
         service.stop()
