@@ -78,6 +78,87 @@ def event_classifier(
     )
 
 
+@app.command("forecaster")
+def forecaster(
+    data: Annotated[Path, typer.Option(help="CSV, TSV/TXT or XLSX with a time and a target column")],
+    target: Annotated[str, typer.Option(help="the indicator to forecast, e.g. pm2.5")],
+    time: Annotated[str, typer.Option(help="time column(s): one datetime, year,month,day,hour, or date,hour")],
+    freq: Annotated[str, typer.Option(help="series frequency (hourly: H)")] = "H",
+    horizon: Annotated[int, typer.Option(min=1, max=168, help="hours ahead")] = 24,
+    exog: Annotated[list[str] | None, typer.Option(help="weather column(s) read at the forecast origin")] = None,
+    name: Annotated[str, typer.Option(help="registered model name")] = "forecaster",
+    stride: Annotated[int, typer.Option(min=1, help="hours between evaluation origins")] = 25,
+    statsmodels: Annotated[bool, typer.Option(help="compare with statsmodels SARIMAX (bounded in time)")] = True,
+    params: Annotated[str | None, typer.Option(help='JSON overrides, e.g. {"alpha": 3}')] = None,
+    promote: Annotated[bool, typer.Option(help="make it champion even if it does not win")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Rolling-origin evaluation on the last 20% (MASE, sMAPE vs seasonal naive and SARIMAX, interval
+    coverage, forecast plot), fit, ONNX export with parity check, registration, champion/challenger."""
+    from registry import MlflowRegistry
+    from training.forecaster import EvaluationPlan, train_forecaster
+    from training.series_data import load_hourly_series
+    from training.statsmodels_baseline import SarimaxSettings
+
+    series = load_hourly_series(data, target, [c.strip() for c in time.split(",")], freq=freq, exog=exog or ())
+    plan = EvaluationPlan(horizon=horizon, stride=stride, statsmodels=SarimaxSettings() if statsmodels else None)
+    with _progress(disabled=as_json) as step:
+        result = train_forecaster(
+            series,
+            registry=MlflowRegistry.from_settings(),
+            name=name,
+            params=json.loads(params) if params else None,
+            plan=plan,
+            promote=promote,
+            progress=step,
+        )
+    summary = _forecast_summary(name, series, result)
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    methods = result.evaluation.methods
+    typer.echo(
+        f"{name} v{summary['version']}  {target}, {horizon} h ahead, {summary['origins']} origins from "
+        f"{summary['test_start']} ({summary['hours']} hours, {series.missing} missing)"
+    )
+    for method, scores in methods.items():
+        typer.echo(f"  {method:<22} MASE {scores['mase']:.4f}  sMAPE {scores['smape']:6.2f}  MAE {scores['mae']:.3f}")
+    for key, value in result.evaluation.ratios().items():
+        typer.echo(f"  {key} = {value:.3f}")
+    typer.echo(f"{result.evaluation.interval:.0%} interval coverage {result.evaluation.coverage:.3f}")
+    typer.echo(f"ONNX parity: max relative difference {result.parity.max_rel_diff:.2e} on {result.parity.rows} rows")
+    cmp = result.comparison
+    champion = "none" if cmp.get("champion") is None else f"v{cmp['champion']} MASE {cmp.get('champion_mase', '?')}"
+    typer.echo(
+        f"champion: {champion} vs challenger {cmp['challenger_mase']:.4f} ({cmp['how']}) → "
+        + ("promoted to champion" if result.promoted else "stays challenger")
+    )
+
+
+def _forecast_summary(name: str, series: Any, result: Any) -> dict[str, Any]:
+    evaluation = result.evaluation
+    return {
+        "name": name,
+        "version": result.version.version,
+        "aliases": list(result.version.aliases),
+        "target": series.target,
+        "hours": len(series.frame),
+        "missing": series.missing,
+        "origins": evaluation.origins,
+        "points": evaluation.points,
+        "test_start": evaluation.test_start,
+        "methods": evaluation.methods,
+        "ratios": evaluation.ratios(),
+        "interval": evaluation.interval,
+        "interval_coverage": evaluation.coverage,
+        "residual_anomalies": evaluation.anomalies,
+        "onnx_parity_max_rel_diff": result.parity.max_rel_diff,
+        "run_id": result.run_id,
+        "promoted": result.promoted,
+        "comparison": result.comparison,
+    }
+
+
 class _progress:
     """A rich progress bar fed by the pipeline's ``progress(label, done, total)`` callback."""
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from models.base import CityModel
+from models.forecast.anomaly import ResidualAnomalyDetector
+from models.forecast.forecaster import HourlyForecaster
+from models.forecast.seasonal_naive import SeasonalNaive
 from models.text.event_classifier import EventClassifier
 from models.text.short_text import ShortTextClassifier
 from registry import AssetNotFound, AssetVersion, MlflowRegistry, ValidationError
@@ -13,6 +16,13 @@ from registry import AssetNotFound, AssetVersion, MlflowRegistry, ValidationErro
 FAMILIES: dict[str, type[CityModel]] = {
     "char-ngram-linear": EventClassifier,
     "nbsvm-short-text": ShortTextClassifier,
+}
+
+#: Forecasting of hourly indicators (趋势预测): the forecaster, its baseline and the anomaly check on its residuals.
+FORECAST_FAMILIES: dict[str, type[CityModel]] = {
+    "ridge-direct-forecast": HourlyForecaster,
+    "seasonal-naive": SeasonalNaive,
+    "residual-anomaly": ResidualAnomalyDetector,
 }
 
 DOCS = {
@@ -25,6 +35,19 @@ DOCS = {
         "tokens, for short texts such as titles. Tokens are made in Python; the ONNX graph counts them and applies "
         "one linear layer and a softmax."
     ),
+    "ridge-direct-forecast": (
+        "Direct multi-horizon ridge regression for hourly city indicators: log values relative to the last day's "
+        "level, lags of the last two days and a week ago, the week's daily profile, hour-of-week and weather at the "
+        "origin; split-conformal intervals per horizon. The ONNX graph computes the features from raw history."
+    ),
+    "seasonal-naive": (
+        "Seasonal-naive baseline: the value of the same hour yesterday (season 24) or last week (season 168). "
+        "Every forecaster is measured against it (MASE)."
+    ),
+    "residual-anomaly": (
+        "Anomaly detection on forecast residuals: robust z-score (median and MAD per horizon of out-of-sample "
+        "residuals) above a threshold marks an hour whose reading the forecaster did not expect."
+    ),
 }
 
 
@@ -35,7 +58,7 @@ def family(algorithm: str) -> type[CityModel]:
 
 
 def algorithm_card(algorithm: str) -> dict[str, Any]:
-    cls = family(algorithm)
+    cls = FORECAST_FAMILIES[algorithm] if algorithm in FORECAST_FAMILIES else family(algorithm)
     return {
         "title": DOCS[algorithm].split(".")[0],
         "family": f"{cls.__module__}.{cls.__name__}",

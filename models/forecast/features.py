@@ -21,7 +21,7 @@ DAY, WEEK = 24, 168
 class FeatureSpec:
     """What the features need besides the feed: the target transform and the weather columns' scaling."""
 
-    log_target: bool = True
+    transform: str = "log1p"
     exog: tuple[str, ...] = ()
     exog_mean: tuple[float, ...] = ()
     exog_scale: tuple[float, ...] = ()
@@ -31,13 +31,25 @@ class FeatureSpec:
         return 48 + 24 + 24 + 5 + WEEK + len(self.exog)
 
 
-def transform(values: np.ndarray, log_target: bool) -> np.ndarray:
-    """The space the model works in: log1p of the (non-negative) values, or the values themselves."""
-    return np.log1p(np.maximum(values, 0.0)) if log_target else values
+TRANSFORMS = ("log1p", "sqrt", "none")
 
 
-def inverse(values: np.ndarray, log_target: bool) -> np.ndarray:
-    return np.maximum(np.expm1(values), 0.0) if log_target else values
+def transform(values: np.ndarray, kind: str) -> np.ndarray:
+    """The space the model works in: ``log1p`` or ``sqrt`` of the values clipped at 0 (counts, concentrations),
+    or ``none`` (an indicator that can be negative)."""
+    if kind == "log1p":
+        return np.log1p(np.maximum(values, 0.0))
+    if kind == "sqrt":
+        return np.sqrt(np.maximum(values, 0.0))
+    return values
+
+
+def inverse(values: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "log1p":
+        return np.maximum(np.expm1(values), 0.0)
+    if kind == "sqrt":
+        return np.maximum(values, 0.0) ** 2
+    return values
 
 
 def hour_of_week(origin: np.ndarray) -> np.ndarray:
@@ -59,7 +71,7 @@ def design(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[np.ndarray, 
     arithmetic: every reduction is over observed hours, and a missing lag becomes 0 (= the level)."""
     raw = np.asarray(feed["history"], dtype=np.float64)
     observed = ~np.isnan(raw)
-    z = np.where(observed, transform(np.where(observed, raw, 0.0), spec.log_target), 0.0)
+    z = np.where(observed, transform(np.where(observed, raw, 0.0), spec.transform), 0.0)
     day_mean, day_count = _masked_mean(z[:, -DAY:], observed[:, -DAY:], axis=1)
     week_mean, _ = _masked_mean(z, observed, axis=1)
     level = np.where(day_count > 0, day_mean, week_mean)

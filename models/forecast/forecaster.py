@@ -21,7 +21,7 @@ class HourlyForecaster(CityModel):
     >>> model = HourlyForecaster(horizon=3).fit(pd.DataFrame(index=hours), aqi)
     >>> feed = model.feed(aqi, hours, origins=[len(hours) - 1])
     >>> np.round(model.predict(feed), 1).tolist()
-    [[60.0, 67.8, 75.1]]
+    [[60.0, 67.8, 75.0]]
     """
 
     tags = ModelTags(
@@ -39,24 +39,41 @@ class HourlyForecaster(CityModel):
         alpha: float = 1.0,
         interval: float = 0.8,
         calibration: float = 0.15,
-        log_target: bool | None = None,
+        transform: str = "auto",
         exog: tuple[str, ...] = (),
     ) -> None:
         self.horizon = horizon
         self.alpha = alpha
         self.interval = interval
         self.calibration = calibration
-        self.log_target = log_target
+        self.transform = transform
         self.exog = exog
 
     def fit(self, X: Any, y: Any = None) -> HourlyForecaster:
         """``X``: a DataFrame on a regular hourly DatetimeIndex holding the ``exog`` columns (it may have no
         columns); ``y``: the indicator on the same index, NaN where an hour has no reading."""
         values, exog = self._check_training(X, y)
-        log = bool(np.nanmin(values) >= 0) if self.log_target is None else self.log_target
-        self.spec_ = FeatureSpec(log, tuple(self.exog), *_exog_scaling(exog))
         self.target_ = str(getattr(y, "name", None) or "value")
-        features, targets = self._training_rows(values, X.index, exog)
+        scaling = _exog_scaling(exog)
+        candidates = [self.transform] if self.transform != "auto" else ["log1p", "sqrt"]
+        if np.nanmin(values) < 0 and self.transform in {"auto", "log1p", "sqrt"}:
+            candidates = ["none"]
+        held_out = {
+            kind: self._held_out(FeatureSpec(kind, tuple(self.exog), *scaling), values, X.index, exog)
+            for kind in candidates
+        }
+        kind = min(held_out, key=lambda k: held_out[k][0])  # the transform with the lower held-out MAE
+        self.spec_ = FeatureSpec(kind, tuple(self.exog), *scaling)
+        features, targets, residuals = held_out[kind][1:]
+        self.lower_, self.upper_ = _conformal(residuals, self.interval)
+        self.coef_, self.intercept_ = self._solve(features, targets)
+        return self
+
+    def _held_out(self, spec: FeatureSpec, values: np.ndarray, index: Any, exog: Any) -> tuple[float, Any, Any, Any]:
+        """Fit on all but the last ``calibration`` share of the origins and forecast those: the MAE in the
+        indicator's units (which chooses the transform) and the residuals (which set the interval)."""
+        self.spec_ = spec
+        features, targets, level = self._training_rows(values, index, exog)
         if len(features) < 10 * self.horizon:
             raise ValueError(
                 f"HourlyForecaster.fit needs more history: {len(features)} usable forecast origins (a week of "
@@ -64,10 +81,10 @@ class HourlyForecaster(CityModel):
             )
         split = int(len(features) * (1 - self.calibration))
         coef, intercept = self._solve(features[:split], targets[:split])
-        residuals = targets[split:] - (features[split:] @ coef.T + intercept)
-        self.lower_, self.upper_ = _conformal(residuals, self.interval)
-        self.coef_, self.intercept_ = self._solve(features, targets)
-        return self
+        centre = features[split:] @ coef.T + intercept
+        shift = level[split:, None]
+        error = inverse(centre + shift, spec.transform) - inverse(targets[split:] + shift, spec.transform)
+        return float(np.abs(error).mean()), features, targets, targets[split:] - centre
 
     def predict(self, X: Any) -> np.ndarray:
         return self.predict_interval(X)["forecast"]
@@ -77,7 +94,7 @@ class HourlyForecaster(CityModel):
         self.check_fitted("coef_")
         features, level = design(X, self.spec_)
         centre = features @ self.coef_.T + self.intercept_ + level[:, None]
-        log = self.spec_.log_target
+        log = self.spec_.transform
         return {
             "forecast": inverse(centre, log),
             "lower": inverse(centre + self.lower_, log),
@@ -121,15 +138,15 @@ class HourlyForecaster(CityModel):
             raise ValueError(f"exog columns {missing} are not in the frame; it has {list(X.columns)}.")
         return values, X[list(self.exog)].to_numpy(dtype=np.float64) if self.exog else None
 
-    def _training_rows(self, values: np.ndarray, index: Any, exog: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _training_rows(self, values: np.ndarray, index: Any, exog: np.ndarray | None) -> tuple[Any, Any, Any]:
         origins = np.arange(WINDOW - 1, len(values) - self.horizon)
         ahead = values[origins[:, None] + np.arange(1, self.horizon + 1)]
         feed = self.feed(values, index, origins, exog)
         features, level = design(feed, self.spec_)
         day_seen = ~np.isnan(feed["history"][:, -24:]).all(axis=1)
         usable = day_seen & ~np.isnan(ahead).any(axis=1)
-        targets = transform(ahead[usable], self.spec_.log_target) - level[usable, None]
-        return features[usable], targets
+        targets = transform(ahead[usable], self.spec_.transform) - level[usable, None]
+        return features[usable], targets, level[usable]
 
     def _solve(self, features: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ridge coefficients (horizon, features) and an unpenalised intercept (horizon,)."""

@@ -55,8 +55,7 @@ def forecaster_graph(model: Any) -> Any:
     outputs = {"forecast": centre, "lower": g.op("Add", centre, g.const(model.lower_))}
     outputs["upper"] = g.op("Add", centre, g.const(model.upper_))
     for name, value in outputs.items():
-        final = g.op("Max", g.op("Sub", g.op("Exp", value), one), zero) if spec.log_target else value
-        g.nodes.append(helper.make_node("Identity", [final], [name]))
+        g.nodes.append(helper.make_node("Identity", [_inverse(g, value, spec.transform, zero, one)], [name]))
     inputs = [
         helper.make_tensor_value_info("history", TensorProto.DOUBLE, [None, WINDOW]),
         helper.make_tensor_value_info("origin", TensorProto.INT64, [None, 1]),
@@ -76,7 +75,7 @@ def _features(g: _Graph, spec: Any, zero: str, one: str, axis1: str) -> tuple[st
     missing = g.op("IsNaN", "history")
     observed = g.op("Cast", g.op("Not", missing), to=11)  # 11 = DOUBLE
     filled = g.op("Where", missing, zero, "history")
-    z = g.op("Log", g.op("Add", g.op("Max", filled, zero), one)) if spec.log_target else filled
+    z = _transform(g, filled, spec.transform, zero, one)
     day, seen_day = _slice(g, z, WINDOW - DAY, WINDOW), _slice(g, observed, WINDOW - DAY, WINDOW)
     day_count = g.op("ReduceSum", seen_day, axis1, keepdims=1)
     week_count = g.op("ReduceSum", observed, axis1, keepdims=1)
@@ -109,6 +108,21 @@ def _features(g: _Graph, spec: Any, zero: str, one: str, axis1: str) -> tuple[st
     return g.op("Concat", *parts, axis=1), level
 
 
+def _transform(g: _Graph, x: str, kind: str, zero: str, one: str) -> str:
+    if kind == "log1p":
+        return g.op("Log", g.op("Add", g.op("Max", x, zero), one))
+    return g.op("Sqrt", g.op("Max", x, zero)) if kind == "sqrt" else x
+
+
+def _inverse(g: _Graph, x: str, kind: str, zero: str, one: str) -> str:
+    if kind == "log1p":
+        return g.op("Max", g.op("Sub", g.op("Exp", x), one), zero)
+    if kind == "sqrt":
+        clipped = g.op("Max", x, zero)
+        return g.op("Mul", clipped, clipped)
+    return x
+
+
 def _slice(g: _Graph, x: str, start: int, end: int) -> str:
     return g.op("Slice", x, g.const([start], np.int64), g.const([end], np.int64), g.const([1], np.int64))
 
@@ -133,7 +147,7 @@ def forecast_metadata(model: Any) -> dict[str, Any]:
         "exog": list(spec.exog),
         "interval": model.interval,
         "target": model.target_,
-        "transform": "log1p" if spec.log_target else "none",
+        "transform": spec.transform,
     }
 
 
