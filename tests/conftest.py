@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -172,3 +173,20 @@ def registry(store: dict[str, str], tmp_path: Path):  # type: ignore[no-untyped-
 def unique() -> str:
     """A fresh asset-name suffix: stores are shared per session, so tests never collide."""
     return uuid.uuid4().hex[:8]
+
+
+#: figures the reliability suites measured (load held, faults survived, inputs tried), printed at the end of the run
+FIGURES: list[str] = []
+
+
+@pytest.fixture
+def figure() -> Any:
+    """``figure("load: 443 req/s ...")`` records a line for the end-of-run summary (see docs/reliability.md)."""
+    return FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("reliability figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -36,7 +36,7 @@ def locust(url: str, seconds: int, out: Path) -> list[dict[str, Any]]:
     return list(json.loads(out.read_text(encoding="utf-8")))
 
 
-def test_saturation_without_errors_or_memory_growth(gateway: str, tmp_path: Path) -> None:
+def test_saturation_without_errors_or_memory_growth(gateway: str, tmp_path: Path, figure: Any) -> None:
     locust(gateway, 8, tmp_path / "warmup.json")  # first calls load the event engine; memory settles after
     before = replica_rss()
     assert before > 0, "no gateway replica process found"
@@ -49,8 +49,9 @@ def test_saturation_without_errors_or_memory_growth(gateway: str, tmp_path: Path
     report = {
         s["name"]: {"requests": s["num_requests"], "failures": s["num_failures"], "p99_ms": _p99(s)} for s in stats
     }
-    print(json.dumps({"seconds": round(elapsed), "requests": requests, "rps": round(requests / 40), "routes": report,
-                      "rss_mb": [round(before / 2**20), round(after / 2**20)]}, ensure_ascii=False))  # fmt: skip
+    summary = {"seconds": round(elapsed), "requests": requests, "rps": round(requests / 40), "routes": report,
+               "rss_mb": [round(before / 2**20), round(after / 2**20)]}  # fmt: skip
+    figure("load: " + json.dumps(summary, ensure_ascii=False))
     assert requests > 500 and failures == 0, report
     assert after < before * 1.10, f"replica RSS grew from {before / 2**20:.0f} to {after / 2**20:.0f} MiB"
 

@@ -35,7 +35,7 @@ def routes(app: Any) -> list[tuple[str, str]]:
     return out
 
 
-def test_every_route_for_every_role(gateway: Any) -> None:
+def test_every_route_for_every_role(gateway: Any, figure: Any) -> None:
     client, app, secrets = gateway
     checked = 0
     for method, path in routes(app):
@@ -53,5 +53,5 @@ def test_every_route_for_every_role(gateway: Any) -> None:
                 expected_ok = status == 403
             assert expected_ok, (method, path, role, action, status)
             checked += 1
-    print(f"auth matrix: {checked} route × role checks over {len(routes(app))} routes")
+    figure(f"auth matrix: {checked} route × role checks over {len(routes(app))} routes")
     assert checked >= 5 * 20

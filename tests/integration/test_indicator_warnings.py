@@ -68,7 +68,7 @@ def evaluate(http: Any, area: str, readings: list[dict[str, Any]]) -> dict[str, 
     return dict(response.json()["results"][0])
 
 
-def test_predictive_warnings_come_before_the_exceedance(http: Any, pm25: pd.Series) -> None:
+def test_predictive_warnings_come_before_the_exceedance(http: Any, pm25: pd.Series, figure: Any) -> None:
     found = episodes(pm25, 8)
     warned = []
     for i, start in enumerate(found):
@@ -83,7 +83,7 @@ def test_predictive_warnings_come_before_the_exceedance(http: Any, pm25: pd.Seri
         bool({w["rule"] for w in evaluate(http, f"quiet-{i}", points(pm25, t))["warnings"]} & PREDICTIVE)
         for i, t in enumerate(quiet)
     ]
-    print(f"predictive warning {LEAD} h ahead on {sum(warned)} of {len(found)} episodes of 2014; "
+    figure(f"predictive warning {LEAD} h ahead on {sum(warned)} of {len(found)} episodes of 2014; "
           f"{sum(false_alarms)} of {len(quiet)} quiet days")  # fmt: skip
     assert len(found) == 8 and sum(warned) >= 4 and sum(false_alarms) <= 2
 
