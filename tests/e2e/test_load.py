@@ -3,6 +3,7 @@ gateway: zero failed requests, p99 reported, and the ingress replica's resident 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -20,10 +21,11 @@ LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 def replica_rss() -> int:
     """Resident memory of the gateway's ingress replica(s): Ray names their processes after the deployment."""
     total = 0
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if "ServeReplica" in cmdline and ":gateway" in cmdline:
-            total += proc.memory_info().rss
+    for proc in psutil.Process().children(recursive=True):  # this session's Ray only
+        with contextlib.suppress(psutil.Error):
+            cmdline = " ".join(proc.cmdline())
+            if "ServeReplica" in cmdline and ":gateway" in cmdline:
+                total += proc.memory_info().rss
     return total
 
 

@@ -4,6 +4,7 @@ refused or reset connection, a 503) gets every answer. Printed: requests, retrie
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -20,11 +21,14 @@ REPORT = {"text": "南村镇小区门口垃圾堆放很久没人清理"}
 
 
 def ingress_pids() -> set[int]:
-    return {
-        p.pid
-        for p in psutil.process_iter(["cmdline"])
-        if "ServeReplica:citymind:gateway" in " ".join(p.info["cmdline"] or [])
-    }
+    """This session's ingress replicas: Ray's processes descend from the test process that started Ray (another
+    Ray on the same box must not be touched)."""
+    found = set()
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "ServeReplica:citymind:gateway" in " ".join(proc.cmdline()):
+                found.add(proc.pid)
+    return found
 
 
 def classify_with_retries(url: str, deadline: float) -> tuple[dict, int]:
