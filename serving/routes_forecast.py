@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -50,9 +49,22 @@ class ForecastRequest(BaseModel):
         return self
 
 
-@lru_cache(maxsize=64)
+_CONTRACTS: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
 def forecast_contract(model: ServedModel) -> dict[str, Any]:
-    """The forecaster's window, horizon and weather columns, from its ONNX metadata (read once per version)."""
+    """The forecaster's window, horizon and weather columns, from its ONNX metadata (read once per session)."""
+    cached = _CONTRACTS.get(id(model.session))
+    if cached is not None and cached[0] is model.session:
+        return cached[1]
+    contract = _read_contract(model)
+    if len(_CONTRACTS) >= 64:
+        _CONTRACTS.clear()
+    _CONTRACTS[id(model.session)] = (model.session, contract)
+    return contract
+
+
+def _read_contract(model: ServedModel) -> dict[str, Any]:
     from models.forecast.onnx_graph import FORECAST_METADATA
 
     meta = model.session.get_modelmeta().custom_metadata_map
