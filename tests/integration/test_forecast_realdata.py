@@ -1,0 +1,52 @@
+"""Acceptance of trend prediction on real hourly city series, computed by the pipeline itself
+(``citymind train forecaster``): 24-h rolling-origin MASE ≤ 0.85× the seasonal-naive baselines (same hour
+yesterday and last week) and no worse than statsmodels SARIMAX; ONNX parity ≤ 1e-4 relative."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+SERIES = {
+    "beijing-pm25": ("beijing_pm25_hourly_2010_2014.csv", "pm2.5", "year,month,day,hour"),
+    "dc-bikeshare": ("dc_bikeshare_hourly_2011_2012.csv", "cnt", "dteday,hr"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SERIES))
+def test_forecaster_beats_seasonal_naive_and_sarimax(name: str, shared_data: Path, tmp_path: Path) -> None:
+    file, target, time = SERIES[name]
+    env = {**os.environ, "CITYMIND_HOME": str(tmp_path / "home"), "CITYMIND_TRACKING_URI": "", "OMP_NUM_THREADS": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "citymind.cli",
+        "train",
+        "forecaster",
+        "--data",
+        str(shared_data / "timeseries" / file),
+    ]
+    args = ["--target", target, "--time", time, "--freq", "H", "--horizon", "24", "--name", name, "--json"]
+    proc = subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    ratios, methods = result["ratios"], result["methods"]
+    print(
+        f"\n{name}: MASE {methods['forecaster']['mase']:.4f} (sMAPE {methods['forecaster']['smape']:.2f}); "
+        + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items())
+        + f"; coverage {result['interval_coverage']:.3f}; parity {result['onnx_parity_max_rel_diff']:.1e}"
+    )
+    assert result["origins"] >= 100 and result["points"] >= 2000
+    assert ratios["mase_ratio_vs_seasonal_naive_24h"] <= 0.85
+    assert ratios["mase_ratio_vs_seasonal_naive_168h"] <= 0.85
+    assert ratios["mase_ratio_vs_sarimax"] <= 1.0
+    assert result["onnx_parity_max_rel_diff"] <= 1e-4
+    assert 0.65 <= result["interval_coverage"] <= 0.95
+    assert result["promoted"] and result["aliases"] == ["challenger", "champion"]
