@@ -25,7 +25,6 @@ async def forecast(body: History) -> dict:
     feed = {
         "history": np.array([[np.nan if v is None else v for v in body.history[-168:]]]),
         "origin": np.array([[int((body.end - datetime(1970, 1, 1)).total_seconds())]]),
-        "exog": np.array([[np.nan if v is None else v for v in (body.exog or {}).values()]]),
     }
     values, lower, upper = session.run(["forecast", "lower", "upper"], feed)
     return {"forecast": values[0].tolist(), "lower": lower[0].tolist(), "upper": upper[0].tolist()}

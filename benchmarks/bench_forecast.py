@@ -1,6 +1,6 @@
 """Forecast latency in one run on 127.0.0.1: (a) floor, a plain uvicorn + the same ONNX session; (b) the
 gateway's fast path, ``POST /v1/forecast`` with the forecaster's graph in the ingress replica (direct ingress);
-(b2) the same model over OIP v2 (``/v2/models/forecaster/infer``) on the same replica.
+(b2) the same model over OIP v2 (``/v2/models/pm25-forecaster/infer``) on the same replica.
 
 Prints JSON with each figure and its ratio to (a); exits 1 when the goal of issue 7 (fast path p50 ≤ 3× the
 floor) is missed. Run: ``.venv/bin/python benchmarks/bench_forecast.py``
@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._http_load import measure
 from benchmarks.bench_event_classify import stdout_to_stderr, wait_ready
 from tests.conftest import free_port
+from training.forecast_defaults import DEFAULT_NAME
 
 HERE = Path(__file__).resolve().parent
 REQUESTS, WARMUP, CLIENTS = 600, 100, 8
@@ -35,7 +36,11 @@ def main() -> int:
         results = measure_all(Path(tempfile.mkdtemp(prefix="citymind-bench-forecast-")), body)
     summary = summarise(results)
     setup = {"requests": REQUESTS, "warmup": WARMUP, "concurrent_clients": CLIENTS, "history_hours": 168}
-    report = {"benchmark": "forecast", "model": "forecaster (SAMPLE, bootstrap default)", "setup": setup}
+    report = {
+        "benchmark": "forecast",
+        "model": "pm25-forecaster (SAMPLE default, training/forecast_defaults.py)",
+        "setup": setup,
+    }
     print(json.dumps(report | {"results": results, "summary": summary}, indent=2))
     missed = [goal for goal, met in summary.items() if goal.startswith("goal_") and not met]
     if missed:
@@ -63,11 +68,11 @@ def measure_all(home: Path, body: dict[str, Any]) -> dict[str, dict]:
             tracking_uri=reg.tracking_uri,
             artifact_location=reg.artifact_location,
             cache_dir=str(home / "gw-cache"),
-            preload=("forecaster",),
+            preload=(DEFAULT_NAME,),
         )
         url = start_gateway(config, port=free_port()).url
         results["b_gateway_fast_path"] = run(f"{url}/v1/forecast", body)
-        results["b2_gateway_oip_v2"] = run(f"{url}/v2/models/forecaster/infer", oip_body(body))
+        results["b2_gateway_oip_v2"] = run(f"{url}/v2/models/{DEFAULT_NAME}/infer", oip_body(body))
     finally:
         floor.terminate()
         stop_gateway()
@@ -84,7 +89,6 @@ def oip_body(body: dict[str, Any]) -> dict[str, Any]:
         "inputs": [
             {"name": "history", "shape": [1, 168], "datatype": "FP64", "data": filled},
             {"name": "origin", "shape": [1, 1], "datatype": "INT64", "data": [origin]},
-            {"name": "exog", "shape": [1, 1], "datatype": "FP64", "data": [body["exog"]["temperature"]]},
         ]
     }
 

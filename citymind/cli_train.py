@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -86,7 +87,7 @@ def forecaster(
     freq: Annotated[str, typer.Option(help="series frequency (hourly: H)")] = "H",
     horizon: Annotated[int, typer.Option(min=1, max=168, help="hours ahead")] = 24,
     exog: Annotated[list[str] | None, typer.Option(help="weather column(s) read at the forecast origin")] = None,
-    name: Annotated[str, typer.Option(help="registered model name")] = "forecaster",
+    name: Annotated[str | None, typer.Option(help="registered model name (default: {target}-forecaster)")] = None,
     stride: Annotated[int, typer.Option(min=1, help="hours between evaluation origins")] = 25,
     statsmodels: Annotated[bool, typer.Option(help="compare with statsmodels SARIMAX (bounded in time)")] = True,
     params: Annotated[str | None, typer.Option(help='JSON overrides, e.g. {"alpha": 3}')] = None,
@@ -101,6 +102,7 @@ def forecaster(
     from training.statsmodels_baseline import SarimaxSettings
 
     series = load_hourly_series(data, target, [c.strip() for c in time.split(",")], freq=freq, exog=exog or ())
+    name = name or re.sub(r"[^a-z0-9]+", "", target.lower()) + "-forecaster"  # pm2.5 → pm25-forecaster
     plan = EvaluationPlan(horizon=horizon, stride=stride, statsmodels=SarimaxSettings() if statsmodels else None)
     with _progress(disabled=as_json) as step:
         result = train_forecaster(

@@ -26,12 +26,13 @@ Reading = StrictFloat | StrictInt | None
 class ForecastRequest(BaseModel):
     """Hourly readings of one indicator, oldest first, ``null`` for an hour without a reading; ``end`` is the
     wall-clock hour of the last reading (city local time); ``exog`` the weather at that hour, when the model
-    uses weather."""
+    uses weather. The model is ``{indicator}-forecaster`` unless ``model`` names another."""
 
     history: list[Reading] = Field(min_length=1, max_length=MAX_HISTORY)
     end: datetime
     exog: dict[str, Reading] | None = None
-    model: str = Field(default="forecaster", max_length=100)
+    indicator: str = Field(default="pm25", pattern=r"^[a-z0-9][a-z0-9_-]{0,60}$")
+    model: str | None = Field(default=None, max_length=100, description="default: {indicator}-forecaster")
     version: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
@@ -83,7 +84,7 @@ def forecast_router(hub: ModelHub) -> APIRouter:
     async def forecast(body: ForecastRequest) -> dict[str, Any]:
         """The next hours of an indicator with a conformal interval, and the model name and version that made
         them. ``summary`` (max, min, mean, hours) is what forecast alert rules read."""
-        model = hub.get(body.model, body.version)
+        model = hub.get(body.model or f"{body.indicator}-forecaster", body.version)
         contract = forecast_contract(model)
         feed = build_feed(body, contract)
         forecast, lower, upper = model.session.run(["forecast", "lower", "upper"], feed)
@@ -96,7 +97,7 @@ def build_feed(body: ForecastRequest, contract: dict[str, Any]) -> dict[str, np.
     window = int(contract["window"])
     if len(body.history) < window:
         raise ValidationError(
-            f"history has {len(body.history)} hourly values; this model reads the last {window} (a week): "
+            f"{len(body.history)} hourly values given; this model reads the last {window} (a week): "
             f"send at least {window}, oldest first.",
             location="history",
         )
@@ -104,7 +105,7 @@ def build_feed(body: ForecastRequest, contract: dict[str, Any]) -> dict[str, np.
     observed = ~np.isnan(recent)
     if not observed[-24:].any() or observed.mean() < MIN_OBSERVED_FRACTION:
         raise ValidationError(
-            f"history has {int(observed.sum())} readings in its last {window} hours and "
+            f"{int(observed.sum())} readings in the last {window} hours and "
             f"{int(observed[-24:].sum())} in the last 24; a forecast needs at least one in the last 24 hours and "
             f"{MIN_OBSERVED_FRACTION:.0%} of the {window}.",
             location="history",

@@ -12,7 +12,7 @@ import numpy as np
 
 from registry import AssetVersion, MlflowRegistry
 
-DEFAULT_NAME = "forecaster"
+DEFAULT_NAME = "pm25-forecaster"  #: ``{indicator}-forecaster``, what /v1/forecast and /v1/indicators/evaluate look up
 
 
 def generate_sample_series(path: Path, weeks: int = 10, seed: int = 0) -> Path:
@@ -42,7 +42,7 @@ def register_default_forecaster(registry: MlflowRegistry, name: str = DEFAULT_NA
 
     with tempfile.TemporaryDirectory() as tmp:
         csv = generate_sample_series(Path(tmp) / "pingdu_sample_pm25.csv")
-        series = load_hourly_series(csv, "pm25", ["time"], exog=["temperature"])
+        series = load_hourly_series(csv, "pm25", ["time"])  # no weather: a default caller has none to send
         result = train_forecaster(
             series,
             registry=registry,
@@ -54,16 +54,16 @@ def register_default_forecaster(registry: MlflowRegistry, name: str = DEFAULT_NA
     return result.version
 
 
-def sample_request(weeks: int = 2, seed: int = 1) -> dict[str, Any]:
-    """A ``/v1/forecast`` body from the generator: the last week of a fresh sample series."""
+def sample_request(weeks: int = 2, seed: int = 1, exog: bool = False) -> dict[str, Any]:
+    """A ``/v1/forecast`` body from the generator: the last week of a fresh sample series (with the temperature
+    at the last hour when ``exog``)."""
     import pandas as pd
 
     with tempfile.TemporaryDirectory() as tmp:
         frame = pd.read_csv(generate_sample_series(Path(tmp) / "s.csv", weeks=weeks, seed=seed))
     last = frame.iloc[-168:]
     history = [None if np.isnan(v) else float(v) for v in last["pm25"]]
-    return {
-        "history": history,
-        "end": last["time"].iloc[-1],
-        "exog": {"temperature": float(last["temperature"].iloc[-1])},
-    }
+    body: dict[str, Any] = {"history": history, "end": last["time"].iloc[-1]}
+    if exog:
+        body["exog"] = {"temperature": float(last["temperature"].iloc[-1])}
+    return body

@@ -19,7 +19,7 @@ def forecaster(gateway_registry: Any) -> Any:
     from registry import AssetNotFound
 
     try:
-        return gateway_registry.resolve("forecaster@champion")
+        return gateway_registry.resolve("pm25-forecaster@champion")
     except AssetNotFound:
         register_default_forecaster(gateway_registry)
         return register_default_forecaster(gateway_registry)
@@ -30,13 +30,11 @@ def test_forecast_equals_the_registered_graph(client: httpx.Client, gateway_regi
 
     body = sample_request()
     out = client.post("/v1/forecast", json=body).json()
-    assert out["model"] == "forecaster" and out["version"] == forecaster.version and len(out["forecast"]) == 24
-    session = make_session(gateway_registry.load(f"forecaster/{forecaster.version}"))
+    assert out["model"] == "pm25-forecaster" and out["version"] == forecaster.version and len(out["forecast"]) == 24
+    session = make_session(gateway_registry.load(f"pm25-forecaster/{forecaster.version}"))
     history = np.array([[np.nan if v is None else v for v in body["history"]]])
     origin = np.array([[int(np.datetime64(body["end"], "s").astype(np.int64))]])
-    (expected,) = session.run(
-        ["forecast"], {"history": history, "origin": origin, "exog": [[body["exog"]["temperature"]]]}
-    )
+    (expected,) = session.run(["forecast"], {"history": history, "origin": origin})
     assert np.allclose(out["forecast"], expected[0], atol=1e-4)
     first = client.post("/v1/forecast", json={**body, "version": 1}).json()
     assert first["version"] == 1 and len(first["lower"]) == 24
@@ -48,9 +46,10 @@ def test_oip_v2_serves_the_forecaster(client: httpx.Client, forecaster: Any) -> 
     inputs = [
         {"name": "history", "shape": [1, 168], "datatype": "FP64", "data": history},
         {"name": "origin", "shape": [1, 1], "datatype": "INT64", "data": [1737331200]},
-        {"name": "exog", "shape": [1, 1], "datatype": "FP64", "data": [3.0]},
     ]
-    out = client.post("/v2/models/forecaster/infer", json={"inputs": inputs, "outputs": [{"name": "forecast"}]}).json()
+    out = client.post(
+        "/v2/models/pm25-forecaster/infer", json={"inputs": inputs, "outputs": [{"name": "forecast"}]}
+    ).json()
     assert out["model_version"] == str(forecaster.version)
     assert out["outputs"][0]["name"] == "forecast" and out["outputs"][0]["shape"] == [1, 24]
 
@@ -58,10 +57,10 @@ def test_oip_v2_serves_the_forecaster(client: httpx.Client, forecaster: Any) -> 
 @pytest.mark.parametrize(
     ("changes", "status", "message"),
     [
-        ({"history": [50.0] * 24}, 400, "history has 24 hourly values"),
+        ({"history": [50.0] * 24}, 400, "history: 24 hourly values given"),
         ({"history": [None] * 168}, 400, "a forecast needs at least one in the last 24 hours"),
         ({"history": [True] * 168}, 400, "history.0"),
-        ({"exog": {}}, 400, "missing ['temperature']"),
+        ({"exog": {"temperature": 3.0}}, 400, "uses no weather columns"),
         ({"model": "event-classifier"}, 400, "is not a forecaster"),
         ({"version": 99}, 404, "Version 99"),
     ],
@@ -76,6 +75,6 @@ def test_bad_histories_get_a_clear_4xx(
 
 def test_nan_is_refused(client: httpx.Client, forecaster: Any) -> None:
     body = sample_request()
-    raw = f'{{"end": "{body["end"]}", "exog": {{"temperature": 1}}, "history": [' + "50, " * 167 + "NaN]}"
+    raw = f'{{"end": "{body["end"]}", "history": [' + "50, " * 167 + "NaN]}"
     response = client.post("/v1/forecast", content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 400 and "send null" in response.json()["error"]

@@ -27,12 +27,12 @@ class ForecasterRegistry:
         self.path = path
 
     def resolve(self, ref: str) -> AssetVersion:
-        if not ref.startswith("forecaster@"):
+        if not ref.startswith("pm25-forecaster@"):
             raise AssetNotFound(f"no {ref}")
-        return AssetVersion(Kind.MODEL, "forecaster", 1, "onnx")
+        return AssetVersion(Kind.MODEL, "pm25-forecaster", 1, "onnx")
 
     def version(self, name: str, version: int) -> AssetVersion:
-        if (name, version) != ("forecaster", 1):
+        if (name, version) != ("pm25-forecaster", 1):
             raise AssetNotFound(f"Version {version} of {name!r} does not exist.")
         return AssetVersion(Kind.MODEL, name, 1, "onnx")
 
@@ -62,11 +62,11 @@ def client(onnx_path: Path) -> Iterator[TestClient]:
 
 
 def test_forecast_equals_the_graph_and_carries_a_summary(client: TestClient, onnx_path: Path) -> None:
-    body = sample_request()
+    body = sample_request(exog=True)
     answer = client.post("/v1/forecast", json={**body, "version": 1})
     assert answer.status_code == 200, answer.text
     out = answer.json()
-    assert out["model"] == "forecaster" and out["version"] == 1 and out["target"] == "pm25"
+    assert out["model"] == "pm25-forecaster" and out["version"] == 1 and out["target"] == "pm25"
     assert len(out["forecast"]) == 24 and out["start"] == "2025-01-20T00:00:00" and out["interval"] == 0.8
     history = np.array([[np.nan if v is None else v for v in body["history"]]])
     origin = np.array([[int(np.datetime64(body["end"], "s").astype(np.int64))]])
@@ -84,14 +84,14 @@ def test_forecast_equals_the_graph_and_carries_a_summary(client: TestClient, onn
 
 
 def test_missing_hours_as_null_are_forecast_through(client: TestClient) -> None:
-    body = sample_request()
+    body = sample_request(exog=True)
     body["history"][-5:-2] = [None, None, None]
     assert client.post("/v1/forecast", json=body).status_code == 200
 
 
 def test_oip_infer_serves_the_forecaster(client: TestClient) -> None:
     body = sample_request()
-    meta = client.get("/v2/models/forecaster").json()
+    meta = client.get("/v2/models/pm25-forecaster").json()
     assert [i["name"] for i in meta["inputs"]] == ["history", "origin", "exog"]
     assert meta["inputs"][0] == {"name": "history", "datatype": "FP64", "shape": [-1, 168]}
     filled = [50.0 if v is None else v for v in body["history"]]
@@ -100,18 +100,18 @@ def test_oip_infer_serves_the_forecaster(client: TestClient) -> None:
         {"name": "origin", "shape": [1, 1], "datatype": "INT64", "data": [1737331200]},
         {"name": "exog", "shape": [1, 1], "datatype": "FP64", "data": [3.0]},
     ]
-    out = client.post("/v2/models/forecaster/infer", json={"inputs": inputs}).json()
+    out = client.post("/v2/models/pm25-forecaster/infer", json={"inputs": inputs}).json()
     assert {o["name"]: o["shape"] for o in out["outputs"]} == {"forecast": [1, 24], "lower": [1, 24], "upper": [1, 24]}
 
 
 def _with(**changes: Any) -> dict[str, Any]:
-    return {**sample_request(), **changes}
+    return {**sample_request(exog=True), **changes}
 
 
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [
-        (lambda: _with(history=[50.0] * 100), 400, "history has 100 hourly values; this model reads the last 168"),
+        (lambda: _with(history=[50.0] * 100), 400, "history: 100 hourly values given; this model reads the last 168"),
         (lambda: _with(history=[None] * 168), 400, "a forecast needs at least one in the last 24 hours"),
         (lambda: _with(history=[50.0] * 100 + [None] * 68), 400, "0 in the last 24"),
         (lambda: _with(history=["50"] * 168), 400, "history.0"),
@@ -122,6 +122,8 @@ def _with(**changes: Any) -> dict[str, Any]:
         (lambda: _with(exog=None), 400, "missing ['temperature']"),
         (lambda: _with(exog={"temperature": 3.0, "wind": 1.0}), 400, "unknown ['wind']"),
         (lambda: _with(model="ghost"), 404, "ghost"),
+        (lambda: _with(indicator="no2"), 404, "no2-forecaster"),
+        (lambda: _with(indicator="PM 2.5"), 400, "indicator"),
         (lambda: _with(version=7), 404, "Version 7"),
         (lambda: _with(model="../x"), 400, "not valid"),
     ],
