@@ -69,6 +69,12 @@ def _pingdu_rules(reg: MlflowRegistry) -> AssetVersion:
     )
 
 
+def _forecaster(reg: MlflowRegistry) -> AssetVersion:
+    from training.forecast_defaults import register_default_forecaster
+
+    return register_default_forecaster(reg)
+
+
 def _components(reg: MlflowRegistry) -> AssetVersion:
     """Every installed component (its name and default parameters), then the report-intake pipeline over them."""
     import serving
@@ -86,6 +92,7 @@ DEFAULTS: list[tuple[str, str, str, Callable[[MlflowRegistry], AssetVersion]]] =
     ("knowledge", "pingdu-knowledge", "production", _pingdu_knowledge),
     ("rule", "pingdu-rules", "production", _pingdu_rules),
     ("model", "event-classifier", "champion", _event_classifier),
+    ("model", "pm25-forecaster", "champion", _forecaster),
     ("component", "report-intake", "production", _components),
 ]
 
