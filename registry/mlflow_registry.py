@@ -252,7 +252,7 @@ class MlflowRegistry:
 
     def _alias_history(self, name: str, alias: str) -> builtins.list[int]:
         raw = self._registered_model(name).tags.get(ALIAS_HISTORY_TAG + alias, "")
-        return [int(v) for v in raw.split(",") if v.isdigit()]
+        return [int(v) for v in raw.split(",") if v.isascii() and v.isdigit()]
 
     def _save_alias_history(self, name: str, alias: str, history: builtins.list[int]) -> None:
         value = ",".join(str(v) for v in history[-_HISTORY_LEN:])
@@ -364,7 +364,7 @@ class MlflowRegistry:
     def _existing_version(self, name: str, version: int | str, alias: str | None = None) -> AssetVersion:
         rm = self._registered_model(name)
         kind = _kind_of(rm)
-        if not str(version).isdigit():
+        if not (str(version).isascii() and str(version).isdigit()):
             raise InvalidAsset(
                 f"Version must be a positive integer. Got {version!r} for {kind} {name!r}.", kind=kind, name=name
             )

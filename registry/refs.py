@@ -33,7 +33,7 @@ def parse_ref(ref: str) -> Ref:
         return Ref(check_name(name), alias=check_alias(alias))
     if "/" in text:
         name, version = text.rsplit("/", 1)
-        if not version.isdigit() or int(version) < 1:
+        if not (version.isascii() and version.isdigit()) or int(version) < 1:
             raise InvalidAsset(f"Version in {ref!r} must be a positive integer, e.g. 'models:/{name}/1'.", name=name)
         return Ref(check_name(name), version=int(version))
     return Ref(check_name(text))

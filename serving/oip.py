@@ -79,7 +79,7 @@ async def read_inference_request(request: Any) -> InferenceRequest:
 
     raw = await request.body()
     header = request.headers.get("inference-header-content-length")
-    if header is not None and (not header.isdigit() or int(header) > len(raw)):
+    if header is not None and (not (header.isascii() and header.isdigit()) or int(header) > len(raw)):
         raise ValidationError(f"Inference-Header-Content-Length {header!r} does not fit a {len(raw)}-byte body.")
     split = int(header) if header is not None else len(raw)
     try:

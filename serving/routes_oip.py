@@ -78,6 +78,6 @@ def _infer(hub: ModelHub, name: str, version: int | None, body: InferenceRequest
 
 
 def _version(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise ValidationError(f"model version must be a positive integer, got {text!r}.", location="path")
     return int(text)

@@ -41,3 +41,18 @@ def test_no_generated_request_gets_a_server_error(operations: list[Any], figure:
 
         call()
     figure(f"schemathesis: {len(operations)} operations × up to 20 generated requests each, no 5xx")
+
+
+def test_digits_that_are_not_ascii_are_refused_not_crashed(bootstrapped: Any) -> None:
+    """Found by the fuzzer: '¹'.isdigit() is True but int('¹') fails."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(ModelHub(bootstrapped))) as client:
+        ready = client.get("/v2/models/event-classifier/versions/%C2%B9/ready")
+        assert ready.status_code == 400 and "positive integer" in ready.json()["error"]
+        infer = client.post(
+            "/v2/models/event-classifier/infer",
+            content=b"{}",
+            headers={"Inference-Header-Content-Length": b"\xb9", "content-type": "application/octet-stream"},
+        )
+        assert infer.status_code == 400
