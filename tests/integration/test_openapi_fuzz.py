@@ -34,7 +34,9 @@ def test_no_generated_request_gets_a_server_error(operations: list[Any], figure:
     """Schemathesis' own pytest plugin does not load under pytest 9, so each operation runs through Hypothesis here."""
     for operation in operations:
 
-        @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True
+        )
         @given(case=operation.as_strategy())
         def call(case: Any) -> None:
             case.call_and_validate(checks=[not_a_server_error])
