@@ -50,10 +50,19 @@ def files_dir(path: Path) -> Path:
     return path / spec["flavors"]["python_function"]["data"]
 
 
+#: files others add to a stored model without changing it: MLflow writes ``registered_model_meta`` into the
+#: folder when a version is loaded by ``models:/`` URI (into the store itself when it is local), Python its caches
+_ADDED_BY_READERS = {"registered_model_meta"}
+
+
+def _counted(path: Path) -> bool:
+    return path.is_file() and path.name not in _ADDED_BY_READERS and "__pycache__" not in path.parts
+
+
 def tree_digest(folder: Path) -> str:
-    """``sha256:`` over the relative path and the bytes of every file under ``folder``."""
+    """``sha256:`` over the relative path and the bytes of every file under ``folder`` (but what readers add)."""
     digest = hashlib.sha256()
-    for path in sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix()):
+    for path in sorted((p for p in folder.rglob("*") if _counted(p)), key=lambda p: p.relative_to(folder).as_posix()):
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
         with path.open("rb") as stream:
             digest.update(hashlib.file_digest(stream, "sha256").digest())
