@@ -116,7 +116,7 @@ def prepare_registry(home: Path) -> tuple[Any, Any, Any]:
         "model",
         "event-classifier-handle",
         reg.load(champion.uri),
-        tags={**champion.tags, "citymind.model.latency_critical": "false"},
+        tags={"citymind.model.latency_critical": "false"},  # the registry's own tags (digest...) are its to set
     )
     reg.set_alias(handle.name, "champion", handle.version)
     return reg, champion, handle
