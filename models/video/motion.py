@@ -3,6 +3,7 @@ blobs cleaned and boxed. Stateful (the background model), so one instance per ca
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from models.video.camera import MotionSettings, Point
@@ -19,16 +20,18 @@ class MotionDetector:
         self.masks = masks
         self._subtractor: Any = None
         self._keep: Any = None  # 255 where pixels count, 0 under masks; built for the first frame's size
+        self._lock = threading.Lock()  # one background model: frames of a camera are applied one at a time
 
     def detect(self, frames: list[Any]) -> list[list[Detection]]:
-        return [self._detect_one(frame) for frame in frames]
+        with self._lock:
+            return [self._detect_one(frame) for frame in frames]
 
     def _detect_one(self, frame: Any) -> list[Detection]:
         import cv2
         import numpy as np
 
         s = self.settings
-        if self._subtractor is None or self._keep.shape != frame.shape[:2]:
+        if self._subtractor is None or self._keep is None or self._keep.shape != frame.shape[:2]:
             # A new frame size means another stream: start a new background rather than fail.
             self._subtractor = cv2.createBackgroundSubtractorMOG2(
                 history=s.history, varThreshold=s.var_threshold, detectShadows=True
