@@ -71,12 +71,7 @@ def event_classifier(
     for label, score in result.evaluation.per_class_f1.items():
         typer.echo(f"  F1 {score:.3f}  {label}")
     typer.echo(f"ONNX parity: max |Δprob| = {result.parity.max_abs_diff:.2e} on {result.parity.rows} rows")
-    cmp = result.comparison
-    champion = "none" if cmp.get("champion") is None else f"v{cmp['champion']} {cmp.get('champion_macro_f1', '?')}"
-    typer.echo(
-        f"champion: {champion} vs challenger {cmp['challenger_macro_f1']:.4f} ({cmp['how']}) → "
-        + ("promoted to champion" if result.promoted else "stays challenger")
-    )
+    _echo_comparison(result, "macro_f1", "")
 
 
 @app.command("forecaster")
@@ -129,10 +124,17 @@ def forecaster(
         typer.echo(f"  {key} = {value:.3f}")
     typer.echo(f"{result.evaluation.interval:.0%} interval coverage {result.evaluation.coverage:.3f}")
     typer.echo(f"ONNX parity: max relative difference {result.parity.max_rel_diff:.2e} on {result.parity.rows} rows")
+    _echo_comparison(result, "mase", "MASE ")
+
+
+def _echo_comparison(result: Any, metric: str, label: str) -> None:
+    """The champion/challenger line: both scores on the same evaluation, and what happened."""
     cmp = result.comparison
-    champion = "none" if cmp.get("champion") is None else f"v{cmp['champion']} MASE {cmp.get('champion_mase', '?')}"
+    champion = (
+        "none" if cmp.get("champion") is None else f"v{cmp['champion']} {label}{cmp.get(f'champion_{metric}', '?')}"
+    )
     typer.echo(
-        f"champion: {champion} vs challenger {cmp['challenger_mase']:.4f} ({cmp['how']}) → "
+        f"champion: {champion} vs challenger {cmp[f'challenger_{metric}']:.4f} ({cmp['how']}) → "
         + ("promoted to champion" if result.promoted else "stays challenger")
     )
 

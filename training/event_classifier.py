@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
 from training.algorithms import ensure_algorithm, family
 from training.data import LabelledTexts
 from training.evaluation import Evaluation, cross_validate, plot_confusion
+from training.mlflow_run import log_dataset, log_json, log_values, training_run
 from training.parity import ParityReport, check_parity
 
 EXPERIMENT = "citymind-training"
@@ -128,7 +128,7 @@ def _register(
     """One MLflow run with params, metrics and artifacts; one model version with lineage, alias challenger."""
     card = ensure_algorithm(registry, algorithm)
     evaluation = trained.evaluation
-    with _run(registry, name) as run:
+    with training_run(registry, name, EXPERIMENT) as run:
         run_id = run.info.run_id
         _log_run(registry, run_id, data, trained.params, evaluation, trained.parity, name)
         lineage = [
@@ -215,22 +215,6 @@ def compare_with_champion(
     }
 
 
-@contextmanager
-def _run(registry: MlflowRegistry, name: str) -> Iterator[Any]:
-    client = registry.client
-    run = client.create_run(
-        registry.experiment_id(EXPERIMENT),
-        run_name=f"train-{name}",
-        tags={"citymind.asset": name, "citymind.kind": "model"},
-    )
-    try:
-        yield run
-    except BaseException:
-        client.set_terminated(run.info.run_id, status="FAILED")
-        raise
-    client.set_terminated(run.info.run_id)
-
-
 def _log_run(
     registry: MlflowRegistry,
     run_id: str,
@@ -240,8 +224,6 @@ def _log_run(
     parity: ParityReport,
     name: str,
 ) -> None:
-    from mlflow.entities import Metric, Param
-
     client = registry.client
     logged = {
         **{k: str(v) for k, v in params.items()},
@@ -251,40 +233,9 @@ def _log_run(
         "dataset_source": data.source,
         "rows": str(len(data.texts)),
     }
-    metrics = {**evaluation.metrics(), "onnx_parity_max_abs_diff": parity.max_abs_diff}
-    client.log_batch(
-        run_id,
-        params=[Param(k, v[:6000]) for k, v in logged.items()],
-        metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()],
-    )
-    _log_dataset(client, run_id, data)
+    log_values(client, run_id, logged, {**evaluation.metrics(), "onnx_parity_max_abs_diff": parity.max_abs_diff})
+    log_dataset(client, run_id, data.source, data.digest, {"rows": len(data.texts), "classes": len(data.classes)})
+    report = {k: getattr(evaluation, k) for k in ("per_class_f1", "classes", "confusion", "macro_f1")}
+    log_json(client, run_id, "evaluation.json", report)
     with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "evaluation.json"
-        report.write_text(
-            json.dumps(
-                {
-                    "per_class_f1": evaluation.per_class_f1,
-                    "classes": evaluation.classes,
-                    "confusion": evaluation.confusion,
-                    "macro_f1": evaluation.macro_f1,
-                },
-                ensure_ascii=False,
-                indent=1,
-            ),
-            encoding="utf-8",
-        )
-        client.log_artifact(run_id, str(report))
         client.log_artifact(run_id, str(plot_confusion(evaluation, Path(tmp) / "confusion_matrix.png", name)))
-
-
-def _log_dataset(client: Any, run_id: str, data: LabelledTexts) -> None:
-    from mlflow.entities import Dataset, DatasetInput, InputTag
-
-    dataset = Dataset(
-        name=Path(data.source).name,
-        digest=data.digest,
-        source_type="local",
-        source=json.dumps({"uri": data.source}),
-        profile=json.dumps({"rows": len(data.texts), "classes": len(data.classes)}),
-    )
-    client.log_inputs(run_id, datasets=[DatasetInput(dataset, [InputTag("mlflow.data.context", "training")])])

@@ -4,9 +4,7 @@ dataset with its digest."""
 from __future__ import annotations
 
 import json
-import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -14,24 +12,8 @@ from typing import Any
 from registry import MlflowRegistry
 from training.forecast_evaluation import ForecastEvaluation
 from training.forecast_parity import ForecastParity
+from training.mlflow_run import log_dataset, log_json, log_values
 from training.series_data import HourlySeries
-
-
-@contextmanager
-def training_run(registry: MlflowRegistry, name: str, experiment: str) -> Iterator[Any]:
-    """A run in ``experiment`` marked FINISHED on success and FAILED on any exception."""
-    client = registry.client
-    run = client.create_run(
-        registry.experiment_id(experiment),
-        run_name=f"train-{name}",
-        tags={"citymind.asset": name, "citymind.kind": "model"},
-    )
-    try:
-        yield run
-    except BaseException:
-        client.set_terminated(run.info.run_id, status="FAILED")
-        raise
-    client.set_terminated(run.info.run_id)
 
 
 def log_forecast_run(
@@ -43,8 +25,6 @@ def log_forecast_run(
     parity: ForecastParity,
     plot: Path,
 ) -> None:
-    from mlflow.entities import Metric, Param
-
     client = registry.client
     logged = {
         **{k: json.dumps(v) if isinstance(v, list | tuple) else str(v) for k, v in params.items()},
@@ -59,27 +39,8 @@ def log_forecast_run(
         "hours_missing": str(series.missing),
     }
     metrics = {**evaluation.metrics(), "onnx_parity_max_rel_diff": parity.max_rel_diff}
-    client.log_batch(
-        run_id,
-        params=[Param(k, v[:6000]) for k, v in logged.items()],
-        metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()],
-    )
-    _log_dataset(client, run_id, series)
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "evaluation.json"
-        report.write_text(json.dumps(asdict(evaluation), ensure_ascii=False, indent=1), encoding="utf-8")
-        client.log_artifact(run_id, str(report))
+    log_values(client, run_id, logged, metrics)
+    profile = {"hours": len(series.frame), "missing": series.missing, "inserted": series.inserted}
+    log_dataset(client, run_id, series.source, series.digest, profile)
+    log_json(client, run_id, "evaluation.json", asdict(evaluation))
     client.log_artifact(run_id, str(plot))
-
-
-def _log_dataset(client: Any, run_id: str, series: HourlySeries) -> None:
-    from mlflow.entities import Dataset, DatasetInput, InputTag
-
-    dataset = Dataset(
-        name=Path(series.source).name,
-        digest=series.digest,
-        source_type="local",
-        source=json.dumps({"uri": series.source}),
-        profile=json.dumps({"hours": len(series.frame), "missing": series.missing, "inserted": series.inserted}),
-    )
-    client.log_inputs(run_id, datasets=[DatasetInput(dataset, [InputTag("mlflow.data.context", "training")])])

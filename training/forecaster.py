@@ -146,7 +146,8 @@ def _register(
     trained: _Trained,
     extra_tags: Mapping[str, str] | None,
 ) -> tuple[AssetVersion, str]:
-    from training.forecast_run import log_forecast_run, training_run
+    from training.forecast_run import log_forecast_run
+    from training.mlflow_run import training_run
 
     cards = [ensure_algorithm(registry, card) for card in (ALGORITHM, *BASELINE_CARDS)]
     evaluation = trained.evaluation
