@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -14,30 +13,11 @@ from fastapi.testclient import TestClient
 
 from models.onnx_session import OnnxTextClassifier
 from models.text.event_classifier import EventClassifier
-from registry import AssetNotFound, AssetVersion, Kind
 from serving.app import create_app
 from serving.model_hub import ModelHub
+from tests.one_model_registry import OneModelRegistry
 from training.data import load_labelled_texts
 from training.sample_corpus import generate_sample_reports
-
-
-class OneModelRegistry:
-    """Just enough registry for a ``ModelHub``: ``event-classifier@champion`` is version 1 at ``path``."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def resolve(self, ref: str) -> AssetVersion:
-        if not ref.startswith("event-classifier@"):
-            raise AssetNotFound(f"no {ref}")
-        return AssetVersion(Kind.MODEL, "event-classifier", 1, "onnx")
-
-    def load(self, uri: str) -> Path:
-        return self.path
-
-    def get(self, name: str) -> Any:
-        """No canary split: the champion answers."""
-        return SimpleNamespace(tags={})
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -15,32 +14,11 @@ from fastapi.testclient import TestClient
 
 from models.forecast.forecaster import HourlyForecaster
 from models.onnx_session import make_session
-from registry import AssetNotFound, AssetVersion, Kind
 from serving.app import create_app
 from serving.model_hub import ModelHub
+from tests.one_model_registry import OneModelRegistry
 from training.forecast_defaults import generate_sample_series, sample_request
 from training.series_data import load_hourly_series
-
-
-class ForecasterRegistry:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def resolve(self, ref: str) -> AssetVersion:
-        if not ref.startswith("pm25-forecaster@"):
-            raise AssetNotFound(f"no {ref}")
-        return AssetVersion(Kind.MODEL, "pm25-forecaster", 1, "onnx")
-
-    def version(self, name: str, version: int) -> AssetVersion:
-        if (name, version) != ("pm25-forecaster", 1):
-            raise AssetNotFound(f"Version {version} of {name!r} does not exist.")
-        return AssetVersion(Kind.MODEL, name, 1, "onnx")
-
-    def load(self, uri: str) -> Path:
-        return self.path
-
-    def get(self, name: str) -> Any:
-        return SimpleNamespace(tags={})
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +35,9 @@ def onnx_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def client(onnx_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(ModelHub(ForecasterRegistry(onnx_path))), raise_server_exceptions=False) as http:  # type: ignore[arg-type]
+    with TestClient(
+        create_app(ModelHub(OneModelRegistry(onnx_path, "pm25-forecaster"))), raise_server_exceptions=False
+    ) as http:  # type: ignore[arg-type]
         yield http
 
 
