@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from citymind._output import emit
+from registry.component import described
 
 app = typer.Typer(help="Components (组件库) and pipelines: list, show, run, register.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -75,7 +76,7 @@ def show(target: str) -> None:
     info = component.describe()
     if component.examples:
         info["example"] = {"input": component.examples[0], "output": component(component.examples[0])}
-    typer.echo(json.dumps(_jsonable(info), ensure_ascii=False, indent=2, default=str))
+    typer.echo(json.dumps(described(info), ensure_ascii=False, indent=2, default=str))
 
 
 @app.command()
@@ -95,7 +96,7 @@ def run(
     component = _component(target, param)
     component.setup(_registry() if _needs_registry(component) else None)
     component._ready = True
-    typer.echo(json.dumps(_jsonable(component(payload)), ensure_ascii=False, indent=2, default=str))
+    typer.echo(json.dumps(described(component(payload)), ensure_ascii=False, indent=2, default=str))
 
 
 @app.command()
@@ -124,15 +125,3 @@ def _needs_registry(component: Any) -> bool:
     if isinstance(component, Pipeline):
         return any(isinstance(s, ModelStep) or getattr(s, "knowledge", None) for s in component.spec.steps)
     return bool(getattr(component, "knowledge", None))
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return f"<array {getattr(value, 'shape', '')} {getattr(value, 'dtype', '')}>"
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, bytes):
-        return f"<{len(value)} bytes>"
-    return value

@@ -19,6 +19,7 @@ again through the ``citymind.components`` entry points.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -106,6 +107,19 @@ def check_record(name: str, schema: Mapping[str, Any], record: Any, what: str = 
         raise ValidationError(f"{name}: {what} field {where}: {first.message}")
 
 
+def described(value: Any) -> Any:
+    """A record as JSON can carry it: arrays (decoded images) as their shape and dtype, bytes as their length."""
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return {"shape": list(value.shape), "dtype": str(value.dtype)}
+    if isinstance(value, bytes | bytearray):
+        return {"bytes": len(value)}
+    if isinstance(value, dict):
+        return {k: described(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [described(v) for v in value]
+    return value
+
+
 def _json_view(record: Mapping[str, Any]) -> dict[str, Any]:
     """Binary values (image bytes) and arrays are checked by the component itself; the schema sees strings."""
     return {
@@ -128,6 +142,13 @@ def _validator(schema: Mapping[str, Any]) -> Any:
 
 def available_components() -> dict[str, type[Component]]:
     """Every installed component class by name (entry points ``citymind.components``)."""
+    return dict(_installed())
+
+
+@functools.cache
+def _installed() -> dict[str, type[Component]]:
+    """Entry points are read once per process (a metadata scan of every installed package): they only change
+    with an install, which restarts the process anyway."""
     from importlib.metadata import entry_points
 
     return {ep.name: ep.load() for ep in entry_points(group=ENTRY_POINTS)}

@@ -5,20 +5,17 @@
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
-from registry import AssetNotFound
-from registry.component import Component, available_components
+from registry import AssetNotFound, InvalidAsset
+from registry.component import Component, available_components, described
+from registry.follow import AliasFollower
 from serving.limits import MAX_TEXTS
 from serving.model_hub import ModelHub
-
-log = logging.getLogger("citymind.serving")
 
 
 class RecordsRequest(BaseModel):
@@ -36,57 +33,53 @@ class RecordsRequest(BaseModel):
 
 class ComponentShelf:
     """Set-up components and pipelines by name. A registered version (``name@production``) wins over the
-    installed default; its alias is re-read at most every ``refresh_interval`` seconds, so a new version is
-    picked up without a restart and a version that fails to load keeps the old one serving."""
+    installed default and is followed like any alias (``AliasFollower``: re-read at most every
+    ``refresh_interval`` seconds, a version that fails to load keeps the old one serving)."""
 
     def __init__(self, hub: ModelHub, *, alias: str = "production", refresh_interval: float = 5.0) -> None:
         self.hub, self.alias, self.refresh_interval = hub, alias, refresh_interval
-        self._served: dict[str, tuple[int | None, float, Component]] = {}
+        self._followers: dict[str, AliasFollower[Component]] = {}
+        self._installed: dict[str, Component] = {}
         self._lock = threading.Lock()
 
     def get(self, name: str, *, pipeline: bool) -> Component:
-        served = self._served.get(f"{pipeline}:{name}")
-        if served is not None and time.monotonic() - served[1] < self.refresh_interval:
-            return served[2]
-        with self._lock:
-            try:
-                return self._load(name, pipeline, served)
-            except Exception as exc:
-                if served is None:
-                    raise
-                log.warning("keeping %s v%s: %s: %s", name, served[0], type(exc).__name__, exc)
-                self._served[f"{pipeline}:{name}"] = (served[0], time.monotonic(), served[2])
-                return served[2]
+        from serving.pipeline import Pipeline
 
-    def _load(self, name: str, pipeline: bool, served: tuple[int | None, float, Component] | None) -> Component:
-        from serving.pipeline import Pipeline, load_registered
-
-        version = self._registered_version(name)
-        key = f"{pipeline}:{name}"
-        if served is not None and served[0] == version:
-            self._served[key] = (version, time.monotonic(), served[2])
-            return served[2]
-        if version is not None:
-            component = load_registered(self.hub.registry, f"{name}/{version}")
-        elif not pipeline and name in available_components():
-            component = available_components()[name]()
-        else:
-            what = "pipeline" if pipeline else "component"
-            raise AssetNotFound(f"no {what} {name!r}; GET /v1/components lists what is served", name=name)
+        follower = self._follower(name)
+        try:
+            component = follower.current()
+        except AssetNotFound:
+            if follower.last_error and not follower.last_error.startswith("AssetNotFound"):
+                raise InvalidAsset(f"{name}@{self.alias} cannot be served: {follower.last_error}", name=name) from None
+            component = self._installed_default(name, pipeline)
         if pipeline != isinstance(component, Pipeline):
             other = "/v1/pipelines" if isinstance(component, Pipeline) else "/v1/components"
             raise AssetNotFound(f"{name!r} is served at {other}/{name}", name=name)
-        self._set_up(component)
-        self._served[key] = (version, time.monotonic(), component)
         return component
 
-    def _registered_version(self, name: str) -> int | None:
-        try:
-            return int(self.hub.registry.resolve(f"{name}@{self.alias}").version)
-        except AssetNotFound:
-            return None
+    def _follower(self, name: str) -> AliasFollower[Component]:
+        with self._lock:
+            if name not in self._followers:
+                self._followers[name] = AliasFollower(
+                    self.hub.registry, name, self.alias, self._load, refresh_interval=self.refresh_interval
+                )
+            return self._followers[name]
 
-    def _set_up(self, component: Component) -> None:
+    def _load(self, registry: Any, target: Any) -> Component:
+        from serving.pipeline import load_registered
+
+        return self._set_up(load_registered(registry, f"{target.name}/{target.version}"))
+
+    def _installed_default(self, name: str, pipeline: bool) -> Component:
+        if pipeline or name not in available_components():
+            what = "pipeline" if pipeline else "component"
+            raise AssetNotFound(f"no {what} {name!r}; GET /v1/components lists what is served", name=name)
+        with self._lock:
+            if name not in self._installed:
+                self._installed[name] = self._set_up(available_components()[name]())
+            return self._installed[name]
+
+    def _set_up(self, component: Component) -> Component:
         from serving.pipeline import ModelStep, Pipeline
 
         steps = component.spec.steps if isinstance(component, Pipeline) else (component,)
@@ -95,6 +88,7 @@ class ComponentShelf:
                 step.served = self._follow(step.ref)
         component.setup(self.hub.registry)
         component._ready = True
+        return component
 
     def _follow(self, ref: str) -> Any:
         name, _, alias = ref.partition("@")
@@ -131,16 +125,5 @@ def components_router(hub: ModelHub) -> APIRouter:
 
 def _run(component: Component, body: RecordsRequest) -> dict[str, Any]:
     if body.record is not None:
-        return {"name": component.name, "record": _jsonable(component(body.record))}
-    return {"name": component.name, "records": [_jsonable(r) for r in component.batch(body.records or [])]}
-
-
-def _jsonable(value: Any) -> Any:
-    """Arrays (decoded images) are described, not sent: shape and dtype."""
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return {"shape": list(value.shape), "dtype": str(value.dtype)}
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
+        return {"name": component.name, "record": described(component(body.record))}
+    return {"name": component.name, "records": [described(r) for r in component.batch(body.records or [])]}
