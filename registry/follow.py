@@ -42,12 +42,13 @@ class AliasFollower(Generic[T]):
         self._checked = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._watching = False
 
     def current(self) -> T:
         """The object in service, re-reading the alias when ``refresh_interval`` has passed."""
         served = self._served
-        if served is not None and time.monotonic() - self._checked < self.refresh_interval:
-            return served
+        if served is not None and (self._watching or time.monotonic() - self._checked < self.refresh_interval):
+            return served  # a watcher thread follows the alias: nothing to read on the caller's path
         self.reload()
         if self._served is None:
             raise AssetNotFound(
@@ -76,6 +77,9 @@ class AliasFollower(Generic[T]):
             return True
 
     def watch(self) -> threading.Thread:
+        """Follow the alias in a background thread, so callers never wait on the registry."""
+        self._watching = True
+
         def loop() -> None:
             while not self._stop.wait(self.refresh_interval):
                 self.reload()

@@ -63,10 +63,6 @@ class RuleService(AliasFollower[RuleEngine]):
             carry=lambda old, new: RuleEngine(new.ruleset, state_from=old),
         )
 
-    @property
-    def engine(self) -> RuleEngine | None:
-        return self._served
-
     def evaluate(self, kind: str, event: dict[str, Any], at: float = 0.0) -> list[Firing]:
         engine = self._served  # taken once: a swap during this call does not affect it
         if engine is None:

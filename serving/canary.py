@@ -86,6 +86,20 @@ class Canary:
             (challenger, "challenger") if bucket(model, k) < split.weight else (champion, "champion") for k in keys
         ]
 
+    def answer(self, model: str, keys: list[str], texts: list[str], run: Any) -> list[dict[str, Any]]:
+        """``run(served, texts)`` per arm (one batched call each), each answer tagged with its ``version`` and
+        ``arm``; the champion's answers are shadowed by the challenger when shadow mode is on."""
+        champion, routes = self.route(model, keys)
+        out: list[dict[str, Any]] = [{} for _ in texts]
+        for served, arm in {a: (m, a) for m, a in routes}.values():
+            index = [i for i, (_, a) in enumerate(routes) if a == arm]
+            PREDICTIONS.labels(served.name, str(served.version), arm).inc(len(index))
+            for i, result in zip(index, run(served, [texts[i] for i in index]), strict=True):
+                out[i] = {**result, "version": served.version, "arm": arm}
+        on_champion = [i for i, (_, a) in enumerate(routes) if a == "champion"]
+        self.shadow(champion.name, run, [texts[i] for i in on_champion], [out[i] for i in on_champion])
+        return out
+
     def shadow(self, model: str, run: Any, texts: list[str], answers: list[dict[str, Any]]) -> None:
         """When shadow mode is on, run ``run(challenger, texts)`` later and log how it differs from ``answers``."""
         split = self.split(model)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from registry import ValidationError
@@ -119,22 +119,17 @@ def onnx_forecast(hub: Any, *, min_observed: int = 48) -> Forecast:
                 f"{min_observed} (it reads {WINDOW} hours)"
             )
         window = np.concatenate([np.full(WINDOW - len(values), np.nan), values])[None, :]
-        origin = calendar.timegm(datetime.fromisoformat(times[-1]).timetuple())
+        last = datetime.fromisoformat(times[-1])
+        origin = calendar.timegm(last.timetuple())  # wall-clock time read as UTC, as the model was trained
         mean, lower, upper = served.session.run(
             ["forecast", "lower", "upper"], {"history": window, "origin": np.array([[origin]], dtype=np.int64)}
         )
         return {
             "model": {"name": served.name, "version": served.version},
-            "hours": [(datetime.fromisoformat(times[-1]) + _hours(h + 1)).isoformat() for h in range(mean.shape[1])],
+            "hours": [(last + timedelta(hours=h + 1)).isoformat() for h in range(mean.shape[1])],
             "mean": [round(float(v), 3) for v in mean[0]],
             "lower": [round(float(v), 3) for v in lower[0]],
             "upper": [round(float(v), 3) for v in upper[0]],
         }
 
     return forecast
-
-
-def _hours(n: int) -> Any:
-    from datetime import timedelta
-
-    return timedelta(hours=n)

@@ -72,24 +72,15 @@ def events_router(hub: ModelHub, runner: Any = None) -> APIRouter:
 
 
 def canary_split(hub: ModelHub, model: ServedModel, texts: list[str], key: str | None, top_k: int) -> Any:
-    """None when every text goes to the champion (the usual path); else the answers, each with its version/arm."""
+    """None without a canary on the model (the usual path); else the answers, each with its version and arm."""
     from serving.canary import shared_canary
 
     canary = shared_canary(hub)
-    champion, routes = canary.route(model.name, [key or t for t in texts])
-    if all(arm == "champion" for _, arm in routes):
-        canary.shadow(
-            model.name,
-            lambda m, batch: classify_texts(m, batch, top_k),
-            texts,
-            classify_texts(champion, texts, top_k) if canary.split(model.name).shadow else [],
-        )
+    split = canary.split(model.name)
+    if not split.weight and not split.shadow:
         return None
-    answers = [
-        {**classify_texts(served, [text], top_k)[0], "version": served.version, "arm": arm}
-        for text, (served, arm) in zip(texts, routes, strict=True)
-    ]
-    return answers[0] if len(texts) == 1 else {"results": answers}
+    answers = canary.answer(model.name, [key or t for t in texts], texts, lambda m, b: classify_texts(m, b, top_k))
+    return {"model": model.name, **answers[0]} if len(texts) == 1 else {"results": answers}
 
 
 def is_latency_critical(model: ServedModel) -> bool:

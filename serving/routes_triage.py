@@ -68,15 +68,12 @@ def shared_engine(hub: ModelHub) -> Any:
 def triage_router(hub: ModelHub) -> APIRouter:
     router = APIRouter(tags=["Event engine"])
 
-    def event_engine() -> Any:
-        return shared_engine(hub)
-
     @router.post("/v1/events/triage")
     def triage(body: TriageRequest) -> dict[str, Any]:
         """Category, departments (graph), priority/SLA/escalation (rules), similar past cases and duplicates of a
         report, with the explanation of each part. Personal data is masked before anything is kept."""
         reports = [r.model_dump(exclude_none=True) for r in ([body.report] if body.report else body.reports or [])]
-        results = event_engine().triage_batch(reports)
+        results = shared_engine(hub).triage_batch(reports)
         return results[0] if body.report else {"results": results}
 
     @router.get("/v1/health", tags=["Health"], responses={503: {"description": "a part cannot serve"}})
@@ -85,7 +82,7 @@ def triage_router(hub: ModelHub) -> APIRouter:
         rule set and the knowledge snapshot. 200 when all can serve, 503 otherwise."""
         ready = True
         try:
-            engine = event_engine()
+            engine = shared_engine(hub)
             hub.get(engine.config.model)
             engine.knowledge.current()
             engine.rules.evaluate("dispatch", {})

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from registry.follow import AliasFollower
-from serving.metrics import BATCH_SIZE, PREDICTIONS, RULE_FIRINGS
+from serving.metrics import BATCH_SIZE, RULE_FIRINGS
 from serving.recent import RecentReports
 
 #: a report whose rules set nothing gets this priority; a priority without an SLA gets this one
@@ -47,6 +47,8 @@ class EventEngine:
         self.rules = RuleService(
             hub.registry, rules_name, alias=rules_alias or "production", refresh_interval=self.config.refresh_interval
         )
+        self.knowledge.watch()  # both follow their alias in the background: a moved alias is served within
+        self.rules.watch()  # refresh_interval, and no request waits on the registry for it
         self.recent = RecentReports()
         self._prepare = _components()
 
@@ -81,16 +83,11 @@ class EventEngine:
         def run(model: Any, batch: list[str]) -> list[dict[str, Any]]:
             return classify_texts(model, batch, self.config.top_k)
 
-        champion, routes = self.canary.route(self.config.model, keys)
-        out: list[dict[str, Any]] = [{} for _ in texts]
-        for model, arm in {(m.version, a): (m, a) for m, a in routes}.values():
-            index = [i for i, (m, a) in enumerate(routes) if a == arm]
-            PREDICTIONS.labels(model.name, str(model.version), arm).inc(len(index))
-            for i, result in zip(index, run(model, [texts[i] for i in index]), strict=True):
-                out[i] = {**result, "model": {"name": model.name, "version": model.version, "arm": arm}}
-        on_champion = [i for i, (_, a) in enumerate(routes) if a == "champion"]
-        self.canary.shadow(champion.name, run, [texts[i] for i in on_champion], [out[i] for i in on_champion])
-        return out
+        answers = self.canary.answer(self.config.model, keys, texts, run)
+        return [
+            {**a, "model": {"name": self.config.model, "version": a.pop("version"), "arm": a.pop("arm")}}
+            for a in answers
+        ]
 
     def _decide(self, prepared: dict[str, Any], classified: dict[str, Any]) -> dict[str, Any]:
         knowledge = self.knowledge.current()

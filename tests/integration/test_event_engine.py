@@ -124,3 +124,30 @@ def test_health_names_every_part_and_its_version(http: TestClient) -> None:
     assert parts["models"]["served"] == {"event-classifier": 1}
     assert (parts["rules"]["name"], parts["rules"]["version"], parts["rules"]["rules"]) == ("pingdu-rules", 1, 15)
     assert parts["knowledge"]["name"] == "pingdu-knowledge" and parts["knowledge"]["last_error"] is None
+
+
+def test_triage_follows_the_rule_sets_alias(bootstrapped: MlflowRegistry, tmp_path: Any) -> None:
+    import time
+    from pathlib import Path
+
+    from rules.service import register_ruleset
+    from serving.triage import EventEngine, TriageConfig
+
+    default = Path(__file__).resolve().parents[2] / "rules" / "defaults" / "pingdu.yaml"
+    register_ruleset(bootstrapped, "followed-rules", default)
+    engine = EventEngine(ModelHub(bootstrapped), TriageConfig(rules="followed-rules@production", refresh_interval=0.1))
+    gas = {"text": "楼道里有很浓的煤气味", "area": "南村镇"}
+    assert engine.triage(gas)["sla"] == "30m"
+    faster = tmp_path / "pingdu.yaml"
+    faster.write_text(
+        default.read_text(encoding="utf-8").replace("sla: 30m, escalate_after", "sla: 10m, escalate_after")
+    )
+    (tmp_path / "pingdu.test.yaml").write_text(default.with_name("pingdu.test.yaml").read_text(encoding="utf-8"))
+    register_ruleset(bootstrapped, "followed-rules", faster)
+    deadline = time.monotonic() + 30
+    while engine.rules.version != 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    out = engine.triage(gas)
+    assert out["sla"] == "10m" and out["explanation"]["rules"]["ruleset"]["version"] == 2
+    engine.rules.stop()
+    engine.knowledge.stop()
