@@ -106,7 +106,8 @@ def test_a_killed_ingress_replica_is_replaced_and_no_answer_is_lost(gateway: str
     direct, _ = classify_with_retries(new_direct, time.monotonic() + 60)
     figure(
         f"replica kill: {len(answers)} answers through the proxy, {retries[0]} retries (5xx answers: "
-        f"{sorted(code for _, code in failed_at)}), replaced after {replaced:.1f} s; direct ingress {gateway} → {new_direct}"
+        f"{sorted(code for _, code in failed_at)}), replaced after {replaced:.1f} s; direct ingress {gateway} → "
+        f"{new_direct}"
     )
     assert replaced is not None, "Ray Serve did not replace the killed replica within 90 s"
     outside_gap = [(round(t - killed_at, 1), code) for t, code in failed_at if not 0 <= t - killed_at <= replaced + 15]
