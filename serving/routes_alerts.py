@@ -24,7 +24,7 @@ def video_events_router(hub: ModelHub, video: Any, config: Any = None) -> APIRou
     config = config or VideoConfig()
     cameras = load_cameras(config.cameras_file)
     decoder = ImageDecoder(max_pixels=config.max_pixels)
-    forwarder = FrameForwarder(video, config)
+    forwarder = FrameForwarder(video)
     router = APIRouter(tags=["Event engine"])
 
     @router.post("/v1/video/events")

@@ -1,9 +1,11 @@
 """``POST /v1/video/analyze``: frames (JPEG/PNG, base64 JSON or multipart) or a short clip from one camera →
-per-frame detections with track IDs, counts per zone and events. Frames are decoded and checked here; the
-video deployment batches detection across cameras and keeps each camera's tracking state."""
+per-frame detections with track IDs, counts per zone and events. Frames are checked here (format, size in the
+header) and passed on still encoded; the video deployment decodes them, batches detection across cameras and keeps
+each camera's tracking state."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 from typing import Any
@@ -13,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from registry import AssetNotFound, CitymindError, ValidationError
-from serving.video_deployment import FrameClip, VideoConfig, in_replica
+from serving.video_deployment import FrameClip, VideoConfig
 
 
 class AnalyzeRequest(BaseModel):
@@ -56,7 +58,7 @@ def video_router(video: Any, config: VideoConfig | None = None) -> APIRouter:
     config = config or VideoConfig()
     cameras = load_cameras(config.cameras_file)
     decoder = ImageDecoder(max_pixels=config.max_pixels)
-    forwarder = FrameForwarder(video, config)
+    forwarder = FrameForwarder(video)
     router = APIRouter(tags=["Video analytics"])
 
     @router.post("/v1/video/analyze", openapi_extra=OPENAPI_BODY)
@@ -75,31 +77,22 @@ def video_router(video: Any, config: VideoConfig | None = None) -> APIRouter:
 
 
 class FrameForwarder:
-    """Coalesces concurrent requests into one call to the video deployment (``@serve.batch`` in the ingress:
-    up to ``max_batch_size`` requests or ``batch_wait_timeout_s``), so one Ray hop carries many cameras."""
+    """Hands a request's clip to the video deployment, one Ray call per request, concurrently: batching happens
+    there, per frame across cameras. (Coalescing requests here as well was measured slower: ``@serve.batch``
+    forms a batch on its timer and queues it, so one slow hop held every request behind it.)"""
 
-    def __init__(self, video: Any, config: VideoConfig) -> None:
-        from ray import serve
-
+    def __init__(self, video: Any) -> None:
         self.video = video
-        batching = serve.batch(max_batch_size=config.max_batch_size, batch_wait_timeout_s=config.batch_wait_timeout_s)
-        self._send = batching(self._send_many) if in_replica() else self._send_one
 
     async def forward(self, clip: FrameClip) -> dict[str, Any]:
         try:
-            result = await self._send(clip)
+            (result,) = await self.video.analyze_many.remote([clip])
         except Exception as exc:  # a Ray task error carries the deployment's own error as its cause
             cause = getattr(exc, "cause", None)
             raise (cause if isinstance(cause, CitymindError) else exc) from None
         if isinstance(result, BaseException):
             raise result
         return dict(result)
-
-    async def _send_many(self, clips: list[FrameClip]) -> list[Any]:
-        return list(await self.video.analyze_many.remote(clips))
-
-    async def _send_one(self, clip: FrameClip) -> Any:
-        return (await self.video.analyze_many.remote([clip]))[0]
 
 
 async def read_clip(request: Request, config: VideoConfig, decoder: Any) -> FrameClip:
@@ -112,7 +105,7 @@ async def read_clip(request: Request, config: VideoConfig, decoder: Any) -> Fram
         body = _parse_json(await request.body())
         camera, timestamps, fps = body.camera, body.timestamps, body.fps
         _check_count(len(body.frames), config)
-        frames = [_decode(decoder, f, i) for i, f in enumerate(body.frames)]
+        frames = [_checked(decoder, f, i) for i, f in enumerate(body.frames)]
     else:
         raise ValidationError(f"content-type {kind!r} is not accepted; send application/json or multipart/form-data")
     check_camera_id(camera)
@@ -132,12 +125,13 @@ async def _read_form(request: Request, config: VideoConfig, decoder: Any) -> tup
     fps = _float(form.get("fps"), "fps") if form.get("fps") else None
     if uploads:
         _check_count(len(uploads), config)
-        frames = [_decode(decoder, await f.read(), i) for i, f in enumerate(uploads)]
+        frames = [_checked(decoder, await f.read(), i) for i, f in enumerate(uploads)]
     else:
         from models.video.clip import read_video
 
         assert isinstance(clip, UploadFile)
-        frames, clip_fps = read_video(await clip.read(), config.max_frames, config.max_pixels)
+        data = await clip.read()
+        frames, clip_fps = await asyncio.to_thread(read_video, data, config.max_frames, config.max_pixels)
         fps = fps or clip_fps
     stamps = form.get("timestamps")
     timestamps = [_float(s, "timestamps") for s in str(stamps).split(",")] if stamps else None
@@ -154,11 +148,11 @@ def _parse_json(raw: bytes) -> AnalyzeRequest:
         raise RequestValidationError(exc.errors()) from None
 
 
-def _decode(decoder: Any, image: Any, index: int) -> Any:
+def _checked(decoder: Any, image: Any, index: int) -> bytes:
     if not image:
         raise ValidationError("the frame is empty (0 bytes); send JPEG or PNG data", location=f"frames[{index}]")
     try:
-        return decoder.process({"image": image})["pixels"]
+        return decoder.encoded(image)
     except ValidationError as exc:
         raise ValidationError(str(exc), location=f"frames[{index}]") from None
 

@@ -1,12 +1,13 @@
-"""The video deployment: per-camera analytics state (tracker, MOG2 background, zones, lines) and dynamic
-batching of frames across cameras (``@serve.batch``: ``max_batch_size`` frames or ``batch_wait_timeout_s``,
-whichever comes first) before one detector run per batch. The gateway coalesces concurrent requests into one
-call (``analyze_many``) with the same two settings, so a Ray hop carries many cameras' frames.
+"""The video deployment: per-camera analytics state (tracker, MOG2 background, zones, lines), frame decoding,
+and dynamic batching across cameras (``@serve.batch``: up to ``max_batch_size`` frames or
+``batch_wait_timeout_s``, whichever comes first; ``concurrent_batches`` batches at once) before one detector run
+per batch. A request's frames are one batch item (in chunks of at most ``max_batch_size``), so a batch holds whole
+clips of several cameras.
 
-Frames of one camera stay in order: a camera's requests run one after another (a lock per camera), its frames
-enter the batch queue in order, and batches run one at a time. Camera state is bounded: at most
-``max_cameras`` cameras (least recently seen dropped first), and a camera idle for ``camera_idle_s`` starts
-afresh.
+Frames of one camera stay in order: a camera's requests run one after another (a lock per camera), results are
+put back in frame order, and a camera with its own state (MOG2 background) runs its frames itself, in order. Camera
+state is bounded: at most ``max_cameras`` cameras (least recently seen dropped first), and a camera idle for
+``camera_idle_s`` starts afresh.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class VideoConfig:
     cameras_file: str | None = None  # None: models/video/defaults/cameras.yaml
     max_batch_size: int = 32  # frames per detector run
     batch_wait_timeout_s: float = 0.005
+    concurrent_batches: int = 2  # detector runs at once (onnxruntime and OpenCV release the GIL)
     max_cameras: int = 256
     camera_idle_s: float = 600.0
     max_frames: int = 64  # per request
@@ -35,16 +37,17 @@ class VideoConfig:
     replicas: int = 1  # camera state lives in a replica: more than one needs cameras pinned to replicas
 
     def __post_init__(self) -> None:
-        if self.max_batch_size < 1 or self.batch_wait_timeout_s < 0:
+        if self.max_batch_size < 1 or self.batch_wait_timeout_s < 0 or self.concurrent_batches < 1:
             raise ValueError(
-                "VideoConfig needs max_batch_size >= 1 and batch_wait_timeout_s >= 0; got "
-                f"{self.max_batch_size} and {self.batch_wait_timeout_s}."
+                "VideoConfig needs max_batch_size >= 1, batch_wait_timeout_s >= 0 and concurrent_batches >= 1; got "
+                f"{self.max_batch_size}, {self.batch_wait_timeout_s} and {self.concurrent_batches}."
             )
 
 
 @dataclass(frozen=True)
 class FrameClip:
-    """What the gateway hands the deployment: decoded frames of one camera, in order."""
+    """What the gateway hands the deployment: frames of one camera, in order: checked JPEG/PNG bytes (decoded
+    here, so a Ray hop carries a tenth of the pixels' size) or pixel arrays (frames read from a clip file)."""
 
     camera: str
     frames: list[Any]
@@ -64,36 +67,43 @@ class VideoAnalyzer:
     and events for the clip's camera."""
 
     def __init__(self, config: Any) -> None:
+        import cv2
         from ray import serve
 
+        from models.components.image_decode import ImageDecoder
         from models.video import load_cameras
         from models.video.people import PeopleDetector
+
+        cv2.setNumThreads(1)  # concurrency comes from requests and batches; OpenCV's own threads only contend
 
         self.gateway = config
         self.config: VideoConfig = config.video
         self.cameras = load_cameras(self.config.cameras_file)
         self.sessions: OrderedDict[str, CameraSession] = OrderedDict()
         self.people = PeopleDetector()
+        self.decoder = ImageDecoder(max_pixels=self.config.max_pixels)
         self.detectors: dict[str, Any] = {}
-        self.batch_sizes: list[int] = []  # recent batch sizes, for tests and the benchmark
+        self.batch_sizes: list[int] = []  # frames per recent batch (``stats``)
         self._batched = (
             serve.batch(
-                max_batch_size=self.config.max_batch_size, batch_wait_timeout_s=self.config.batch_wait_timeout_s
+                max_batch_size=self.config.max_batch_size,
+                batch_wait_timeout_s=self.config.batch_wait_timeout_s,
+                max_concurrent_batches=self.config.concurrent_batches,
+                batch_size_fn=lambda chunks: sum(len(chunk.frames) for chunk in chunks),
             )(self._detect_batch)
             if in_replica()
             else self._detect_one  # in process (tests, a plain uvicorn): no batching, same results
         )
 
     async def analyze_many(self, clips: list[FrameClip]) -> list[Any]:
-        """Several requests in one Ray call (the gateway coalesces them): a result or the error, per clip."""
+        """Clips in one Ray call: a result or the error, per clip."""
         return list(await asyncio.gather(*(self.analyze(clip) for clip in clips), return_exceptions=True))
 
     async def analyze(self, clip: FrameClip) -> dict[str, Any]:
         session = self._session(clip.camera)
         async with session.lock:
             times = self._times(session, clip)
-            detector = self._detector(session)
-            found = await asyncio.gather(*(self._batched((detector, frame)) for frame in clip.frames))
+            found = await self._detect(self._detector(session), clip.frames)
             results = [session.analytics.observe(d, t).to_dict() for d, t in zip(found, times, strict=True)]
             session.last_used = time.monotonic()
         return {
@@ -108,12 +118,24 @@ class VideoAnalyzer:
         sizes = self.batch_sizes[-1000:]
         return {"cameras": list(self.sessions), "batches": len(sizes), "max_batch": max(sizes, default=0)}
 
-    async def _detect_batch(self, items: list[tuple[Any, Any]]) -> list[list[Any]]:
-        self.batch_sizes = [*self.batch_sizes[-999:], len(items)]
-        return await asyncio.to_thread(detect_grouped, items)
+    async def _detect(self, detector: Any, frames: list[Any]) -> list[list[Any]]:
+        if detector.stateful:  # a camera's own background: its frames in order, nothing to batch with
+            return await asyncio.to_thread(lambda: detector.detect(pixels(self.decoder, frames)))
+        size = self.config.max_batch_size
+        chunks = [FrameChunk(detector, frames[i : i + size], i) for i in range(0, len(frames), size)]
+        found: list[list[Any]] = []
+        for part in await asyncio.gather(*(self._batched(chunk) for chunk in chunks)):
+            if isinstance(part, BaseException):
+                raise part
+            found.extend(part)
+        return found
 
-    async def _detect_one(self, item: tuple[Any, Any]) -> list[Any]:
-        return (await self._detect_batch([item]))[0]
+    async def _detect_batch(self, chunks: list[FrameChunk]) -> list[Any]:
+        self.batch_sizes = [*self.batch_sizes[-999:], sum(len(chunk.frames) for chunk in chunks)]
+        return await asyncio.to_thread(detect_chunks, self.decoder, chunks)
+
+    async def _detect_one(self, chunk: FrameChunk) -> Any:
+        return (await self._detect_batch([chunk]))[0]
 
     def _session(self, camera: str) -> CameraSession:
         from models.video import CameraAnalytics
@@ -177,16 +199,42 @@ def in_replica() -> bool:
     return True
 
 
-def detect_grouped(items: list[tuple[Any, Any]]) -> list[list[Any]]:
-    """Run each detector once over its frames, keeping order (a motion detector's frames are one camera's)."""
-    out: list[list[Any]] = [[] for _ in items]
+@dataclass(frozen=True)
+class FrameChunk:
+    """One batch item: consecutive frames of one clip (``first`` is the clip index of ``frames[0]``)."""
+
+    detector: Any
+    frames: list[Any]
+    first: int = 0
+
+
+def pixels(decoder: Any, frames: list[Any], first: int = 0) -> list[Any]:
+    """Decode the frames that are still image bytes; a damaged one is named by its index in the request."""
+    out = []
+    for i, frame in enumerate(frames, start=first):
+        try:
+            out.append(decoder.pixels(frame) if isinstance(frame, bytes) else frame)
+        except ValidationError as exc:
+            raise ValidationError(str(exc), location=f"frames[{i}]") from None
+    return out
+
+
+def detect_chunks(decoder: Any, chunks: list[FrameChunk]) -> list[Any]:
+    """Per chunk: its frames' detections, or the error of a frame that would not decode. Each detector runs once
+    over all its frames in the batch."""
+    out: list[Any] = []
     groups: dict[int, list[int]] = {}
-    for i, (detector, _) in enumerate(items):
-        groups.setdefault(id(detector), []).append(i)
+    for i, chunk in enumerate(chunks):
+        try:
+            out.append(pixels(decoder, chunk.frames, chunk.first))
+        except ValidationError as exc:
+            out.append(exc)
+            continue
+        groups.setdefault(id(chunk.detector), []).append(i)
     for indices in groups.values():
-        detector = items[indices[0]][0]
-        for i, found in zip(indices, detector.detect([items[i][1] for i in indices]), strict=True):
-            out[i] = found
+        found = iter(chunks[indices[0]].detector.detect([frame for i in indices for frame in out[i]]))
+        for i in indices:
+            out[i] = [next(found) for _ in out[i]]
     return out
 
 
@@ -199,7 +247,7 @@ def video_deployment(config: Any) -> Any:
         VideoAnalyzer,
         name="video-analyzer",
         num_replicas=video.replicas,
-        max_ongoing_requests=max(64, video.max_batch_size * 4),
+        max_ongoing_requests=max(64, video.max_batch_size * video.concurrent_batches * 4),
         logging_config={"enable_access_log": False},
         ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
     ).bind(config)  # type: ignore[attr-defined]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from models.video.detections import Detection, iou
+import numpy as np
+
+from models.video.detections import Detection
 
 
 @dataclass
@@ -68,31 +70,35 @@ class ObjectTracker:
         return matched
 
     def _match(self, detections: list[Detection]) -> list[tuple[int, int]]:
-        candidates = []
-        for track in self.tracks.values():
-            for index, det in enumerate(detections):
-                if det.label != track.label:
-                    continue
-                overlap = iou(track.box, det.box)
-                if overlap >= self.min_iou:
-                    candidates.append((2.0 + overlap, track.id, index))
-                    continue
-                closeness = 1.0 - _distance(track, det) / (self.max_distance * _diagonal(track.box))
-                if closeness > 0:
-                    candidates.append((closeness, track.id, index))
+        """Greedy best-first pairs (track ID, detection index), scored on arrays: a crowded road view has
+        dozens of tracks and detections per frame."""
+        if not self.tracks or not detections:
+            return []
+        tracks = list(self.tracks.values())
+        score = self._scores(np.array([t.box for t in tracks]), np.array([d.box for d in detections]))
+        score[np.array([t.label for t in tracks])[:, None] != np.array([d.label for d in detections])[None, :]] = 0
+        rows, cols = np.nonzero(score > 0)
+        order = np.lexsort((-cols, -rows, -score[rows, cols]))  # best first; ties: later track, later detection
         pairs, used_tracks, used_dets = [], set(), set()
-        for _, track_id, index in sorted(candidates, reverse=True):
-            if track_id not in used_tracks and index not in used_dets:
-                pairs.append((track_id, index))
-                used_tracks.add(track_id)
-                used_dets.add(index)
+        for row, col in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
+            if row not in used_tracks and col not in used_dets:
+                pairs.append((tracks[row].id, col))
+                used_tracks.add(row)
+                used_dets.add(col)
+                if len(pairs) == min(len(tracks), len(detections)):
+                    break
         return pairs
 
-
-def _distance(track: Track, det: Detection) -> float:
-    (ax, ay), (bx, by) = track.centre, det.centre
-    return float(((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5)
-
-
-def _diagonal(box: tuple[float, float, float, float]) -> float:
-    return max(1.0, float(((box[2] - box[0]) ** 2 + (box[3] - box[1]) ** 2) ** 0.5))
+    def _scores(self, tracks: np.ndarray, dets: np.ndarray) -> np.ndarray:
+        """Tracks × detections: 2 + IoU where IoU ≥ ``min_iou``, else closeness of centres (≤ 0: no match)."""
+        a, b = tracks[:, None, :], dets[None, :, :]
+        w = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+        h = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1])
+        inter = np.where((w > 0) & (h > 0), w * h, 0.0)
+        areas = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]) + (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+        overlap = inter / np.maximum(areas - inter, 1e-12)
+        centres_a, centres_b = (a[..., :2] + a[..., 2:]) / 2, (b[..., :2] + b[..., 2:]) / 2
+        distance = np.sqrt(((centres_a - centres_b) ** 2).sum(-1))
+        diagonal = np.maximum(1.0, np.sqrt(((a[..., 2:] - a[..., :2]) ** 2).sum(-1)))
+        closeness = 1.0 - distance / (self.max_distance * diagonal)
+        return np.where(overlap >= self.min_iou, 2.0 + overlap, closeness)

@@ -71,6 +71,11 @@ def test_bad_frames_and_cameras_are_4xx_through_ray(client: httpx.Client) -> Non
     for body, status in cases:
         response = client.post("/v1/video/analyze", json=body)
         assert response.status_code == status, response.text
+    # a frame whose header reads but whose data is cut: found where it is decoded, in the video replica
+    cut = base64.b64encode(cv2.imencode(".jpg", np.full((64, 64, 3), 90, np.uint8))[1].tobytes()[:200]).decode()
+    response = client.post("/v1/video/analyze", json={"camera": "overpass", "frames": [ok, cut]})
+    assert response.status_code == 400 and response.json()["error"].startswith("frames[1]: "), response.text
+    assert "damaged" in response.json()["error"]
     big = cv2.imencode(".png", np.zeros((1200, 2000, 1), np.uint8))[1].tobytes()
     response = client.post(
         "/v1/video/analyze", data={"camera": "plaza"}, files=[("frames", ("big.png", big, "image/png"))]

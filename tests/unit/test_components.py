@@ -135,6 +135,33 @@ def test_image_decode_applies_exif_orientation_and_limits() -> None:
         decode({"image": "这不是图片"})
 
 
+@pytest.mark.parametrize(
+    ("mode", "options"),
+    [("RGB", {}), ("RGB", {"progressive": True}), ("L", {"optimize": True}), ("CMYK", {}), ("RGB", {"quality": 5})],
+)
+def test_image_header_sizes_match_pillow(mode: str, options: dict) -> None:
+    """The header is read without decoding (a size check before any pixel is made): same size as Pillow says, for
+    each kind of JPEG and for PNG; a cut header or body is a 4xx-style error, never a crash."""
+    from PIL import Image
+
+    image = Image.new(mode, (321, 177))
+    for ext, save in (("JPEG", options), ("PNG", {})):
+        if ext == "PNG" and mode == "CMYK":
+            continue
+        buffer = io.BytesIO()
+        image.save(buffer, ext, **save)
+        data = buffer.getvalue()
+        decoder = ImageDecoder(max_pixels=321 * 177)
+        assert decoder.inspect(data) == ext.lower()
+        assert decoder.process({"image": data})["width"] == Image.open(io.BytesIO(data)).size[0] == 321
+        with pytest.raises(ValidationError, match="321×177 = 56817 pixels"):
+            ImageDecoder(max_pixels=321 * 177 - 1).inspect(data)
+        with pytest.raises(ValidationError, match=r"cannot read the (JPEG|PNG) header"):
+            decoder.inspect(data[:20])
+        with pytest.raises(ValidationError, match="damaged"):
+            decoder.pixels(data[: len(data) // 3] if ext == "PNG" else data[: -len(data) // 2] + b"\x00" * 9)
+
+
 def test_series_resample_fills_short_gaps_and_reports_long_ones() -> None:
     points = [{"t": f"2024-05-01T{h:02d}:20", "value": float(h)} for h in (0, 1, 3, 9, 10)]
     points.append({"t": "2024-05-01T10:40", "value": 12.0})  # two readings in one hour: their mean

@@ -67,6 +67,52 @@ def test_tracks_keep_ids_count_line_crossings_and_dwell() -> None:
     assert crossing(CountingLine("l", (0, 10), (10, 10)), (50, 0), (50, 20)) is None  # beyond the segment
 
 
+def _greedy_reference(tracker, detections: list[Detection]) -> list[tuple[int, int]]:
+    """The matching rule written out pair by pair (what the tracker computes on arrays)."""
+    from models.video.detections import iou
+
+    candidates = []
+    for track in tracker.tracks.values():
+        for index, det in enumerate(detections):
+            if det.label != track.label:
+                continue
+            overlap = iou(track.box, det.box)
+            if overlap >= tracker.min_iou:
+                candidates.append((2.0 + overlap, track.id, index))
+                continue
+            (ax, ay), (bx, by) = track.centre, det.centre
+            diagonal = max(1.0, ((track.box[2] - track.box[0]) ** 2 + (track.box[3] - track.box[1]) ** 2) ** 0.5)
+            closeness = 1.0 - ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 / (tracker.max_distance * diagonal)
+            if closeness > 0:
+                candidates.append((closeness, track.id, index))
+    pairs, used_tracks, used_dets = [], set(), set()
+    for _, track_id, index in sorted(candidates, reverse=True):
+        if track_id not in used_tracks and index not in used_dets:
+            pairs.append((track_id, index))
+            used_tracks.add(track_id)
+            used_dets.add(index)
+    return pairs
+
+
+def test_tracker_matches_like_the_pairwise_rule_in_crowded_scenes() -> None:
+    from models.video.tracker import ObjectTracker
+
+    rng = np.random.default_rng(7)
+    tracker = ObjectTracker()
+    for frame in range(60):
+        n = int(rng.integers(0, 40))
+        corners = rng.uniform(0, 300, (n, 2))
+        sizes = rng.uniform(4, 40, (n, 2))
+        labels = rng.choice(["vehicle", "person"], n)
+        detections = [
+            Detection((*map(float, c), *map(float, c + wh)), str(label))
+            for c, wh, label in zip(corners, sizes, labels, strict=True)
+        ]
+        assert tracker._match(detections) == _greedy_reference(tracker, detections)
+        tracker.update(detections, float(frame))
+    assert len(tracker.tracks) > 20
+
+
 def test_motion_detector_finds_a_moving_box() -> None:
     camera = CameraAnalytics(CameraConfig("cam-1", zones=(Zone("all", ((0, 0), (160, 0), (160, 120), (0, 120))),)))
     frames = [np.full((120, 160, 3), 90, np.uint8)] * 20 + moving_box_frames(10)
@@ -126,6 +172,11 @@ def test_tracks_carry_over_between_requests_of_one_camera(client: TestClient) ->
     [
         ({"camera": "cam-1", "frames": [base64.b64encode(b"hello").decode()]}, 400, "not JPEG or PNG"),
         ({"camera": "cam-1", "frames": [""]}, 400, "empty"),
+        (
+            {"camera": "cam-1", "frames": ["/9j/4AAQSkZJRgABAQAAAQABAAD/wAARCAAQABADASIAAhEBAxEB/9oADAMBAAIRAxEAPwA="]},
+            400,
+            "damaged",
+        ),
         ({"camera": "cam-1", "frames": ["%%%"]}, 400, "base64"),
         ({"camera": "cam-1", "frames": []}, 400, "frames"),
         ({"camera": "cam-9", "frames": ["AAAA"]}, 404, "unknown camera"),
