@@ -59,7 +59,27 @@ def floor_fps(onnx: bytes, frames: list[Any], batch: int, seconds: float = 6.0) 
     return done / (time.perf_counter() - start)
 
 
-def gateway_fps(url: str, bodies: list[list[str]], total: int) -> dict[str, float]:
+def pipeline_floor_fps(onnx: bytes, jpegs: list[str], batch: int, seconds: float = 6.0) -> float:
+    """The deployment's own work per frame, in process on one thread, no serving: base64 and header check,
+    decode, the detector on batches, tracking and the frame's answer."""
+    from models.components.image_decode import ImageDecoder
+    from models.video import CameraAnalytics, CameraConfig
+    from models.video.onnx_detector import OnnxDetector
+
+    decoder, detector = ImageDecoder(max_pixels=1920 * 1080), OnnxDetector.from_path(onnx, max_batch=batch)
+    camera = CameraAnalytics(CameraConfig("floor", detector=f"onnx:{DETECTOR}"))
+    done, start, t = 0, time.perf_counter(), 0.0
+    while time.perf_counter() - start < seconds:
+        for i in range(0, len(jpegs), batch):
+            frames = [decoder.pixels(decoder.encoded(j)) for j in jpegs[i : i + batch]]
+            for found in detector.detect(frames):
+                t += 0.1
+                camera.observe(found, t).to_dict()
+            done += len(frames)
+    return done / (time.perf_counter() - start)
+
+
+def gateway_fps(url: str, bodies: list[list[str]], total: int) -> dict[str, Any]:
     import httpx
 
     per_camera = total // CAMERAS // len(bodies[0])
@@ -87,10 +107,28 @@ def gateway_fps(url: str, bodies: list[list[str]], total: int) -> dict[str, floa
         thread.join()
     elapsed = time.perf_counter() - start
     frames = per_camera * CAMERAS * len(bodies[0])
-    return {"fps": round(frames / elapsed, 1), "frames": frames, "errors": len(errors)}
+    return {"fps": round(frames / elapsed, 1), "frames": frames, "errors": len(errors), "wall_s": round(elapsed, 2)}
 
 
-def run_gateway(reg: Any, home: Path, video: Any, bodies: list[list[str]], total: int) -> dict[str, float]:
+def cpu_seconds() -> dict[str, float]:
+    """CPU time so far of this process and every process it started (Ray's), by role."""
+    import psutil
+
+    out: dict[str, float] = {}
+    me = psutil.Process()
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            command, times = " ".join(proc.cmdline()), proc.cpu_times()
+        except psutil.Error:
+            continue
+        role = "client" if proc.pid == me.pid else command.split("ServeReplica:citymind:")[-1].split()[0]
+        if "ServeReplica" not in command and proc.pid != me.pid:
+            role = "ray (controller, proxy, raylet, gcs, agents)"
+        out[role] = out.get(role, 0.0) + times.user + times.system
+    return out
+
+
+def run_gateway(reg: Any, home: Path, video: Any, bodies: list[list[str]], total: int) -> dict[str, Any]:
     from serving.deployments import GatewayConfig
     from serving.launcher import start_gateway, stop_gateway
 
@@ -99,7 +137,11 @@ def run_gateway(reg: Any, home: Path, video: Any, bodies: list[list[str]], total
     )
     url = start_gateway(config, port=free_port()).url
     try:
-        return gateway_fps(url, bodies, total)
+        before = cpu_seconds()
+        result = gateway_fps(url, bodies, total)
+        after = cpu_seconds()
+        spent = {role: round(after[role] - before.get(role, 0.0), 2) for role in after}
+        return {**result, "cpu_s": dict(sorted(spent.items(), key=lambda kv: -kv[1]))}
     finally:
         stop_gateway()
 
@@ -111,7 +153,7 @@ def main() -> None:
     from serving.video_deployment import VideoConfig
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--frames", type=int, default=1536, help="frames sent through the gateway per mode")
+    parser.add_argument("--frames", type=int, default=3072, help="frames sent through the gateway per mode")
     parser.add_argument("--burst", type=int, default=8, help="frames per request")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--wait", type=float, default=0.005)
@@ -136,11 +178,15 @@ def main() -> None:
     frames = footage(64)
     jpegs = [base64.b64encode(cv2.imencode(".jpg", f)[1].tobytes()).decode() for f in frames]
     bodies = [jpegs[i : i + args.burst] for i in range(0, len(jpegs) - args.burst + 1, args.burst)]
-    floor = floor_fps(onnx, frames, args.batch)
+    cv2.setNumThreads(1)  # as in the replicas
+    floors = [floor_fps(onnx, frames, args.batch)]
+    pipeline = pipeline_floor_fps(onnx, jpegs, args.batch)
     batched_config = VideoConfig(cameras_file=str(cameras), max_batch_size=args.batch, batch_wait_timeout_s=args.wait)
     batched = run_gateway(reg, home, batched_config, bodies, args.frames)
     unbatched_config = replace(batched_config, max_batch_size=1, batch_wait_timeout_s=0.0)
     unbatched = run_gateway(reg, home, unbatched_config, bodies, args.frames)
+    floors.append(floor_fps(onnx, frames, args.batch))  # again after: the box's speed drifts; the best is the floor
+    floor = max(floors)
     result = {
         "what": "frames/s, 8 cameras posting bursts concurrently to POST /v1/video/analyze (JPEG 320x240 as base64 "
         "JSON), registered ONNX detector (BoxDetector, grey input of the declared size), 127.0.0.1, direct ingress",
@@ -152,18 +198,30 @@ def main() -> None:
         },
         "floor_in_process_batched": {
             "fps": round(floor, 1),
+            "runs_fps": [round(f, 1) for f in floors],
             "batch": args.batch,
             "ms_per_frame": round(1000 / floor, 3),
+            "what": "the ONNX detector alone on decoded frames, one thread",
         },
-        "gateway_batched": {**batched, "ratio_to_floor": round(batched["fps"] / floor, 3)},
+        "pipeline_floor_in_process": {
+            "fps": round(pipeline, 1),
+            "ms_per_frame": round(1000 / pipeline, 3),
+            "what": "base64 + header check + JPEG decode + detector (batches) + tracking + answer, one thread",
+        },
+        "gateway_batched": {
+            **batched,
+            "ratio_to_floor": round(batched["fps"] / floor, 3),
+            "ratio_to_pipeline_floor": round(batched["fps"] / pipeline, 3),
+        },
         "gateway_unbatched": {**unbatched, "ratio_to_floor": round(unbatched["fps"] / floor, 3)},
         "batched_over_unbatched": round(batched["fps"] / unbatched["fps"], 3),
-        "goals": {"batched_over_unbatched >= 2": None, "batched_over_floor >= 0.8": None},
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
     }
     result["goals"] = {
         "batched_over_unbatched >= 2": result["batched_over_unbatched"] >= 2,
         "batched_over_floor >= 0.8": result["gateway_batched"]["ratio_to_floor"] >= 0.8,
+        "batched_over_pipeline_floor >= 0.8": result["gateway_batched"]["ratio_to_pipeline_floor"] >= 0.8,
     }
     text = json.dumps(result, indent=2)
     if args.out:

@@ -107,20 +107,21 @@ class OnnxDetector:
 
     def tensor(self, frames: list[Any]) -> Any:
         """The input tensor for ``frames`` (N × C × H × W float32), as the declaration asks."""
-        import cv2
         import numpy as np
 
-        s = self.spec
-        planes = []
-        for frame in frames:
-            image = cv2.resize(frame, (s.width, s.height), interpolation=cv2.INTER_AREA)
-            if s.color == "gray":
-                image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[:, :, None] if image.ndim == 3 else image[:, :, None]
-            elif s.color == "rgb":
-                image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-            planes.append(image)
-        batch = np.stack(planes).astype(np.float32) * np.float32(s.scale)
+        batch = np.stack([self._plane(frame) for frame in frames]).astype(np.float32) * np.float32(self.spec.scale)
         return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+
+    def _plane(self, frame: Any) -> Any:
+        import cv2
+
+        s = self.spec
+        if s.color == "gray":  # grey first: a third of the pixels to resize
+            if frame.ndim == 3 and frame.shape[2] == 3:
+                frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+            return cv2.resize(frame, (s.width, s.height), interpolation=cv2.INTER_AREA).reshape(s.height, s.width, 1)
+        image = cv2.resize(frame, (s.width, s.height), interpolation=cv2.INTER_AREA)
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if s.color == "rgb" else image
 
     def _detect_chunk(self, frames: list[Any]) -> list[list[Detection]]:
         import numpy as np
