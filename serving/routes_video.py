@@ -78,8 +78,8 @@ def video_router(video: Any, config: VideoConfig | None = None) -> APIRouter:
 
 class FrameForwarder:
     """Hands a request's clip to the video deployment, one Ray call per request, concurrently: batching happens
-    there, per frame across cameras. (Coalescing requests here as well was measured slower: ``@serve.batch``
-    forms a batch on its timer and queues it, so one slow hop held every request behind it.)"""
+    there, across the requests of all cameras. (Coalescing requests here as well was measured slower:
+    ``@serve.batch`` forms a batch on its timer and queues it, so one slow hop held every request behind it.)"""
 
     def __init__(self, video: Any) -> None:
         self.video = video
