@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=8, help="frames per request")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--wait", type=float, default=0.005)
+    parser.add_argument("--concurrent", type=int, default=2, help="detector batches at once in the video replica")
     parser.add_argument("--input", default="96x128", help="the detector's declared input size, HxW")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -181,7 +182,12 @@ def main() -> None:
     cv2.setNumThreads(1)  # as in the replicas
     floors = [floor_fps(onnx, frames, args.batch)]
     pipeline = pipeline_floor_fps(onnx, jpegs, args.batch)
-    batched_config = VideoConfig(cameras_file=str(cameras), max_batch_size=args.batch, batch_wait_timeout_s=args.wait)
+    batched_config = VideoConfig(
+        cameras_file=str(cameras),
+        max_batch_size=args.batch,
+        batch_wait_timeout_s=args.wait,
+        concurrent_batches=args.concurrent,
+    )
     batched = run_gateway(reg, home, batched_config, bodies, args.frames)
     unbatched_config = replace(batched_config, max_batch_size=1, batch_wait_timeout_s=0.0)
     unbatched = run_gateway(reg, home, unbatched_config, bodies, args.frames)
@@ -195,6 +201,7 @@ def main() -> None:
             "burst": args.burst,
             "max_batch_size": args.batch,
             "batch_wait_timeout_s": args.wait,
+            "concurrent_batches": args.concurrent,
         },
         "floor_in_process_batched": {
             "fps": round(floor, 1),
