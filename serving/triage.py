@@ -83,10 +83,12 @@ class EventEngine:
         def run(model: Any, batch: list[str]) -> list[dict[str, Any]]:
             return classify_texts(model, batch, self.config.top_k)
 
-        answers = self.canary.answer(self.config.model, keys, texts, run)
         return [
-            {**a, "model": {"name": self.config.model, "version": a.pop("version"), "arm": a.pop("arm")}}
-            for a in answers
+            {
+                **{k: v for k, v in a.items() if k not in ("version", "arm")},
+                "model": {"name": self.config.model, "version": a["version"], "arm": a["arm"]},
+            }
+            for a in self.canary.answer(self.config.model, keys, texts, run)
         ]
 
     def _decide(self, prepared: dict[str, Any], classified: dict[str, Any]) -> dict[str, Any]:
