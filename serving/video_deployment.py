@@ -83,7 +83,6 @@ class VideoAnalyzer:
         self.people = PeopleDetector()
         self.decoder = ImageDecoder(max_pixels=self.config.max_pixels)
         self.detectors: dict[str, Any] = {}
-        self.batch_sizes: list[int] = []  # frames per recent batch (``stats``)
         self._batched = (
             serve.batch(
                 max_batch_size=self.config.max_batch_size,
@@ -114,10 +113,6 @@ class VideoAnalyzer:
             "live_tracks": len(session.analytics.tracker.tracks),
         }
 
-    def stats(self) -> dict[str, Any]:
-        sizes = self.batch_sizes[-1000:]
-        return {"cameras": list(self.sessions), "batches": len(sizes), "max_batch": max(sizes, default=0)}
-
     async def _detect(self, detector: Any, frames: list[Any]) -> list[list[Any]]:
         if detector.stateful:  # a camera's own background: its frames in order, nothing to batch with
             return await asyncio.to_thread(lambda: detector.detect(pixels(self.decoder, frames)))
@@ -131,7 +126,6 @@ class VideoAnalyzer:
         return found
 
     async def _detect_batch(self, chunks: list[FrameChunk]) -> list[Any]:
-        self.batch_sizes = [*self.batch_sizes[-999:], sum(len(chunk.frames) for chunk in chunks)]
         return await asyncio.to_thread(detect_chunks, self.decoder, chunks)
 
     async def _detect_one(self, chunk: FrameChunk) -> Any:
