@@ -1,9 +1,13 @@
 """One real gateway per test session: an embedded registry bootstrapped with the defaults, Ray Serve on
-127.0.0.1, torn down at the end."""
+127.0.0.1 in a process of its own, torn down at the end."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +18,7 @@ import pytest
 from tests.conftest import free_port
 
 E2E = Path(__file__).resolve().parent
+REPO = E2E.parent.parent
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -45,23 +50,59 @@ def gateway_registry(gateway_home: Path) -> Any:
 
 @pytest.fixture(scope="session")
 def gateway(gateway_registry: Any, gateway_home: Path) -> Iterator[str]:
-    from serving.deployments import GatewayConfig
-    from serving.launcher import start_gateway, stop_gateway
-
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    config = GatewayConfig(
-        tracking_uri=gateway_registry.tracking_uri,
-        artifact_location=gateway_registry.artifact_location,
-        cache_dir=str(gateway_home / "gateway-cache"),
-        refresh_interval=0.5,
+    """The gateway on Ray Serve, started by a process of its own (tests/e2e/_gateway_process.py) over the
+    bootstrapped registry; stopped (Serve and Ray shut down) when the session ends."""
+    config = gateway_home / "gateway.json"
+    config.write_text(
+        json.dumps(
+            {
+                "tracking_uri": gateway_registry.tracking_uri,
+                "artifact_location": gateway_registry.artifact_location,
+                "cache_dir": str(gateway_home / "gateway-cache"),
+                "refresh_interval": 0.5,
+                "port": free_port(),
+            }
+        )
     )
-    url = start_gateway(config, port=free_port()).url
+    log = gateway_home / "gateway.log"
+    env = {**os.environ, "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.e2e._gateway_process", str(config)],
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=env,
+        )
     try:
+        url = wait_for_url(proc, Path(f"{config}.url"), log)
         ready = httpx.get(f"{url}/v2/health/ready", timeout=30)
         assert ready.status_code == 200 and ready.json()["ready"] is True
         yield url
     finally:
-        stop_gateway()
+        stop(proc)
+
+
+def wait_for_url(proc: subprocess.Popen, url_file: Path, log: Path, timeout: float = 240) -> str:
+    deadline = time.monotonic() + timeout
+    while not url_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            raise RuntimeError(f"the gateway did not start: {log.read_text(errors='replace')[-4000:]}")
+        time.sleep(0.2)
+    return str(json.loads(url_file.read_text())["url"])
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Close the gateway process's stdin (it then shuts Serve and Ray down); kill it if that takes over 60 s."""
+    if proc.stdin is not None:
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture

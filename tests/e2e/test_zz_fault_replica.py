@@ -18,19 +18,34 @@ import httpx
 import psutil
 import pytest
 
+from serving.launcher import PROXY_OFFSET
+
 pytestmark = pytest.mark.slow
 REPORT = {"text": "南村镇小区门口垃圾堆放很久没人清理"}
 
 
 def ingress_pids() -> set[int]:
-    """This session's ingress replicas: Ray's processes descend from the test process that started Ray (another
-    Ray on the same box must not be touched)."""
+    """This session's ingress replicas: Ray's processes descend from this test process (through its gateway
+    process; another Ray on the same box must not be touched)."""
     found = set()
     for proc in psutil.Process().children(recursive=True):
         with contextlib.suppress(psutil.Error):
             if "ServeReplica:citymind:gateway" in " ".join(proc.cmdline()):
                 found.add(proc.pid)
     return found
+
+
+def direct_port(pids: set[int], first: int) -> int:
+    """The HTTP port a new ingress replica listens on, in the gateway's direct-ingress range."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for pid in pids:
+            with contextlib.suppress(psutil.Error):
+                for conn in psutil.Process(pid).net_connections(kind="tcp"):
+                    if conn.status == psutil.CONN_LISTEN and first <= conn.laddr.port < first + PROXY_OFFSET:
+                        return int(conn.laddr.port)
+        time.sleep(0.2)
+    raise AssertionError(f"replicas {pids} listen on no port of {first}..{first + PROXY_OFFSET - 1}")
 
 
 def classify_with_retries(
@@ -56,8 +71,6 @@ def classify_with_retries(
 
 
 def test_a_killed_ingress_replica_is_replaced_and_no_answer_is_lost(gateway: str, figure: Any) -> None:
-    from serving.launcher import PROXY_OFFSET
-
     port = urlparse(gateway).port
     assert port is not None
     proxy = f"http://127.0.0.1:{port + PROXY_OFFSET}"
@@ -98,11 +111,9 @@ def test_a_killed_ingress_replica_is_replaced_and_no_answer_is_lost(gateway: str
     stop.set()
     for thread in threads:
         thread.join()
-    from serving.launcher import _ingress_ports
-
     # the new replica's direct-ingress port (it may differ from the old one's: clients that must ride out a replica
     # restart use the proxy, as docs/reliability.md says)
-    new_direct = f"http://127.0.0.1:{_ingress_ports()[0]}"
+    new_direct = f"http://127.0.0.1:{direct_port(ingress_pids() - before, port)}"
     direct, _ = classify_with_retries(new_direct, time.monotonic() + 60)
     figure(
         f"replica kill: {len(answers)} answers through the proxy, {retries[0]} retries (5xx answers: "
