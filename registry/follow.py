@@ -38,6 +38,7 @@ class AliasFollower(Generic[T]):
         self.load, self.carry, self.refresh_interval = load, carry, refresh_interval
         self.version: int | None = None
         self.last_error: str | None = None
+        self.unregistered = False  # the last read found no such alias or version (not a broken one)
         self._served: T | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -63,16 +64,17 @@ class AliasFollower(Generic[T]):
             try:
                 target = self.registry.resolve(f"{self.name}@{self.alias}")
                 if target.version == self.version and self._served is not None:
-                    self.last_error = None  # e.g. rolled back to what is in service
+                    self.last_error, self.unregistered = None, False  # e.g. rolled back to what is in service
                     return False
                 new = self.load(self.registry, target)
             except Exception as exc:  # a broken version must never take the old one out of service
                 self.last_error = f"{type(exc).__name__}: {exc}"
+                self.unregistered = isinstance(exc, AssetNotFound)
                 log.warning("keeping %s v%s: %s", self.name, self.version, self.last_error)
                 return False
             if self.carry is not None and self._served is not None:
                 new = self.carry(self._served, new)
-            self._served, self.version, self.last_error = new, target.version, None
+            self._served, self.version, self.last_error, self.unregistered = new, target.version, None, False
             log.info("%s@%s: now serving version %s", self.name, self.alias, target.version)
             return True
 

@@ -49,7 +49,7 @@ class ComponentShelf:
         try:
             component = follower.current()
         except AssetNotFound:
-            if follower.last_error and not follower.last_error.startswith("AssetNotFound"):
+            if not follower.unregistered:  # registered but broken: say so, never fall back silently
                 raise InvalidAsset(f"{name}@{self.alias} cannot be served: {follower.last_error}", name=name) from None
             component = self._installed_default(name, pipeline)
         if pipeline != isinstance(component, Pipeline):
