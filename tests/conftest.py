@@ -122,7 +122,8 @@ def running_mlflow_server(root: Path, backend_uri: str, env: dict[str, str] | No
         stdout=open(log, "w"),
         stderr=subprocess.STDOUT,
         cwd=root,
-        env={**os.environ, **(env or {})},
+        # MLflow 3's job runner (GenAI jobs, ~8 huey worker processes) is not used by citymind
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

@@ -1,5 +1,5 @@
-"""One real gateway per test session: an embedded registry bootstrapped with the defaults, Ray Serve on
-127.0.0.1 in a process of its own, torn down at the end."""
+"""One real gateway for the end-to-end tests: an embedded registry bootstrapped with the defaults, Ray Serve on
+127.0.0.1 in a process of its own, torn down after them."""
 
 from __future__ import annotations
 
@@ -48,10 +48,11 @@ def gateway_registry(gateway_home: Path) -> Any:
     return reg
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gateway(gateway_registry: Any, gateway_home: Path) -> Iterator[str]:
     """The gateway on Ray Serve, started by a process of its own (tests/e2e/_gateway_process.py) over the
-    bootstrapped registry; stopped (Serve and Ray shut down) when the session ends."""
+    bootstrapped registry; stopped (Serve and Ray shut down) after the last end-to-end test, so an idle Ray does
+    not share the cores with the rest of the run."""
     config = gateway_home / "gateway.json"
     config.write_text(
         json.dumps(
