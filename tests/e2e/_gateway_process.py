@@ -20,7 +20,9 @@ def main(config_file: str) -> None:
     port = fields.pop("port")
     urls = start_gateway(GatewayConfig(**fields), port=port)
     try:
-        Path(f"{config_file}.url").write_text(json.dumps({"url": urls.url}))
+        partial = Path(f"{config_file}.url.partial")
+        partial.write_text(json.dumps({"url": urls.url}))
+        partial.replace(f"{config_file}.url")  # the test process never reads half a file
         sys.stdin.read()  # until the test session closes it (or dies)
     finally:
         stop_gateway()
