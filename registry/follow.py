@@ -37,13 +37,21 @@ class AliasFollower(Generic[T]):
         self.registry, self.name, self.alias = registry, name, alias
         self.load, self.carry, self.refresh_interval = load, carry, refresh_interval
         self.version: int | None = None
-        self.last_error: str | None = None
-        self.unregistered = False  # the last read found no such alias or version (not a broken one)
+        self.error: Exception | None = None  # why the last read of the alias put nothing new in service
         self._served: T | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watching = False
+
+    @property
+    def last_error(self) -> str | None:
+        return None if self.error is None else f"{type(self.error).__name__}: {self.error}"
+
+    @property
+    def unregistered(self) -> bool:
+        """The last read found no such alias or version (rather than a version that would not load)."""
+        return isinstance(self.error, AssetNotFound)
 
     def current(self) -> T:
         """The object in service, re-reading the alias when ``refresh_interval`` has passed."""
@@ -64,17 +72,16 @@ class AliasFollower(Generic[T]):
             try:
                 target = self.registry.resolve(f"{self.name}@{self.alias}")
                 if target.version == self.version and self._served is not None:
-                    self.last_error, self.unregistered = None, False  # e.g. rolled back to what is in service
+                    self.error = None  # e.g. rolled back to what is in service
                     return False
                 new = self.load(self.registry, target)
             except Exception as exc:  # a broken version must never take the old one out of service
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                self.unregistered = isinstance(exc, AssetNotFound)
+                self.error = exc.with_traceback(None)  # the message, not the frames of a failed load
                 log.warning("keeping %s v%s: %s", self.name, self.version, self.last_error)
                 return False
             if self.carry is not None and self._served is not None:
                 new = self.carry(self._served, new)
-            self._served, self.version, self.last_error, self.unregistered = new, target.version, None, False
+            self._served, self.version, self.error = new, target.version, None
             log.info("%s@%s: now serving version %s", self.name, self.alias, target.version)
             return True
 

@@ -13,7 +13,7 @@ from registry.follow import AliasFollower
 
 
 class Shelf:
-    """``resolve("name@alias")`` over a dict alias → version; versions in ``broken`` fail to load."""
+    """One alias: ``resolve`` gives version ``alias`` (None: no such alias); versions in ``broken`` fail to load."""
 
     def __init__(self) -> None:
         self.alias: int | None = None
