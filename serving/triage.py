@@ -83,11 +83,10 @@ class EventEngine:
         def run(model: Any, batch: list[str]) -> list[dict[str, Any]]:
             return classify_texts(model, batch, self.config.top_k)
 
+        # copies: the canary's shadow comparison may still read these answers in another thread
         return [
-            {
-                **{k: v for k, v in a.items() if k not in ("version", "arm")},
-                "model": {"name": self.config.model, "version": a["version"], "arm": a["arm"]},
-            }
+            {k: v for k, v in a.items() if k not in ("version", "arm")}
+            | {"model": {"name": self.config.model, "version": a["version"], "arm": a["arm"]}}
             for a in self.canary.answer(self.config.model, keys, texts, run)
         ]
 
