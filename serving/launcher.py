@@ -36,6 +36,9 @@ def ray_environment(port: int, *, direct_ingress: bool = True) -> dict[str, str]
         "RAY_USAGE_STATS_ENABLED": "0",
         "OMP_NUM_THREADS": "1",
         "RAY_SERVE_ENABLE_DIRECT_INGRESS": "1" if direct_ingress else "0",
+        # arguments and results up to 2 MiB (a whole video request) go inline with the call instead of through
+        # the object store: Ray's default of 100 KiB sent every 8-frame video request through plasma
+        "RAY_max_direct_call_object_size": str(2 * 1024 * 1024),
     }
     if direct_ingress:
         env |= {
