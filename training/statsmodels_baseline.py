@@ -1,13 +1,15 @@
 """What a data scientist would reach for: SARIMAX with a daily season, fitted with statsmodels on a recent
 window. Bounded in time for CI: parameters are re-estimated every ``refit_every`` origins (at most
 ``max_fits`` times) and, in between, the fitted parameters are applied to each origin's window (a Kalman
-filter pass, no optimisation)."""
+filter pass, no optimisation). The blocks of origins that share a fit are independent: they run in ``jobs``
+processes at once, with the same results as one after another."""
 
 from __future__ import annotations
 
 import math
+import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,7 @@ class SarimaxSettings:
     refit_every: int = 20
     max_fits: int = 16
     maxiter: int = 50
+    jobs: int = 0  #: processes fitting blocks of origins at once; 0: one per core (results do not depend on it)
 
     def describe(self) -> str:
         return f"SARIMAX{self.order}x{self.seasonal_order} on log1p, {self.window} h window"
@@ -39,25 +42,55 @@ def sarimax_forecasts(
     on_origin: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """(len(origins), horizon) forecasts; NaN rows where statsmodels failed on a window."""
-    from statsmodels.tsa.statespace.sarimax import SARIMAX
-
     s = settings or SarimaxSettings()
     every = max(s.refit_every, math.ceil(len(origins) / s.max_fits))
     z = transform(np.asarray(values, dtype=np.float64), space)
+    blocks = [origins[i : i + every] for i in range(0, len(origins), every)]
+    # each block gets the part of the series its windows read, its origins counted from that part's start
+    parts = [(z[max(0, b[0] + 1 - s.window) : b[-1] + 1], b - max(0, b[0] + 1 - s.window)) for b in blocks]
+    workers = min(len(blocks), s.jobs or os.cpu_count() or 1)
+    done = 0
+    out = []
+    for forecasts in _map(_block, parts, s, horizon, workers):
+        out.append(forecasts)
+        done += len(forecasts)
+        if on_origin:
+            on_origin(done)
+    return inverse(np.concatenate(out) if out else np.full((0, horizon), np.nan), space)
+
+
+def _map(
+    function: Callable[..., np.ndarray], parts: list, s: SarimaxSettings, horizon: int, workers: int
+) -> Iterator[np.ndarray]:
+    """``function(part, s, horizon)`` for each part, in order: here, or in ``workers`` fresh processes (spawned:
+    forking a process that runs threads can deadlock)."""
+    if workers <= 1:
+        yield from (function(part, s, horizon) for part in parts)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(function, parts, [s] * len(parts), [horizon] * len(parts))
+
+
+def _block(part: tuple[np.ndarray, np.ndarray], s: SarimaxSettings, horizon: int) -> np.ndarray:
+    """Forecasts for a block of origins: a fresh fit at the first, applied to the next ones' windows (a failed
+    window makes the next one fit afresh)."""
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    z, origins = part
     out = np.full((len(origins), horizon), np.nan)
     fitted = None
     with warnings.catch_warnings():  # convergence and start-parameter warnings on some windows are expected
         warnings.simplefilter("ignore")
         for i, origin in enumerate(origins):
             window = z[max(0, origin + 1 - s.window) : origin + 1]
-            refit = fitted is None or i % every == 0
             try:
-                fitted, out[i] = _forecast(SARIMAX, s, window, horizon, None if refit else fitted)
+                fitted, out[i] = _forecast(SARIMAX, s, window, horizon, fitted)
             except (ValueError, np.linalg.LinAlgError):
                 fitted = None
-            if on_origin:
-                on_origin(i + 1)
-    return inverse(out, space)
+    return out
 
 
 def _forecast(sarimax: Any, s: SarimaxSettings, window: np.ndarray, horizon: int, fitted: Any) -> tuple[Any, Any]:
