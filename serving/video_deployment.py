@@ -172,14 +172,27 @@ class VideoAnalyzer:
         return self._onnx_detector(kind.removeprefix("onnx:"))
 
     def _onnx_detector(self, name: str) -> Any:
-        """A registered detector by its ``champion`` alias, loaded once per replica."""
+        """A registered detector by the gateway's alias (``champion``), followed: when the alias moves, the new
+        version is loaded in a background thread and swapped in; frames already in a batch finish on the old one,
+        and a version that fails to load keeps the old one detecting."""
+        from registry.follow import AliasFollower
+
+        follower = self.detectors.get(name)
+        if follower is None:
+            registry = self.gateway.hub().registry
+            follower = AliasFollower(
+                registry, name, self.gateway.alias, self._load_detector, refresh_interval=self.gateway.refresh_interval
+            )
+            follower.current()  # the first load: an unknown or broken detector is this request's error
+            follower.watch()
+            self.detectors[name] = follower
+        return follower.current()
+
+    def _load_detector(self, registry: Any, target: Any) -> Any:
         from models.video.onnx_detector import OnnxDetector
 
-        if name not in self.detectors:
-            registry = self.gateway.hub().registry
-            path = registry.load(f"{name}@{self.gateway.alias}")
-            self.detectors[name] = OnnxDetector.from_path(path, max_batch=self.config.max_batch_size)
-        return self.detectors[name]
+        path = registry.load(f"{target.name}/{target.version}")
+        return OnnxDetector.from_path(path, max_batch=self.config.max_batch_size)
 
 
 def in_replica() -> bool:
