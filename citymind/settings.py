@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     shared_data: Path = Field(default=Path("../shared/data"))
     keys_file: str = Field(default="", description="API keys (hashed); empty = <home>/keys.json.")
     auth: str = Field(default="auto", pattern="^(auto|on|off)$", description="auto: keys needed once any exist.")
+    cameras_file: str = Field(default="", description="Cameras (detector, zones, lines) YAML; empty = shipped ones.")
+    video_shards: int = Field(default=1, ge=1, le=64, description="Video deployments; a camera stays on one.")
 
     @property
     def resolved_home(self) -> Path:

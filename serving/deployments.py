@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ray import serve
 
 from serving.model_hub import ModelHub
-from serving.video_deployment import VideoConfig, video_deployment
+from serving.video_deployment import VideoConfig, video_deployments
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class GatewayConfig:
                 "keys_file": s.keys_file or str(s.resolved_home / "keys.json"),
                 "auth": s.auth,
                 "host": s.host,
+                "video": VideoConfig(cameras_file=s.cameras_file or None, shards=s.video_shards),
                 **overrides,
             },
         )
@@ -144,7 +145,7 @@ def build_gateway(config: GatewayConfig) -> Any:
         ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
         **spread(config.ingress_replicas, config.max_replicas_per_node),
     )
-    video = video_deployment(config) if config.video is not None else None
+    video = video_deployments(config) if config.video is not None else None
     return ingress.bind(config, runner.bind(config), video)  # type: ignore[attr-defined]
 
 
@@ -157,16 +158,35 @@ def app(args: dict[str, Any] | None = None) -> Any:
 
 def config_from_args(args: dict[str, Any]) -> GatewayConfig:
     """``GatewayConfig.from_settings`` with ``args`` on top; numbers given as strings (``serve run`` passes
-    ``key=value`` as text) are converted, ``preload`` may be comma-separated."""
+    ``key=value`` as text) are converted, ``preload`` may be comma-separated; ``video_<name>`` sets a
+    :class:`VideoConfig` field (``video_shards=2``, ``video_cameras_file=/etc/citymind/cameras.yaml``)."""
     numbers: dict[str, type[int] | type[float]] = {"refresh_interval": float, "batch_wait_timeout_s": float}
     numbers |= dict.fromkeys(("ingress_replicas", "runner_replicas", "max_replicas_per_node", "max_batch_size"), int)
     overrides: dict[str, Any] = {
-        k: numbers[k](v) if k in numbers and isinstance(v, str) else v for k, v in args.items()
+        k: numbers[k](v) if k in numbers and isinstance(v, str) else v
+        for k, v in args.items()
+        if not k.startswith("video_")
     }
     preload = overrides.get("preload")
     if isinstance(preload, str):
         overrides["preload"] = tuple(p.strip() for p in preload.split(",") if p.strip())
-    return GatewayConfig.from_settings(**overrides)
+    config = GatewayConfig.from_settings(**overrides)
+    video = {k.removeprefix("video_"): v for k, v in args.items() if k.startswith("video_")}
+    if video and config.video is not None:
+        config = replace(config, video=_video_config(config.video, video))
+    return config
+
+
+def _video_config(base: VideoConfig, args: dict[str, Any]) -> VideoConfig:
+    current = {f.name: getattr(base, f.name) for f in fields(base)}
+    unknown = sorted(set(args) - set(current))
+    if unknown:
+        known = ", ".join(f"video_{name}" for name in current)
+        raise TypeError(f"unknown video setting(s) {', '.join(f'video_{u}' for u in unknown)}; known: {known}")
+    return replace(
+        base,
+        **{k: type(current[k])(v) if isinstance(current[k], int | float) else v for k, v in args.items()},
+    )
 
 
 def spread(replicas: int, per_node: int | None) -> dict[str, Any]:

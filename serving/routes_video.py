@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from registry import AssetNotFound, CitymindError, ValidationError
-from serving.video_deployment import FrameClip, VideoConfig
+from serving.video_deployment import FrameClip, VideoConfig, camera_shard
 
 
 class AnalyzeRequest(BaseModel):
@@ -51,7 +51,8 @@ OPENAPI_BODY = {  # the route reads its body itself (JSON or multipart); publish
 
 
 def video_router(video: Any, config: VideoConfig | None = None) -> APIRouter:
-    """``video`` is the video deployment's handle (or ``InProcessVideo`` without Ray)."""
+    """``video`` is the video deployment's handle, a list of them (one per shard), or ``InProcessVideo``
+    without Ray."""
     from models.components.image_decode import ImageDecoder
     from models.video import load_cameras
 
@@ -77,16 +78,18 @@ def video_router(video: Any, config: VideoConfig | None = None) -> APIRouter:
 
 
 class FrameForwarder:
-    """Hands a request's clip to the video deployment, one Ray call per request, concurrently: batching happens
-    there, across the requests of all cameras. (Coalescing requests here as well was measured slower:
-    ``@serve.batch`` forms a batch on its timer and queues it, so one slow hop held every request behind it.)"""
+    """Hands a request's clip to the video shard of its camera, one Ray call per request, concurrently: batching
+    happens there, across the requests of that shard's cameras. (Coalescing requests here as well was measured
+    slower: ``@serve.batch`` forms a batch on its timer and queues it, so one slow hop held every request behind
+    it.) ``video`` is one handle or a list of them, one per shard."""
 
     def __init__(self, video: Any) -> None:
-        self.video = video
+        self.shards = list(video) if isinstance(video, list | tuple) else [video]
 
     async def forward(self, clip: FrameClip) -> dict[str, Any]:
+        video = self.shards[camera_shard(clip.camera, len(self.shards))]
         try:
-            (result,) = await self.video.analyze_many.remote([clip])
+            (result,) = await video.analyze_many.remote([clip])
         except Exception as exc:  # a Ray task error carries the deployment's own error as its cause
             cause = getattr(exc, "cause", None)
             raise (cause if isinstance(cause, CitymindError) else exc) from None

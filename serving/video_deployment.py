@@ -13,6 +13,7 @@ state is bounded: at most ``max_cameras`` cameras (least recently seen dropped f
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -34,14 +35,21 @@ class VideoConfig:
     max_frames: int = 64  # per request
     max_pixels: int = 1920 * 1080  # per frame
     default_fps: float = 10.0  # spacing of frames sent without timestamps
-    replicas: int = 1  # camera state lives in a replica: more than one needs cameras pinned to replicas
+    shards: int = 1  # video deployments of one replica each; a camera always goes to the same one (camera_shard)
 
     def __post_init__(self) -> None:
-        if self.max_batch_size < 1 or self.batch_wait_timeout_s < 0 or self.concurrent_batches < 1:
+        if self.max_batch_size < 1 or self.batch_wait_timeout_s < 0 or self.concurrent_batches < 1 or self.shards < 1:
             raise ValueError(
-                "VideoConfig needs max_batch_size >= 1, batch_wait_timeout_s >= 0 and concurrent_batches >= 1; got "
-                f"{self.max_batch_size}, {self.batch_wait_timeout_s} and {self.concurrent_batches}."
+                "VideoConfig needs max_batch_size >= 1, batch_wait_timeout_s >= 0, concurrent_batches >= 1 and "
+                f"shards >= 1; got {self.max_batch_size}, {self.batch_wait_timeout_s}, {self.concurrent_batches} and "
+                f"{self.shards}."
             )
+
+
+def camera_shard(camera: str, shards: int) -> int:
+    """The video shard that keeps ``camera``'s state: the same in every ingress replica and after restarts (a
+    digest of the id, not Python's per-process salted ``hash``; CRC-32 spread sequential ids unevenly)."""
+    return int.from_bytes(hashlib.blake2b(camera.encode(), digest_size=8).digest(), "big") % shards
 
 
 @dataclass(frozen=True)
@@ -245,16 +253,22 @@ def detect_chunks(decoder: Any, chunks: list[FrameChunk]) -> list[Any]:
     return out
 
 
-def video_deployment(config: Any) -> Any:
-    """The bound Ray Serve deployment ``video-analyzer`` (one replica by default: camera state lives there)."""
+def video_deployments(config: Any) -> list[Any]:
+    """The bound Ray Serve deployments: ``video-analyzer``, or with ``shards`` > 1 ``video-analyzer-0`` … ``-N``,
+    one replica each. A camera's tracking state lives in one replica, and Serve has no sticky routing that combines
+    with batching (ray#56633), so the gateway picks a camera's shard itself (``camera_shard``)."""
     from ray import serve
 
     video: VideoConfig = config.video
-    return serve.deployment(
-        VideoAnalyzer,
-        name="video-analyzer",
-        num_replicas=video.replicas,
-        max_ongoing_requests=max(64, video.max_batch_size * video.concurrent_batches * 4),
-        logging_config={"enable_access_log": False},
-        ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
-    ).bind(config)  # type: ignore[attr-defined]
+    names = ["video-analyzer"] if video.shards == 1 else [f"video-analyzer-{i}" for i in range(video.shards)]
+    return [
+        serve.deployment(
+            VideoAnalyzer,
+            name=name,
+            num_replicas=1,
+            max_ongoing_requests=max(64, video.max_batch_size * video.concurrent_batches * 4),
+            logging_config={"enable_access_log": False},
+            ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
+        ).bind(config)  # type: ignore[attr-defined]
+        for name in names
+    ]

@@ -15,9 +15,12 @@ from pathlib import Path
 def main(config_file: str) -> None:
     from serving.deployments import GatewayConfig
     from serving.launcher import start_gateway, stop_gateway
+    from serving.video_deployment import VideoConfig
 
     fields = json.loads(Path(config_file).read_text())
     port = fields.pop("port")
+    if "video" in fields:
+        fields["video"] = VideoConfig(**fields["video"])
     urls = start_gateway(GatewayConfig(**fields), port=port)
     try:
         partial = Path(f"{config_file}.url.partial")

@@ -60,6 +60,7 @@ def gateway(gateway_registry: Any, gateway_home: Path) -> Iterator[str]:
                 "artifact_location": gateway_registry.artifact_location,
                 "cache_dir": str(gateway_home / "gateway-cache"),
                 "refresh_interval": 0.5,
+                "video": {"shards": 2},  # the e2e video tests' cameras land on both (overpass 0, street-demo 1)
                 "port": free_port(),
             }
         )

@@ -4,6 +4,7 @@ keeps tracks per camera across requests, serves a registered ONNX detector, and 
 from __future__ import annotations
 
 import base64
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -87,3 +88,18 @@ def test_bad_frames_and_cameras_are_4xx_through_ray(client: httpx.Client) -> Non
     )
     late = client.post("/v1/video/analyze", json={"camera": "plaza", "frames": [ok], "timestamps": [1.0]})
     assert late.status_code == 400 and "in order" in late.json()["error"]
+
+
+def test_cameras_are_sharded_over_video_deployments(client: httpx.Client) -> None:
+    import psutil
+
+    from serving.video_deployment import camera_shard
+
+    replicas = set()
+    for proc in psutil.Process().children(recursive=True):  # this session's Ray only
+        try:
+            replicas |= set(re.findall(r"ServeReplica:citymind:(video[\w-]*)", " ".join(proc.cmdline())))
+        except psutil.Error:
+            continue
+    assert replicas == {"video-analyzer-0", "video-analyzer-1"}  # the session gateway runs VideoConfig(shards=2)
+    assert {camera_shard("overpass", 2), camera_shard("street-demo", 2)} == {0, 1}  # the tests above used both

@@ -59,3 +59,32 @@ def test_the_rayservice_of_the_deploy_guide_is_a_valid_serve_config_that_builds(
 
     expected = ray_environment(8000) | {"RAY_AUTH_MODE": "token"}  # a cluster turns Ray's token auth on
     assert {k: v for k, v in env.items() if k in expected} == expected
+
+
+def test_video_settings_come_from_the_environment_and_args(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from citymind.settings import get_settings
+    from serving.deployments import GatewayConfig, config_from_args
+
+    cameras = tmp_path / "cameras.yaml"
+    monkeypatch.setenv("CITYMIND_CAMERAS_FILE", str(cameras))
+    monkeypatch.setenv("CITYMIND_VIDEO_SHARDS", "3")
+    get_settings.cache_clear()
+    try:
+        assert GatewayConfig.from_settings().video.shards == 3
+        config = config_from_args({"video_shards": "2", "video_batch_wait_timeout_s": "0.01", "ingress_replicas": 2})
+        with pytest.raises(TypeError, match=r"video_shard; known: .*video_shards"):
+            config_from_args({"video_shard": 2})
+    finally:
+        get_settings.cache_clear()
+    assert config.video is not None and config.ingress_replicas == 2
+    assert (config.video.cameras_file, config.video.shards, config.video.batch_wait_timeout_s) == (
+        str(cameras),
+        2,
+        0.01,
+    )
+    monkeypatch.delenv("CITYMIND_CAMERAS_FILE")
+    monkeypatch.delenv("CITYMIND_VIDEO_SHARDS")
+    get_settings.cache_clear()
+    default = GatewayConfig.from_settings().video
+    get_settings.cache_clear()
+    assert default is not None and (default.shards, default.cameras_file) == (1, None)  # None: the shipped cameras

@@ -3,6 +3,7 @@ POST /v1/video/analyze without Ray (bad frames are 4xx, one camera's tracks carr
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from types import SimpleNamespace
 
@@ -259,3 +260,30 @@ def test_generated_requests_never_get_a_server_error(client: TestClient) -> None
             case.call_and_validate(checks=[not_a_server_error])
 
         call()
+
+
+def test_a_camera_always_goes_to_the_same_shard() -> None:
+    from serving.routes_video import FrameForwarder
+    from serving.video_deployment import FrameClip, camera_shard
+
+    cameras = [f"cam-{i}" for i in range(400)]
+    assert [camera_shard(c, 3) for c in cameras] == [camera_shard(c, 3) for c in cameras]
+    assert camera_shard("overpass", 2) == 0 and camera_shard("street-demo", 2) == 1  # a digest: no per-process salt
+    assert all(105 <= [camera_shard(c, 3) for c in cameras].count(k) <= 161 for k in range(3))  # 400 / 3 ± 3 sd
+    assert {camera_shard(c, 1) for c in cameras} == {0}
+
+    class Shard:  # a deployment handle's interface, recording what it was sent
+        def __init__(self) -> None:
+            self.cameras: list[str] = []
+            self.analyze_many = SimpleNamespace(remote=self.remote)
+
+        async def remote(self, clips: list[FrameClip]) -> list[dict]:
+            self.cameras += [c.camera for c in clips]
+            return [{"camera": c.camera} for c in clips]
+
+    shards = [Shard(), Shard(), Shard()]
+    forwarder = FrameForwarder(shards)
+    for camera in cameras[:30]:
+        assert asyncio.run(forwarder.forward(FrameClip(camera, [b""]))) == {"camera": camera}
+    for k, shard in enumerate(shards):
+        assert shard.cameras == [c for c in cameras[:30] if camera_shard(c, 3) == k]
