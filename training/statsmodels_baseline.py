@@ -51,7 +51,7 @@ def sarimax_forecasts(
     workers = min(len(blocks), s.jobs or os.cpu_count() or 1)
     done = 0
     out = []
-    for forecasts in _map(_block, parts, s, horizon, workers):
+    for forecasts in _blocks(parts, s, horizon, workers):
         out.append(forecasts)
         done += len(forecasts)
         if on_origin:
@@ -59,19 +59,17 @@ def sarimax_forecasts(
     return inverse(np.concatenate(out) if out else np.full((0, horizon), np.nan), space)
 
 
-def _map(
-    function: Callable[..., np.ndarray], parts: list, s: SarimaxSettings, horizon: int, workers: int
-) -> Iterator[np.ndarray]:
-    """``function(part, s, horizon)`` for each part, in order: here, or in ``workers`` fresh processes (spawned:
-    forking a process that runs threads can deadlock)."""
+def _blocks(parts: list, s: SarimaxSettings, horizon: int, workers: int) -> Iterator[np.ndarray]:
+    """Each block's forecasts, in order: here, or in ``workers`` fresh processes (spawned: forking a process that
+    runs threads can deadlock)."""
     if workers <= 1:
-        yield from (function(part, s, horizon) for part in parts)
+        yield from (_block(part, s, horizon) for part in parts)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from pool.map(function, parts, [s] * len(parts), [horizon] * len(parts))
+        yield from pool.map(_block, parts, [s] * len(parts), [horizon] * len(parts))
 
 
 def _block(part: tuple[np.ndarray, np.ndarray], s: SarimaxSettings, horizon: int) -> np.ndarray:
