@@ -164,6 +164,7 @@ def main() -> None:
     parser.add_argument("--wait", type=float, default=0.005)
     parser.add_argument("--concurrent", type=int, default=2, help="detector batches at once in the video replica")
     parser.add_argument("--input", default="96x128", help="the detector's declared input size, HxW")
+    parser.add_argument("--shards", type=int, default=1, help="video deployments, cameras spread over them")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -192,6 +193,7 @@ def main() -> None:
         max_batch_size=args.batch,
         batch_wait_timeout_s=args.wait,
         concurrent_batches=args.concurrent,
+        shards=args.shards,
     )
     batched = run_gateway(reg, home, batched_config, bodies, args.frames, args.warm)
     unbatched_config = replace(batched_config, max_batch_size=1, batch_wait_timeout_s=0.0)
@@ -209,6 +211,7 @@ def main() -> None:
             "max_batch_size": args.batch,
             "batch_wait_timeout_s": args.wait,
             "concurrent_batches": args.concurrent,
+            "shards": args.shards,
         },
         "floor_in_process_batched": {
             "fps": round(floor, 1),
