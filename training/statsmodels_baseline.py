@@ -6,16 +6,17 @@ processes at once, with the same results as one after another."""
 
 from __future__ import annotations
 
+import functools
 import math
-import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from models.forecast.features import inverse, transform
+from registry.parallel import ordered_map
 
 
 @dataclass(frozen=True)
@@ -48,28 +49,14 @@ def sarimax_forecasts(
     blocks = [origins[i : i + every] for i in range(0, len(origins), every)]
     # each block gets the part of the series its windows read, its origins counted from that part's start
     parts = [(z[max(0, b[0] + 1 - s.window) : b[-1] + 1], b - max(0, b[0] + 1 - s.window)) for b in blocks]
-    workers = min(len(blocks), s.jobs or os.cpu_count() or 1)
     done = 0
     out = []
-    for forecasts in _blocks(parts, s, horizon, workers):
+    for forecasts in ordered_map(functools.partial(_block, s=s, horizon=horizon), parts, s.jobs):
         out.append(forecasts)
         done += len(forecasts)
         if on_origin:
             on_origin(done)
     return inverse(np.concatenate(out) if out else np.full((0, horizon), np.nan), space)
-
-
-def _blocks(parts: list, s: SarimaxSettings, horizon: int, workers: int) -> Iterator[np.ndarray]:
-    """Each block's forecasts, in order: here, or in ``workers`` fresh processes (spawned: forking a process that
-    runs threads can deadlock)."""
-    if workers <= 1:
-        yield from (_block(part, s, horizon) for part in parts)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from pool.map(_block, parts, [s] * len(parts), [horizon] * len(parts))
 
 
 def _block(part: tuple[np.ndarray, np.ndarray], s: SarimaxSettings, horizon: int) -> np.ndarray:
