@@ -10,11 +10,12 @@ from typing import Any
 
 
 def worker_count(jobs: int, parts: int) -> int:
-    """``jobs`` processes (0: one per core), no more than there are parts; 1 inside a daemonic process, which may
-    not start children."""
+    """``jobs`` processes (0: one per core this process may run on), no more than there are parts; 1 inside a
+    daemonic process, which may not start children."""
     if multiprocessing.current_process().daemon:
         return 1
-    return max(1, min(parts, jobs or os.cpu_count() or 1))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(parts, jobs or cores))
 
 
 def ordered_map(function: Callable[[Any], Any], parts: Iterable[Any], jobs: int = 0) -> Iterator[Any]:
