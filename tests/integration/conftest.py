@@ -1,7 +1,9 @@
-"""A registry bootstrapped with the Pingdu defaults, shared by the integration tests that need served assets."""
+"""Registries of the integration tests: ``reg`` over the session's embedded store (a cache of the test's own), and
+one bootstrapped with the Pingdu defaults for the tests that need served assets."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,3 +21,14 @@ def bootstrapped(tmp_path_factory: pytest.TempPathFactory) -> Any:
     lines = list(bootstrap(registry))
     assert any("component  report-intake/1 @production" in line for line in lines), lines
     return registry
+
+
+@pytest.fixture
+def reg(embedded_store: dict[str, str], tmp_path: Path) -> Any:
+    from registry import MlflowRegistry
+
+    return MlflowRegistry(
+        embedded_store["tracking_uri"],
+        artifact_location=embedded_store["artifact_location"],
+        cache_dir=tmp_path / "cache",
+    )

@@ -17,15 +17,6 @@ GAS = {"category": "市容环境", "confidence": 0.9, "text": "楼道里有煤�
 SLA = b"sla: 3"
 
 
-@pytest.fixture
-def reg(embedded_store: dict[str, str], tmp_path: Path) -> MlflowRegistry:
-    return MlflowRegistry(
-        embedded_store["tracking_uri"],
-        artifact_location=embedded_store["artifact_location"],
-        cache_dir=tmp_path / "cache",
-    )
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_a_corrupt_ruleset_version_is_refused_and_the_previous_keeps_evaluating(
     reg: MlflowRegistry, unique: str, mode: str

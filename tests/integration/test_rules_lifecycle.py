@@ -17,15 +17,6 @@ DEFAULT = Path(__file__).resolve().parents[2] / "rules" / "defaults" / "pingdu.y
 GAS = {"category": "市容环境", "confidence": 0.9, "text": "楼道里有煤气味", "area": "南村镇"}
 
 
-@pytest.fixture
-def reg(embedded_store: dict[str, str], tmp_path: Path) -> MlflowRegistry:
-    return MlflowRegistry(
-        embedded_store["tracking_uri"],
-        artifact_location=embedded_store["artifact_location"],
-        cache_dir=tmp_path / "cache",
-    )
-
-
 def test_hot_reload_under_load_and_bad_versions_keep_the_old_set(
     reg: MlflowRegistry, tmp_path: Path, unique: str
 ) -> None:

@@ -17,15 +17,6 @@ from registry import AssetNotFound, MlflowRegistry
 from serving.video_deployment import FrameClip, VideoAnalyzer, VideoConfig
 
 
-@pytest.fixture
-def reg(embedded_store: dict[str, str], tmp_path: Path) -> MlflowRegistry:
-    return MlflowRegistry(
-        embedded_store["tracking_uri"],
-        artifact_location=embedded_store["artifact_location"],
-        cache_dir=tmp_path / "cache",
-    )
-
-
 def register(reg: MlflowRegistry, name: str, model: Any, path: Path) -> int:
     import onnx
 
@@ -33,6 +24,19 @@ def register(reg: MlflowRegistry, name: str, model: Any, path: Path) -> int:
     version = reg.register("model", name, str(path)).version
     reg.set_alias(name, "champion", version)
     return version
+
+
+def analyzer_for(reg: MlflowRegistry, tmp_path: Path, camera: str, detector: str) -> VideoAnalyzer:
+    """The video deployment's class in process, with one camera served by the registered ``detector``."""
+    cameras = tmp_path / "cameras.yaml"
+    cameras.write_text(f"cameras:\n  {camera}: {{detector: 'onnx:{detector}'}}\n")
+    gateway = SimpleNamespace(
+        video=VideoConfig(cameras_file=str(cameras)),
+        alias="champion",
+        refresh_interval=0.2,
+        hub=lambda: SimpleNamespace(registry=reg),
+    )
+    return VideoAnalyzer(gateway)
 
 
 def labels_seen(analyzer: VideoAnalyzer, camera: str, frames: list[Any]) -> set[str]:
@@ -51,20 +55,12 @@ def test_the_detector_follows_its_alias_and_a_broken_version_keeps_the_old_one(
     reg: MlflowRegistry, tmp_path: Path, unique: str
 ) -> None:
     from models.video.box_detector import BoxDetector, synthetic_street
-    from models.video.onnx_detector import SPEC_METADATA, OnnxDetector, declare_detector
+    from models.video.onnx_detector import OnnxDetector, declare_detector
 
     name = f"swap-detector-{unique}"
     first = BoxDetector().fit(*synthetic_street(600, seed=1)).to_onnx()
     v1 = register(reg, name, first, tmp_path / "v1.onnx")
-    cameras = tmp_path / "cameras.yaml"
-    cameras.write_text(f"cameras:\n  street-1: {{detector: 'onnx:{name}'}}\n")
-    gateway = SimpleNamespace(
-        video=VideoConfig(cameras_file=str(cameras)),
-        alias="champion",
-        refresh_interval=0.2,
-        hub=lambda: SimpleNamespace(registry=reg),
-    )
-    analyzer = VideoAnalyzer(gateway)
+    analyzer = analyzer_for(reg, tmp_path, "street-1", name)
     test_frames = list(synthetic_street(16, seed=5)[0])
     assert labels_seen(analyzer, "street-1", test_frames) == {"vehicle", "person"}
     follower = analyzer.detectors[name]
@@ -79,7 +75,6 @@ def test_the_detector_follows_its_alias_and_a_broken_version_keeps_the_old_one(
     undeclared = type(first)()
     undeclared.CopyFrom(first)
     del undeclared.metadata_props[:]  # no detector declaration: refused when it loads
-    assert not any(p.key == SPEC_METADATA for p in undeclared.metadata_props)
     v3 = register(reg, name, undeclared, tmp_path / "v3.onnx")
     wait_for(lambda: follower.error is not None, f"a refusal of version {v3}")
     assert follower.version == v2 and "declares no detector output format" in str(follower.last_error)
@@ -88,15 +83,7 @@ def test_the_detector_follows_its_alias_and_a_broken_version_keeps_the_old_one(
 
 
 def test_an_unknown_detector_is_a_clear_error(reg: MlflowRegistry, tmp_path: Path, unique: str) -> None:
-    cameras = tmp_path / "cameras.yaml"
-    cameras.write_text(f"cameras:\n  street-2: {{detector: 'onnx:nothing-{unique}'}}\n")
-    gateway = SimpleNamespace(
-        video=VideoConfig(cameras_file=str(cameras)),
-        alias="champion",
-        refresh_interval=0.2,
-        hub=lambda: SimpleNamespace(registry=reg),
-    )
-    analyzer = VideoAnalyzer(gateway)
+    analyzer = analyzer_for(reg, tmp_path, "street-2", f"nothing-{unique}")
     frames = [np.zeros((96, 128, 3), np.uint8)]
     with pytest.raises(AssetNotFound, match=f"nothing-{unique}@champion cannot be served"):
         asyncio.run(analyzer.analyze(FrameClip("street-2", frames)))

@@ -267,7 +267,6 @@ def test_a_camera_always_goes_to_the_same_shard() -> None:
     from serving.video_deployment import FrameClip, camera_shard
 
     cameras = [f"cam-{i}" for i in range(400)]
-    assert [camera_shard(c, 3) for c in cameras] == [camera_shard(c, 3) for c in cameras]
     assert camera_shard("overpass", 2) == 0 and camera_shard("street-demo", 2) == 1  # a digest: no per-process salt
     assert all(105 <= [camera_shard(c, 3) for c in cameras].count(k) <= 161 for k in range(3))  # 400 / 3 ± 3 sd
     assert {camera_shard(c, 1) for c in cameras} == {0}
