@@ -47,8 +47,9 @@ def sarimax_forecasts(
     every = max(s.refit_every, math.ceil(len(origins) / s.max_fits))
     z = transform(np.asarray(values, dtype=np.float64), space)
     blocks = [origins[i : i + every] for i in range(0, len(origins), every)]
+    starts = [max(0, b[0] + 1 - s.window) for b in blocks]  # where the first window of each block begins
     # each block gets the part of the series its windows read, its origins counted from that part's start
-    parts = [(z[max(0, b[0] + 1 - s.window) : b[-1] + 1], b - max(0, b[0] + 1 - s.window)) for b in blocks]
+    parts = [(z[start : b[-1] + 1], b - start) for b, start in zip(blocks, starts, strict=True)]
     done = 0
     out = []
     for forecasts in ordered_map(functools.partial(_block, s=s, horizon=horizon), parts, s.jobs):
