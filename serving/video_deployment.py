@@ -223,12 +223,13 @@ class FrameChunk:
     first: int = 0
 
 
-def pixels(decoder: Any, frames: list[Any], first: int = 0) -> list[Any]:
-    """Decode the frames that are still image bytes; a damaged one is named by its index in the request."""
+def pixels(decoder: Any, frames: list[Any], first: int = 0, grey: bool = False) -> list[Any]:
+    """Decode the frames that are still image bytes (in one channel if ``grey``: all a grey detector reads); a
+    damaged one is named by its index in the request."""
     out = []
     for i, frame in enumerate(frames, start=first):
         try:
-            out.append(decoder.pixels(frame) if isinstance(frame, bytes) else frame)
+            out.append(decoder.pixels(frame, grey=grey) if isinstance(frame, bytes) else frame)
         except ValidationError as exc:
             raise ValidationError(str(exc), location=f"frames[{i}]") from None
     return out
@@ -241,7 +242,7 @@ def detect_chunks(decoder: Any, chunks: list[FrameChunk]) -> list[Any]:
     groups: dict[int, list[int]] = {}
     for i, chunk in enumerate(chunks):
         try:
-            out.append(pixels(decoder, chunk.frames, chunk.first))
+            out.append(pixels(decoder, chunk.frames, chunk.first, getattr(chunk.detector, "grey_frames", False)))
         except ValidationError as exc:
             out.append(exc)
             continue

@@ -98,6 +98,11 @@ class OnnxDetector:
             )
         return DetectorSpec.from_json(meta[SPEC_METADATA])
 
+    @property
+    def grey_frames(self) -> bool:
+        """Whether the detector reads grey: its frames can be decoded in one channel (a third faster)."""
+        return self.spec.color == "gray"
+
     def detect(self, frames: list[Any]) -> list[list[Detection]]:
         out: list[list[Detection]] = []
         for start in range(0, len(frames), self.max_batch):

@@ -6,6 +6,7 @@ import base64
 import io
 import re
 
+import cv2
 import numpy as np
 import pytest
 
@@ -129,6 +130,12 @@ def test_image_decode_applies_exif_orientation_and_limits() -> None:
     assert grey["pixels"].shape == (3, 4, 1) and grey["format"] == "png"
     with pytest.raises(ValidationError, match="is 40×20 = 800 pixels; the limit is 500"):
         ImageDecoder(max_pixels=500)({"image": _jpeg_with_orientation(1)})
+    assert decode.pixels(_jpeg_with_orientation(6), grey=True).shape == (40, 20, 1)  # one channel, turned too
+    scene = np.dstack([*np.meshgrid(np.arange(48), np.arange(32)), np.full((32, 48), 7)]).astype(np.uint8) * 5
+    cv2.circle(scene, (20, 16), 9, (30, 200, 90), -1)
+    jpeg = cv2.imencode(".jpg", scene)[1].tobytes()
+    grey, colour = decode.pixels(jpeg, grey=True), decode.pixels(jpeg)  # a grey decode: the same grey
+    assert np.abs(grey[:, :, 0].astype(int) - cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)).max() <= 1
     with pytest.raises(ValidationError, match="not JPEG or PNG"):
         decode({"image": b"GIF89a...."})
     with pytest.raises(ValidationError, match="not valid base64"):

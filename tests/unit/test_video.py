@@ -286,3 +286,28 @@ def test_a_camera_always_goes_to_the_same_shard() -> None:
         assert asyncio.run(forwarder.forward(FrameClip(camera, [b""]))) == {"camera": camera}
     for k, shard in enumerate(shards):
         assert shard.cameras == [c for c in cameras[:30] if camera_shard(c, 3) == k]
+
+
+def test_a_grey_detector_gets_its_frames_decoded_in_one_channel(trained_detector) -> None:
+    """The video replica decodes a grey detector's JPEG frames straight to grey (a third faster than colour):
+    one channel reaches the detector, and it finds what it finds on colour frames, across chunks of a batch."""
+    from models.components.image_decode import ImageDecoder
+    from models.video.box_detector import synthetic_street
+    from models.video.onnx_detector import OnnxDetector
+    from serving.video_deployment import FrameChunk, detect_chunks
+
+    channels: list[int] = []
+
+    class Recording(OnnxDetector):
+        def detect(self, frames: list) -> list:
+            channels.extend(frame.shape[2] for frame in frames)
+            return super().detect(frames)
+
+    served = Recording.from_path(trained_detector.to_onnx().SerializeToString())
+    decoder = ImageDecoder()
+    jpegs = [cv2.imencode(".jpg", f)[1].tobytes() for f in synthetic_street(40, seed=5)[0]]
+    found = detect_chunks(decoder, [FrameChunk(served, jpegs[:25]), FrameChunk(served, jpegs[25:], 25)])
+    assert channels == [1] * 40
+    on_colour = OnnxDetector.detect(served, [decoder.pixels(j) for j in jpegs])
+    assert [len(d) for d in found[0] + found[1]] == [len(d) for d in on_colour]
+    assert sum(map(len, on_colour)) > 20  # frames with objects, not empty answers compared
