@@ -3,6 +3,8 @@ same app runs inside a Ray Serve ingress replica or a plain uvicorn for the late
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Response
@@ -20,7 +22,7 @@ from serving.routes_components import components_router
 from serving.routes_events import events_router
 from serving.routes_forecast import forecast_router
 from serving.routes_oip import oip_router
-from serving.routes_triage import triage_router
+from serving.routes_triage import close_engine, triage_router
 
 
 def create_app(
@@ -35,7 +37,14 @@ def create_app(
 ) -> FastAPI:
     """``runner`` is a Ray deployment handle for models that are not latency-critical (None: all in process);
     ``keys`` the API key store (None: the one the settings name); ``video`` the video deployment's handle."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        close_engine(hub)  # the followers the endpoints started stop with the app (a plain uvicorn, tests)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="citymind gateway",
         version=citymind.__version__,
         description="Inference gateway of the city brain: Open Inference Protocol (KServe v2) and the "

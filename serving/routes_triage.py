@@ -65,6 +65,14 @@ def shared_engine(hub: ModelHub) -> Any:
     return engine
 
 
+def close_engine(hub: ModelHub) -> None:
+    """Close the replica's event engine, if one was made (the gateway app does so when it shuts down)."""
+    with _LOCK:
+        engine = _ENGINES.pop(hub, None)
+    if engine is not None:
+        engine.close()
+
+
 def triage_router(hub: ModelHub) -> APIRouter:
     router = APIRouter(tags=["Event engine"])
 

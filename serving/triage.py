@@ -52,6 +52,17 @@ class EventEngine:
         self.recent = RecentReports()
         self._prepare = _components()
 
+    def close(self) -> None:
+        """Stop following the knowledge and rule aliases (their watcher threads end within a refresh)."""
+        self.knowledge.stop()
+        self.rules.stop()
+
+    def __enter__(self) -> EventEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def triage(self, report: Mapping[str, Any]) -> dict[str, Any]:
         return self.triage_batch([report])[0]
 
