@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,19 @@ def reg(bootstrapped: MlflowRegistry) -> MlflowRegistry:
     return bootstrapped
 
 
-def engine(reg: MlflowRegistry) -> EventEngine:
-    return EventEngine(ModelHub(reg, refresh_interval=0.2), TriageConfig(model=NAME, refresh_interval=0.1))
+@pytest.fixture
+def engine(reg: MlflowRegistry) -> Iterator[Callable[[], EventEngine]]:
+    """Makes event engines over ``reg``; their followers stop after the test (they poll every 0.1 s)."""
+    made: list[EventEngine] = []
+
+    def make() -> EventEngine:
+        made.append(EventEngine(ModelHub(reg, refresh_interval=0.2), TriageConfig(model=NAME, refresh_interval=0.1)))
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.close()
+        one.hub.stop()
 
 
 def arms(engine: EventEngine, reporters: list[str]) -> list[tuple[int, str]]:
@@ -41,10 +53,10 @@ def arms(engine: EventEngine, reporters: list[str]) -> list[tuple[int, str]]:
     ]
 
 
-def test_a_sticky_share_of_reporters_goes_to_the_challenger(reg: MlflowRegistry) -> None:
+def test_a_sticky_share_of_reporters_goes_to_the_challenger(reg: MlflowRegistry, engine: Any) -> None:
     reg.set_tag(NAME, WEIGHT_TAG, "0.5")
     try:
-        service = engine(reg)
+        service = engine()
         reporters = [f"r{i}" for i in range(60)]
         first = arms(service, reporters)
         expected = [(2, "challenger") if bucket(NAME, r) < 0.5 else (1, "champion") for r in reporters]
@@ -55,13 +67,13 @@ def test_a_sticky_share_of_reporters_goes_to_the_challenger(reg: MlflowRegistry)
 
 
 def test_shadow_answers_are_logged_and_counted_while_the_champion_answers(
-    reg: MlflowRegistry, caplog: pytest.LogCaptureFixture
+    reg: MlflowRegistry, engine: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     from serving.metrics import METRICS
 
     reg.set_tag(NAME, SHADOW_TAG, "true")
     try:
-        service = engine(reg)
+        service = engine()
         before = METRICS.get_sample_value("citymind_shadow_total", {"model": NAME, "version": "2", "outcome": "agree"})
         with caplog.at_level(logging.INFO, logger="citymind.canary"):
             assert set(arms(service, [f"s{i}" for i in range(8)])) == {(1, "champion")}
@@ -74,8 +86,8 @@ def test_shadow_answers_are_logged_and_counted_while_the_champion_answers(
         reg.set_tag(NAME, SHADOW_TAG, None)
 
 
-def test_moving_the_alias_and_weights_under_load_loses_no_request(reg: MlflowRegistry) -> None:
-    service = engine(reg)
+def test_moving_the_alias_and_weights_under_load_loses_no_request(reg: MlflowRegistry, engine: Any) -> None:
+    service = engine()
     service.hub.watch()
     errors: list[BaseException] = []
     seen: set[tuple[int, str]] = set()

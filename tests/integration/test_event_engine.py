@@ -149,5 +149,22 @@ def test_triage_follows_the_rule_sets_alias(bootstrapped: MlflowRegistry, tmp_pa
         time.sleep(0.1)
     out = engine.triage(gas)
     assert out["sla"] == "10m" and out["explanation"]["rules"]["ruleset"]["version"] == 2
-    engine.rules.stop()
-    engine.knowledge.stop()
+    engine.close()
+
+
+def test_the_app_stops_the_engines_followers_when_it_shuts_down(bootstrapped: MlflowRegistry) -> None:
+    """The knowledge and rule followers poll the registry from threads of their own: an app that shuts down
+    (a plain uvicorn, a test client) ends them, or every app made in one process keeps polling for good."""
+    import threading
+
+    from serving.routes_triage import _ENGINES
+
+    before = set(threading.enumerate())
+    hub = ModelHub(bootstrapped)
+    with TestClient(create_app(hub)) as client:
+        assert triage(client, text="南村镇路灯不亮")["category"]
+        started = [t for t in set(threading.enumerate()) - before if t.name.startswith("follow-")]
+        assert sorted(t.name for t in started) == ["follow-pingdu-knowledge", "follow-pingdu-rules"]
+    for thread in started:
+        thread.join(timeout=5)
+    assert not any(t.is_alive() for t in started) and hub not in _ENGINES
