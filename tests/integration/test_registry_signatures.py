@@ -19,9 +19,16 @@ from registry import MlflowRegistry
 from tests.integration._assets import linear_sklearn, linear_torch, make_artifact, tiny_onnx
 
 
-class Doubler(PythonModel):  # no type hints: MLflow would take the signature from them, not the example
-    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
-        return np.asarray(model_input) * 2
+def doubler() -> PythonModel:
+    """A pyfunc model without type hints (MLflow would take the signature from them, not the example); MLflow
+    warns about that when the class is made."""
+    with pytest.warns(UserWarning, match="type hints"):
+
+        class Doubler(PythonModel):
+            def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+                return np.asarray(model_input) * 2
+
+    return Doubler()
 
 
 def artifact(family: str, tmp_path: Path) -> Any:
@@ -29,7 +36,7 @@ def artifact(family: str, tmp_path: Path) -> Any:
         "onnx": lambda: tiny_onnx(tmp_path / "m.onnx"),
         "torch": linear_torch,
         "sklearn": lambda: linear_sklearn()[0],
-        "pyfunc": Doubler,
+        "pyfunc": doubler,
     }[family]()
 
 
