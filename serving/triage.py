@@ -53,7 +53,7 @@ class EventEngine:
         self._prepare = _components()
 
     def close(self) -> None:
-        """Stop following the knowledge and rule aliases (their watcher threads end within a refresh)."""
+        """Stop following the knowledge and rule aliases (their watcher threads end at once)."""
         self.knowledge.stop()
         self.rules.stop()
 
