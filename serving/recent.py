@@ -1,11 +1,16 @@
-"""Recent open reports, for merging duplicates (并单) and counting repeat callers: bounded in size and time."""
+"""Recent open reports, for merging duplicates (并单) and counting repeat callers: bounded in size and time.
+With several ingress replicas they share one store (``RecentReportsStore``, the ``recent-reports`` deployment)
+through ``SharedRecentReports``, so a duplicate is found whichever replica each report reached."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
+
+log = logging.getLogger("citymind.serving")
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,34 @@ class RecentReports:
             self._by_reporter[report.reporter] -= 1
             if not self._by_reporter[report.reporter]:
                 del self._by_reporter[report.reporter]
+
+
+class RecentReportsStore:
+    """Deployment class of ``recent-reports``: one :class:`RecentReports` that every ingress replica adds to."""
+
+    def __init__(self) -> None:
+        self.store = RecentReports()
+
+    def add(self, id: str, text: str, category: str, area: str | None, reporter: str | None, at: float) -> Seen:
+        return self.store.add(id, text, category, area, reporter, at)
+
+
+class SharedRecentReports:
+    """``add`` on the shared store through its deployment handle (from a request thread, not the event loop).
+    If the store does not answer within ``timeout_s`` the report goes to this replica's own store instead (its
+    duplicates are then only the ones this replica saw) and a warning says why: triage never fails for it."""
+
+    def __init__(self, handle: Any, timeout_s: float = 2.0) -> None:
+        self.handle, self.timeout_s = handle, timeout_s
+        self.local = RecentReports()
+
+    def add(self, id: str, text: str, category: str, area: str | None, reporter: str | None, at: float) -> Seen:
+        try:
+            seen: Seen = self.handle.add.remote(id, text, category, area, reporter, at).result(timeout_s=self.timeout_s)
+            return seen
+        except Exception as exc:
+            log.warning("the shared recent-reports store did not answer (%s); this replica's own store answers", exc)
+            return self.local.add(id, text, category, area, reporter, at)
 
 
 def _bigrams(text: str) -> frozenset[str]:

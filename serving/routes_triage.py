@@ -48,6 +48,7 @@ class TriageRequest(BaseModel):
 
 
 _ENGINES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_RECENT: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
@@ -61,8 +62,13 @@ def shared_engine(hub: ModelHub) -> Any:
             if engine is None:
                 from serving.triage import EventEngine
 
-                engine = _ENGINES[hub] = EventEngine(hub)
+                engine = _ENGINES[hub] = EventEngine(hub, recent=_RECENT.get(hub))
     return engine
+
+
+def share_recent_reports(hub: ModelHub, store: Any) -> None:
+    """The recent-reports store the replica's engine will use (``SharedRecentReports``), set before it is made."""
+    _RECENT[hub] = store
 
 
 def close_engine(hub: ModelHub) -> None:

@@ -33,7 +33,7 @@ class TriageConfig:
 class EventEngine:
     """``triage(report)`` for one report, ``triage_batch(reports)`` for many (one classifier call)."""
 
-    def __init__(self, hub: Any, config: TriageConfig | None = None) -> None:
+    def __init__(self, hub: Any, config: TriageConfig | None = None, recent: Any = None) -> None:
         from rules.service import RuleService
         from serving.canary import shared_canary
 
@@ -49,7 +49,7 @@ class EventEngine:
         )
         self.knowledge.watch()  # both follow their alias in the background: a moved alias is served within
         self.rules.watch()  # refresh_interval, and no request waits on the registry for it
-        self.recent = RecentReports()
+        self.recent = recent or RecentReports()  # SharedRecentReports when ingress replicas share one store
         self._prepare = _components()
 
     def close(self) -> None:
