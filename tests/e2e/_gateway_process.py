@@ -1,9 +1,9 @@
 """The e2e session's gateway, in a process of its own: ``python -m tests.e2e._gateway_process CONFIG.json``.
 
 It starts the gateway (Ray, Serve, the citymind application) from the GatewayConfig fields in CONFIG.json, writes
-``{"url": ...}`` to ``CONFIG.json.url``, serves until its stdin closes, then stops Serve and Ray. The test process
-never becomes a Ray driver, so Ray's shutdown cannot end the test run (a run once printed every pass, then exited
-with status 1 and no summary while Ray shut down in the pytest process)."""
+``{"url": ..., "replica_urls": [...]}`` to ``CONFIG.json.url``, serves until its stdin closes, then stops Serve
+and Ray. The test process never becomes a Ray driver, so Ray's shutdown cannot end the test run (a run once
+printed every pass, then exited with status 1 and no summary while Ray shut down in the pytest process)."""
 
 from __future__ import annotations
 
@@ -19,12 +19,12 @@ def main(config_file: str) -> None:
 
     fields = json.loads(Path(config_file).read_text())
     port = fields.pop("port")
-    if "video" in fields:
+    if fields.get("video") is not None:
         fields["video"] = VideoConfig(**fields["video"])
     urls = start_gateway(GatewayConfig(**fields), port=port)
     try:
         partial = Path(f"{config_file}.url.partial")
-        partial.write_text(json.dumps({"url": urls.url}))
+        partial.write_text(json.dumps({"url": urls.url, "replica_urls": list(urls.replica_urls)}))
         partial.replace(f"{config_file}.url")  # the test process never reads half a file
         sys.stdin.read()  # until the test session closes it (or dies)
     finally:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -52,20 +53,24 @@ def gateway(gateway_registry: Any, gateway_home: Path) -> Iterator[str]:
     """The gateway on Ray Serve, started by a process of its own (tests/e2e/_gateway_process.py) over the
     bootstrapped registry; stopped (Serve and Ray shut down) after the last end-to-end test, so an idle Ray does
     not share the cores with the rest of the run."""
-    config = gateway_home / "gateway.json"
-    config.write_text(
-        json.dumps(
-            {
-                "tracking_uri": gateway_registry.tracking_uri,
-                "artifact_location": gateway_registry.artifact_location,
-                "cache_dir": str(gateway_home / "gateway-cache"),
-                "refresh_interval": 0.5,
-                "video": {"shards": 2},  # the e2e video tests' cameras land on both (overpass 0, street-demo 1)
-                "port": free_port(),
-            }
-        )
-    )
-    log = gateway_home / "gateway.log"
+    settings = {"refresh_interval": 0.5, "video": {"shards": 2}}  # e2e video cameras land on both shards
+    with gateway_process(gateway_registry, gateway_home, settings) as urls:
+        yield urls["url"]
+
+
+@contextlib.contextmanager
+def gateway_process(registry: Any, home: Path, settings: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A gateway over ``registry`` with ``settings`` (GatewayConfig fields) in a process of its own, ready; yields
+    ``{"url": first ingress replica, "replica_urls": [...]}`` and stops it (Serve and Ray shut down) after."""
+    config = home / "gateway.json"
+    fields = {
+        "tracking_uri": registry.tracking_uri,
+        "artifact_location": registry.artifact_location,
+        "cache_dir": str(home / "gateway-cache"),
+        "port": free_port(),
+    }
+    config.write_text(json.dumps(fields | settings))
+    log = home / "gateway.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.e2e._gateway_process", str(config)],
@@ -75,21 +80,21 @@ def gateway(gateway_registry: Any, gateway_home: Path) -> Iterator[str]:
             cwd=REPO,
         )
     try:
-        url = wait_for_url(proc, Path(f"{config}.url"), log)
-        ready = httpx.get(f"{url}/v2/health/ready", timeout=30)
+        urls = wait_for_urls(proc, Path(f"{config}.url"), log)
+        ready = httpx.get(f"{urls['url']}/v2/health/ready", timeout=30)
         assert ready.status_code == 200 and ready.json()["ready"] is True
-        yield url
+        yield urls
     finally:
         stop(proc)
 
 
-def wait_for_url(proc: subprocess.Popen, url_file: Path, log: Path, timeout: float = 240) -> str:
+def wait_for_urls(proc: subprocess.Popen, url_file: Path, log: Path, timeout: float = 240) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while not url_file.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the gateway did not start: {log.read_text(errors='replace')[-4000:]}")
         time.sleep(0.2)
-    return str(json.loads(url_file.read_text())["url"])
+    return dict(json.loads(url_file.read_text()))
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -3,11 +3,16 @@ dispatch decisions, and the Open311 service list generated from the shipped taxo
 
 from __future__ import annotations
 
+import logging
+from types import SimpleNamespace
+from typing import Any
+
 import jsonschema
+import pytest
 
 from knowledge_graph.defaults import load_pingdu
 from rules.engine import Firing
-from serving.recent import RecentReports
+from serving.recent import RecentReports, RecentReportsStore, SharedRecentReports
 from serving.routes_catalogue import open311_services
 from serving.triage import merge_decisions
 
@@ -32,6 +37,33 @@ def test_repeat_callers_are_counted_and_the_store_is_bounded() -> None:
     ]
     assert counts == [1, 2, 3, 4, 4] and len(store) == 3  # the three kept, plus this one
     assert store.add("4", "again", "生态环境", "东阁街道", "r1", 9.0).reporter_count == 3  # same id replaces itself
+
+
+class StoreHandle:
+    """A deployment handle's shape (``handle.add.remote(...).result(timeout_s=...)``) over a store; with no store
+    it fails as a handle does when the deployment does not answer."""
+
+    def __init__(self, store: RecentReportsStore | None) -> None:
+        self.store, self.add = store, self
+
+    def remote(self, *args: Any) -> Any:
+        if self.store is None:
+            raise TimeoutError("Timed out waiting for result after 2.0s")
+        store = self.store
+        return SimpleNamespace(result=lambda timeout_s: store.add(*args))
+
+
+def test_ingress_replicas_sharing_one_store_see_each_others_reports(caplog: pytest.LogCaptureFixture) -> None:
+    store = RecentReportsStore()
+    one, two = SharedRecentReports(StoreHandle(store)), SharedRecentReports(StoreHandle(store))
+    one.add("a", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r1", 0)
+    seen = two.add("b", "南村镇幸福小区门口垃圾堆放很久了没人清理", "市容环境", "南村镇", "r1", HOUR)
+    assert [d["id"] for d in seen.duplicates] == ["a"] and seen.reporter_count == 2
+    down = SharedRecentReports(StoreHandle(None))  # the store does not answer: this replica's own store does
+    with caplog.at_level(logging.WARNING, logger="citymind.serving"):
+        assert down.add("c", "古岘镇路灯坏了一个月", "市容环境", "古岘镇", None, 0).duplicates == []
+        again = down.add("d", "古岘镇路灯坏了一个月了", "市容环境", "古岘镇", None, HOUR)
+    assert [d["id"] for d in again.duplicates] == ["c"] and "did not answer (Timed out" in caplog.text
 
 
 def firing(**then: str) -> Firing:

@@ -1,0 +1,26 @@
+"""Two ingress replicas on Ray Serve share one recent-reports store (the ``recent-reports`` deployment): a
+duplicate report (并单) and a repeat caller are found whichever replica each report reached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.e2e.conftest import gateway_process
+
+
+def test_a_duplicate_is_found_across_ingress_replicas(gateway_registry: Any, tmp_path: Path) -> None:
+    settings = {"ingress_replicas": 2, "video": None, "preload": ["event-classifier"]}
+    with gateway_process(gateway_registry, tmp_path, settings) as urls:
+        first, second = urls["replica_urls"]  # each replica's own port: the two reports meet different replicas
+        report = {"text": "南村镇幸福小区门口垃圾堆放很久没人清理", "area": "南村镇", "reporter": {"id": "c-7"}}
+        again = {**report, "text": "南村镇幸福小区门口垃圾堆放很久了没人清理"}
+        answers = []
+        for url, body in ((first, report), (second, again)):
+            response = httpx.post(f"{url}/v1/events/triage", json={"report": body}, timeout=60)
+            assert response.status_code == 200, response.text
+            answers.append(response.json())
+    assert answers[0]["duplicates"] == [] and answers[0]["category"] == answers[1]["category"]
+    assert [d["id"] for d in answers[1]["duplicates"]] == [answers[0]["id"]]
