@@ -71,6 +71,10 @@ class RecentReports:
         duplicates.sort(key=lambda d: (-float(d["similarity"]), -float(d["at"])))
         return Seen(duplicates[: self.max_duplicates], count)
 
+    def add_many(self, entries: list[tuple[Any, ...]]) -> list[Seen]:
+        """``add`` for each entry (its arguments), in order: a batch's own duplicates are found too."""
+        return [self.add(*entry) for entry in entries]
+
     def __len__(self) -> int:
         return len(self._reports)
 
@@ -107,12 +111,12 @@ class RecentReportsStore:
     def __init__(self) -> None:
         self.store = RecentReports()
 
-    def add(self, id: str, text: str, category: str, area: str | None, reporter: str | None, at: float) -> Seen:
-        return self.store.add(id, text, category, area, reporter, at)
+    def add_many(self, entries: list[tuple[Any, ...]]) -> list[Seen]:
+        return self.store.add_many(entries)
 
 
 class SharedRecentReports:
-    """``add`` on the shared store through its deployment handle (from a request thread, not the event loop).
+    """``add_many`` on the shared store through its deployment handle (from a request thread, not the event loop).
     If the store does not answer within ``timeout_s`` the report goes to this replica's own store instead (its
     duplicates are then only the ones this replica saw) and a warning says why: triage never fails for it."""
 
@@ -120,13 +124,14 @@ class SharedRecentReports:
         self.handle, self.timeout_s = handle, timeout_s
         self.local = RecentReports()
 
-    def add(self, id: str, text: str, category: str, area: str | None, reporter: str | None, at: float) -> Seen:
+    def add_many(self, entries: list[tuple[Any, ...]]) -> list[Seen]:
+        """One call to the store for a whole batch of reports."""
         try:
-            seen: Seen = self.handle.add.remote(id, text, category, area, reporter, at).result(timeout_s=self.timeout_s)
+            seen: list[Seen] = self.handle.add_many.remote(entries).result(timeout_s=self.timeout_s)
             return seen
         except Exception as exc:
             log.warning("the shared recent-reports store did not answer (%s); this replica's own store answers", exc)
-            return self.local.add(id, text, category, area, reporter, at)
+            return self.local.add_many(entries)
 
 
 def _bigrams(text: str) -> frozenset[str]:

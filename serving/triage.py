@@ -13,7 +13,7 @@ from typing import Any
 
 from registry.follow import AliasFollower
 from serving.metrics import BATCH_SIZE, RULE_FIRINGS
-from serving.recent import RecentReports
+from serving.recent import RecentReports, Seen
 
 #: a report whose rules set nothing gets this priority; a priority without an SLA gets this one
 DEFAULT_PRIORITY = "P3"
@@ -71,7 +71,8 @@ class EventEngine:
         prepared = [self._prepare_one(r) for r in reports]
         keys = [str((p["report"].get("reporter") or {}).get("id") or p["id"]) for p in prepared]
         classified = self._classify([p["text"] for p in prepared], keys)
-        return [self._decide(p, c) for p, c in zip(prepared, classified, strict=True)]
+        seen = self.recent.add_many([_recent_entry(p, c) for p, c in zip(prepared, classified, strict=True)])
+        return [self._decide(p, c, s) for p, c, s in zip(prepared, classified, seen, strict=True)]
 
     def _prepare_one(self, report: Mapping[str, Any]) -> dict[str, Any]:
         record: dict[str, Any] = {"text": report["text"]}
@@ -101,19 +102,11 @@ class EventEngine:
             for a in self.canary.answer(self.config.model, keys, texts, run)
         ]
 
-    def _decide(self, prepared: dict[str, Any], classified: dict[str, Any]) -> dict[str, Any]:
+    def _decide(self, prepared: dict[str, Any], classified: dict[str, Any], seen: Seen) -> dict[str, Any]:
         knowledge = self.knowledge.current()
         dispatch = dispatch_of(knowledge, classified["category"], prepared["area_name"])
         report, when = prepared["report"], prepared["time"]
         reporter = dict(report.get("reporter") or {})
-        seen = self.recent.add(
-            prepared["id"],
-            prepared["text"],
-            classified["category"],
-            prepared["area_name"],
-            reporter.get("id"),
-            when.timestamp(),
-        )
         event = {
             "category": classified["category"],
             "confidence": classified["confidence"],
@@ -152,6 +145,13 @@ class EventEngine:
                 "area": prepared["area_match"],
             },
         }
+
+
+def _recent_entry(prepared: dict[str, Any], classified: dict[str, Any]) -> tuple[Any, ...]:
+    """What the recent-report store keeps of a report (``RecentReports.add``'s arguments)."""
+    reporter = (prepared["report"].get("reporter") or {}).get("id")
+    return (prepared["id"], prepared["text"], classified["category"], prepared["area_name"], reporter,
+            prepared["time"].timestamp())  # fmt: skip
 
 
 def _components() -> list[Any]:
