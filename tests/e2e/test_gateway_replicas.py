@@ -22,5 +22,11 @@ def test_a_duplicate_is_found_across_ingress_replicas(gateway_registry: Any, tmp
             response = httpx.post(f"{url}/v1/events/triage", json={"report": body}, timeout=60)
             assert response.status_code == 200, response.text
             answers.append(response.json())
+        third = {**report, "text": "南村镇幸福小区门口的垃圾堆放很久没人清理"}
+        batch = httpx.post(f"{first}/v1/events/triage", json={"reports": [third, again]}, timeout=60)
+        assert batch.status_code == 200, batch.text
     assert answers[0]["duplicates"] == [] and answers[0]["category"] == answers[1]["category"]
     assert [d["id"] for d in answers[1]["duplicates"]] == [answers[0]["id"]]
+    batched = batch.json()["results"]  # a batch is one call to the store: earlier reports and its own are found
+    assert {d["id"] for d in batched[0]["duplicates"]} == {answers[0]["id"], answers[1]["id"]}
+    assert batched[0]["id"] in {d["id"] for d in batched[1]["duplicates"]}

@@ -40,30 +40,34 @@ def test_repeat_callers_are_counted_and_the_store_is_bounded() -> None:
 
 
 class StoreHandle:
-    """A deployment handle's shape (``handle.add.remote(...).result(timeout_s=...)``) over a store; with no store
-    it fails as a handle does when the deployment does not answer."""
+    """A deployment handle's shape (``handle.add_many.remote(...).result(timeout_s=...)``) over a store; with no
+    store it fails as a handle does when the deployment does not answer."""
 
     def __init__(self, store: RecentReportsStore | None) -> None:
-        self.store, self.add = store, self
+        self.store, self.add_many = store, self
 
-    def remote(self, *args: Any) -> Any:
+    def remote(self, entries: list) -> Any:
         if self.store is None:
             raise TimeoutError("Timed out waiting for result after 2.0s")
         store = self.store
-        return SimpleNamespace(result=lambda timeout_s: store.add(*args))
+        return SimpleNamespace(result=lambda timeout_s: store.add_many(entries))
 
 
 def test_ingress_replicas_sharing_one_store_see_each_others_reports(caplog: pytest.LogCaptureFixture) -> None:
     store = RecentReportsStore()
     one, two = SharedRecentReports(StoreHandle(store)), SharedRecentReports(StoreHandle(store))
-    one.add("a", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r1", 0)
-    seen = two.add("b", "南村镇幸福小区门口垃圾堆放很久了没人清理", "市容环境", "南村镇", "r1", HOUR)
+    one.add_many([("a", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r1", 0)])
+    [seen] = two.add_many([("b", "南村镇幸福小区门口垃圾堆放很久了没人清理", "市容环境", "南村镇", "r1", HOUR)])
     assert [d["id"] for d in seen.duplicates] == ["a"] and seen.reporter_count == 2
     down = SharedRecentReports(StoreHandle(None))  # the store does not answer: this replica's own store does
+    batch = [
+        ("c", "古岘镇路灯坏了一个月", "市容环境", "古岘镇", None, 0),
+        ("d", "古岘镇路灯坏了一个月了", "市容环境", "古岘镇", None, HOUR),
+    ]
     with caplog.at_level(logging.WARNING, logger="citymind.serving"):
-        assert down.add("c", "古岘镇路灯坏了一个月", "市容环境", "古岘镇", None, 0).duplicates == []
-        again = down.add("d", "古岘镇路灯坏了一个月了", "市容环境", "古岘镇", None, HOUR)
-    assert [d["id"] for d in again.duplicates] == ["c"] and "did not answer (Timed out" in caplog.text
+        first, again = down.add_many(batch)  # a batch's own duplicates are found too
+    assert first.duplicates == [] and [d["id"] for d in again.duplicates] == ["c"]
+    assert "did not answer (Timed out" in caplog.text
 
 
 def firing(**then: str) -> Firing:
