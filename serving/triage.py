@@ -49,7 +49,7 @@ class EventEngine:
         )
         self.knowledge.watch()  # both follow their alias in the background: a moved alias is served within
         self.rules.watch()  # refresh_interval, and no request waits on the registry for it
-        self.recent = recent or RecentReports()  # SharedRecentReports when ingress replicas share one store
+        self.recent = RecentReports() if recent is None else recent  # shared when ingress replicas share a store
         self._prepare = _components()
 
     def close(self) -> None:

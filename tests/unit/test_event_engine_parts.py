@@ -4,6 +4,7 @@ dispatch decisions, and the Open311 service list generated from the shipped taxo
 from __future__ import annotations
 
 import logging
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -44,9 +45,10 @@ class StoreHandle:
     store it fails as a handle does when the deployment does not answer."""
 
     def __init__(self, store: RecentReportsStore | None) -> None:
-        self.store, self.add_many = store, self
+        self.store, self.add_many, self.calls = store, self, 0
 
     def remote(self, entries: list) -> Any:
+        self.calls += 1
         if self.store is None:
             raise TimeoutError("Timed out waiting for result after 2.0s")
         store = self.store
@@ -59,7 +61,8 @@ def test_ingress_replicas_sharing_one_store_see_each_others_reports(caplog: pyte
     one.add_many([("a", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r1", 0)])
     [seen] = two.add_many([("b", "南村镇幸福小区门口垃圾堆放很久了没人清理", "市容环境", "南村镇", "r1", HOUR)])
     assert [d["id"] for d in seen.duplicates] == ["a"] and seen.reporter_count == 2
-    down = SharedRecentReports(StoreHandle(None))  # the store does not answer: this replica's own store does
+    handle = StoreHandle(None)
+    down = SharedRecentReports(handle, retry_s=0.2)  # the store does not answer: this replica's own store does
     batch = [
         ("c", "古岘镇路灯坏了一个月", "市容环境", "古岘镇", None, 0),
         ("d", "古岘镇路灯坏了一个月了", "市容环境", "古岘镇", None, HOUR),
@@ -68,6 +71,12 @@ def test_ingress_replicas_sharing_one_store_see_each_others_reports(caplog: pyte
         first, again = down.add_many(batch)  # a batch's own duplicates are found too
     assert first.duplicates == [] and [d["id"] for d in again.duplicates] == ["c"]
     assert "did not answer (Timed out" in caplog.text
+    down.add_many([("e", "路灯", "市容环境", "古岘镇", None, HOUR)])
+    assert handle.calls == 1  # within retry_s no request waits on a store that did not answer
+    handle.store = store
+    time.sleep(0.25)
+    [seen] = down.add_many([("f", "南村镇幸福小区门口垃圾堆放很久没人清理了", "市容环境", "南村镇", "r1", HOUR)])
+    assert handle.calls == 2 and {d["id"] for d in seen.duplicates} == {"a", "b"}  # asked again: it answers
 
 
 def firing(**then: str) -> Firing:
