@@ -57,7 +57,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the JSON here (Ray may print to stdout too)")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     home = Path(tempfile.mkdtemp(prefix="citymind-bench-components-"))
     reg = registry(home)
     from serving.pipeline import load_registered

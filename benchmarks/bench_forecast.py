@@ -28,7 +28,6 @@ REQUESTS, WARMUP, CLIENTS = 600, 100, 8
 
 def main() -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     from training.forecast_defaults import sample_request
 
     body = sample_request()

@@ -215,7 +215,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
     home = Path(tempfile.mkdtemp(prefix="bench-video-"))
     reg = registry(home)

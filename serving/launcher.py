@@ -8,6 +8,7 @@ load-balances across replicas. See docs/serving.md for the numbers behind this c
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import threading
 import time
@@ -30,9 +31,12 @@ class GatewayURLs:
 
 
 def ray_environment(port: int, *, direct_ingress: bool = True) -> dict[str, str]:
-    """Environment Ray's processes must start with (set before ``ray.init`` / ``ray start``)."""
+    """Environment Ray's processes must start with (set before ``ray.init`` / ``ray start``). ``RAY_AUTH_MODE`` is
+    left to Ray, whose default for a new local Ray is its token auth: its gRPC servers (GCS, raylets, workers, each
+    Serve replica's) listen on all interfaces and unpickle what they are sent, so they must refuse callers without
+    the token. A local Ray gets a token of its own from ``start_ray``; a cluster sets ``RAY_AUTH_MODE=token`` and
+    its token from a Secret (docs/deploy.md)."""
     env = {
-        "RAY_AUTH_MODE": "disabled",
         "RAY_USAGE_STATS_ENABLED": "0",
         "OMP_NUM_THREADS": "1",
         "RAY_SERVE_ENABLE_DIRECT_INGRESS": "1" if direct_ingress else "0",
@@ -59,6 +63,7 @@ def start_ray(address: str = "", *, env: dict[str, str] | None = None) -> None:
     if address:
         ray.init(address=address, log_to_driver=False)
     else:  # "local": a new Ray of our own, never a cluster someone else started with `ray start` on this box
+        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))  # this run's own (not ~/.ray/auth_token)
         ray.init(
             address="local",
             include_dashboard=False,
