@@ -1,9 +1,10 @@
 """The e2e session's gateway, in a process of its own: ``python -m tests.e2e._gateway_process CONFIG.json``.
 
 It starts the gateway (Ray, Serve, the citymind application) from the GatewayConfig fields in CONFIG.json, writes
-``{"url": ..., "replica_urls": [...]}`` to ``CONFIG.json.url``, serves until its stdin closes, then stops Serve
-and Ray. The test process never becomes a Ray driver, so Ray's shutdown cannot end the test run (a run once
-printed every pass, then exited with status 1 and no summary while Ray shut down in the pytest process)."""
+``{"url": ..., "replica_urls": [...], "gcs_address": ...}`` to ``CONFIG.json.url``, serves until its stdin
+closes, then stops Serve and Ray. The test process never becomes a Ray driver, so Ray's shutdown cannot end the
+test run (a run once printed every pass, then exited with status 1 and no summary while Ray shut down in the
+pytest process)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ def main(config_file: str) -> None:
     urls = start_gateway(GatewayConfig(**fields), port=port)
     try:
         partial = Path(f"{config_file}.url.partial")
-        partial.write_text(json.dumps({"url": urls.url, "replica_urls": list(urls.replica_urls)}))
+        import ray
+
+        gcs = ray.get_runtime_context().gcs_address
+        partial.write_text(json.dumps({"url": urls.url, "replica_urls": list(urls.replica_urls), "gcs_address": gcs}))
         partial.replace(f"{config_file}.url")  # the test process never reads half a file
         sys.stdin.read()  # until the test session closes it (or dies)
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 import threading
 import time
@@ -28,6 +29,7 @@ REPLICAS = 2
 def main() -> None:
     port, home = int(sys.argv[1]), Path(sys.argv[2])
     os.environ.update(ray_environment(port))  # as on a real cluster: set for every node before it starts
+    os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))  # the cluster's token, as its Secret would give
     from ray.cluster_utils import Cluster
 
     registry = register_probe(home)

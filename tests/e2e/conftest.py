@@ -49,19 +49,26 @@ def gateway_registry(gateway_home: Path) -> Any:
 
 
 @pytest.fixture(scope="package")
-def gateway(gateway_registry: Any, gateway_home: Path) -> Iterator[str]:
+def gateway_urls(gateway_registry: Any, gateway_home: Path) -> Iterator[dict[str, Any]]:
     """The gateway on Ray Serve, started by a process of its own (tests/e2e/_gateway_process.py) over the
     bootstrapped registry; stopped (Serve and Ray shut down) after the last end-to-end test, so an idle Ray does
     not share the cores with the rest of the run."""
     settings = {"refresh_interval": 0.5, "video": {"shards": 2}}  # e2e video cameras land on both shards
     with gateway_process(gateway_registry, gateway_home, settings) as urls:
-        yield urls["url"]
+        yield urls
+
+
+@pytest.fixture(scope="package")
+def gateway(gateway_urls: dict[str, Any]) -> str:
+    """The first ingress replica's URL."""
+    return str(gateway_urls["url"])
 
 
 @contextlib.contextmanager
 def gateway_process(registry: Any, home: Path, settings: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """A gateway over ``registry`` with ``settings`` (GatewayConfig fields) in a process of its own, ready; yields
-    ``{"url": first ingress replica, "replica_urls": [...]}`` and stops it (Serve and Ray shut down) after."""
+    ``{"url": first ingress replica, "replica_urls": [...], "gcs_address": ...}`` and stops it (Serve and Ray shut
+    down) after."""
     config = home / "gateway.json"
     fields = {
         "tracking_uri": registry.tracking_uri,
