@@ -155,10 +155,10 @@ def recent_reports(config: GatewayConfig) -> Any:
     and repeat callers across replicas); with one, the ingress keeps them itself (no hop)."""
     if config.ingress_replicas < 2:
         return None
-    from serving.recent import RecentReportsStore
+    from serving.recent import RecentReports
 
     return serve.deployment(
-        RecentReportsStore,
+        RecentReports,
         name="recent-reports",
         num_replicas=1,
         max_ongoing_requests=256,

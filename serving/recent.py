@@ -1,5 +1,5 @@
 """Recent open reports, for merging duplicates (并单) and counting repeat callers: bounded in size and time.
-With several ingress replicas they share one store (``RecentReportsStore``, the ``recent-reports`` deployment)
+With several ingress replicas they share one store (a ``RecentReports`` as the ``recent-reports`` deployment)
 through ``SharedRecentReports``, so a duplicate is found whichever replica each report reached."""
 
 from __future__ import annotations
@@ -104,16 +104,6 @@ class RecentReports:
             self._by_reporter[report.reporter] -= 1
             if not self._by_reporter[report.reporter]:
                 del self._by_reporter[report.reporter]
-
-
-class RecentReportsStore:
-    """Deployment class of ``recent-reports``: one :class:`RecentReports` that every ingress replica adds to."""
-
-    def __init__(self) -> None:
-        self.store = RecentReports()
-
-    def add_many(self, entries: list[tuple[Any, ...]]) -> list[Seen]:
-        return self.store.add_many(entries)
 
 
 class SharedRecentReports:

@@ -13,7 +13,7 @@ import pytest
 
 from knowledge_graph.defaults import load_pingdu
 from rules.engine import Firing
-from serving.recent import RecentReports, RecentReportsStore, SharedRecentReports
+from serving.recent import RecentReports, SharedRecentReports
 from serving.routes_catalogue import open311_services
 from serving.triage import merge_decisions
 
@@ -44,7 +44,7 @@ class StoreHandle:
     """A deployment handle's shape (``handle.add_many.remote(...).result(timeout_s=...)``) over a store; with no
     store it fails as a handle does when the deployment does not answer."""
 
-    def __init__(self, store: RecentReportsStore | None) -> None:
+    def __init__(self, store: RecentReports | None) -> None:
         self.store, self.add_many, self.calls = store, self, 0
 
     def remote(self, entries: list) -> Any:
@@ -56,7 +56,7 @@ class StoreHandle:
 
 
 def test_ingress_replicas_sharing_one_store_see_each_others_reports(caplog: pytest.LogCaptureFixture) -> None:
-    store = RecentReportsStore()
+    store = RecentReports()
     one, two = SharedRecentReports(StoreHandle(store)), SharedRecentReports(StoreHandle(store))
     one.add_many([("a", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r1", 0)])
     [seen] = two.add_many([("b", "南村镇幸福小区门口垃圾堆放很久了没人清理", "市容环境", "南村镇", "r1", HOUR)])
