@@ -17,9 +17,12 @@ import hashlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry import AssetNotFound, ValidationError
+
+if TYPE_CHECKING:
+    from models.video.detections import FrameDetector
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ class VideoAnalyzer:
             "live_tracks": len(session.analytics.tracker.tracks),
         }
 
-    async def _detect(self, detector: Any, frames: list[Any]) -> list[list[Any]]:
+    async def _detect(self, detector: FrameDetector, frames: list[Any]) -> list[list[Any]]:
         if detector.stateful:  # a camera's own background: its frames in order, nothing to batch with
             return await asyncio.to_thread(lambda: detector.detect(pixels(self.decoder, frames)))
         size = self.config.max_batch_size
@@ -171,7 +174,7 @@ class VideoAnalyzer:
         start = time.time() if last is None else max(time.time(), last + step)
         return [start + i * step for i in range(len(clip.frames))]
 
-    def _detector(self, session: CameraSession) -> Any:
+    def _detector(self, session: CameraSession) -> FrameDetector:
         kind = session.analytics.config.detector
         if kind == "motion":
             return session.analytics.motion
@@ -218,7 +221,7 @@ def in_replica() -> bool:
 class FrameChunk:
     """One batch item: consecutive frames of one clip (``first`` is the clip index of ``frames[0]``)."""
 
-    detector: Any
+    detector: FrameDetector
     frames: list[Any]
     first: int = 0
 
@@ -242,7 +245,7 @@ def detect_chunks(decoder: Any, chunks: list[FrameChunk]) -> list[Any]:
     groups: dict[int, list[int]] = {}
     for i, chunk in enumerate(chunks):
         try:
-            out.append(pixels(decoder, chunk.frames, chunk.first, getattr(chunk.detector, "grey_frames", False)))
+            out.append(pixels(decoder, chunk.frames, chunk.first, chunk.detector.grey_frames))
         except ValidationError as exc:
             out.append(exc)
             continue

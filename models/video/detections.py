@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,20 @@ class Detection:
 
     def to_dict(self) -> dict[str, Any]:
         return {"box": [round(v, 1) for v in self.box], "label": self.label, "score": round(self.score, 4)}
+
+
+class FrameDetector(Protocol):
+    """What the video deployment asks of a detector: ``detect(frames)`` → detections per frame; ``stateful`` (its
+    own state, such as a camera's background: one per camera, frames in order, never batched) and
+    ``grey_frames`` (it reads one channel, so its frames can be decoded grey)."""
+
+    @property
+    def stateful(self) -> bool: ...
+
+    @property
+    def grey_frames(self) -> bool: ...
+
+    def detect(self, frames: list[Any]) -> list[list[Detection]]: ...
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:

@@ -14,6 +14,7 @@ class MotionDetector:
     """``detect(frames)`` → boxes of moving blobs per frame; ``masks`` are polygons never reported."""
 
     stateful = True
+    grey_frames = False
 
     def __init__(self, settings: MotionSettings | None = None, masks: tuple[tuple[Point, ...], ...] = ()) -> None:
         self.settings = settings or MotionSettings()

@@ -13,6 +13,7 @@ class PeopleDetector:
     the default detector's window is 64×128, so people smaller than that are found only in a larger image."""
 
     stateful = False
+    grey_frames = False
 
     def __init__(self, min_score: float = 0.3, min_width: int = 640, stride: int = 8) -> None:
         self.min_score = min_score
