@@ -161,10 +161,10 @@ def reload_seconds(rules: int, rng: random.Random) -> dict[str, float]:
         old = RuleEngine(load_rules(path))
         _compile_default.cache_clear()  # cold: every condition compiled again
         start = time.perf_counter()
-        RuleEngine(load_rules(path), state_from=old)
+        RuleEngine(load_rules(path), timers=old.timers)
         cold = time.perf_counter() - start
         start = time.perf_counter()
-        RuleEngine(load_rules(path), state_from=old)
+        RuleEngine(load_rules(path), timers=old.timers)
         warm = time.perf_counter() - start
     return {"cold_s": round(cold, 3), "warm_s": round(warm, 3)}
 

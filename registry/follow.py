@@ -21,8 +21,7 @@ log = logging.getLogger("citymind.registry")
 
 
 class AliasFollower(Generic[T]):
-    """``load(registry, version)`` builds the served object from an :class:`AssetVersion`; ``carry(old, new)``
-    may move state from the old object to the new one (timers of unchanged rules, say)."""
+    """``load(registry, version)`` builds the served object from an :class:`AssetVersion`."""
 
     def __init__(
         self,
@@ -32,10 +31,9 @@ class AliasFollower(Generic[T]):
         load: Callable[[Any, Any], T],
         *,
         refresh_interval: float = 2.0,
-        carry: Callable[[T, T], T] | None = None,
     ) -> None:
         self.registry, self.name, self.alias = registry, name, alias
-        self.load, self.carry, self.refresh_interval = load, carry, refresh_interval
+        self.load, self.refresh_interval = load, refresh_interval
         self.version: int | None = None
         self.error: Exception | None = None  # why the last read of the alias put nothing new in service
         self._served: T | None = None
@@ -79,8 +77,6 @@ class AliasFollower(Generic[T]):
                 self.error = exc.with_traceback(None)  # the message, not the frames of a failed load
                 log.warning("keeping %s v%s: %s", self.name, self.version, self.last_error)
                 return False
-            if self.carry is not None and self._served is not None:
-                new = self.carry(self._served, new)
             self._served, self.version, self.error = new, target.version, None
             log.info("%s@%s: now serving version %s", self.name, self.alias, target.version)
             return True

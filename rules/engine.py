@@ -1,17 +1,19 @@
 """Evaluate a rule set: which rules fire for an event (dispatch, video) or along an indicator series (alert),
 with ``for``/``keep_firing_for``, suppression of repeats by ``group_by`` + ``interval`` (并单), and an
-explanation of every firing: rule, condition, the values it saw."""
+explanation of every firing: rule, condition, the values it saw. The timers live in ``rules.timers``."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rules.loader import Rule, RuleSet
 from rules.schema import FIELDS
+from rules.timers import Outcome, RuleTimers, Step, TimerStore
 
 #: what one series is, per kind: an alert's ``for`` timer runs per indicator and area, a video rule's per camera and
 #: zone (as a Prometheus alert's runs per label set); ``group_by`` adds to these
@@ -78,76 +80,68 @@ def render(template: str, event: Mapping[str, Any]) -> str:
 
 
 class RuleEngine:
-    """Stateful evaluation of one rule set; ``state`` (pending ``for`` timers, last firings) lives per engine."""
+    """Evaluation of one rule set. The ``for`` timers and repeat suppression live in ``timers`` (its own
+    :class:`RuleTimers` unless given one): an engine built for a reloaded rule set on the old one's timers keeps
+    them for the rules the reload left unchanged, and engines of several replicas can share one store."""
 
-    def __init__(self, ruleset: RuleSet, *, state_from: RuleEngine | None = None) -> None:
+    def __init__(self, ruleset: RuleSet, *, timers: TimerStore | None = None) -> None:
         self.ruleset = ruleset
-        self._by_kind: dict[str, tuple[Rule, ...]] = {
-            kind: tuple(r for r in ruleset.rules if r.kind == kind and r.enabled) for kind in FIELDS
+        self.timers: TimerStore = RuleTimers() if timers is None else timers
+        self._by_kind: dict[str, tuple[tuple[Rule, Any, bool, float], ...]] = {
+            kind: tuple(
+                (r, r.condition, bool(r.for_s or r.keep_firing_s), r.interval_s)
+                for r in ruleset.rules
+                if r.kind == kind and r.enabled
+            )
+            for kind in FIELDS
         }
-        self._pending: dict[tuple[str, tuple], float] = {}
-        self._last_true: dict[tuple[str, tuple], float] = {}
-        self._last_fired: dict[tuple[str, tuple], float] = {}
-        self._lock = threading.Lock()
-        if state_from is not None:
-            self._carry_state(state_from)
-
-    def _carry_state(self, old: RuleEngine) -> None:
-        """Keep ``for`` timers and repeat suppression of rules a reload left unchanged, so a reload neither
-        restarts a pending alert nor lets a merged report fire again."""
-        before = {r.id: r.spec for r in old.ruleset.rules}
-        same = {r.id for r in self.ruleset.rules if before.get(r.id) == r.spec}
-        with old._lock:
-            for mine, theirs in (
-                (self._pending, old._pending),
-                (self._last_true, old._last_true),
-                (self._last_fired, old._last_fired),
-            ):
-                mine.update({key: at for key, at in theirs.items() if key[0] in same})
+        self._digests: dict[str, str] = {}
 
     def evaluate(self, kind: str, event: Mapping[str, Any], at: float = 0.0) -> list[Firing]:
         """Rules of ``kind`` that fire for ``event`` at time ``at`` (seconds)."""
+        return self.evaluate_many(kind, [(event, at)])[0]
+
+    def evaluate_many(self, kind: str, events: list[tuple[Mapping[str, Any], float]]) -> list[list[Firing]]:
+        """Per ``(event, at)``, in order, the rules of ``kind`` that fire; the timers are advanced once for all."""
         if kind not in self._by_kind:
             raise ValueError(f"unknown rule kind {kind!r}; the kinds are {sorted(self._by_kind)}")
+        candidates: list[list[tuple[Rule, int | None]]] = []
+        steps: list[Step] = []
+        for event, at in events:
+            mine: list[tuple[Rule, int | None]] = []
+            for rule, condition, timed, interval in self._by_kind[kind]:
+                holds = condition(event) is True
+                if timed or (holds and interval):
+                    mine.append((rule, len(steps)))
+                    steps.append(self._step(rule, event, holds, at))
+                elif holds:
+                    mine.append((rule, None))  # fires, and nothing to remember
+            candidates.append(mine)
+        outcomes = self.timers.advance(steps) if steps else []
         out = []
-        for rule in self._by_kind[kind]:
-            firing = self._step(rule, event, at)
-            if firing is not None:
-                out.append(firing)
+        for (event, at), mine in zip(events, candidates, strict=True):
+            fired = []
+            for rule, index in mine:
+                outcome = _FIRES if index is None else outcomes[index]
+                if outcome is not None:
+                    fired.append(self._firing(rule, event, at, outcome))
+            out.append(fired)
         return out
 
     def run(self, kind: str, events: Iterable[tuple[float, Mapping[str, Any]]]) -> list[Firing]:
-        return [f for at, event in events for f in self.evaluate(kind, event, at)]
+        """Every firing along ``(at, event)`` pairs, in order."""
+        return [f for fired in self.evaluate_many(kind, [(event, at) for at, event in events]) for f in fired]
 
-    def _lingers(self, rule: Rule, key: tuple, at: float) -> bool:
-        last = self._last_true.get(key)
-        return bool(rule.keep_firing_s) and last is not None and at - last <= rule.keep_firing_s
-
-    def _step(self, rule: Rule, event: Mapping[str, Any], at: float) -> Firing | None:
-        holds = rule.condition(event) is True
-        timed = rule.for_s or rule.keep_firing_s
-        if not holds and not timed:
-            return None  # the common case: nothing to remember, no lock taken
+    def _step(self, rule: Rule, event: Mapping[str, Any], holds: bool, at: float) -> Step:
         fields = SERIES.get(rule.kind, ()) + rule.group_by
-        key = (rule.id, tuple(str(field_value(event, g)) for g in fields)) if fields else (rule.id, ())
-        with self._lock:
-            if not timed:
-                held_for = 0.0
-            elif holds:
-                since = self._pending.setdefault(key, at)
-                if at - since < rule.for_s:
-                    return None
-                self._last_true[key] = at  # the last time it was firing, for keep_firing_for
-                held_for = at - since
-            elif self._lingers(rule, key, at):
-                held_for = 0.0  # still firing for keep_firing_for; its `for` timer is kept
-            else:
-                self._pending.pop(key, None)
-                return None
-            previous = self._last_fired.get(key) if rule.interval_s else None
-            suppressed = previous is not None and at - previous < rule.interval_s
-            if rule.interval_s and not suppressed:
-                self._last_fired[key] = at
+        series = tuple(str(field_value(event, g)) for g in fields)
+        digest = self._digests.get(rule.id)
+        if digest is None:
+            text = json.dumps(rule.spec, sort_keys=True, ensure_ascii=False, default=str)
+            digest = self._digests[rule.id] = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        return Step((rule.id, digest, series), holds, at, rule.for_s, rule.keep_firing_s, rule.interval_s)
+
+    def _firing(self, rule: Rule, event: Mapping[str, Any], at: float, outcome: Outcome) -> Firing:
         return Firing(
             rule.id,
             rule.group,
@@ -158,8 +152,11 @@ class RuleEngine:
             {k: render(v, event) for k, v in rule.spec.get("annotations", {}).items()},
             rule.spec.get("severity", "warning"),
             at,
-            suppressed,
+            outcome.suppressed,
             self.ruleset.version,
             rule.condition.thresholds,
-            held_for,
+            outcome.held_for,
         )
+
+
+_FIRES = Outcome()

@@ -11,6 +11,7 @@ from typing import Any
 from registry.follow import AliasFollower
 from rules.engine import Firing, RuleEngine
 from rules.loader import RuleFileError, RuleSet, is_test_file, load_rules
+from rules.timers import RuleTimers, TimerStore
 
 
 def check_ruleset(ruleset: RuleSet) -> RuleSet:
@@ -50,27 +51,39 @@ def load_registered(registry: Any, ref: str) -> RuleSet:
 
 class RuleService(AliasFollower[RuleEngine]):
     """The rule set a service evaluates, following ``name@alias`` in the registry (``watch()`` polls in the
-    background; ``reload()`` on demand). A reload keeps the ``for`` timers and repeat suppression of rules the new
-    version left unchanged."""
+    background; ``reload()`` on demand). Every version runs on the same ``timers`` (its own :class:`RuleTimers`
+    unless given a shared store), so a reload keeps the ``for`` timers and repeat suppression of the rules it left
+    unchanged."""
 
-    def __init__(self, registry: Any, name: str, *, alias: str = "production", refresh_interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        registry: Any,
+        name: str,
+        *,
+        alias: str = "production",
+        refresh_interval: float = 2.0,
+        timers: TimerStore | None = None,
+    ) -> None:
+        self.timers: TimerStore = RuleTimers() if timers is None else timers
         super().__init__(
             registry,
             name,
             alias,
-            lambda reg, target: RuleEngine(load_registered(reg, f"{target.name}/{target.version}")),
+            lambda reg, target: RuleEngine(load_registered(reg, f"{target.name}/{target.version}"), timers=self.timers),
             refresh_interval=refresh_interval,
-            carry=lambda old, new: RuleEngine(new.ruleset, state_from=old),
         )
 
     def evaluate(self, kind: str, event: dict[str, Any], at: float = 0.0) -> list[Firing]:
+        return self.evaluate_many(kind, [(event, at)])[0]
+
+    def evaluate_many(self, kind: str, events: list[tuple[Any, float]]) -> list[list[Firing]]:
         engine = self._served  # taken once: a swap during this call does not affect it
         if engine is None:
             self.reload()
             engine = self._served
             if engine is None:
                 raise RuleFileError([f"{self.name}@{self.alias}: no usable rule set ({self.last_error})"])
-        return engine.evaluate(kind, event, at)
+        return engine.evaluate_many(kind, events)
 
     def status(self) -> dict[str, Any]:
         engine = self._served

@@ -10,6 +10,7 @@ import pytest
 from rules.engine import RuleEngine
 from rules.loader import RuleFileError, load_rules, parse_rules
 from rules.testing import compare_reports, run_tests
+from rules.timers import Outcome, RuleTimers, Step
 
 ALERT = """groups:
   - name: air
@@ -82,9 +83,9 @@ def test_a_reload_keeps_timers_of_unchanged_rules_only() -> None:
     old = RuleEngine(parse_rules(ALERT))
     old.evaluate("alert", {"value": 160}, 0)
     old.evaluate("alert", {"value": 160}, HOUR)
-    same = RuleEngine(parse_rules(ALERT + "      - id: new-rule\n        when: value > 500\n"), state_from=old)
+    same = RuleEngine(parse_rules(ALERT + "      - id: new-rule\n        when: value > 500\n"), timers=old.timers)
     assert [f.rule for f in same.evaluate("alert", {"value": 160}, 2 * HOUR)] == ["pm25-heavy"]
-    changed = RuleEngine(parse_rules(ALERT.replace("for: 2h", "for: 1h")), state_from=old)
+    changed = RuleEngine(parse_rules(ALERT.replace("for: 2h", "for: 1h")), timers=old.timers)
     assert changed.evaluate("alert", {"value": 160}, 2 * HOUR) == []  # its timer starts again
 
 
@@ -147,3 +148,15 @@ def test_for_timers_run_per_series() -> None:
     east = engine.evaluate("alert", {"indicator": "pm25", "area": "东阁街道", "value": 160}, 2 * HOUR)
     south = engine.evaluate("alert", {"indicator": "pm25", "area": "南村镇", "value": 160}, 2 * HOUR)
     assert [f.rule for f in east] == ["pm25-heavy"] and south == []  # 南村镇 has held for no time yet
+
+
+def test_rule_timers_are_bounded_and_their_time_only_moves_forward() -> None:
+    timers = RuleTimers(max_series=2)
+
+    def merge(series: str, at: float) -> Step:
+        return Step(("merge", "digest", (series,)), True, at, interval_s=60)
+
+    assert timers.advance([merge("古岘镇", 0), merge("南村镇", 0), merge("东阁街道", 0)]) == [Outcome()] * 3
+    assert len(timers) == 2  # the least recently stepped series went: it fires again, the others are repeats
+    assert timers.advance([merge("古岘镇", 1), merge("东阁街道", 1)]) == [Outcome(), Outcome(suppressed=True)]
+    assert timers.advance([merge("东阁街道", 0.5)]) == [None]  # older than its timer's last step: nothing
