@@ -34,13 +34,14 @@ def firing_to_event(engine: EventEngine, firing: Any, area: str | None, source: 
 def video_events(engine: EventEngine, analysis: dict[str, Any], area: str | None) -> list[dict[str, Any]]:
     """Video rules over every event the analytics raised, frame by frame in order (``for`` and repeat
     suppression per camera and zone run across requests); each firing that is not a repeat becomes an event."""
+    seen = [(frame, event) for frame in analysis["frames"] for event in frame["events"]]
+    firings = engine.rules.evaluate_many("video", [(event, float(frame["t"])) for frame, event in seen])
     out = []
-    for frame in analysis["frames"]:
-        for seen in frame["events"]:
-            for firing in engine.rules.evaluate("video", seen, float(frame["t"])):
-                if firing.suppressed:
-                    continue
-                RULE_FIRINGS.labels(firing.version or "", firing.rule).inc()
-                source = {"camera": seen["camera"], "zone": seen["zone"], "frame": frame["index"], "t": frame["t"]}
-                out.append(firing_to_event(engine, firing, area, source))
+    for (frame, event), fired in zip(seen, firings, strict=True):
+        for firing in fired:
+            if firing.suppressed:
+                continue
+            RULE_FIRINGS.labels(firing.version or "", firing.rule).inc()
+            source = {"camera": event["camera"], "zone": event["zone"], "frame": frame["index"], "t": frame["t"]}
+            out.append(firing_to_event(engine, firing, area, source))
     return out

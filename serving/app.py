@@ -22,7 +22,7 @@ from serving.routes_components import components_router
 from serving.routes_events import events_router
 from serving.routes_forecast import forecast_router
 from serving.routes_oip import oip_router
-from serving.routes_triage import close_engine, share_recent_reports, triage_router
+from serving.routes_triage import close_engine, share_event_state, triage_router
 
 
 def create_app(
@@ -34,15 +34,16 @@ def create_app(
     host: str = "127.0.0.1",
     video: Any = None,
     video_config: Any = None,
-    recent: Any = None,
+    state: Any = None,
 ) -> FastAPI:
     """``runner`` is a Ray deployment handle for models that are not latency-critical (None: all in process);
     ``keys`` the API key store (None: the one the settings name); ``video`` the video deployment's handle;
-    ``recent`` the ``recent-reports`` deployment's handle (None: the replica keeps its own recent reports)."""
-    if recent is not None:
-        from serving.recent import SharedRecentReports
+    ``state`` the ``event-state`` deployment's handle (None: the replica keeps its own recent reports and rule
+    timers)."""
+    if state is not None:
+        from serving.event_state import SharedEventState
 
-        share_recent_reports(hub, SharedRecentReports(recent))
+        share_event_state(hub, SharedEventState(state))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

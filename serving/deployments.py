@@ -71,12 +71,12 @@ class GatewayConfig:
 class GatewayIngress:
     """Ingress replica: owns a ``ModelHub`` (ORT sessions) and builds the FastAPI app after construction."""
 
-    def __init__(self, config: GatewayConfig, runner: Any = None, video: Any = None, recent: Any = None) -> None:
+    def __init__(self, config: GatewayConfig, runner: Any = None, video: Any = None, state: Any = None) -> None:
         self.config = config
         self.hub = config.hub()
         self.runner = runner
         self.video = video
-        self.recent = recent
+        self.state = state
         for name in config.preload:
             self.hub.get(name)  # fail fast: a replica that cannot load its champion never becomes ready
         self.hub.watch()
@@ -90,7 +90,7 @@ class GatewayIngress:
         keys = KeyStore(Path(self.config.keys_file)) if self.config.keys_file else None
         return create_app(
             self.hub, runner=self.runner, keys=keys, auth=self.config.auth, host=self.config.host,
-            video=self.video, video_config=self.config.video, recent=self.recent,
+            video=self.video, video_config=self.config.video, state=self.state,
         )  # fmt: skip
 
     def check_health(self) -> None:
@@ -147,19 +147,20 @@ def build_gateway(config: GatewayConfig) -> Any:
         **spread(config.ingress_replicas, config.max_replicas_per_node),
     )
     video = video_deployments(config) if config.video is not None else None
-    return ingress.bind(config, runner.bind(config), video, recent_reports(config))  # type: ignore[attr-defined]
+    return ingress.bind(config, runner.bind(config), video, event_state(config))  # type: ignore[attr-defined]
 
 
-def recent_reports(config: GatewayConfig) -> Any:
-    """With more than one ingress replica, one ``recent-reports`` replica keeps the reports they all see (duplicates
-    and repeat callers across replicas); with one, the ingress keeps them itself (no hop)."""
+def event_state(config: GatewayConfig) -> Any:
+    """With more than one ingress replica, one ``event-state`` replica keeps the recent reports and rule timers they
+    all use (duplicates, repeat callers, ``for`` durations and repeat suppression across replicas); with one, the
+    ingress keeps them itself (no hop)."""
     if config.ingress_replicas < 2:
         return None
-    from serving.recent import RecentReports
+    from serving.event_state import EventState
 
     return serve.deployment(
-        RecentReports,
-        name="recent-reports",
+        EventState,
+        name="event-state",
         num_replicas=1,
         max_ongoing_requests=256,
         logging_config={"enable_access_log": False},

@@ -41,11 +41,14 @@ class IndicatorEngine:
         upcoming = _summary(prediction)
         warnings = []
         fresh, first = self._new(indicator, area, points)
+        events = []
         for when, value in fresh:
             event = {"indicator": indicator, "area": area, "value": value, "hour": when.hour}
             if when == points[-1][0]:
                 event["forecast"] = upcoming  # the forecast starts after the last reading
-            for firing in self.engine.rules.evaluate("alert", event, when.timestamp()):
+            events.append((event, when.timestamp()))
+        for (when, value), fired in zip(fresh, self.engine.rules.evaluate_many("alert", events), strict=True):
+            for firing in fired:
                 # a first call replays the week to set the `for` timers; only the present is reported
                 if firing.suppressed or (first and when != points[-1][0]):
                     continue

@@ -1,17 +1,13 @@
 """Recent open reports, for merging duplicates (并单) and counting repeat callers: bounded in size and time.
-With several ingress replicas they share one store (a ``RecentReports`` as the ``recent-reports`` deployment)
-through ``SharedRecentReports``, so a duplicate is found whichever replica each report reached."""
+With several ingress replicas they share one store (``serving.event_state``), so a duplicate is found whichever
+replica each report reached."""
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
-
-log = logging.getLogger("citymind.serving")
 
 
 @dataclass(frozen=True)
@@ -104,34 +100,6 @@ class RecentReports:
             self._by_reporter[report.reporter] -= 1
             if not self._by_reporter[report.reporter]:
                 del self._by_reporter[report.reporter]
-
-
-class SharedRecentReports:
-    """``add_many`` on the shared store through its deployment handle (from a request thread, not the event loop).
-    If the store does not answer within ``timeout_s`` the reports go to this replica's own store instead (their
-    duplicates are then only the ones this replica saw), a warning says why, and the store is asked again after
-    ``retry_s`` (until then no request waits for it): triage never fails for it."""
-
-    def __init__(self, handle: Any, timeout_s: float = 2.0, retry_s: float = 30.0) -> None:
-        self.handle, self.timeout_s, self.retry_s = handle, timeout_s, retry_s
-        self.local = RecentReports()
-        self._retry_at = 0.0
-
-    def add_many(self, entries: list[tuple[Any, ...]]) -> list[Seen]:
-        """One call to the store for a whole batch of reports."""
-        if time.monotonic() >= self._retry_at:
-            try:
-                seen: list[Seen] = self.handle.add_many.remote(entries).result(timeout_s=self.timeout_s)
-                return seen
-            except Exception as exc:
-                self._retry_at = time.monotonic() + self.retry_s
-                log.warning(
-                    "the shared recent-reports store did not answer (%s); this replica's own store answers for the "
-                    "next %.0f s",
-                    exc,
-                    self.retry_s,
-                )
-        return self.local.add_many(entries)
 
 
 def _bigrams(text: str) -> frozenset[str]:

@@ -4,6 +4,7 @@ as triage would dispatch them."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 
@@ -38,7 +39,8 @@ def video_events_router(hub: ModelHub, video: Any, config: Any = None) -> APIRou
         if clip.camera not in cameras:
             raise AssetNotFound(f"unknown camera {clip.camera!r}; configured cameras: {sorted(cameras)}")
         analysis = await forwarder.forward(clip)
-        found = video_events(shared_engine(hub), analysis, area)
+        # in a thread: the rule timers may be the shared event state's, reached by a blocking call
+        found = await asyncio.to_thread(video_events, shared_engine(hub), analysis, area)
         frames = [{"index": f["index"], "t": f["t"], "counts": f["counts"]} for f in analysis["frames"]]
         return {"camera": clip.camera, "events": found, "frames": frames, "crossings": analysis["crossings"]}
 

@@ -48,7 +48,7 @@ class TriageRequest(BaseModel):
 
 
 _ENGINES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-_RECENT: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_STATE: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
@@ -62,13 +62,14 @@ def shared_engine(hub: ModelHub) -> Any:
             if engine is None:
                 from serving.triage import EventEngine
 
-                engine = _ENGINES[hub] = EventEngine(hub, recent=_RECENT.get(hub))
+                engine = _ENGINES[hub] = EventEngine(hub, state=_STATE.get(hub))
     return engine
 
 
-def share_recent_reports(hub: ModelHub, store: Any) -> None:
-    """The recent-reports store the replica's engine will use (``SharedRecentReports``), set before it is made."""
-    _RECENT[hub] = store
+def share_event_state(hub: ModelHub, state: Any) -> None:
+    """The recent reports and rule timers the replica's engine will use (``SharedEventState``), set before it is
+    made."""
+    _STATE[hub] = state
 
 
 def close_engine(hub: ModelHub) -> None:

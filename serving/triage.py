@@ -33,7 +33,9 @@ class TriageConfig:
 class EventEngine:
     """``triage(report)`` for one report, ``triage_batch(reports)`` for many (one classifier call)."""
 
-    def __init__(self, hub: Any, config: TriageConfig | None = None, recent: Any = None) -> None:
+    def __init__(self, hub: Any, config: TriageConfig | None = None, state: Any = None) -> None:
+        """``state``: recent reports and rule timers shared with other replicas (``SharedEventState``); None: this
+        engine keeps its own."""
         from rules.service import RuleService
         from serving.canary import shared_canary
 
@@ -45,11 +47,15 @@ class EventEngine:
         )
         rules_name, _, rules_alias = self.config.rules.partition("@")
         self.rules = RuleService(
-            hub.registry, rules_name, alias=rules_alias or "production", refresh_interval=self.config.refresh_interval
+            hub.registry,
+            rules_name,
+            alias=rules_alias or "production",
+            refresh_interval=self.config.refresh_interval,
+            timers=state,
         )
         self.knowledge.watch()  # both follow their alias in the background: a moved alias is served within
         self.rules.watch()  # refresh_interval, and no request waits on the registry for it
-        self.recent = RecentReports() if recent is None else recent  # shared when ingress replicas share a store
+        self.recent = RecentReports() if state is None else state
         self._prepare = _components()
 
     def close(self) -> None:
@@ -72,7 +78,15 @@ class EventEngine:
         keys = [str((p["report"].get("reporter") or {}).get("id") or p["id"]) for p in prepared]
         classified = self._classify([p["text"] for p in prepared], keys)
         seen = self.recent.add_many([_recent_entry(p, c) for p, c in zip(prepared, classified, strict=True)])
-        return [self._decide(p, c, s) for p, c, s in zip(prepared, classified, seen, strict=True)]
+        knowledge = self.knowledge.current()
+        dispatches = [
+            dispatch_of(knowledge, c["category"], p["area_name"]) for p, c in zip(prepared, classified, strict=True)
+        ]
+        parts = list(zip(prepared, classified, seen, dispatches, strict=True))
+        firings = self.rules.evaluate_many(
+            "dispatch", [(_rule_event(*part), part[0]["time"].timestamp()) for part in parts]
+        )
+        return [self._decide(knowledge, *part, fired) for part, fired in zip(parts, firings, strict=True)]
 
     def _prepare_one(self, report: Mapping[str, Any]) -> dict[str, Any]:
         record: dict[str, Any] = {"text": report["text"]}
@@ -102,24 +116,16 @@ class EventEngine:
             for a in self.canary.answer(self.config.model, keys, texts, run)
         ]
 
-    def _decide(self, prepared: dict[str, Any], classified: dict[str, Any], seen: Seen) -> dict[str, Any]:
-        knowledge = self.knowledge.current()
-        dispatch = dispatch_of(knowledge, classified["category"], prepared["area_name"])
-        report, when = prepared["report"], prepared["time"]
-        reporter = dict(report.get("reporter") or {})
-        event = {
-            "category": classified["category"],
-            "confidence": classified["confidence"],
-            "text": prepared["text"],
-            "area": prepared["area_name"],
-            "hour": when.hour,
-            "weekday": when.isoweekday(),
-            "channel": report.get("channel"),
-            "department": dispatch.get("lead"),
-            "reporter": {**reporter, "count": seen.reporter_count},
-            "duplicates": len(seen.duplicates),
-        }
-        firings = [f for f in self.rules.evaluate("dispatch", event, when.timestamp()) if not f.suppressed]
+    def _decide(
+        self,
+        knowledge: Any,
+        prepared: dict[str, Any],
+        classified: dict[str, Any],
+        seen: Seen,
+        dispatch: dict[str, Any],
+        fired: list[Any],
+    ) -> dict[str, Any]:
+        firings = [f for f in fired if not f.suppressed]
         for f in firings:
             RULE_FIRINGS.labels(f.version or "", f.rule).inc()
         decision = merge_decisions(firings)
@@ -145,6 +151,26 @@ class EventEngine:
                 "area": prepared["area_match"],
             },
         }
+
+
+def _rule_event(
+    prepared: dict[str, Any], classified: dict[str, Any], seen: Seen, dispatch: dict[str, Any]
+) -> dict[str, Any]:
+    """What the dispatch rules read of a report (docs/rules.md lists the fields)."""
+    report, when = prepared["report"], prepared["time"]
+    reporter = dict(report.get("reporter") or {})
+    return {
+        "category": classified["category"],
+        "confidence": classified["confidence"],
+        "text": prepared["text"],
+        "area": prepared["area_name"],
+        "hour": when.hour,
+        "weekday": when.isoweekday(),
+        "channel": report.get("channel"),
+        "department": dispatch.get("lead"),
+        "reporter": {**reporter, "count": seen.reporter_count},
+        "duplicates": len(seen.duplicates),
+    }
 
 
 def _recent_entry(prepared: dict[str, Any], classified: dict[str, Any]) -> tuple[Any, ...]:

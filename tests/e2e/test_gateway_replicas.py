@@ -1,5 +1,6 @@
-"""Two ingress replicas on Ray Serve share one recent-reports store (the ``recent-reports`` deployment): a
-duplicate report (并单) and a repeat caller are found whichever replica each report reached."""
+"""Two ingress replicas on Ray Serve share one event state (the ``event-state`` deployment): a duplicate report
+(并单) and a repeat caller are found, and a merged report's rule is not fired again, whichever replica each report
+reached."""
 
 from __future__ import annotations
 
@@ -30,3 +31,10 @@ def test_a_duplicate_is_found_across_ingress_replicas(gateway_registry: Any, tmp
     batched = batch.json()["results"]  # a batch is one call to the store: earlier reports and its own are found
     assert {d["id"] for d in batched[0]["duplicates"]} == {answers[0]["id"], answers[1]["id"]}
     assert batched[0]["id"] in {d["id"] for d in batched[1]["duplicates"]}
+    merged = [fired(a) for a in (*answers, *batched)]  # the rule timers are shared: a repeat is suppressed
+    assert merged == [False, True, False, False]
+
+
+def fired(answer: dict[str, Any]) -> bool:
+    """Whether the answer's rules merged the report as a repeat (并单: `repeated-report-merge`, once a day)."""
+    return "repeated-report-merge" in {f["rule"] for f in answer["explanation"]["rules"]["fired"]}

@@ -12,8 +12,10 @@ import jsonschema
 import pytest
 
 from knowledge_graph.defaults import load_pingdu
-from rules.engine import Firing
-from serving.recent import RecentReports, SharedRecentReports
+from rules.engine import Firing, RuleEngine
+from rules.loader import parse_rules
+from serving.event_state import EventState, SharedEventState
+from serving.recent import RecentReports
 from serving.routes_catalogue import open311_services
 from serving.triage import merge_decisions
 
@@ -40,29 +42,32 @@ def test_repeat_callers_are_counted_and_the_store_is_bounded() -> None:
     assert store.add("4", "again", "生态环境", "东阁街道", "r1", 9.0).reporter_count == 3  # same id replaces itself
 
 
-class StoreHandle:
-    """A deployment handle's shape (``handle.add_many.remote(...).result(timeout_s=...)``) over a store; with no
-    store it fails as a handle does when the deployment does not answer."""
+class StateHandle:
+    """A deployment handle's shape (``handle.add_many.remote(...).result(timeout_s=...)``) over an ``EventState``;
+    with no state it fails as a handle does when the deployment does not answer."""
 
-    def __init__(self, store: RecentReports | None) -> None:
-        self.store, self.add_many, self.calls = store, self, 0
+    def __init__(self, state: EventState | None) -> None:
+        self.state, self.calls = state, 0
 
-    def remote(self, entries: list) -> Any:
+    def __getattr__(self, method: str) -> Any:
+        return SimpleNamespace(remote=lambda items: self._remote(method, items))
+
+    def _remote(self, method: str, items: list) -> Any:
         self.calls += 1
-        if self.store is None:
+        if self.state is None:
             raise TimeoutError("Timed out waiting for result after 2.0s")
-        store = self.store
-        return SimpleNamespace(result=lambda timeout_s: store.add_many(entries))
+        state = self.state
+        return SimpleNamespace(result=lambda timeout_s: getattr(state, method)(items))
 
 
 def test_ingress_replicas_sharing_one_store_see_each_others_reports(caplog: pytest.LogCaptureFixture) -> None:
-    store = RecentReports()
-    one, two = SharedRecentReports(StoreHandle(store)), SharedRecentReports(StoreHandle(store))
+    state = EventState()
+    one, two = SharedEventState(StateHandle(state)), SharedEventState(StateHandle(state))
     one.add_many([("a", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r1", 0)])
     [seen] = two.add_many([("b", "南村镇幸福小区门口垃圾堆放很久了没人清理", "市容环境", "南村镇", "r1", HOUR)])
     assert [d["id"] for d in seen.duplicates] == ["a"] and seen.reporter_count == 2
-    handle = StoreHandle(None)
-    down = SharedRecentReports(handle, retry_s=0.2)  # the store does not answer: this replica's own store does
+    handle = StateHandle(None)
+    down = SharedEventState(handle, retry_s=0.2)  # the state does not answer: this replica's own state does
     batch = [
         ("c", "古岘镇路灯坏了一个月", "市容环境", "古岘镇", None, 0),
         ("d", "古岘镇路灯坏了一个月了", "市容环境", "古岘镇", None, HOUR),
@@ -72,11 +77,46 @@ def test_ingress_replicas_sharing_one_store_see_each_others_reports(caplog: pyte
     assert first.duplicates == [] and [d["id"] for d in again.duplicates] == ["c"]
     assert "did not answer (Timed out" in caplog.text
     down.add_many([("e", "路灯", "市容环境", "古岘镇", None, HOUR)])
-    assert handle.calls == 1  # within retry_s no request waits on a store that did not answer
-    handle.store = store
+    assert handle.calls == 1  # within retry_s no request waits on a state that did not answer
+    handle.state = state
     time.sleep(0.25)
     [seen] = down.add_many([("f", "南村镇幸福小区门口垃圾堆放很久没人清理了", "市容环境", "南村镇", "r1", HOUR)])
     assert handle.calls == 2 and {d["id"] for d in seen.duplicates} == {"a", "b"}  # asked again: it answers
+
+
+def test_ingress_replicas_sharing_one_state_share_rule_timers() -> None:
+    """A `for` timer started on one replica fires on another, and a repeat merged on one is suppressed on another;
+    a replica's late reading (older than the timer's last) changes nothing."""
+    state = EventState()
+    one = RuleEngine(parse_rules(TIMED), timers=SharedEventState(StateHandle(state)))
+    two = RuleEngine(parse_rules(TIMED), timers=SharedEventState(StateHandle(state)))
+    alone = RuleEngine(parse_rules(TIMED))
+    assert one.evaluate("alert", {"indicator": "pm25", "value": 160}, 0) == []
+    assert two.evaluate("alert", {"indicator": "pm25", "value": 170}, HOUR) == []
+    assert one.evaluate("alert", {"indicator": "pm25", "value": 90}, HOUR / 2) == []  # late: the timer keeps going
+    [fired] = two.evaluate("alert", {"indicator": "pm25", "value": 175}, 2 * HOUR)
+    assert fired.rule == "pm25-heavy" and fired.held_for == 2 * HOUR
+    assert alone.evaluate("alert", {"indicator": "pm25", "value": 175}, 2 * HOUR) == []  # its own timer: just started
+    merge = [(one, 0.0), (two, HOUR)]
+    report = {"area": "古岘镇", "category": "市容环境", "duplicates": 1}
+    assert [e.evaluate("dispatch", report, at)[0].suppressed for e, at in merge] == [False, True]
+
+
+TIMED = """groups:
+  - name: air
+    kind: alert
+    rules:
+      - id: pm25-heavy
+        when: value > 150
+        for: 2h
+  - name: merge
+    kind: dispatch
+    rules:
+      - id: merge
+        when: duplicates >= 1
+        group_by: [area, category]
+        interval: 24h
+"""
 
 
 def firing(**then: str) -> Firing:
