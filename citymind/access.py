@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from citymind.files import write_private
 from registry import CitymindError, ValidationError
 
 ROLES = ("consumer", "data_scientist", "rule_author", "admin")
@@ -116,12 +117,7 @@ class KeyStore:
         return record
 
     def _write(self, keys: dict[str, ApiKey]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump([asdict(k) for k in keys.values()], out, indent=1)
-        os.replace(tmp, self.path)  # atomic: a reader sees the old file or the new one
+        write_private(self.path, json.dumps([asdict(k) for k in keys.values()], indent=1))
         self._mtime = None
 
 

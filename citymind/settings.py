@@ -10,6 +10,7 @@
 | shared_data        | CITYMIND_SHARED_DATA       | ../shared/data                   |
 | keys_file          | CITYMIND_KEYS_FILE         | <home>/keys.json                 |
 | auth               | CITYMIND_AUTH              | auto (keys needed once any exist, or off loopback) |
+| state_file         | CITYMIND_STATE_FILE        | <home>/event_state.json ("off": in memory only)     |
 """
 
 from __future__ import annotations
@@ -37,10 +38,20 @@ class Settings(BaseSettings):
     auth: str = Field(default="auto", pattern="^(auto|on|off)$", description="auto: keys needed once any exist.")
     cameras_file: str = Field(default="", description="Cameras (detector, zones, lines) YAML; empty = shipped ones.")
     video_shards: int = Field(default=1, ge=1, le=64, description="Video deployments; a camera stays on one.")
+    state_file: str = Field(
+        default="", description="Recent reports and rule timers across restarts; empty = <home>/event_state.json."
+    )
 
     @property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()
+
+    @property
+    def resolved_state_file(self) -> str | None:
+        """Where the gateway keeps its event state; None ("off"): in memory only."""
+        if self.state_file.lower() == "off":
+            return None
+        return self.state_file or str(self.resolved_home / "event_state.json")
 
     @property
     def resolved_tracking_uri(self) -> str:

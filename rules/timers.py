@@ -39,11 +39,14 @@ class TimerStore(Protocol):
 class _Timer:
     __slots__ = ("last_at", "last_fired", "last_true", "pending")
 
-    def __init__(self) -> None:
-        self.pending: float | None = None
-        self.last_true: float | None = None
-        self.last_fired: float | None = None
-        self.last_at = float("-inf")
+    def __init__(
+        self,
+        pending: float | None = None,
+        last_true: float | None = None,
+        last_fired: float | None = None,
+        last_at: float = float("-inf"),
+    ) -> None:
+        self.pending, self.last_true, self.last_fired, self.last_at = pending, last_true, last_fired, last_at
 
 
 class RuleTimers:
@@ -58,6 +61,22 @@ class RuleTimers:
 
     def __len__(self) -> int:
         return len(self._timers)
+
+    def records(self) -> list[list]:
+        """The timers, least recently stepped first, as JSON can hold them: rule, digest, series, the four times."""
+        with self._lock:
+            return [
+                [*key[:-1], list(key[-1]), t.pending, t.last_true, t.last_fired, t.last_at]
+                for key, t in self._timers.items()
+            ]
+
+    def restore(self, records: list[list]) -> None:
+        """Take back timers from :meth:`records`."""
+        with self._lock:
+            for rule, digest, series, *times in records:
+                self._timers[(rule, digest, tuple(series))] = _Timer(*times)
+            while len(self._timers) > self.max_series:
+                self._timers.popitem(last=False)
 
     def advance(self, steps: list[Step]) -> list[Outcome | None]:
         """Apply ``steps`` in order; per step, its firing or None."""

@@ -38,17 +38,17 @@ def create_app(
 ) -> FastAPI:
     """``runner`` is a Ray deployment handle for models that are not latency-critical (None: all in process);
     ``keys`` the API key store (None: the one the settings name); ``video`` the video deployment's handle;
-    ``state`` the ``event-state`` deployment's handle (None: the replica keeps its own recent reports and rule
-    timers)."""
+    ``state`` the event engine's recent reports and rule timers (an ``EventState`` that persists, or a
+    ``SharedEventState`` of the ``event-state`` deployment; None: the engine keeps its own, in memory)."""
     if state is not None:
-        from serving.event_state import SharedEventState
-
-        share_event_state(hub, SharedEventState(state))
+        share_event_state(hub, state)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         close_engine(hub)  # the followers the endpoints started stop with the app (a plain uvicorn, tests)
+        if state is not None:
+            state.close()  # a persisted state is written a last time
 
     app = FastAPI(
         lifespan=lifespan,

@@ -32,6 +32,7 @@ class GatewayConfig:
     env: dict[str, str] = field(default_factory=lambda: {"OMP_NUM_THREADS": "1", "MLFLOW_LOGGING_LEVEL": "WARNING"})
     video: VideoConfig | None = field(default_factory=VideoConfig)  # None: no video deployment
     keys_file: str | None = None  # API keys (citymind keys create); None: no key store, auth by `auth` alone
+    state_file: str | None = None  # recent reports and rule timers across restarts; None: in memory only
     auth: str = "auto"
     host: str = "127.0.0.1"
 
@@ -46,6 +47,7 @@ class GatewayConfig:
             cache_dir=str(s.resolved_home / "cache"),
             **{
                 "keys_file": s.keys_file or str(s.resolved_home / "keys.json"),
+                "state_file": s.resolved_state_file,
                 "auth": s.auth,
                 "host": s.host,
                 "video": VideoConfig(cameras_file=s.cameras_file or None, shards=s.video_shards),
@@ -90,8 +92,17 @@ class GatewayIngress:
         keys = KeyStore(Path(self.config.keys_file)) if self.config.keys_file else None
         return create_app(
             self.hub, runner=self.runner, keys=keys, auth=self.config.auth, host=self.config.host,
-            video=self.video, video_config=self.config.video, state=self.state,
+            video=self.video, video_config=self.config.video, state=self._event_state(),
         )  # fmt: skip
+
+    def _event_state(self) -> Any:
+        """The ``event-state`` deployment's, shared with the other ingress replicas; else this replica's own,
+        persisted to ``state_file`` if one is set."""
+        from serving.event_state import EventState, SharedEventState
+
+        if self.state is not None:
+            return SharedEventState(self.state)
+        return EventState(self.config.state_file) if self.config.state_file else None
 
     def check_health(self) -> None:
         if not self.hub.served():
@@ -165,7 +176,7 @@ def event_state(config: GatewayConfig) -> Any:
         max_ongoing_requests=256,
         logging_config={"enable_access_log": False},
         ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
-    ).bind()  # type: ignore[attr-defined]
+    ).bind(config.state_file)  # type: ignore[attr-defined]
 
 
 def app(args: dict[str, Any] | None = None) -> Any:

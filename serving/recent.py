@@ -75,6 +75,20 @@ class RecentReports:
     def __len__(self) -> int:
         return len(self._reports)
 
+    def records(self) -> list[list[Any]]:
+        """The reports kept, oldest first, as JSON can hold them: id, bigrams (joined, not the text), area,
+        category, reporter, time."""
+        with self._lock:
+            return [[r.id, "".join(r.grams), *r.key, r.reporter, r.at] for r in self._reports.values()]
+
+    def restore(self, records: list[list[Any]]) -> None:
+        """Keep ``records`` (from :meth:`records`) as if they had been added, in order."""
+        with self._lock:
+            for id, grams, area, category, reporter, at in records:
+                if id in self._reports:
+                    self._drop(id)
+                self._insert(_Report(id, _split_grams(grams), (area, category), reporter, at))
+
     def _insert(self, report: _Report) -> None:
         self._reports[report.id] = report
         self._by_key[report.key].append(report.id)
@@ -105,6 +119,13 @@ class RecentReports:
 def _bigrams(text: str) -> frozenset[str]:
     squeezed = "".join(text.split())
     return frozenset(squeezed[i : i + 2] for i in range(len(squeezed) - 1)) or frozenset([squeezed])
+
+
+def _split_grams(joined: str) -> frozenset[str]:
+    """The bigrams ``records`` joined (a text of under two characters is its own single gram)."""
+    if len(joined) < 2:
+        return frozenset([joined])
+    return frozenset(joined[i : i + 2] for i in range(0, len(joined), 2))
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:

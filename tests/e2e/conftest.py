@@ -77,6 +77,7 @@ def gateway_process(registry: Any, home: Path, settings: dict[str, Any]) -> Iter
         "port": free_port(),
     }
     config.write_text(json.dumps(fields | settings))
+    Path(f"{config}.url").unlink(missing_ok=True)  # an earlier gateway's, in the same home
     log = home / "gateway.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(

@@ -12,8 +12,9 @@ import httpx
 from tests.e2e.conftest import gateway_process
 
 
-def test_a_duplicate_is_found_across_ingress_replicas(gateway_registry: Any, tmp_path: Path) -> None:
-    settings = {"ingress_replicas": 2, "video": None, "preload": ["event-classifier"]}
+def test_a_duplicate_is_found_across_ingress_replicas_and_a_restart(gateway_registry: Any, tmp_path: Path) -> None:
+    state_file = tmp_path / "event_state.json"
+    settings = {"ingress_replicas": 2, "video": None, "preload": ["event-classifier"], "state_file": str(state_file)}
     with gateway_process(gateway_registry, tmp_path, settings) as urls:
         first, second = urls["replica_urls"]  # each replica's own port: the two reports meet different replicas
         report = {"text": "南村镇幸福小区门口垃圾堆放很久没人清理", "area": "南村镇", "reporter": {"id": "c-7"}}
@@ -33,6 +34,12 @@ def test_a_duplicate_is_found_across_ingress_replicas(gateway_registry: Any, tmp
     assert batched[0]["id"] in {d["id"] for d in batched[1]["duplicates"]}
     merged = [fired(a) for a in (*answers, *batched)]  # the rule timers are shared: a repeat is suppressed
     assert merged == [False, True, False, False]
+    assert state_file.exists()  # the event-state replica wrote it when Serve stopped it
+    with gateway_process(gateway_registry, tmp_path, {**settings, "ingress_replicas": 1}) as urls:
+        fourth = {**report, "text": "南村镇幸福小区门口垃圾堆放很久很久没人清理"}
+        after = httpx.post(f"{urls['url']}/v1/events/triage", json={"report": fourth}, timeout=60).json()
+    assert answers[0]["id"] in {d["id"] for d in after["duplicates"]}  # one ingress, its own state, read back
+    assert not fired(after)  # and the merge rule's interval too
 
 
 def fired(answer: dict[str, Any]) -> bool:

@@ -4,7 +4,10 @@ dispatch decisions, and the Open311 service list generated from the shipped taxo
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -185,3 +188,35 @@ def test_a_flood_of_one_complaint_stays_bounded() -> None:
         seen = store.add(str(i), "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", None, float(i))
     assert len(seen.duplicates) == 5 and all(d["similarity"] == 1.0 for d in seen.duplicates)
     assert [d["id"] for d in seen.duplicates] == ["298", "297", "296", "295", "294"]  # the most recent first
+
+
+def test_the_event_state_outlives_a_restart_in_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "event_state.json"
+    before = EventState(path)
+    before.add_many([("a", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r1", 0)])
+    engine = RuleEngine(parse_rules(TIMED), timers=before)
+    assert engine.evaluate("alert", {"indicator": "pm25", "value": 160}, 0) == []
+    before.close()  # what Serve's shutdown or the app's lifespan does
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and "南村镇幸福小区" not in path.read_text(encoding="utf-8")
+    after = EventState(path)
+    [seen] = after.add_many([("b", "南村镇幸福小区门口垃圾堆放很久了没人清理", "市容环境", "南村镇", "r1", HOUR)])
+    assert [d["id"] for d in seen.duplicates] == ["a"] and seen.reporter_count == 2
+    [fired] = RuleEngine(parse_rules(TIMED), timers=after).evaluate(
+        "alert", {"indicator": "pm25", "value": 170}, 2 * HOUR
+    )
+    assert fired.held_for == 2 * HOUR  # the `for` timer started before the restart
+    after.close()
+
+
+def test_an_unreadable_event_state_is_set_aside_and_the_state_starts_empty(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "event_state.json"
+    path.write_text('{"format": 1, "recent": [{"id": "a"}]', encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="citymind.serving"):
+        state = EventState(path)
+    assert len(state.recent) == 0 and len(state.timers) == 0
+    assert (tmp_path / "event_state.json.unreadable").exists() and "could not be read" in caplog.text
+    state.add_many([("a", "路灯", "市容环境", "古岘镇", None, 0)])
+    state.close()
+    assert len(EventState(path).recent) == 1  # written afresh, read back
