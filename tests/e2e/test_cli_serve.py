@@ -1,5 +1,6 @@
 """`make run` as a person runs it: `citymind bootstrap`, then `citymind serve` in its own process (its own local
-Ray, not the session gateway's), a Chinese report over real HTTP, and Ctrl-C / SIGTERM stops it cleanly."""
+Ray, not the session gateway's), a Chinese report over real HTTP, and Ctrl-C / SIGTERM stops it cleanly, writing
+its event state on the way out."""
 
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ def test_citymind_serve_classifies_a_report_and_stops_cleanly(
 ) -> None:
     env = {**bootstrapped_home, "CITYMIND_PORT": str(gateway_port())}
     url = f"http://127.0.0.1:{env['CITYMIND_PORT']}"
+    state = Path(env["CITYMIND_HOME"]) / "event_state.json"
+    state.unlink(missing_ok=True)
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -82,11 +85,13 @@ def test_citymind_serve_classifies_a_report_and_stops_cleanly(
         assert body["model"] == "event-classifier" and body["version"] == 1
         assert httpx.get(f"{url}/v2/health/ready", timeout=10).status_code == 200
         assert len(session_processes(proc.pid)) > 1, "citymind serve started no Ray processes"
+        triaged = httpx.post(f"{url}/v1/events/triage", json={"report": {"text": REPORT}}, timeout=60).json()
 
         stop(proc)
         assert proc.wait(timeout=90) == 0, log.read_text()[-3000:]
         assert "gateway stopped" in log.read_text()
         assert wait_for_no_processes(proc.pid) == {}, "Ray processes outlived citymind serve"
+        assert triaged["id"] in state.read_text(encoding="utf-8")  # the event state, written as the gateway stopped
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{url}/v2/health/live", timeout=5)
     finally:
