@@ -1,5 +1,6 @@
 """The event engine's state, shared by the gateway's ingress replicas: the recent reports (duplicates, repeat
-callers) and the rule timers (``for`` durations, repeat suppression of dispatch, indicator and video rules). With
+callers), the rule timers (``for`` durations, repeat suppression of dispatch, indicator and video rules) and the
+hours each indicator series was evaluated up to. With
 one ingress replica the engine keeps both itself; with more, one ``event-state`` replica holds them
 (:class:`EventState`) and each ingress reaches it through :class:`SharedEventState`, so a duplicate is found, a
 ``for`` timer runs and a repeat is suppressed whichever replica each report, reading or frame reached."""
@@ -12,6 +13,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +25,20 @@ log = logging.getLogger("citymind.serving")
 
 
 class EventState:
-    """Recent reports and rule timers in one place (the ``event-state`` deployment, or a replica's own). With a
+    """Recent reports, rule timers and evaluated hours in one place (the ``event-state`` deployment, or a replica's
+    own). With a
     ``path`` they outlive a restart: read from it at start, written to it (atomically, owner-only) every
     ``save_every_s`` when something changed, and when the state closes (Serve calls ``__del__`` when it stops the
     replica). A file that cannot be read is set aside (``.unreadable``) with a warning, and the state starts empty."""
 
-    def __init__(self, path: str | Path | None = None, save_every_s: float = 30.0) -> None:
+    def __init__(self, path: str | Path | None = None, save_every_s: float = 30.0, max_series: int = 10_000) -> None:
         self.recent = RecentReports()
         self.timers = RuleTimers()
+        self.hours: OrderedDict[tuple[str, str | None], float] = OrderedDict()  # last hour evaluated, per series
+        self.max_series = max_series
         self.path = Path(path) if path else None
         self._changes = self._saved = 0
-        self._stop = threading.Event()
+        self._stop, self._saving, self._lock = threading.Event(), threading.Lock(), threading.Lock()
         if self.path is not None:
             self._load(self.path)
             threading.Thread(target=self._save_every, args=(save_every_s,), name="event-state", daemon=True).start()
@@ -46,14 +51,32 @@ class EventState:
         self._changes += 1
         return self.timers.advance(steps)
 
+    def evaluated(self, series: list[tuple[tuple[str, str | None], float]]) -> list[float | None]:
+        """Per ``((indicator, area), newest hour)``: the newest hour evaluated before for that series (None: never),
+        and the newest hour is now recorded as evaluated (at most ``max_series`` series, least recent out)."""
+        self._changes += 1
+        with self._lock:
+            before = []
+            for key, hour in series:
+                last = self.hours.get(key)
+                self.hours[key] = hour if last is None else max(last, hour)
+                self.hours.move_to_end(key)
+                before.append(last)
+            while len(self.hours) > self.max_series:
+                self.hours.popitem(last=False)
+        return before
+
     def save(self) -> None:
         """Write the state to ``path`` now, if it changed since it was last written."""
-        changes = self._changes
-        if self.path is None or changes == self._saved:
-            return
-        state = {"format": FORMAT, "recent": self.recent.records(), "timers": self.timers.records()}
-        write_private(self.path, json.dumps(state, ensure_ascii=False, separators=(",", ":")))
-        self._saved = changes
+        with self._saving:  # the saver thread and close() must not write the same file at once
+            changes = self._changes
+            if self.path is None or changes == self._saved:
+                return
+            with self._lock:
+                hours = [[*key, hour] for key, hour in self.hours.items()]
+            state = {"format": FORMAT, "recent": self.recent.records(), "timers": self.timers.records(), "hours": hours}
+            write_private(self.path, json.dumps(state, ensure_ascii=False, separators=(",", ":")))
+            self._saved = changes
 
     def close(self) -> None:
         self._stop.set()
@@ -81,15 +104,20 @@ class EventState:
                 raise ValueError(f"format {state.get('format')!r}, this version reads {FORMAT}")
             self.recent.restore(state["recent"])
             self.timers.restore(state["timers"])
+            self.hours.update(((indicator, area), hour) for indicator, area, hour in state["hours"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            self.recent, self.timers = RecentReports(), RuleTimers()
+            self.recent, self.timers, self.hours = RecentReports(), RuleTimers(), OrderedDict()
             aside = path.with_name(path.name + ".unreadable")
-            os.replace(path, aside)
+            with contextlib.suppress(OSError):  # if it cannot be moved, the next save replaces it
+                os.replace(path, aside)
             log.warning(
                 "the event state in %s could not be read (%s); starting empty, the file is now %s", path, exc, aside
             )
             return
-        log.info("event state from %s: %d recent reports, %d rule timers", path, len(self.recent), len(self.timers))
+        log.info(
+            "event state from %s: %d recent reports, %d rule timers, %d indicator series",
+            path, len(self.recent), len(self.timers), len(self.hours),
+        )  # fmt: skip
 
 
 #: the layout of the saved state; another one is set aside, not misread
@@ -97,7 +125,8 @@ FORMAT = 1
 
 
 class SharedEventState:
-    """``add_many`` and ``advance`` on the shared state through its deployment handle, one call per batch (from a
+    """``add_many``, ``advance`` and ``evaluated`` on the shared state through its deployment handle, one call per
+    batch (from a
     request thread, not the event loop). If it does not answer within ``timeout_s``, this replica's own state
     answers instead (duplicates and timers of what this replica saw), a warning says why, and the shared state is
     asked again after ``retry_s`` (until then no request waits for it): no request fails for it."""
@@ -114,6 +143,10 @@ class SharedEventState:
     def advance(self, steps: list[Step]) -> list[Outcome | None]:
         outcomes: list[Outcome | None] = self._call("advance", steps)
         return outcomes
+
+    def evaluated(self, series: list[tuple[tuple[str, str | None], float]]) -> list[float | None]:
+        before: list[float | None] = self._call("evaluated", series)
+        return before
 
     def close(self) -> None:
         self.local.close()

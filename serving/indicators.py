@@ -5,8 +5,6 @@ indicator and area, in order, on the engine's rule timers."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,15 +17,13 @@ Forecast = Callable[[str, str | None, list[float | None], list[str]], Mapping[st
 
 
 class IndicatorEngine:
-    """Warnings for series of one or more indicators; ``max_series`` bounds the per-series memory (oldest out)."""
+    """Warnings for series of one or more indicators, on ``engine``'s rules and event state."""
 
-    def __init__(self, engine: Any, forecast: Forecast, *, max_series: int = 10_000) -> None:
+    def __init__(self, engine: Any, forecast: Forecast) -> None:
         from registry.component import available_components
 
-        self.engine, self.forecast, self.max_series = engine, forecast, max_series
+        self.engine, self.forecast = engine, forecast
         self._resample = available_components()["series.resample"]()
-        self._seen: OrderedDict[tuple[str, str | None], float] = OrderedDict()
-        self._lock = threading.Lock()
 
     def evaluate(self, series: Mapping[str, Any]) -> dict[str, Any]:
         from serving.alerts import firing_to_event
@@ -68,17 +64,10 @@ class IndicatorEngine:
         self, indicator: str, area: str | None, points: list[tuple[datetime, Any]]
     ) -> tuple[list[tuple[datetime, Any]], bool]:
         """Hours after the last one evaluated for this series (all of them the first time), in order, and whether
-        this is the first time."""
-        key = (indicator, area)
-        with self._lock:
-            last = self._seen.get(key)
-            fresh = [(t, v) for t, v in points if last is None or t.timestamp() > last]
-            if fresh:
-                self._seen[key] = fresh[-1][0].timestamp()
-                self._seen.move_to_end(key)
-                while len(self._seen) > self.max_series:
-                    self._seen.popitem(last=False)
-        return fresh, last is None
+        this is the first time. What was evaluated is the event state's: shared by the ingress replicas, kept across
+        restarts."""
+        [last] = self.engine.state.evaluated([((indicator, area), points[-1][0].timestamp())])
+        return [(t, v) for t, v in points if last is None or t.timestamp() > last], last is None
 
 
 def _summary(prediction: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from registry.follow import AliasFollower
+from serving.event_state import EventState
 from serving.metrics import BATCH_SIZE, RULE_FIRINGS
-from serving.recent import RecentReports, Seen
+from serving.recent import Seen
 
 #: a report whose rules set nothing gets this priority; a priority without an SLA gets this one
 DEFAULT_PRIORITY = "P3"
@@ -34,12 +35,13 @@ class EventEngine:
     """``triage(report)`` for one report, ``triage_batch(reports)`` for many (one classifier call)."""
 
     def __init__(self, hub: Any, config: TriageConfig | None = None, state: Any = None) -> None:
-        """``state``: recent reports and rule timers shared with other replicas (``SharedEventState``); None: this
-        engine keeps its own."""
+        """``state``: recent reports, rule timers and evaluated hours (an ``EventState`` that persists, or a
+        ``SharedEventState``); None: this engine keeps its own, in memory."""
         from rules.service import RuleService
         from serving.canary import shared_canary
 
         self.hub, self.config = hub, config or TriageConfig()
+        self.state: Any = EventState() if state is None else state  # its own, or one the replicas share
         self.canary = shared_canary(hub, self.config.refresh_interval)
         name, _, alias = self.config.knowledge.partition("@")
         self.knowledge = AliasFollower(
@@ -51,11 +53,10 @@ class EventEngine:
             rules_name,
             alias=rules_alias or "production",
             refresh_interval=self.config.refresh_interval,
-            timers=state,
+            timers=self.state,
         )
         self.knowledge.watch()  # both follow their alias in the background: a moved alias is served within
         self.rules.watch()  # refresh_interval, and no request waits on the registry for it
-        self.recent = RecentReports() if state is None else state
         self._prepare = _components()
 
     def close(self) -> None:
@@ -77,7 +78,7 @@ class EventEngine:
         prepared = [self._prepare_one(r) for r in reports]
         keys = [str((p["report"].get("reporter") or {}).get("id") or p["id"]) for p in prepared]
         classified = self._classify([p["text"] for p in prepared], keys)
-        seen = self.recent.add_many([_recent_entry(p, c) for p, c in zip(prepared, classified, strict=True)])
+        seen = self.state.add_many([_recent_entry(p, c) for p, c in zip(prepared, classified, strict=True)])
         knowledge = self.knowledge.current()
         dispatches = [
             dispatch_of(knowledge, c["category"], p["area_name"]) for p, c in zip(prepared, classified, strict=True)

@@ -103,6 +103,10 @@ def test_ingress_replicas_sharing_one_state_share_rule_timers() -> None:
     merge = [(one, 0.0), (two, HOUR)]
     report = {"area": "古岘镇", "category": "市容环境", "duplicates": 1}
     assert [e.evaluate("dispatch", report, at)[0].suppressed for e, at in merge] == [False, True]
+    first, second = (SharedEventState(StateHandle(state)) for _ in range(2))  # an indicator's hours, likewise
+    assert first.evaluated([(("pm25", "南村镇"), 0.0)]) == [None] and second.evaluated([(("pm25", "南村镇"), 0.0)]) == [
+        0.0
+    ]
 
 
 TIMED = """groups:
@@ -196,6 +200,7 @@ def test_the_event_state_outlives_a_restart_in_its_file(tmp_path: Path) -> None:
     before.add_many([("a", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r1", 0)])
     engine = RuleEngine(parse_rules(TIMED), timers=before)
     assert engine.evaluate("alert", {"indicator": "pm25", "value": 160}, 0) == []
+    assert before.evaluated([(("pm25", "平度市"), 0.0), (("pm25", None), HOUR)]) == [None, None]
     before.close()  # what Serve's shutdown or the app's lifespan does
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and "南村镇幸福小区" not in path.read_text(encoding="utf-8")
     after = EventState(path)
@@ -205,6 +210,8 @@ def test_the_event_state_outlives_a_restart_in_its_file(tmp_path: Path) -> None:
         "alert", {"indicator": "pm25", "value": 170}, 2 * HOUR
     )
     assert fired.held_for == 2 * HOUR  # the `for` timer started before the restart
+    assert after.evaluated([(("pm25", "平度市"), HOUR), (("pm25", None), 0.0)]) == [0.0, HOUR]  # and stays the newest
+    assert after.evaluated([(("pm25", None), 2 * HOUR)]) == [HOUR]
     after.close()
 
 
