@@ -1,6 +1,6 @@
 """Two ingress replicas on Ray Serve share one event state (the ``event-state`` deployment): a duplicate report
-(并单) and a repeat caller are found, and a merged report's rule is not fired again, whichever replica each report
-reached."""
+(并单) and a repeat caller are found, a merged report's rule is not fired again and an indicator's hour is reported
+once, whichever replica each report or reading reached; a gateway restarted on the state's file goes on from it."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def test_a_duplicate_is_found_across_ingress_replicas_and_a_restart(gateway_regi
         third = {**report, "text": "南村镇幸福小区门口的垃圾堆放很久没人清理"}
         batch = httpx.post(f"{first}/v1/events/triage", json={"reports": [third, again]}, timeout=60)
         assert batch.status_code == 200, batch.text
+        hours = [warnings(url) for url in (first, second)]  # the same readings at both replicas
     assert answers[0]["duplicates"] == [] and answers[0]["category"] == answers[1]["category"]
     assert [d["id"] for d in answers[1]["duplicates"]] == [answers[0]["id"]]
     batched = batch.json()["results"]  # a batch is one call to the store: earlier reports and its own are found
@@ -38,8 +39,20 @@ def test_a_duplicate_is_found_across_ingress_replicas_and_a_restart(gateway_regi
     with gateway_process(gateway_registry, tmp_path, {**settings, "ingress_replicas": 1}) as urls:
         fourth = {**report, "text": "南村镇幸福小区门口垃圾堆放很久很久没人清理"}
         after = httpx.post(f"{urls['url']}/v1/events/triage", json={"report": fourth}, timeout=60).json()
+        hours_after = warnings(urls["url"])
     assert answers[0]["id"] in {d["id"] for d in after["duplicates"]}  # one ingress, its own state, read back
     assert not fired(after)  # and the merge rule's interval too
+    assert "pm25-heavy-3h" in hours[0] and hours[1] == set()  # an hour is evaluated once, whichever replica
+    assert hours_after == set()  # and still after the restart
+
+
+def warnings(url: str) -> set[str]:
+    """The rules that warned on three days of PM2.5 readings whose last three hours are over 150 (平度市)."""
+    readings = [{"t": f"2026-11-{20 + h // 24}T{h % 24:02d}:00:00", "value": 200 if h >= 69 else 60} for h in range(72)]
+    body = {"series": [{"indicator": "pm25", "area": "平度市", "points": readings}]}
+    response = httpx.post(f"{url}/v1/indicators/evaluate", json=body, timeout=60)
+    assert response.status_code == 200, response.text
+    return {w["rule"] for w in response.json()["results"][0]["warnings"]}
 
 
 def fired(answer: dict[str, Any]) -> bool:
