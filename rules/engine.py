@@ -87,14 +87,10 @@ class RuleEngine:
     def __init__(self, ruleset: RuleSet, *, timers: TimerStore | None = None) -> None:
         self.ruleset = ruleset
         self.timers: TimerStore = RuleTimers() if timers is None else timers
-        self._by_kind: dict[str, tuple[tuple[Rule, Any, bool, float], ...]] = {
-            kind: tuple(
-                (r, r.condition, bool(r.for_s or r.keep_firing_s), r.interval_s)
-                for r in ruleset.rules
-                if r.kind == kind and r.enabled
-            )
-            for kind in FIELDS
+        self._by_kind: dict[str, tuple[Rule, ...]] = {
+            kind: tuple(r for r in ruleset.rules if r.kind == kind and r.enabled) for kind in FIELDS
         }
+        self._plans: dict[str, tuple[tuple[Rule, Any, bool, float], ...]] = {}
         self._digests: dict[str, str] = {}
 
     def evaluate(self, kind: str, event: Mapping[str, Any], at: float = 0.0) -> list[Firing]:
@@ -109,7 +105,7 @@ class RuleEngine:
         steps: list[Step] = []
         for event, at in events:
             mine: list[tuple[Rule, int | None]] = []
-            for rule, condition, timed, interval in self._by_kind[kind]:
+            for rule, condition, timed, interval in self._plan(kind):
                 holds = condition(event) is True
                 if timed or (holds and interval):
                     mine.append((rule, len(steps)))
@@ -131,6 +127,16 @@ class RuleEngine:
     def run(self, kind: str, events: Iterable[tuple[float, Mapping[str, Any]]]) -> list[Firing]:
         """Every firing along ``(at, event)`` pairs, in order."""
         return [f for fired in self.evaluate_many(kind, [(event, at) for at, event in events]) for f in fired]
+
+    def _plan(self, kind: str) -> tuple[tuple[Rule, Any, bool, float], ...]:
+        """Per rule of ``kind``: its condition, whether it is timed, its interval (made at its first use, so that a
+        reload does not parse every duration up front)."""
+        plan = self._plans.get(kind)
+        if plan is None:
+            plan = self._plans[kind] = tuple(
+                (r, r.condition, bool(r.for_s or r.keep_firing_s), r.interval_s) for r in self._by_kind[kind]
+            )
+        return plan
 
     def _step(self, rule: Rule, event: Mapping[str, Any], holds: bool, at: float) -> Step:
         fields = SERIES.get(rule.kind, ()) + rule.group_by
