@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     cameras_file: str = Field(default="", description="Cameras (detector, zones, lines) YAML; empty = shipped ones.")
     video_shards: int = Field(default=1, ge=1, le=64, description="Video deployments; a camera stays on one.")
     state_file: str = Field(
-        default="", description="Recent reports and rule timers across restarts; empty = <home>/event_state.json."
+        default="", description="The event state across restarts; empty = <home>/event_state.json, off = memory."
     )
 
     @property
