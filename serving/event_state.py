@@ -38,6 +38,7 @@ class EventState:
         self.max_series = max_series
         self.path = Path(path) if path else None
         self._changes = self._saved = 0
+        self.saved_at: float | None = None
         self._stop, self._saving, self._lock = threading.Event(), threading.Lock(), threading.Lock()
         if self.path is not None:
             self._load(self.path)
@@ -76,7 +77,19 @@ class EventState:
                 hours = [[*key, hour] for key, hour in self.hours.items()]
             state = {"format": FORMAT, "recent": self.recent.records(), "timers": self.timers.records(), "hours": hours}
             write_private(self.path, json.dumps(state, ensure_ascii=False, separators=(",", ":")))
-            self._saved = changes
+            self._saved, self.saved_at = changes, time.time()
+
+    def status(self) -> dict[str, Any]:
+        """What health reports: where the state lives, how much it holds, when it was last written."""
+        saved = None if self.saved_at is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.saved_at))
+        return {
+            "shared": False,
+            "file": None if self.path is None else str(self.path),
+            "saved_at": saved,
+            "recent_reports": len(self.recent),
+            "rule_timers": len(self.timers),
+            "indicator_series": len(self.hours),
+        }
 
     def close(self) -> None:
         self._stop.set()
@@ -147,6 +160,12 @@ class SharedEventState:
     def evaluated(self, series: list[tuple[tuple[str, str | None], float]]) -> list[float | None]:
         before: list[float | None] = self._call("evaluated", series)
         return before
+
+    def status(self) -> dict[str, Any]:
+        """Whether the shared state answers; while it does not, this replica's own state answers (its counts)."""
+        waiting = max(0.0, self._retry_at - time.monotonic())
+        own = {k: v for k, v in self.local.status().items() if k not in ("shared", "file", "saved_at")}
+        return {"shared": True, "answering": not waiting, "asked_again_in_s": round(waiting, 1), "own": own}
 
     def close(self) -> None:
         self.local.close()

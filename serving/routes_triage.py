@@ -94,7 +94,7 @@ def triage_router(hub: ModelHub) -> APIRouter:
     @router.get("/v1/health", tags=["Health"], responses={503: {"description": "a part cannot serve"}})
     def health() -> JSONResponse:
         """Every part the event engine needs, with the version it serves and its last error: the models, the
-        rule set and the knowledge snapshot. 200 when all can serve, 503 otherwise."""
+        rule set, the knowledge snapshot and the event state. 200 when all can serve, 503 otherwise."""
         ready = True
         try:
             engine = shared_engine(hub)
@@ -109,6 +109,7 @@ def triage_router(hub: ModelHub) -> APIRouter:
             parts["error"] = error
         else:
             parts["rules"], parts["knowledge"] = engine.rules.status(), engine.knowledge.status()
+            parts["event_state"] = engine.state.status()  # a shared state that does not answer is reported, not a 503
         return JSONResponse({"ready": ready, "parts": parts}, status_code=200 if ready else 503)
 
     return router

@@ -28,6 +28,7 @@ def test_a_duplicate_is_found_across_ingress_replicas_and_a_restart(gateway_regi
         batch = httpx.post(f"{first}/v1/events/triage", json={"reports": [third, again]}, timeout=60)
         assert batch.status_code == 200, batch.text
         hours = [warnings(url) for url in (first, second)]  # the same readings at both replicas
+        shared = httpx.get(f"{second}/v1/health", timeout=30).json()["parts"]["event_state"]
     assert answers[0]["duplicates"] == [] and answers[0]["category"] == answers[1]["category"]
     assert [d["id"] for d in answers[1]["duplicates"]] == [answers[0]["id"]]
     batched = batch.json()["results"]  # a batch is one call to the store: earlier reports and its own are found
@@ -40,10 +41,13 @@ def test_a_duplicate_is_found_across_ingress_replicas_and_a_restart(gateway_regi
         fourth = {**report, "text": "南村镇幸福小区门口垃圾堆放很久很久没人清理"}
         after = httpx.post(f"{urls['url']}/v1/events/triage", json={"report": fourth}, timeout=60).json()
         hours_after = warnings(urls["url"])
+        own = httpx.get(f"{urls['url']}/v1/health", timeout=30).json()["parts"]["event_state"]
     assert answers[0]["id"] in {d["id"] for d in after["duplicates"]}  # one ingress, its own state, read back
     assert not fired(after)  # and the merge rule's interval too
     assert "pm25-heavy-3h" in hours[0] and hours[1] == set()  # an hour is evaluated once, whichever replica
     assert hours_after == set()  # and still after the restart
+    assert (shared["shared"], shared["answering"], own["shared"], own["file"]) == (True, True, False, str(state_file))
+    assert own["recent_reports"] == 5  # the four reports before the restart and the one after
 
 
 def warnings(url: str) -> set[str]:

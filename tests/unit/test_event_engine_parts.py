@@ -81,6 +81,10 @@ def test_ingress_replicas_sharing_one_store_see_each_others_reports(caplog: pyte
     assert "did not answer (Timed out" in caplog.text
     down.add_many([("e", "路灯", "市容环境", "古岘镇", None, HOUR)])
     assert handle.calls == 1  # within retry_s no request waits on a state that did not answer
+    status = down.status()  # what /v1/health says meanwhile
+    assert (
+        status["answering"] is False and 0 < status["asked_again_in_s"] <= 0.2 and status["own"]["recent_reports"] == 3
+    )
     handle.state = state
     time.sleep(0.25)
     [seen] = down.add_many([("f", "南村镇幸福小区门口垃圾堆放很久没人清理了", "市容环境", "南村镇", "r1", HOUR)])
@@ -202,6 +206,7 @@ def test_the_event_state_outlives_a_restart_in_its_file(tmp_path: Path) -> None:
     assert engine.evaluate("alert", {"indicator": "pm25", "value": 160}, 0) == []
     assert before.evaluated([(("pm25", "平度市"), 0.0), (("pm25", None), HOUR)]) == [None, None]
     before.close()  # what Serve's shutdown or the app's lifespan does
+    assert before.status()["saved_at"] and before.status()["file"] == str(path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and "南村镇幸福小区" not in path.read_text(encoding="utf-8")
     after = EventState(path)
     [seen] = after.add_many([("b", "南村镇幸福小区门口垃圾堆放很久了没人清理", "市容环境", "南村镇", "r1", HOUR)])
