@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from rules.loader import Rule, RuleSet
 from rules.schema import FIELDS
@@ -87,11 +87,7 @@ class RuleEngine:
     def __init__(self, ruleset: RuleSet, *, timers: TimerStore | None = None) -> None:
         self.ruleset = ruleset
         self.timers: TimerStore = RuleTimers() if timers is None else timers
-        self._by_kind: dict[str, tuple[Rule, ...]] = {
-            kind: tuple(r for r in ruleset.rules if r.kind == kind and r.enabled) for kind in FIELDS
-        }
-        self._plans: dict[str, tuple[tuple[Rule, Any, bool, float], ...]] = {}
-        self._digests: dict[str, str] = {}
+        self._plans: dict[str, tuple[_Planned, ...]] = {}
 
     def evaluate(self, kind: str, event: Mapping[str, Any], at: float = 0.0) -> list[Firing]:
         """Rules of ``kind`` that fire for ``event`` at time ``at`` (seconds)."""
@@ -99,19 +95,18 @@ class RuleEngine:
 
     def evaluate_many(self, kind: str, events: list[tuple[Mapping[str, Any], float]]) -> list[list[Firing]]:
         """Per ``(event, at)``, in order, the rules of ``kind`` that fire; the timers are advanced once for all."""
-        if kind not in self._by_kind:
-            raise ValueError(f"unknown rule kind {kind!r}; the kinds are {sorted(self._by_kind)}")
+        plan = self._plan(kind)
         candidates: list[list[tuple[Rule, int | None]]] = []
         steps: list[Step] = []
         for event, at in events:
             mine: list[tuple[Rule, int | None]] = []
-            for rule, condition, timed, interval in self._plan(kind):
-                holds = condition(event) is True
-                if timed or (holds and interval):
-                    mine.append((rule, len(steps)))
-                    steps.append(self._step(rule, event, holds, at))
+            for planned in plan:
+                holds = planned.rule.condition(event) is True
+                if planned.timed or (holds and planned.rule.interval_s):
+                    mine.append((planned.rule, len(steps)))
+                    steps.append(planned.step(event, holds, at))
                 elif holds:
-                    mine.append((rule, None))  # fires, and nothing to remember
+                    mine.append((planned.rule, None))  # fires, and nothing to remember
             candidates.append(mine)
         outcomes = self.timers.advance(steps) if steps else []
         out = []
@@ -128,24 +123,15 @@ class RuleEngine:
         """Every firing along ``(at, event)`` pairs, in order."""
         return [f for fired in self.evaluate_many(kind, [(event, at) for at, event in events]) for f in fired]
 
-    def _plan(self, kind: str) -> tuple[tuple[Rule, Any, bool, float], ...]:
-        """Per rule of ``kind``: its condition, whether it is timed, its interval (made at its first use, so that a
-        reload does not parse every duration up front)."""
+    def _plan(self, kind: str) -> tuple[_Planned, ...]:
+        """The enabled rules of ``kind``, planned at the kind's first use (a reload parses no duration up front)."""
         plan = self._plans.get(kind)
         if plan is None:
-            plan = self._plans[kind] = tuple(
-                (r, r.condition, bool(r.for_s or r.keep_firing_s), r.interval_s) for r in self._by_kind[kind]
-            )
+            if kind not in FIELDS:
+                raise ValueError(f"unknown rule kind {kind!r}; the kinds are {sorted(FIELDS)}")
+            rules = [r for r in self.ruleset.rules if r.kind == kind and r.enabled]
+            plan = self._plans[kind] = tuple(_Planned.of(r) for r in rules)
         return plan
-
-    def _step(self, rule: Rule, event: Mapping[str, Any], holds: bool, at: float) -> Step:
-        fields = SERIES.get(rule.kind, ()) + rule.group_by
-        series = tuple(str(field_value(event, g)) for g in fields)
-        digest = self._digests.get(rule.id)
-        if digest is None:
-            text = json.dumps(rule.spec, sort_keys=True, ensure_ascii=False, default=str)
-            digest = self._digests[rule.id] = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-        return Step((rule.id, digest, series), holds, at, rule.for_s, rule.keep_firing_s, rule.interval_s)
 
     def _firing(self, rule: Rule, event: Mapping[str, Any], at: float, outcome: Outcome) -> Firing:
         return Firing(
@@ -166,3 +152,27 @@ class RuleEngine:
 
 
 _FIRES = Outcome()
+
+
+class _Planned(NamedTuple):
+    """A rule as evaluation uses it: whether it keeps a timer (``for``/``keep_firing_for``), the fields naming
+    its series, and (for a rule with a timer or an interval) the digest of its text that keys its timers."""
+
+    rule: Rule
+    timed: bool
+    fields: tuple[str, ...]
+    digest: str | None
+
+    @classmethod
+    def of(cls, rule: Rule) -> _Planned:
+        timed = bool(rule.for_s or rule.keep_firing_s)
+        digest = None
+        if timed or rule.interval_s:
+            text = json.dumps(rule.spec, sort_keys=True, ensure_ascii=False, default=str)
+            digest = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        return cls(rule, timed, SERIES.get(rule.kind, ()) + rule.group_by, digest)
+
+    def step(self, event: Mapping[str, Any], holds: bool, at: float) -> Step:
+        series = tuple(str(field_value(event, g)) for g in self.fields)
+        rule = self.rule
+        return Step((rule.id, self.digest, series), holds, at, rule.for_s, rule.keep_firing_s, rule.interval_s)
