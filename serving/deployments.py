@@ -73,12 +73,11 @@ class GatewayConfig:
 class GatewayIngress:
     """Ingress replica: owns a ``ModelHub`` (ORT sessions) and builds the FastAPI app after construction."""
 
-    def __init__(self, config: GatewayConfig, runner: Any = None, video: Any = None, state: Any = None) -> None:
+    def __init__(self, config: GatewayConfig, runner: Any = None, video: Any = None) -> None:
         self.config = config
         self.hub = config.hub()
         self.runner = runner
         self.video = video
-        self.state = state
         for name in config.preload:
             self.hub.get(name)  # fail fast: a replica that cannot load its champion never becomes ready
         self.hub.watch()
@@ -96,12 +95,14 @@ class GatewayIngress:
         )  # fmt: skip
 
     def _event_state(self) -> Any:
-        """The ``event-state`` deployment's, shared with the other ingress replicas; else this replica's own,
-        persisted to ``state_file`` if one is set."""
-        from serving.event_state import EventState, SharedEventState
+        """With two or more ingress replicas, the ``event-state`` actor's, shared with the others; else this
+        replica's own, persisted to ``state_file`` if one is set."""
+        from serving.event_state import EventState, SharedEventState, event_state_actor
 
-        if self.state is not None:
-            return SharedEventState(self.state)
+        if self.config.ingress_replicas >= 2:
+            return SharedEventState(
+                event_state_actor(self.config.state_file, self.config.tracking_uri, self.config.env)
+            )
         return EventState(self.config.state_file) if self.config.state_file else None
 
     def check_health(self) -> None:
@@ -158,25 +159,7 @@ def build_gateway(config: GatewayConfig) -> Any:
         **spread(config.ingress_replicas, config.max_replicas_per_node),
     )
     video = video_deployments(config) if config.video is not None else None
-    return ingress.bind(config, runner.bind(config), video, event_state(config))  # type: ignore[attr-defined]
-
-
-def event_state(config: GatewayConfig) -> Any:
-    """With more than one ingress replica, one ``event-state`` replica keeps the recent reports and rule timers they
-    all use (duplicates, repeat callers, ``for`` durations and repeat suppression across replicas); with one, the
-    ingress keeps them itself (no hop)."""
-    if config.ingress_replicas < 2:
-        return None
-    from serving.event_state import EventState
-
-    return serve.deployment(
-        EventState,
-        name="event-state",
-        num_replicas=1,
-        max_ongoing_requests=256,
-        logging_config={"enable_access_log": False},
-        ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": config.env}},
-    ).bind(config.state_file)  # type: ignore[attr-defined]
+    return ingress.bind(config, runner.bind(config), video)  # type: ignore[attr-defined]
 
 
 def app(args: dict[str, Any] | None = None) -> Any:

@@ -1,9 +1,10 @@
 """The event engine's state, shared by the gateway's ingress replicas: the recent reports (duplicates, repeat
 callers), the rule timers (``for`` durations, repeat suppression of dispatch, indicator and video rules) and the
-hours each indicator series was evaluated up to. With
-one ingress replica the engine keeps both itself; with more, one ``event-state`` replica holds them
-(:class:`EventState`) and each ingress reaches it through :class:`SharedEventState`, so a duplicate is found, a
-``for`` timer runs and a repeat is suppressed whichever replica each report, reading or frame reached."""
+hours each indicator series was evaluated up to. With one ingress replica the engine keeps them itself; with more,
+one ``event-state`` Ray actor holds them (:class:`EventState`) and each ingress reaches it through
+:class:`SharedEventState`, so a duplicate is found, a ``for`` timer runs and a repeat is suppressed whichever
+replica each report, reading or frame reached. An actor call, not a Serve deployment: a Serve handle call costs
+4–5 ms here and a plain actor call 1.5 ms, and triage makes one or two a request (docs/benchmarks/triage.json)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -138,14 +140,16 @@ FORMAT = 1
 
 
 class SharedEventState:
-    """``add_many``, ``advance`` and ``evaluated`` on the shared state through its deployment handle, one call per
-    batch (from a
-    request thread, not the event loop). If it does not answer within ``timeout_s``, this replica's own state
-    answers instead (duplicates and timers of what this replica saw), a warning says why, and the shared state is
-    asked again after ``retry_s`` (until then no request waits for it): no request fails for it."""
+    """``add_many``, ``advance`` and ``evaluated`` on the shared state through its actor handle, one call per
+    batch (from a request thread, not the event loop). If it does not answer within ``timeout_s``, this replica's own
+    state answers instead (duplicates and timers of what this replica saw), a warning says why, and the shared state
+    is asked again after ``retry_s`` (until then no request waits for it): no request fails for it. ``get`` waits
+    for a call's result (``ray.get``)."""
 
-    def __init__(self, handle: Any, timeout_s: float = 2.0, retry_s: float = 30.0) -> None:
-        self.handle, self.timeout_s, self.retry_s = handle, timeout_s, retry_s
+    def __init__(
+        self, actor: Any, timeout_s: float = 2.0, retry_s: float = 30.0, get: Callable[..., Any] | None = None
+    ) -> None:
+        self.actor, self.timeout_s, self.retry_s, self.get = actor, timeout_s, retry_s, get
         self.local = EventState()
         self._retry_at = 0.0
 
@@ -173,7 +177,7 @@ class SharedEventState:
     def _call(self, method: str, items: list[Any]) -> Any:
         if time.monotonic() >= self._retry_at:
             try:
-                return getattr(self.handle, method).remote(items).result(timeout_s=self.timeout_s)
+                return self._get(getattr(self.actor, method).remote(items))
             except Exception as exc:
                 self._retry_at = time.monotonic() + self.retry_s
                 log.warning(
@@ -183,3 +187,59 @@ class SharedEventState:
                     self.retry_s,
                 )
         return getattr(self.local, method)(items)
+
+    def _get(self, ref: Any) -> Any:
+        if self.get is not None:
+            return self.get(ref, timeout=self.timeout_s)
+        import ray
+
+        return ray.get(ref, timeout=self.timeout_s)
+
+
+#: the Ray namespace of the gateway's own actors
+NAMESPACE = "citymind"
+ACTOR_PREFIX = "event-state-"
+
+
+def event_state_actor(state_file: str | None, tracking_uri: str, env: dict[str, str] | None = None) -> Any:
+    """The ``event-state`` actor of this registry and state file, started by the first ingress replica that asks
+    (the others get the same one): detached, so it outlives any one replica, and restarted by Ray if its process
+    dies (it reads its file again). ``close_event_state_actors`` saves and stops it."""
+    import hashlib
+
+    import ray
+
+    key = hashlib.blake2b(f"{tracking_uri}\n{state_file or ''}".encode(), digest_size=6).hexdigest()
+    options = {"runtime_env": {"env_vars": env}} if env else {}
+    return (
+        ray.remote(EventState)
+        .options(
+            name=ACTOR_PREFIX + key,
+            namespace=NAMESPACE,
+            get_if_exists=True,
+            lifetime="detached",
+            max_restarts=-1,
+            num_cpus=0,
+            **options,
+        )
+        .remote(state_file)
+    )
+
+
+def close_event_state_actors(timeout_s: float = 30.0) -> int:
+    """Save and stop every ``event-state`` actor of the Ray cluster this process is connected to (the gateway's
+    shutdown); how many there were."""
+    import ray
+
+    closed = 0
+    for entry in ray.util.list_named_actors(all_namespaces=True):
+        if entry.get("namespace") != NAMESPACE or not entry.get("name", "").startswith(ACTOR_PREFIX):
+            continue
+        actor = ray.get_actor(entry["name"], namespace=NAMESPACE)
+        try:
+            ray.get(actor.close.remote(), timeout=timeout_s)
+        except Exception as exc:  # stopping anyway: the periodic save is at most 30 s old
+            log.warning("the event state %s could not be saved at shutdown (%s)", entry["name"], exc)
+        ray.kill(actor)
+        closed += 1
+    return closed

@@ -174,8 +174,7 @@ def wait_until(condition: Any, timeout: float) -> float:
 
 
 def wait_for_running(replicas: int, timeout: float) -> float:
-    """Block until every deployment of the app has ``replicas`` RUNNING replicas (``event-state``, the ingress
-    replicas' shared store, has one); the time it happened."""
+    """Block until every deployment of the app has ``replicas`` RUNNING replicas; the time it happened."""
     from ray import serve
     from ray.serve.schema import ReplicaState
 
@@ -183,8 +182,7 @@ def wait_for_running(replicas: int, timeout: float) -> float:
     while time.monotonic() < deadline:
         app = serve.status().applications.get(APP_NAME)
         states = {name: d.replica_states for name, d in app.deployments.items()} if app else {}
-        wanted = {name: 1 if name == "event-state" else replicas for name in states}
-        if states and all(s.get(ReplicaState.RUNNING, 0) == wanted[n] and len(s) == 1 for n, s in states.items()):
+        if states and all(s.get(ReplicaState.RUNNING, 0) == replicas and len(s) == 1 for s in states.values()):
             return time.monotonic()
         time.sleep(0.2)
     raise TimeoutError(f"deployments did not get back to {replicas} running replicas in {timeout} s: {states}")

@@ -1,4 +1,4 @@
-"""Two ingress replicas on Ray Serve share one event state (the ``event-state`` deployment): a duplicate report
+"""Two ingress replicas on Ray Serve share one event state (the ``event-state`` Ray actor): a duplicate report
 (并单) and a repeat caller are found, a merged report's rule is not fired again and an indicator's hour is reported
 once, whichever replica each report or reading reached; a gateway restarted on the state's file goes on from it."""
 
@@ -36,7 +36,7 @@ def test_a_duplicate_is_found_across_ingress_replicas_and_a_restart(gateway_regi
     assert batched[0]["id"] in {d["id"] for d in batched[1]["duplicates"]}
     merged = [fired(a) for a in (*answers, *batched)]  # the rule timers are shared: a repeat is suppressed
     assert merged == [False, True, False, False]
-    assert state_file.exists()  # the event-state replica wrote it when Serve stopped it
+    assert state_file.exists()  # the gateway's shutdown saved the event-state actor
     with gateway_process(gateway_registry, tmp_path, {**settings, "ingress_replicas": 1}) as urls:
         fourth = {**report, "text": "南村镇幸福小区门口垃圾堆放很久很久没人清理"}
         after = httpx.post(f"{urls['url']}/v1/events/triage", json={"report": fourth}, timeout=60).json()

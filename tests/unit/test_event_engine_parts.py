@@ -45,9 +45,9 @@ def test_repeat_callers_are_counted_and_the_store_is_bounded() -> None:
     assert store.add("4", "again", "生态环境", "东阁街道", "r1", 9.0).reporter_count == 3  # same id replaces itself
 
 
-class StateHandle:
-    """A deployment handle's shape (``handle.add_many.remote(...).result(timeout_s=...)``) over an ``EventState``;
-    with no state it fails as a handle does when the deployment does not answer."""
+class StateActor:
+    """An actor handle's shape (``actor.add_many.remote(...)``, then ``get(ref, timeout=...)``) over an
+    ``EventState``; with no state, waiting fails as ``ray.get`` does when the actor does not answer."""
 
     def __init__(self, state: EventState | None) -> None:
         self.state, self.calls = state, 0
@@ -57,20 +57,28 @@ class StateHandle:
 
     def _remote(self, method: str, items: list) -> Any:
         self.calls += 1
-        if self.state is None:
-            raise TimeoutError("Timed out waiting for result after 2.0s")
-        state = self.state
-        return SimpleNamespace(result=lambda timeout_s: getattr(state, method)(items))
+        return self.state, method, items  # the "object ref"
+
+
+def wait(ref: Any, timeout: float) -> Any:
+    state, method, items = ref
+    if state is None:
+        raise TimeoutError(f"Get timed out: some object(s) not ready after {timeout} s")
+    return getattr(state, method)(items)
+
+
+def shared(actor: StateActor, **options: Any) -> SharedEventState:
+    return SharedEventState(actor, get=wait, **options)
 
 
 def test_ingress_replicas_sharing_one_store_see_each_others_reports(caplog: pytest.LogCaptureFixture) -> None:
     state = EventState()
-    one, two = SharedEventState(StateHandle(state)), SharedEventState(StateHandle(state))
+    one, two = shared(StateActor(state)), shared(StateActor(state))
     one.add_many([("a", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r1", 0)])
     [seen] = two.add_many([("b", "南村镇幸福小区门口垃圾堆放很久了没人清理", "市容环境", "南村镇", "r1", HOUR)])
     assert [d["id"] for d in seen.duplicates] == ["a"] and seen.reporter_count == 2
-    handle = StateHandle(None)
-    down = SharedEventState(handle, retry_s=0.2)  # the state does not answer: this replica's own state does
+    handle = StateActor(None)
+    down = shared(handle, retry_s=0.2)  # the state does not answer: this replica's own state does
     batch = [
         ("c", "古岘镇路灯坏了一个月", "市容环境", "古岘镇", None, 0),
         ("d", "古岘镇路灯坏了一个月了", "市容环境", "古岘镇", None, HOUR),
@@ -78,7 +86,7 @@ def test_ingress_replicas_sharing_one_store_see_each_others_reports(caplog: pyte
     with caplog.at_level(logging.WARNING, logger="citymind.serving"):
         first, again = down.add_many(batch)  # a batch's own duplicates are found too
     assert first.duplicates == [] and [d["id"] for d in again.duplicates] == ["c"]
-    assert "did not answer (Timed out" in caplog.text
+    assert "did not answer (Get timed out" in caplog.text
     down.add_many([("e", "路灯", "市容环境", "古岘镇", None, HOUR)])
     assert handle.calls == 1  # within retry_s no request waits on a state that did not answer
     status = down.status()  # what /v1/health says meanwhile
@@ -95,8 +103,8 @@ def test_ingress_replicas_sharing_one_state_share_rule_timers() -> None:
     """A `for` timer started on one replica fires on another, and a repeat merged on one is suppressed on another;
     a replica's late reading (older than the timer's last) changes nothing."""
     state = EventState()
-    one = RuleEngine(parse_rules(TIMED), timers=SharedEventState(StateHandle(state)))
-    two = RuleEngine(parse_rules(TIMED), timers=SharedEventState(StateHandle(state)))
+    one = RuleEngine(parse_rules(TIMED), timers=shared(StateActor(state)))
+    two = RuleEngine(parse_rules(TIMED), timers=shared(StateActor(state)))
     alone = RuleEngine(parse_rules(TIMED))
     assert one.evaluate("alert", {"indicator": "pm25", "value": 160}, 0) == []
     assert two.evaluate("alert", {"indicator": "pm25", "value": 170}, HOUR) == []
@@ -107,7 +115,7 @@ def test_ingress_replicas_sharing_one_state_share_rule_timers() -> None:
     merge = [(one, 0.0), (two, HOUR)]
     report = {"area": "古岘镇", "category": "市容环境", "duplicates": 1}
     assert [e.evaluate("dispatch", report, at)[0].suppressed for e, at in merge] == [False, True]
-    first, second = (SharedEventState(StateHandle(state)) for _ in range(2))  # an indicator's hours, likewise
+    first, second = (shared(StateActor(state)) for _ in range(2))  # an indicator's hours, likewise
     assert first.evaluated([(("pm25", "南村镇"), 0.0)]) == [None] and second.evaluated([(("pm25", "南村镇"), 0.0)]) == [
         0.0
     ]
