@@ -19,6 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._http_load import measure
+from benchmarks.bench_components import registry
 from benchmarks.bench_event_classify import stdout_to_stderr, wait_ready
 from tests.conftest import free_port
 
@@ -63,14 +64,7 @@ def reports(home: Path) -> list[dict[str, Any]]:
 
 
 def measure_all(home: Path, bodies: list[dict[str, Any]]) -> dict[str, dict]:
-    from citymind.bootstrap import bootstrap
-    from registry import MlflowRegistry
-
-    reg = MlflowRegistry(
-        f"sqlite:///{home / 'mlflow.db'}", artifact_location=(home / "art").as_uri(), cache_dir=home / "c"
-    )
-    for _ in bootstrap(reg):
-        pass
+    reg = registry(home)  # bootstrapped with the defaults
     port = free_port()
     args = [reg.tracking_uri, str(reg.artifact_location), str(home / "floor-cache"), str(port)]
     floor = subprocess.Popen([sys.executable, str(HERE / "_triage_floor.py"), *args])
