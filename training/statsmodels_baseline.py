@@ -87,8 +87,8 @@ def _forecast(sarimax: Any, s: SarimaxSettings, window: np.ndarray, horizon: int
     ``results.apply(window)``, a third of the time."""
     low, high = float(np.nanmin(window)), float(np.nanmax(window))
     span = high - low
+    model = sarimax(window, order=s.order, seasonal_order=s.seasonal_order)
     for params in (fitted, None) if fitted is not None else (None,):
-        model = sarimax(window, order=s.order, seasonal_order=s.seasonal_order)
         if params is None:
             params = fitted = model.fit(disp=False, maxiter=s.maxiter, return_params=True)
         forecast = np.asarray(model.filter(params, cov_type="none").forecast(horizon), dtype=np.float64)
