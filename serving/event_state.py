@@ -226,12 +226,11 @@ def event_state_actor(state_file: str | None, tracking_uri: str, env: dict[str, 
     )
 
 
-def close_event_state_actors(timeout_s: float = 30.0) -> int:
+def close_event_state_actors(timeout_s: float = 30.0) -> None:
     """Save and stop every ``event-state`` actor of the Ray cluster this process is connected to (the gateway's
-    shutdown); how many there were."""
+    shutdown)."""
     import ray
 
-    closed = 0
     for entry in ray.util.list_named_actors(all_namespaces=True):
         if entry.get("namespace") != NAMESPACE or not entry.get("name", "").startswith(ACTOR_PREFIX):
             continue
@@ -241,5 +240,3 @@ def close_event_state_actors(timeout_s: float = 30.0) -> int:
         except Exception as exc:  # stopping anyway: the periodic save is at most 30 s old
             log.warning("the event state %s could not be saved at shutdown (%s)", entry["name"], exc)
         ray.kill(actor)
-        closed += 1
-    return closed
