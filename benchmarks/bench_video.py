@@ -189,12 +189,28 @@ def gateway_modes(reg: Any, home: Path, config: Any, bodies: list[list[str]], ar
         "unbatched": {**unbatched, "ratio_to_floor": round(unbatched["fps"] / floor, 3)},
         "batched_over_unbatched": round(batched["fps"] / unbatched["fps"], 3),
     }
+    out["bound"] = floor_bound(floors, batched)
     out["goals"] = {
         "batched_over_unbatched >= 2": out["batched_over_unbatched"] >= 2,
         "batched_over_floor >= 0.8": out["batched"]["ratio_to_floor"] >= 0.8,
         "batched_over_pipeline_floor >= 0.8": out["batched"]["ratio_to_pipeline_floor"] >= 0.8,
     }
     return out
+
+
+def floor_bound(floors: dict, batched: dict) -> dict[str, Any]:
+    """The most the gateway could reach on this box if HTTP, JSON, Ray and Serve cost nothing: every core busy
+    with the pipeline's own work per frame (its in-process floor), less the load client's share of the same
+    cores, measured in the batched run."""
+    cores = len(os.sched_getaffinity(0))
+    client_ms = 1000 * batched["cpu_s"].get("client", 0.0) / batched["frames"]
+    fps = cores / (floors["pipeline_floor"]["ms_per_frame"] + client_ms) * 1000
+    return {
+        "cores": cores,
+        "client_ms_per_frame": round(client_ms, 3),
+        "fps_if_serving_were_free": round(fps, 1),
+        "ratio_to_floor_if_serving_were_free": round(fps / floors["floor"]["fps"], 3),
+    }
 
 
 def main() -> None:
