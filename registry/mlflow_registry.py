@@ -302,7 +302,11 @@ class MlflowRegistry:
         parsed = parse_ref(ref)
         if parsed.version is not None:
             return self._existing_version(parsed.name, parsed.version)
-        asset = self.get(parsed.name)
+        if parsed.alias is not None:
+            found = self._version_by_alias(parsed.name, parsed.alias)
+            if found is not None:
+                return found
+        asset = self.get(parsed.name)  # no such alias or asset (the error below says which) or a foreign version
         if parsed.alias is None:
             if asset.latest_version is None:
                 raise AssetNotFound(
@@ -385,8 +389,29 @@ class MlflowRegistry:
             ) from None
         return self._to_version(mv, rm)
 
+    def _version_by_alias(self, name: str, alias: str) -> AssetVersion | None:
+        """The version ``alias`` points at in one query (a quarter of the four a resolve took: what followers
+        poll every few seconds), or None when there is none or the version lacks citymind's kind tag."""
+        check_name(name)
+
+        def query() -> Any:
+            try:
+                return retrying(lambda: self.client.get_model_version_by_alias(name, alias))
+            except Exception as exc:
+                if is_not_found(exc):
+                    return None
+                raise
+
+        with mlflow_errors(self.tracking_uri):
+            mv = query()
+        return None if mv is None or KIND_TAG not in (mv.tags or {}) else self._to_version(mv, None)
+
     def _to_version(self, mv: Any, rm: Any) -> AssetVersion:
-        aliases = tuple(sorted(a for a, v in (rm.aliases or {}).items() if str(v) == str(mv.version)))
+        """``rm``: the registered model, for its aliases and kind; None takes them from the version."""
+        if rm is None:
+            aliases = tuple(sorted(mv.aliases or ()))
+        else:
+            aliases = tuple(sorted(a for a, v in (rm.aliases or {}).items() if str(v) == str(mv.version)))
         tags = dict(mv.tags or {})
         return AssetVersion(
             kind=Kind.parse(tags.get(KIND_TAG) or _kind_of(rm)),
