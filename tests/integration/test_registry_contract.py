@@ -221,3 +221,23 @@ def test_plain_mlflow_client_sees_what_citymind_sees(registry: MlflowRegistry, t
     assert all(v.tags["citymind.kind"] == "rule" for v in versions)
     found = client.search_registered_models(filter_string="tags.`citymind.kind` = 'rule'")
     assert name in [m.name for m in found]
+
+
+def test_an_alias_resolves_to_the_whole_version(registry: MlflowRegistry, tmp_path: Path, unique: str) -> None:
+    from mlflow import MlflowClient
+
+    name = f"resolved-{unique}"
+    registry.register("rule", name, make_artifact("rule", tmp_path, 1), tags={"city": "pingdu"})
+    registry.set_alias(name, "production", 1)
+    registry.set_alias(name, "staging", 1)
+    resolved = registry.resolve(f"{name}@production")
+    assert resolved == registry.version(name, 1)
+    assert resolved.aliases == ("production", "staging") and resolved.tags["city"] == "pingdu"
+
+    # a version made by another MLflow client carries no citymind tags: it takes the asset's kind
+    client = MlflowClient(tracking_uri=registry.tracking_uri, registry_uri=registry.tracking_uri)
+    first = client.get_model_version(name, "1")
+    foreign = client.create_model_version(name, first.source, run_id=first.run_id)
+    client.set_registered_model_alias(name, "foreign", foreign.version)
+    resolved = registry.resolve(f"{name}@foreign")
+    assert (resolved.kind, resolved.version, resolved.aliases) == (Kind.RULE, 2, ("foreign",))
