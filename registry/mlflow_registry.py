@@ -390,8 +390,8 @@ class MlflowRegistry:
         return self._to_version(mv, rm)
 
     def _version_by_alias(self, name: str, alias: str) -> AssetVersion | None:
-        """The version ``alias`` points at in one query (a quarter of the four a resolve took: what followers
-        poll every few seconds), or None when there is none or the version lacks citymind's kind tag."""
+        """The version ``alias`` points at, in one query (alias followers poll this every few seconds; it took
+        four), or None when there is none or the version lacks citymind's kind tag."""
         check_name(name)
 
         def query() -> Any:
