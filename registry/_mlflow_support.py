@@ -40,6 +40,16 @@ def retrying(call: Callable[[], T], attempts: int = 8) -> T:
     raise AssertionError("unreachable")
 
 
+def retrying_or_none(call: Callable[[], T]) -> T | None:
+    """``retrying(call)``, or None when MLflow answers that the thing asked for does not exist."""
+    try:
+        return retrying(call)
+    except Exception as exc:
+        if is_not_found(exc):
+            return None
+        raise
+
+
 def is_not_found(exc: BaseException) -> bool:
     return getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(exc).lower()
 

@@ -13,10 +13,10 @@ from registry import _lineage
 from registry._exceptions import AliasError, AssetNotFound, InvalidAsset, ValidationError
 from registry._mlflow_support import (
     is_already_exists,
-    is_not_found,
     mlflow_errors,
     not_found,
     retrying,
+    retrying_or_none,
     write_lock,
 )
 from registry._search import asset_filter, quote, search_names, search_versions
@@ -118,7 +118,7 @@ class MlflowRegistry:
         return self.version(name, int(mv.version))
 
     def _create_version(self, kind: Kind, name: str, model_dir: Path, tags: dict[str, str], description: str) -> Any:
-        existing = self._registered_model_or_none(name)
+        existing = retrying_or_none(lambda: self.client.get_registered_model(name))
         if existing is not None and existing.tags.get(KIND_TAG, kind.value) != kind.value:
             raise InvalidAsset(
                 f"{name!r} is already registered as a {existing.tags[KIND_TAG]}, not a {kind}. Pick another name.",
@@ -347,18 +347,10 @@ class MlflowRegistry:
         return _lineage.users_of(av, search_versions(self.client, _lineage.users_filter(name)))
 
     # -- helpers ---------------------------------------------------------------------------------------
-    def _registered_model_or_none(self, name: str) -> Any:
-        try:
-            return retrying(lambda: self.client.get_registered_model(name))
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-
     def _registered_model(self, name: str, kind: Kind | str | None = None) -> Any:
         check_name(name)
         with mlflow_errors(self.tracking_uri):
-            rm = self._registered_model_or_none(name)
+            rm = retrying_or_none(lambda: self.client.get_registered_model(name))
         wanted = Kind.parse(kind) if kind is not None else None
         if rm is None or (wanted is not None and rm.tags.get(KIND_TAG) != wanted.value):
             what = f"The {wanted}" if wanted else "Asset"
@@ -372,11 +364,8 @@ class MlflowRegistry:
             raise InvalidAsset(
                 f"Version must be a positive integer. Got {version!r} for {kind} {name!r}.", kind=kind, name=name
             )
-        try:
-            mv = retrying(lambda: self.client.get_model_version(name, str(int(version))))
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        mv = retrying_or_none(lambda: self.client.get_model_version(name, str(int(version))))
+        if mv is None:
             known = [v.version for v in search_versions(self.client, f"name = '{quote(name)}'")]
             error = AliasError if alias else AssetNotFound
             action = f"cannot point alias {alias!r} at it" if alias else "it cannot be used"
@@ -386,24 +375,15 @@ class MlflowRegistry:
                 kind=kind,
                 name=name,
                 version=str(version),
-            ) from None
+            )
         return self._to_version(mv, rm)
 
     def _version_by_alias(self, name: str, alias: str) -> AssetVersion | None:
         """The version ``alias`` points at, in one query (alias followers poll this every few seconds; it took
         four), or None when there is none or the version lacks citymind's kind tag."""
         check_name(name)
-
-        def query() -> Any:
-            try:
-                return retrying(lambda: self.client.get_model_version_by_alias(name, alias))
-            except Exception as exc:
-                if is_not_found(exc):
-                    return None
-                raise
-
         with mlflow_errors(self.tracking_uri):
-            mv = query()
+            mv = retrying_or_none(lambda: self.client.get_model_version_by_alias(name, alias))
         return None if mv is None or KIND_TAG not in (mv.tags or {}) else self._to_version(mv, None)
 
     def _to_version(self, mv: Any, rm: Any) -> AssetVersion:
