@@ -1,7 +1,7 @@
 """Event triage (``POST /v1/events/triage``: PII masking, classification, area, dispatch, rules, 并单 and repeat
 callers) in one run on 127.0.0.1, each report a different one of the project's generated Pingdu reports:
 (a) floor, the gateway's own FastAPI app under plain uvicorn, no Ray; (b) the gateway with one ingress replica
-(its event state in the replica); (c) two ingress replicas sharing the ``event-state`` deployment, requests
+(its event state in the replica); (c) two ingress replicas sharing the ``event-state`` actor, requests
 alternating between the replicas' own ports: what the shared state's hop costs.
 
 Prints JSON with each figure and its ratio to (a) and (c) to (b). Run: ``.venv/bin/python benchmarks/bench_triage.py``

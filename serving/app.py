@@ -39,7 +39,7 @@ def create_app(
     """``runner`` is a Ray deployment handle for models that are not latency-critical (None: all in process);
     ``keys`` the API key store (None: the one the settings name); ``video`` the video deployment's handle;
     ``state`` the event engine's recent reports and rule timers (an ``EventState`` that persists, or a
-    ``SharedEventState`` of the ``event-state`` deployment; None: the engine keeps its own, in memory)."""
+    ``SharedEventState`` of the ``event-state`` actor; None: the engine keeps its own, in memory)."""
     if state is not None:
         share_event_state(hub, state)
 

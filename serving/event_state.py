@@ -27,11 +27,11 @@ log = logging.getLogger("citymind.serving")
 
 
 class EventState:
-    """Recent reports, rule timers and evaluated hours in one place (the ``event-state`` deployment, or a replica's
-    own). With a
-    ``path`` they outlive a restart: read from it at start, written to it (atomically, owner-only) every
-    ``save_every_s`` when something changed, and when the state closes (Serve calls ``__del__`` when it stops the
-    replica). A file that cannot be read is set aside (``.unreadable``) with a warning, and the state starts empty."""
+    """Recent reports, rule timers and evaluated hours in one place (the ``event-state`` actor, or a replica's
+    own). With a ``path`` they outlive a restart: read from it at start, written to it (atomically, owner-only)
+    every ``save_every_s`` when something changed, and when the state closes (the gateway's shutdown closes the
+    actor; a replica's own closes in ``__del__`` when Serve stops the replica). A file that cannot be read is set
+    aside (``.unreadable``) with a warning, and the state starts empty."""
 
     def __init__(self, path: str | Path | None = None, save_every_s: float = 30.0, max_series: int = 10_000) -> None:
         self.recent = RecentReports()
