@@ -39,7 +39,7 @@ def in_process(component: Component, record: dict[str, Any], n: int) -> dict[str
 
 
 def registry(home: Path) -> Any:
-    from citymind.bootstrap import bootstrap
+    from citymind.cli.bootstrap import bootstrap
     from registry import MlflowRegistry
 
     reg = MlflowRegistry(

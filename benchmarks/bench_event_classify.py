@@ -103,7 +103,7 @@ SETUP = {
 
 def prepare_registry(home: Path) -> tuple[Any, Any, Any]:
     """The bootstrapped champion, and the same ONNX registered again as not latency-critical (path c)."""
-    from citymind.bootstrap import bootstrap
+    from citymind.cli.bootstrap import bootstrap
     from registry import MlflowRegistry
 
     reg = MlflowRegistry(

@@ -23,8 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from citymind.errors import CitymindError, ValidationError
 from citymind.files import write_private
-from registry import CitymindError, ValidationError
+from citymind.settings import Settings, get_settings
 
 ROLES = ("consumer", "data_scientist", "rule_author", "admin")
 #: what a role may do beyond consuming; admin may do all
@@ -125,14 +126,12 @@ def _digest(salt: str, secret: str) -> str:
     return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
 
 
-def key_store(settings: Any = None) -> KeyStore:
-    from citymind.settings import get_settings
-
+def key_store(settings: Settings | None = None) -> KeyStore:
     s = settings or get_settings()
     return KeyStore(Path(s.keys_file) if s.keys_file else s.resolved_home / "keys.json")
 
 
-def require(action: str, settings: Any = None) -> ApiKey | None:
+def require(action: str, settings: Settings | None = None) -> ApiKey | None:
     """For CLI commands that change the registry: once keys exist, ``CITYMIND_API_KEY`` must hold a key whose
     role may ``action``. Without keys (a fresh, local install) nothing is asked."""
     store = key_store(settings)

@@ -1,6 +1,6 @@
 """The registry of citymind's five libraries (models, algorithms, rules, knowledge, components) on MLflow."""
 
-from registry._exceptions import (
+from citymind.errors import (
     AliasError,
     AssetNotFound,
     CitymindError,

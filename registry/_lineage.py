@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from registry._exceptions import AssetNotFound, InvalidAsset, ValidationError
+from citymind.errors import AssetNotFound, InvalidAsset, ValidationError
 from registry._search import quote
 from registry.base import AssetVersion, LineageRef
 from registry.kinds import KIND_TAG, LINEAGE_TAG, Kind

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from registry._exceptions import AssetNotFound, RegistryError, RegistryUnavailable
+from citymind.errors import AssetNotFound, RegistryError, RegistryUnavailable
 
 T = TypeVar("T")
 _RETRYABLE = ("database is locked", "database table is locked", "unable to open database")

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from registry._exceptions import ValidationError
+from citymind.errors import ValidationError
 from registry._mlflow_support import retrying
 from registry.kinds import KIND_TAG, Kind
 

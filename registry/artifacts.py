@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from citymind.errors import InvalidAsset
 from registry import _files_loader
-from registry._exceptions import InvalidAsset
 
 ONNX_PIP = ["onnx", "onnxruntime"]
 #: file assets ship their loader as code, so a plain MLflow (``mlflow models serve``) needs only mlflow

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-from registry._exceptions import InvalidAsset, ValidationError
+from citymind.errors import InvalidAsset, ValidationError
 
 ENTRY_POINTS = "citymind.components"
 SPEC_FORMAT = "citymind.component/1"
@@ -177,7 +177,7 @@ def component_from_spec(spec: Mapping[str, Any]) -> Component:
 def register_component(registry: Any, component: Component, *, alias: str | None = "production") -> Any:
     """Register a component's spec (kind ``component``) unless its latest version already has the same spec;
     return that version."""
-    from registry._exceptions import AssetNotFound
+    from citymind.errors import AssetNotFound
 
     spec = component.to_spec()
     try:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from registry._exceptions import AssetNotFound
+from citymind.errors import AssetNotFound
 
 T = TypeVar("T")
 log = logging.getLogger("citymind.registry")

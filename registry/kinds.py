@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from registry._exceptions import UnknownKind
+from citymind.errors import UnknownKind
 
 KIND_TAG = "citymind.kind"
 LINEAGE_TAG = "citymind.lineage"

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from registry._exceptions import InvalidAsset
+from citymind.errors import InvalidAsset
 from registry.base import AssetVersion
 from registry.kinds import DIGEST_TAG
 

@@ -9,8 +9,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from citymind.errors import AliasError, AssetNotFound, InvalidAsset, ValidationError
+from citymind.settings import Settings, get_settings
 from registry import _lineage
-from registry._exceptions import AliasError, AssetNotFound, InvalidAsset, ValidationError
 from registry._mlflow_support import (
     is_already_exists,
     mlflow_errors,
@@ -55,9 +56,7 @@ class MlflowRegistry:
         self._experiments: dict[str, str] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any = None) -> MlflowRegistry:
-        from citymind.settings import get_settings
-
+    def from_settings(cls, settings: Settings | None = None) -> MlflowRegistry:
         s = settings or get_settings()
         if s.embedded:
             s.resolved_home.mkdir(parents=True, exist_ok=True)

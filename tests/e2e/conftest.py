@@ -35,7 +35,7 @@ def gateway_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def gateway_registry(gateway_home: Path) -> Any:
-    from citymind.bootstrap import bootstrap
+    from citymind.cli.bootstrap import bootstrap
     from registry import MlflowRegistry
 
     reg = MlflowRegistry(

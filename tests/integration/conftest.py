@@ -11,7 +11,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def bootstrapped(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from citymind.bootstrap import bootstrap
+    from citymind.cli.bootstrap import bootstrap
     from registry import MlflowRegistry
 
     home = tmp_path_factory.mktemp("bootstrapped")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from citymind._output import emit
+from citymind.cli._output import emit
 
 app = typer.Typer(
     help="API keys (hashed at rest) with roles: consumer, data_scientist, rule_author, admin.", no_args_is_help=True

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from citymind._output import emit
+from citymind.cli._output import emit
 from registry.component import described
 
 app = typer.Typer(help="Components (组件库) and pipelines: list, show, run, register.", no_args_is_help=True)

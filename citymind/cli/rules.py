@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from citymind._output import emit
+from citymind.cli._output import emit
 
 app = typer.Typer(help="Rule files (规则库): validate, test, backtest, publish, roll back.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from citymind._output import emit
+from citymind.cli._output import emit
 
 app = typer.Typer(
     help="Browse the registry of models, algorithms, rules, knowledge and components.", no_args_is_help=True

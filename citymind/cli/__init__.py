@@ -7,7 +7,12 @@ from typing import Annotated
 
 import typer
 
-from citymind import cli_components, cli_keys, cli_kg, cli_registry, cli_rules, cli_train
+from citymind.cli import components as cli_components
+from citymind.cli import keys as cli_keys
+from citymind.cli import kg as cli_kg
+from citymind.cli import registry as cli_registry
+from citymind.cli import rules as cli_rules
+from citymind.cli import train as cli_train
 
 app = typer.Typer(
     help="citymind: the algorithm and knowledge middle-platform of a city brain.",
@@ -25,7 +30,7 @@ app.add_typer(cli_keys.app, name="keys")
 @app.command()
 def bootstrap(force: Annotated[bool, typer.Option(help="register defaults even if present")] = False) -> None:
     """Register the default Pingdu assets if the registry is empty."""
-    from citymind.bootstrap import bootstrap as run_bootstrap
+    from citymind.cli.bootstrap import bootstrap as run_bootstrap
 
     for line in run_bootstrap(force=force):
         typer.echo(line)
@@ -132,7 +137,3 @@ def main() -> None:
     except CitymindError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()
