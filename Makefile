@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]' 2>&1 \
 		| grep -vE '^WARNING: Location|BuildBackendWarning|^ *!!|^ *\*+|^ *$$|corresp|strategy|Please|By 20|See https|Editable|name as your' || true
-	@$(PY) -c "import registry, models, rules, knowledge_graph, training, serving, citymind" 
+	@$(PY) -c "import registry, models, rules, knowledge_graph, training, events, serving, citymind" 
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -20,7 +20,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._http_load import measure
-from registry.component import Component, available_components
+from models.components.base import Component, available_components
 from tests.conftest import free_port
 
 REPORT = {"text": "李園街道杭州路小區門口垃圾堆放一周沒人清理，聯系電話13812345678"}
@@ -59,7 +59,7 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     home = Path(tempfile.mkdtemp(prefix="citymind-bench-components-"))
     reg = registry(home)
-    from serving.pipeline import load_registered
+    from models.components.pipeline import load_registered
 
     local: dict[str, dict[str, float]] = {}
     cases: dict[str, tuple[str, dict[str, Any]]] = {}

@@ -32,7 +32,7 @@ class GatewayConfig:
     env: dict[str, str] = field(default_factory=lambda: {"OMP_NUM_THREADS": "1", "MLFLOW_LOGGING_LEVEL": "WARNING"})
     video: VideoConfig | None = field(default_factory=VideoConfig)  # None: no video deployment
     keys_file: str | None = None  # API keys (citymind keys create); None: no key store, auth by `auth` alone
-    state_file: str | None = None  # the event state (serving/event_state.py) across restarts; None: in memory only
+    state_file: str | None = None  # the event state (events/state.py) across restarts; None: in memory only
     auth: str = "auto"
     host: str = "127.0.0.1"
 
@@ -97,7 +97,7 @@ class GatewayIngress:
     def _event_state(self) -> Any:
         """With two or more ingress replicas, the ``event-state`` actor's, shared with the others; else this
         replica's own, persisted to ``state_file`` if one is set."""
-        from serving.event_state import EventState, SharedEventState, event_state_actor
+        from events.state import EventState, SharedEventState, event_state_actor
 
         if self.config.ingress_replicas >= 2:
             return SharedEventState(

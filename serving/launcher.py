@@ -114,7 +114,7 @@ def stop_gateway() -> None:
     from ray import serve
 
     if ray.is_initialized():
-        from serving.event_state import close_event_state_actors
+        from events.state import close_event_state_actors
 
         serve.shutdown()
         close_event_state_actors()  # the ingress replicas are gone: saved to its file before Ray goes

@@ -33,7 +33,7 @@ def video_events_router(hub: ModelHub, video: Any, config: Any = None) -> APIRou
         """The same input as ``/v1/video/analyze`` (JSON or multipart); ``?area=南村镇`` places the camera for
         dispatch (else city-wide). Returns the events the video rules raised, each with its category,
         departments, priority and explanation, and the analysis they came from (counts per frame)."""
-        from serving.alerts import video_events
+        from events.alerts import video_events
 
         clip = await read_clip(request, config, decoder)
         if clip.camera not in cameras:
@@ -71,7 +71,7 @@ class IndicatorRequest(BaseModel):
 
 
 def indicators_router(hub: ModelHub) -> APIRouter:
-    from serving.indicators import IndicatorEngine, onnx_forecast
+    from events.indicators import IndicatorEngine, onnx_forecast
     from serving.routes_triage import shared_engine
 
     router = APIRouter(tags=["Event engine"])

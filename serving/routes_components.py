@@ -11,8 +11,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
+from models.components.base import Component, available_components, described
 from registry import AssetNotFound, InvalidAsset
-from registry.component import Component, available_components, described
 from registry.follow import AliasFollower
 from serving.limits import MAX_TEXTS
 from serving.model_hub import ModelHub
@@ -43,7 +43,7 @@ class ComponentShelf:
         self._lock = threading.Lock()
 
     def get(self, name: str, *, pipeline: bool) -> Component:
-        from serving.pipeline import Pipeline
+        from models.components.pipeline import Pipeline
 
         follower = self._follower(name)
         try:
@@ -66,7 +66,7 @@ class ComponentShelf:
             return self._followers[name]
 
     def _load(self, registry: Any, target: Any) -> Component:
-        from serving.pipeline import load_registered
+        from models.components.pipeline import load_registered
 
         return self._set_up(load_registered(registry, f"{target.name}/{target.version}"))
 
@@ -80,7 +80,7 @@ class ComponentShelf:
             return self._installed[name]
 
     def _set_up(self, component: Component) -> Component:
-        from serving.pipeline import ModelStep, Pipeline
+        from models.components.pipeline import ModelStep, Pipeline
 
         steps = component.spec.steps if isinstance(component, Pipeline) else (component,)
         for step in steps:

@@ -73,7 +73,7 @@ def events_router(hub: ModelHub, runner: Any = None) -> APIRouter:
 
 def canary_split(hub: ModelHub, model: ServedModel, texts: list[str], key: str | None, top_k: int) -> Any:
     """None without a canary on the model (the usual path); else the answers, each with its version and arm."""
-    from serving.canary import shared_canary
+    from events.canary import shared_canary
 
     canary = shared_canary(hub)
     split = canary.split(model.name)

@@ -60,7 +60,7 @@ def shared_engine(hub: ModelHub) -> Any:
         with _LOCK:
             engine = _ENGINES.get(hub)
             if engine is None:
-                from serving.triage import EventEngine
+                from events.triage import EventEngine
 
                 engine = _ENGINES[hub] = EventEngine(hub, state=_STATE.get(hub))
     return engine

@@ -55,8 +55,8 @@ def canary(
     ] = None,
 ) -> None:
     """Set a model's champion/challenger split; gateways follow within seconds (no restart)."""
+    from events.canary import SHADOW_TAG, WEIGHT_TAG
     from registry import MlflowRegistry
-    from serving.canary import SHADOW_TAG, WEIGHT_TAG
 
     reg = MlflowRegistry.from_settings()
     if weight is not None:

@@ -77,13 +77,12 @@ def _forecaster(reg: MlflowRegistry) -> AssetVersion:
 
 def _components(reg: MlflowRegistry) -> AssetVersion:
     """Every installed component (its name and default parameters), then the report-intake pipeline over them."""
-    import serving
-    from registry.component import available_components, register_component
-    from serving.pipeline import register_pipeline
+    from models.components.base import available_components, register_component
+    from models.components.pipeline import REPORT_INTAKE, register_pipeline
 
     for cls in available_components().values():
         register_component(reg, cls())
-    return register_pipeline(reg, Path(serving.__file__).resolve().parent / "defaults" / "report_intake.yaml")
+    return register_pipeline(reg, REPORT_INTAKE)
 
 
 #: (kind, name, alias it serves under, how to build and register it)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from citymind.cli._output import emit
-from registry.component import described
+from models.components.base import described
 
 app = typer.Typer(help="Components (组件库) and pipelines: list, show, run, register.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -23,16 +23,16 @@ def _registry() -> Any:
 
 def _component(target: str, params: list[str] | None) -> Any:
     """An installed component by name, a pipeline file, or a registered component/pipeline (name@alias, name/3)."""
-    from registry.component import SPEC_FORMAT, available_components, component_from_spec
+    from models.components.base import SPEC_FORMAT, available_components, component_from_spec
 
     if Path(target).is_file():
-        from serving.pipeline import load_pipeline
+        from models.components.pipeline import load_pipeline
 
         return load_pipeline(Path(target))
     if target in available_components():
         values = {k: json.loads(v) if v[:1] in "[{0123456789-tfn" else v for k, v in _pairs(params).items()}
         return component_from_spec({"format": SPEC_FORMAT, "component": target, "params": values})
-    from serving.pipeline import load_registered
+    from models.components.pipeline import load_registered
 
     return load_registered(_registry(), target)
 
@@ -47,7 +47,7 @@ def _pairs(items: list[str] | None) -> dict[str, str]:
 @app.command("list")
 def list_components(as_json: JsonOpt = False) -> None:
     """Installed components, and the components and pipelines registered in the registry."""
-    from registry.component import available_components
+    from models.components.base import available_components
 
     rows = [
         {
@@ -109,18 +109,18 @@ def register(
     """Register a pipeline (validated, with lineage to its components and model) or an installed component."""
     reg = _registry()
     if Path(target).is_file():
-        from serving.pipeline import register_pipeline
+        from models.components.pipeline import register_pipeline
 
         version = register_pipeline(reg, Path(target), alias=alias or None)
     else:
-        from registry.component import register_component
+        from models.components.base import register_component
 
         version = register_component(reg, _component(target, param), alias=alias or None)
     emit(version.to_dict(), as_json=as_json, columns=["kind", "name", "version", "aliases", "lineage"])
 
 
 def _needs_registry(component: Any) -> bool:
-    from serving.pipeline import ModelStep, Pipeline
+    from models.components.pipeline import ModelStep, Pipeline
 
     if isinstance(component, Pipeline):
         return any(isinstance(s, ModelStep) or getattr(s, "knowledge", None) for s in component.spec.steps)

@@ -7,8 +7,8 @@ import binascii
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from models.components.base import Component, ComponentTags
 from registry import ValidationError
-from registry.component import Component, ComponentTags
 
 #: a 4×3 red PNG with one green pixel at (0, 0)
 _RED_4X3_PNG = (

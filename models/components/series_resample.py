@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from models.components.base import Component, ComponentTags
 from registry import ValidationError
-from registry.component import Component, ComponentTags
 
 _POINT: dict[str, Any] = {
     "type": "object",

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from registry.component import Component
+from models.components.base import Component
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
 _SPACES = re.compile(r"[ \t\u3000\u00a0]+")

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from registry.component import available_components
-from serving.pipeline import ModelStep
+from models.components.base import available_components
+from models.components.pipeline import ModelStep
 from tests.unit.test_component_contract import same
 
 

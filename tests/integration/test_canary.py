@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from events.canary import SHADOW_TAG, WEIGHT_TAG, bucket
+from events.triage import EventEngine, TriageConfig
 from registry import MlflowRegistry
-from serving.canary import SHADOW_TAG, WEIGHT_TAG, bucket
 from serving.model_hub import ModelHub
-from serving.triage import EventEngine, TriageConfig
 
 NAME = "canary-classifier"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from knowledge_graph.area_resolver import AreaResolver
+from models.components.geo_resolve_area import AreaResolver
 from models.components.privacy_mask import PrivacyMasker
 from models.components.text_normalize import TextNormalizer
 from tests.pii_corpus import GENERATORS

@@ -134,8 +134,8 @@ def test_triage_follows_the_rule_sets_alias(bootstrapped: MlflowRegistry, tmp_pa
     import time
     from pathlib import Path
 
+    from events.triage import EventEngine, TriageConfig
     from rules.service import register_ruleset
-    from serving.triage import EventEngine, TriageConfig
 
     default = Path(__file__).resolve().parents[2] / "rules" / "defaults" / "pingdu.yaml"
     register_ruleset(bootstrapped, "followed-rules", default)

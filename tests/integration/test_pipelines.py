@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from models.components.base import available_components, register_component
+from models.components.pipeline import ModelStep, load_registered, register_pipeline
 from registry import MlflowRegistry, ValidationError
-from registry.component import available_components, register_component
-from serving.pipeline import ModelStep, load_registered, register_pipeline
 from tests.unit.test_component_contract import same
 
-DEFAULT_PIPELINE = Path(__file__).resolve().parents[2] / "serving" / "defaults" / "report_intake.yaml"
+DEFAULT_PIPELINE = Path(__file__).resolve().parents[2] / "models" / "components" / "defaults" / "report_intake.yaml"
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 from fastapi.testclient import TestClient
 
+from events.triage import EventEngine, TriageConfig
 from registry import MlflowRegistry
 from rules.service import register_ruleset
 from serving.app import create_app
 from serving.model_hub import ModelHub
 from serving.routes_triage import _ENGINES
 from serving.routes_video import InProcessVideo
-from serving.triage import EventEngine, TriageConfig
 from serving.video_deployment import VideoAnalyzer, VideoConfig
 from tests.unit.test_video import moving_box_frames, png
 

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from models.components.base import Component, available_components, check_record, component_from_spec
 from registry import ValidationError
-from registry.component import Component, available_components, check_record, component_from_spec
 
 COMPONENTS = available_components()
 

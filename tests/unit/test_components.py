@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from knowledge_graph.area_resolver import AreaResolver
+from models.components.geo_resolve_area import AreaResolver
 from models.components.image_decode import ImageDecoder
 from models.components.privacy_mask import PrivacyMasker, valid_id_number
 from models.components.series_resample import SeriesResampler

@@ -14,13 +14,13 @@ from typing import Any
 import jsonschema
 import pytest
 
+from events.recent import RecentReports
+from events.state import EventState, SharedEventState
+from events.triage import merge_decisions
 from knowledge_graph.defaults import load_pingdu
 from rules.engine import Firing, RuleEngine
 from rules.loader import parse_rules
-from serving.event_state import EventState, SharedEventState
-from serving.recent import RecentReports
 from serving.routes_catalogue import open311_services
-from serving.triage import merge_decisions
 
 HOUR = 3600.0
 

@@ -20,13 +20,13 @@ class IndicatorEngine:
     """Warnings for series of one or more indicators, on ``engine``'s rules and event state."""
 
     def __init__(self, engine: Any, forecast: Forecast) -> None:
-        from registry.component import available_components
+        from models.components.base import available_components
 
         self.engine, self.forecast = engine, forecast
         self._resample = available_components()["series.resample"]()
 
     def evaluate(self, series: Mapping[str, Any]) -> dict[str, Any]:
-        from serving.alerts import firing_to_event
+        from events.alerts import firing_to_event
 
         indicator, area = str(series["indicator"]), series.get("area")
         hourly = self._resample({"series": list(series["points"])})

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from events.triage import EventEngine, department_of, dispatch_of, merge_decisions
 from serving.metrics import RULE_FIRINGS
-from serving.triage import EventEngine, department_of, dispatch_of, merge_decisions
 
 
 def firing_to_event(engine: EventEngine, firing: Any, area: str | None, source: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ in ``setup``, never in ``__init__``; only ``process`` must be written. Like a sc
 constructor is the parameter list, so a component is saved as its name and parameters (no pickling) and found
 again through the ``citymind.components`` entry points.
 
->>> from registry.component import Component
+>>> from models.components.base import Component
 >>> class Shout(Component):
 ...     name = "demo.shout"
 ...     input_schema = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from citymind.files import write_private
+from events.recent import RecentReports, Seen
 from rules.timers import Outcome, RuleTimers, Step
-from serving.recent import RecentReports, Seen
 
 log = logging.getLogger("citymind.serving")
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from events.recent import Seen
+from events.state import EventState
 from registry.follow import AliasFollower
-from serving.event_state import EventState
 from serving.metrics import BATCH_SIZE, RULE_FIRINGS
-from serving.recent import Seen
 
 #: a report whose rules set nothing gets this priority; a priority without an SLA gets this one
 DEFAULT_PRIORITY = "P3"
@@ -37,8 +37,8 @@ class EventEngine:
     def __init__(self, hub: Any, config: TriageConfig | None = None, state: Any = None) -> None:
         """``state``: recent reports, rule timers and evaluated hours (an ``EventState`` that persists, or a
         ``SharedEventState``); None: this engine keeps its own, in memory."""
+        from events.canary import shared_canary
         from rules.service import RuleService
-        from serving.canary import shared_canary
 
         self.hub, self.config = hub, config or TriageConfig()
         self.state: Any = EventState() if state is None else state  # its own, or one the replicas share
@@ -182,7 +182,7 @@ def _recent_entry(prepared: dict[str, Any], classified: dict[str, Any]) -> tuple
 
 
 def _components() -> list[Any]:
-    from registry.component import available_components
+    from models.components.base import available_components
 
     known = available_components()
     steps = [known["text.normalize"](), known["privacy.mask"](), known["geo.resolve_area"]()]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from registry.component import Component
+from models.components.base import Component
 
 #: how people write an area's office: 东阁街道办事处, 东阁街办, 南村镇政府 ...
 _SUFFIXES = ("街道办事处", "街道办", "街办", "办事处", "镇人民政府", "镇政府", "街道", "镇", "社区", "村")

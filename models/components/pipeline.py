@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.components.base import Component, ComponentTags, component_from_spec
 from registry import InvalidAsset, ValidationError
-from registry.component import Component, ComponentTags, component_from_spec
+
+#: the default pipeline ``citymind bootstrap`` registers
+REPORT_INTAKE = Path(__file__).resolve().parent / "defaults" / "report_intake.yaml"
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -185,7 +188,7 @@ def parse_pipeline(text: str, source: str = "<pipeline>") -> Pipeline:
 def _step(step: Mapping[str, Any]) -> Component:
     if "model" in step:
         return ModelStep(step["model"], step.get("top_k", 3))
-    from registry.component import SPEC_FORMAT
+    from models.components.base import SPEC_FORMAT
 
     return component_from_spec({"format": SPEC_FORMAT, "component": step["component"], "params": step.get("params")})
 
@@ -251,7 +254,7 @@ def register_pipeline(registry: Any, path: Path, *, alias: str | None = "product
     """Validate the pipeline at ``path``, register the components it uses (unless registered with the same
     spec) and the pipeline itself, with lineage to each component version and the model version its alias
     points at now."""
-    from registry.component import register_component
+    from models.components.base import register_component
 
     pipeline = load_pipeline(path)
     lineage = []
@@ -271,7 +274,7 @@ def register_pipeline(registry: Any, path: Path, *, alias: str | None = "product
 
 def load_registered(registry: Any, ref: str) -> Component:
     """A registered component or pipeline (``name@alias``, ``name/3``, ``name``), ready to set up."""
-    from registry.component import component_from_spec, stored_spec
+    from models.components.base import component_from_spec, stored_spec
 
     stored = stored_spec(registry, ref)
     if isinstance(stored, str):

@@ -1,5 +1,5 @@
 """Recent open reports, for merging duplicates (并单) and counting repeat callers: bounded in size and time.
-With several ingress replicas they share one store (``serving.event_state``), so a duplicate is found whichever
+With several ingress replicas they share one store (``events.state``), so a duplicate is found whichever
 replica each report reached."""
 
 from __future__ import annotations
