@@ -70,7 +70,6 @@ def main() -> None:
         cases[name] = (f"/v1/components/{name}", example)
     pipeline = load_registered(reg, "report-intake@production")
     pipeline.setup(reg)
-    pipeline._ready = True
     local["pipeline:report-intake"] = in_process(pipeline, REPORT, args.records)
     cases["pipeline:report-intake"] = ("/v1/pipelines/report-intake", REPORT)
     served = through_gateway(reg, home, cases, args.requests)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from events.metrics import RULE_FIRINGS
 from events.triage import EventEngine, department_of, dispatch_of, merge_decisions
-from serving.metrics import RULE_FIRINGS
+from rules.engine import Firing
 
 
-def firing_to_event(engine: EventEngine, firing: Any, area: str | None, source: dict[str, Any]) -> dict[str, Any]:
+def firing_to_event(engine: EventEngine, firing: Firing, area: str | None, source: dict[str, Any]) -> dict[str, Any]:
     """One dispatched event from one rule firing; ``source`` says where it came from (camera, frame, indicator)."""
     knowledge = engine.knowledge.current()
     category = firing.labels.get("category")

@@ -14,14 +14,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
-import weakref
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from events.metrics import PREDICTIONS, SHADOW
+from events.ports import ModelSource
+from models.served import ServedModel
 from registry import AssetNotFound
-from serving.metrics import PREDICTIONS, SHADOW
+from registry.follow import Follower
 
 WEIGHT_TAG = "citymind.canary.weight"
 SHADOW_TAG = "citymind.canary.shadow"
@@ -41,26 +43,40 @@ def bucket(model: str, key: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+#: one text classifier run: a served model version and a batch of texts → one answer a text
+Run = Callable[[ServedModel, list[str]], list[dict[str, Any]]]
+
+
 class Canary:
     """``route(model, keys)`` → for each key the served model to use and its arm; ``shadow(...)`` runs the
-    challenger off the request path (one worker, a bounded backlog: shadow traffic never slows the answer)."""
+    challenger off the request path (one worker, a bounded backlog: shadow traffic never slows the answer).
+    Each model's split is followed like an alias (``registry.follow.Follower``): re-read at most every
+    ``refresh_interval`` seconds."""
 
-    def __init__(self, hub: Any, *, refresh_interval: float = 2.0, challenger_alias: str = "challenger") -> None:
+    def __init__(
+        self, hub: ModelSource, *, refresh_interval: float = 2.0, challenger_alias: str = "challenger"
+    ) -> None:
         self.hub, self.refresh_interval, self.challenger_alias = hub, refresh_interval, challenger_alias
-        self._splits: dict[str, tuple[float, Split]] = {}
+        self._splits: dict[str, Follower[Split, Split]] = {}
         self._lock = threading.Lock()
         self._shadow_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citymind-shadow")
         self._pending: set[Future[None]] = set()
         self.max_backlog = 64
 
     def split(self, model: str) -> Split:
-        cached = self._splits.get(model)
-        if cached is not None and time.monotonic() - cached[0] < self.refresh_interval:
-            return cached[1]
-        with self._lock:
-            split = self._read(model)
-            self._splits[model] = (time.monotonic(), split)
-            return split
+        follower = self._splits.get(model)
+        if follower is None:
+            with self._lock:
+                follower = self._splits.setdefault(
+                    model,
+                    Follower(
+                        f"canary of {model}", lambda: self._read(model), _same, refresh_interval=self.refresh_interval
+                    ),
+                )
+        try:
+            return follower.current()
+        except AssetNotFound:  # the registry could not be read and no split was known: no canary
+            return Split()
 
     def _read(self, model: str) -> Split:
         try:
@@ -75,7 +91,7 @@ class Canary:
             log.warning("no canary for %s: %s", model, exc)
             return Split()
 
-    def route(self, model: str, keys: list[str]) -> tuple[Any, list[tuple[Any, str]]]:
+    def route(self, model: str, keys: list[str]) -> tuple[ServedModel, list[tuple[ServedModel, str]]]:
         """The champion, and for each key the model to answer with and its arm (``champion``/``challenger``)."""
         champion = self.hub.get(model)
         split = self.split(model)
@@ -86,7 +102,7 @@ class Canary:
             (challenger, "challenger") if bucket(model, k) < split.weight else (champion, "champion") for k in keys
         ]
 
-    def answer(self, model: str, keys: list[str], texts: list[str], run: Any) -> list[dict[str, Any]]:
+    def answer(self, model: str, keys: list[str], texts: list[str], run: Run) -> list[dict[str, Any]]:
         """``run(served, texts)`` per arm (one batched call each), each answer tagged with its ``version`` and
         ``arm``; the champion's answers are shadowed by the challenger when shadow mode is on."""
         champion, routes = self.route(model, keys)
@@ -100,7 +116,7 @@ class Canary:
         self.shadow(champion.name, run, [texts[i] for i in on_champion], [out[i] for i in on_champion])
         return out
 
-    def shadow(self, model: str, run: Any, texts: list[str], answers: list[dict[str, Any]]) -> None:
+    def shadow(self, model: str, run: Run, texts: list[str], answers: list[dict[str, Any]]) -> None:
         """When shadow mode is on, run ``run(challenger, texts)`` later and log how it differs from ``answers``."""
         split = self.split(model)
         if not split.shadow or split.challenger is None:
@@ -112,7 +128,7 @@ class Canary:
                 return
             self._pending.add(self._shadow_pool.submit(self._compare, model, split.challenger, run, texts, answers))
 
-    def _compare(self, model: str, version: int, run: Any, texts: list[str], answers: list[dict[str, Any]]) -> None:
+    def _compare(self, model: str, version: int, run: Run, texts: list[str], answers: list[dict[str, Any]]) -> None:
         try:
             challenger = self.hub.get(model, version)
             theirs = run(challenger, texts)
@@ -139,14 +155,5 @@ class Canary:
         wait(pending, timeout=timeout)
 
 
-_CANARIES: weakref.WeakKeyDictionary[Any, Canary] = weakref.WeakKeyDictionary()
-_SHARED = threading.Lock()
-
-
-def shared_canary(hub: Any, refresh_interval: float = 2.0) -> Canary:
-    """One canary per model hub, so every endpoint of a replica routes a request key the same way."""
-    with _SHARED:
-        canary = _CANARIES.get(hub)
-        if canary is None:
-            canary = _CANARIES[hub] = Canary(hub, refresh_interval=refresh_interval)
-        return canary
+def _same(split: Split) -> Split:
+    return split

@@ -5,12 +5,18 @@ indicator and area, in order, on the engine's rule timers."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from registry import ValidationError
-from serving.metrics import RULE_FIRINGS
+from citymind.errors import ValidationError
+from events.alerts import firing_to_event
+from events.forecast import indicator_forecast
+from events.metrics import RULE_FIRINGS
+from events.triage import EventEngine
+from models.components.base import Component, available_components
+from models.served import ModelSource
 
 #: (indicator, model ref, regular hourly history with None for gaps, ISO times) → {"mean", "lower", "upper", ...}
 Forecast = Callable[[str, str | None, list[float | None], list[str]], Mapping[str, Any]]
@@ -19,15 +25,11 @@ Forecast = Callable[[str, str | None, list[float | None], list[str]], Mapping[st
 class IndicatorEngine:
     """Warnings for series of one or more indicators, on ``engine``'s rules and event state."""
 
-    def __init__(self, engine: Any, forecast: Forecast) -> None:
-        from models.components.base import available_components
-
+    def __init__(self, engine: EventEngine, forecast: Forecast) -> None:
         self.engine, self.forecast = engine, forecast
-        self._resample = available_components()["series.resample"]()
+        self._resample: Component = available_components()["series.resample"]()
 
     def evaluate(self, series: Mapping[str, Any]) -> dict[str, Any]:
-        from events.alerts import firing_to_event
-
         indicator, area = str(series["indicator"]), series.get("area")
         hourly = self._resample({"series": list(series["points"])})
         points = [(datetime.fromisoformat(p["t"]), p["value"]) for p in hourly["series"]]
@@ -87,41 +89,7 @@ def _summary(prediction: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def onnx_forecast(hub: Any, *, min_observed: int = 48) -> Forecast:
-    """Forecasts from the registered ONNX forecaster ``{indicator}-forecaster`` (or the request's ``model``), run in
-    process on the fast path: the last week of the regular series (NaN for gaps) and the origin's wall-clock time."""
-    import calendar
-
-    import numpy as np
-
-    from models.forecast.features import WINDOW
-
-    def forecast(indicator: str, model: str | None, history: list[float | None], times: list[str]) -> dict[str, Any]:
-        served = hub.get(model or f"{indicator}-forecaster")
-        names = {i.name for i in served.session.get_inputs()}
-        if "history" not in names or "origin" not in names:
-            raise ValidationError(f"model {served.name} is not a forecaster (inputs {sorted(names)})")
-        if "exog" in names:
-            raise ValidationError(f"model {served.name} needs weather at the origin; call /v1/forecast with 'exog'")
-        values = np.array([np.nan if v is None else float(v) for v in history], dtype=np.float64)[-WINDOW:]
-        observed = int(np.isfinite(values).sum())
-        if observed < min_observed:
-            raise ValidationError(
-                f"{indicator}: {observed} hourly readings in the last week; the forecaster needs at least "
-                f"{min_observed} (it reads {WINDOW} hours)"
-            )
-        window = np.concatenate([np.full(WINDOW - len(values), np.nan), values])[None, :]
-        last = datetime.fromisoformat(times[-1])
-        origin = calendar.timegm(last.timetuple())  # wall-clock time read as UTC, as the model was trained
-        mean, lower, upper = served.session.run(
-            ["forecast", "lower", "upper"], {"history": window, "origin": np.array([[origin]], dtype=np.int64)}
-        )
-        return {
-            "model": {"name": served.name, "version": served.version},
-            "hours": [(last + timedelta(hours=h + 1)).isoformat() for h in range(mean.shape[1])],
-            "mean": [round(float(v), 3) for v in mean[0]],
-            "lower": [round(float(v), 3) for v in lower[0]],
-            "upper": [round(float(v), 3) for v in upper[0]],
-        }
-
-    return forecast
+def onnx_forecast(hub: ModelSource, *, min_observed: int = 48) -> Forecast:
+    """Forecasts from the registered ONNX forecaster ``{indicator}-forecaster`` (or the series' ``model``), run in
+    process on the fast path (``events.forecast.indicator_forecast``)."""
+    return functools.partial(indicator_forecast, hub, min_observed=min_observed)

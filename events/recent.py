@@ -9,6 +9,9 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+#: what the store keeps of a report: id, masked text, category, area, reporter id, epoch seconds
+RecentEntry = tuple[str, str, str, str | None, str | None, float]
+
 
 @dataclass(frozen=True)
 class Seen:
@@ -68,7 +71,7 @@ class RecentReports:
         duplicates.sort(key=lambda d: (-float(d["similarity"]), -float(d["at"])))
         return Seen(duplicates[: self.max_duplicates], count)
 
-    def add_many(self, entries: list[tuple[Any, ...]]) -> list[Seen]:
+    def add_many(self, entries: list[RecentEntry]) -> list[Seen]:
         """``add`` for each entry (its arguments), in order: a batch's own duplicates are found too."""
         return [self.add(*entry) for entry in entries]
 

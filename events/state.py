@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from citymind.files import write_private
-from events.recent import RecentReports, Seen
+from events.ports import SeriesHour
+from events.recent import RecentEntry, RecentReports, Seen
 from rules.timers import Outcome, RuleTimers, Step
 
-log = logging.getLogger("citymind.serving")
+log = logging.getLogger("citymind.events")
 
 
 class EventState:
@@ -46,7 +47,7 @@ class EventState:
             self._load(self.path)
             threading.Thread(target=self._save_every, args=(save_every_s,), name="event-state", daemon=True).start()
 
-    def add_many(self, entries: list[tuple[Any, ...]]) -> list[Seen]:
+    def add_many(self, entries: list[RecentEntry]) -> list[Seen]:
         self._changes += 1
         return self.recent.add_many(entries)
 
@@ -54,7 +55,7 @@ class EventState:
         self._changes += 1
         return self.timers.advance(steps)
 
-    def evaluated(self, series: list[tuple[tuple[str, str | None], float]]) -> list[float | None]:
+    def evaluated(self, series: list[SeriesHour]) -> list[float | None]:
         """Per ``((indicator, area), newest hour)``: the newest hour evaluated before for that series (None: never),
         and the newest hour is now recorded as evaluated (at most ``max_series`` series, least recent out)."""
         self._changes += 1
@@ -153,7 +154,7 @@ class SharedEventState:
         self.local = EventState()
         self._retry_at = 0.0
 
-    def add_many(self, entries: list[tuple[Any, ...]]) -> list[Seen]:
+    def add_many(self, entries: list[RecentEntry]) -> list[Seen]:
         seen: list[Seen] = self._call("add_many", entries)
         return seen
 
@@ -161,7 +162,7 @@ class SharedEventState:
         outcomes: list[Outcome | None] = self._call("advance", steps)
         return outcomes
 
-    def evaluated(self, series: list[tuple[tuple[str, str | None], float]]) -> list[float | None]:
+    def evaluated(self, series: list[SeriesHour]) -> list[float | None]:
         before: list[float | None] = self._call("evaluated", series)
         return before
 
@@ -194,49 +195,3 @@ class SharedEventState:
         import ray
 
         return ray.get(ref, timeout=self.timeout_s)
-
-
-#: the Ray namespace of the gateway's own actors
-NAMESPACE = "citymind"
-ACTOR_PREFIX = "event-state-"
-
-
-def event_state_actor(state_file: str | None, tracking_uri: str, env: dict[str, str] | None = None) -> Any:
-    """The ``event-state`` actor of this registry and state file, started by the first ingress replica that asks
-    (the others get the same one): detached, so it outlives any one replica, and restarted by Ray if its process
-    dies (it reads its file again). ``close_event_state_actors`` saves and stops it."""
-    import hashlib
-
-    import ray
-
-    key = hashlib.blake2b(f"{tracking_uri}\n{state_file or ''}".encode(), digest_size=6).hexdigest()
-    options = {"runtime_env": {"env_vars": env}} if env else {}
-    return (
-        ray.remote(EventState)
-        .options(
-            name=ACTOR_PREFIX + key,
-            namespace=NAMESPACE,
-            get_if_exists=True,
-            lifetime="detached",
-            max_restarts=-1,
-            num_cpus=0,
-            **options,
-        )
-        .remote(state_file)
-    )
-
-
-def close_event_state_actors(timeout_s: float = 30.0) -> None:
-    """Save and stop every ``event-state`` actor of the Ray cluster this process is connected to (the gateway's
-    shutdown)."""
-    import ray
-
-    for entry in ray.util.list_named_actors(all_namespaces=True):
-        if entry.get("namespace") != NAMESPACE or not entry.get("name", "").startswith(ACTOR_PREFIX):
-            continue
-        actor = ray.get_actor(entry["name"], namespace=NAMESPACE)
-        try:
-            ray.get(actor.close.remote(), timeout=timeout_s)
-        except Exception as exc:  # stopping anyway: the periodic save is at most 30 s old
-            log.warning("the event state %s could not be saved at shutdown (%s)", entry["name"], exc)
-        ray.kill(actor)

@@ -11,10 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from events.recent import Seen
+from citymind.errors import CitymindError, ValidationError
+from events.canary import Canary
+from events.classify import classify_routed
+from events.metrics import BATCH_SIZE, RULE_FIRINGS
+from events.ports import EventStore, ModelSource
+from events.recent import RecentEntry, Seen
 from events.state import EventState
+from knowledge_graph.snapshot import KnowledgeSnapshot
+from models.components.base import Component, available_components
+from registry import AssetRegistry, AssetVersion
 from registry.follow import AliasFollower
-from serving.metrics import BATCH_SIZE, RULE_FIRINGS
+from rules.engine import Firing
+from rules.loader import seconds
+from rules.service import RuleService
 
 #: a report whose rules set nothing gets this priority; a priority without an SLA gets this one
 DEFAULT_PRIORITY = "P3"
@@ -34,15 +44,19 @@ class TriageConfig:
 class EventEngine:
     """``triage(report)`` for one report, ``triage_batch(reports)`` for many (one classifier call)."""
 
-    def __init__(self, hub: Any, config: TriageConfig | None = None, state: Any = None) -> None:
+    def __init__(
+        self,
+        hub: ModelSource,
+        config: TriageConfig | None = None,
+        state: EventStore | None = None,
+        canary: Canary | None = None,
+    ) -> None:
         """``state``: recent reports, rule timers and evaluated hours (an ``EventState`` that persists, or a
-        ``SharedEventState``); None: this engine keeps its own, in memory."""
-        from events.canary import shared_canary
-        from rules.service import RuleService
-
+        ``SharedEventState``); None: this engine keeps its own, in memory. ``canary``: the replica's split (one
+        per replica, so every endpoint routes a request key the same way); None: the engine's own."""
         self.hub, self.config = hub, config or TriageConfig()
-        self.state: Any = EventState() if state is None else state  # its own, or one the replicas share
-        self.canary = shared_canary(hub, self.config.refresh_interval)
+        self.state: EventStore = EventState() if state is None else state
+        self.canary = canary or Canary(hub, refresh_interval=self.config.refresh_interval)
         name, _, alias = self.config.knowledge.partition("@")
         self.knowledge = AliasFollower(
             hub.registry, name, alias or "production", _load_knowledge, refresh_interval=self.config.refresh_interval
@@ -105,26 +119,16 @@ class EventEngine:
 
     def _classify(self, texts: list[str], keys: list[str]) -> list[dict[str, Any]]:
         """Each text by the model version its key is routed to (champion, or challenger for a canary share)."""
-        from serving.routes_events import classify_texts
-
-        def run(model: Any, batch: list[str]) -> list[dict[str, Any]]:
-            return classify_texts(model, batch, self.config.top_k)
-
-        # copies: the canary's shadow comparison may still read these answers in another thread
-        return [
-            {k: v for k, v in a.items() if k not in ("version", "arm")}
-            | {"model": {"name": self.config.model, "version": a["version"], "arm": a["arm"]}}
-            for a in self.canary.answer(self.config.model, keys, texts, run)
-        ]
+        return classify_routed(self.canary, self.config.model, texts, keys, self.config.top_k)
 
     def _decide(
         self,
-        knowledge: Any,
+        knowledge: KnowledgeSnapshot,
         prepared: dict[str, Any],
         classified: dict[str, Any],
         seen: Seen,
         dispatch: dict[str, Any],
-        fired: list[Any],
+        fired: list[Firing],
     ) -> dict[str, Any]:
         firings = [f for f in fired if not f.suppressed]
         for f in firings:
@@ -174,33 +178,23 @@ def _rule_event(
     }
 
 
-def _recent_entry(prepared: dict[str, Any], classified: dict[str, Any]) -> tuple[Any, ...]:
+def _recent_entry(prepared: dict[str, Any], classified: dict[str, Any]) -> RecentEntry:
     """What the recent-report store keeps of a report (``RecentReports.add``'s arguments)."""
     reporter = (prepared["report"].get("reporter") or {}).get("id")
     return (prepared["id"], prepared["text"], classified["category"], prepared["area_name"], reporter,
             prepared["time"].timestamp())  # fmt: skip
 
 
-def _components() -> list[Any]:
-    from models.components.base import available_components
-
+def _components() -> list[Component]:
     known = available_components()
-    steps = [known["text.normalize"](), known["privacy.mask"](), known["geo.resolve_area"]()]
-    for step in steps:
-        step.setup()
-        step._ready = True
-    return steps
+    return [known[name]().setup() for name in ("text.normalize", "privacy.mask", "geo.resolve_area")]
 
 
-def _load_knowledge(registry: Any, target: Any) -> Any:
-    from knowledge_graph.snapshot import KnowledgeSnapshot
-
+def _load_knowledge(registry: AssetRegistry, target: AssetVersion) -> KnowledgeSnapshot:
     return KnowledgeSnapshot.from_registry(registry, f"{target.name}/{target.version}")
 
 
-def dispatch_of(knowledge: Any, category: str, area: str | None) -> dict[str, Any]:
-    from registry import CitymindError
-
+def dispatch_of(knowledge: KnowledgeSnapshot, category: str, area: str | None) -> dict[str, Any]:
     try:
         return dict(knowledge.graph.dispatch(category, area).to_dict())
     except CitymindError as exc:  # an unknown area still dispatches city-wide; an unknown category goes to review
@@ -218,10 +212,9 @@ def department_of(dispatch: dict[str, Any], override: str | None) -> dict[str, A
     return out
 
 
-def merge_decisions(firings: list[Any]) -> dict[str, Any]:
+def merge_decisions(firings: list[Firing]) -> dict[str, Any]:
     """One decision from the rules that fired: the most urgent priority, the shortest SLA and escalation, any
     transfer or review queue; a rule's ``department`` overrides the graph's lead."""
-    from rules.loader import seconds
 
     then = [f.then for f in firings]
     priority = min((t["priority"] for t in then if "priority" in t), default=DEFAULT_PRIORITY)
@@ -240,7 +233,7 @@ def merge_decisions(firings: list[Any]) -> dict[str, Any]:
     return decision
 
 
-def _similar(knowledge: Any, text: str, k: int) -> dict[str, Any]:
+def _similar(knowledge: KnowledgeSnapshot, text: str, k: int) -> dict[str, Any]:
     if getattr(knowledge, "cases", None) is None:
         return {"cases": [], "note": "this knowledge snapshot has no case index (citymind kg index)"}
     hits = knowledge.similar_cases(text, k)
@@ -251,12 +244,11 @@ def _similar(knowledge: Any, text: str, k: int) -> dict[str, Any]:
     return {"cases": cases, "note": f"{len(cases)} past cases by report-to-report similarity"}
 
 
-def _parse_time(value: Any) -> datetime:
+def _parse_time(value: object) -> datetime:
     if value is None:
         return datetime.now()
     if isinstance(value, datetime):
         return value
-    from registry import ValidationError
 
     try:
         return datetime.fromisoformat(str(value))

@@ -8,47 +8,55 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Response
+from fastapi.openapi.utils import get_openapi
 
 import citymind
-from citymind.access import key_store
+from citymind.access import KeyStore, key_store
+from events.ports import EventStore
+from events.triage import TriageConfig
 from serving.auth import ApiKeys
 from serving.errors import install_error_handlers
 from serving.limits import BodySizeLimit
-from serving.metrics import RequestMetrics, exposition, watch_hub
+from serving.metrics import RequestMetrics, exposition
 from serving.model_hub import ModelHub
-from serving.routes_alerts import indicators_router
+from serving.oip import InferenceRequest
+from serving.replica import Replica
 from serving.routes_catalogue import catalogue_router
+from serving.routes_classify import ModelRunnerHandle, classify_router
 from serving.routes_components import components_router
-from serving.routes_events import events_router
 from serving.routes_forecast import forecast_router
+from serving.routes_health import health_router
+from serving.routes_indicators import indicators_router
+from serving.routes_models import models_router
 from serving.routes_oip import oip_router
-from serving.routes_triage import close_engine, share_event_state, triage_router
+from serving.routes_triage import triage_router
+from serving.video_deployment import VideoConfig
 
 
 def create_app(
     hub: ModelHub,
-    runner: Any = None,
+    runner: ModelRunnerHandle | None = None,
     *,
-    keys: Any = None,
+    keys: KeyStore | None = None,
     auth: str = "auto",
     host: str = "127.0.0.1",
     video: Any = None,
-    video_config: Any = None,
-    state: Any = None,
+    video_config: VideoConfig | None = None,
+    state: EventStore | None = None,
+    triage: TriageConfig | None = None,
 ) -> FastAPI:
     """``runner`` is a Ray deployment handle for models that are not latency-critical (None: all in process);
-    ``keys`` the API key store (None: the one the settings name); ``video`` the video deployment's handle;
-    ``state`` the event engine's recent reports and rule timers (an ``EventState`` that persists, or a
-    ``SharedEventState`` of the ``event-state`` actor; None: the engine keeps its own, in memory)."""
-    if state is not None:
-        share_event_state(hub, state)
+    ``keys`` the API key store (None: the one the settings name); ``video`` the video deployment's handle (or
+    handles, one per shard); ``state`` the event engine's recent reports and rule timers (an ``EventState`` that
+    persists, or a ``SharedEventState`` of the ``event-state`` actor; None: the engine keeps its own, in memory);
+    ``triage`` the model, knowledge and rules the event engine follows. The app's ``state.replica`` is the
+    :class:`Replica` every router shares."""
+    replica = Replica(hub, state=state, triage=triage)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        close_engine(hub)  # the followers the endpoints started stop with the app (a plain uvicorn, tests)
-        if state is not None:
-            state.close()  # a persisted state is written a last time
+        replica.close()  # the followers the endpoints started stop with the app; a persisted state is written
 
     app = FastAPI(
         lifespan=lifespan,
@@ -57,30 +65,29 @@ def create_app(
         description="Inference gateway of the city brain: Open Inference Protocol (KServe v2) and the "
         "event engine's task endpoints.",
     )
+    app.state.replica = replica
     app.add_middleware(BodySizeLimit)
     app.add_middleware(ApiKeys, keys=keys if keys is not None else key_store(), mode=auth, host=host)
     app.add_middleware(RequestMetrics)  # added last, so outermost: refused requests are counted too
-    watch_hub(hub)
     install_error_handlers(app)
     app.include_router(oip_router(hub))
-    app.include_router(events_router(hub, runner))
-    app.include_router(components_router(hub))
+    app.include_router(classify_router(replica, runner))
+    app.include_router(models_router(hub))
+    app.include_router(components_router(replica))
     app.include_router(forecast_router(hub))
     if video is not None:
-        from serving.routes_video import video_router
+        from serving.routes_video import video_router  # OpenCV: imported only by a gateway that analyses video
 
-        app.include_router(video_router(video, video_config))
-        from serving.routes_alerts import video_events_router
-
-        app.include_router(video_events_router(hub, video, video_config))
-    app.include_router(triage_router(hub))
+        app.include_router(video_router(video, video_config, replica))
+    app.include_router(triage_router(replica))
+    app.include_router(health_router(replica))
     app.include_router(catalogue_router(hub))
-    app.include_router(indicators_router(hub))
+    app.include_router(indicators_router(replica))
 
     @app.get("/metrics", tags=["Health"], include_in_schema=False)
     def metrics() -> Response:
         """Prometheus text exposition of this replica's metrics."""
-        body, content_type = exposition()
+        body, content_type = exposition(replica.metrics)
         return Response(body, media_type=content_type)
 
     _publish_oip_schema(app)
@@ -89,9 +96,6 @@ def create_app(
 
 def _publish_oip_schema(app: FastAPI) -> None:
     """The OIP infer routes read raw bodies (for the binary extension); publish their JSON schema anyway."""
-    from fastapi.openapi.utils import get_openapi
-
-    from serving.oip import InferenceRequest
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from ray import serve
 
+from citymind.access import KeyStore
+from citymind.settings import Settings, get_settings
+from events.ports import EventStore
+from events.state import EventState, SharedEventState
+from registry import MlflowRegistry
+from serving.app import create_app
 from serving.model_hub import ModelHub
+from serving.state_actor import event_state_actor
 from serving.video_deployment import VideoConfig, video_deployments
 
 
@@ -37,9 +46,7 @@ class GatewayConfig:
     host: str = "127.0.0.1"
 
     @classmethod
-    def from_settings(cls, settings: Any = None, **overrides: Any) -> GatewayConfig:
-        from citymind.settings import get_settings
-
+    def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> GatewayConfig:
         s = settings or get_settings()
         return cls(
             tracking_uri=s.resolved_tracking_uri,
@@ -56,10 +63,6 @@ class GatewayConfig:
         )
 
     def hub(self) -> ModelHub:
-        from pathlib import Path
-
-        from registry import MlflowRegistry
-
         for key, value in self.env.items():
             os.environ.setdefault(key, value)
         registry = MlflowRegistry(
@@ -82,23 +85,16 @@ class GatewayIngress:
             self.hub.get(name)  # fail fast: a replica that cannot load its champion never becomes ready
         self.hub.watch()
 
-    def __serve_build_asgi_app__(self) -> Any:
-        from pathlib import Path
-
-        from citymind.access import KeyStore
-        from serving.app import create_app
-
+    def __serve_build_asgi_app__(self) -> FastAPI:
         keys = KeyStore(Path(self.config.keys_file)) if self.config.keys_file else None
         return create_app(
             self.hub, runner=self.runner, keys=keys, auth=self.config.auth, host=self.config.host,
             video=self.video, video_config=self.config.video, state=self._event_state(),
         )  # fmt: skip
 
-    def _event_state(self) -> Any:
+    def _event_state(self) -> EventStore | None:
         """With two or more ingress replicas, the ``event-state`` actor's, shared with the others; else this
         replica's own, persisted to ``state_file`` if one is set."""
-        from events.state import EventState, SharedEventState, event_state_actor
-
         if self.config.ingress_replicas >= 2:
             return SharedEventState(
                 event_state_actor(self.config.state_file, self.config.tracking_uri, self.config.env)
@@ -127,13 +123,11 @@ class ModelRunner:
         return await self._batched((name, text, top_k))
 
     async def _classify_batch(self, items: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
-        from serving.routes_events import classify_texts
-
         out: list[dict[str, Any]] = [{} for _ in items]
         for name in {item[0] for item in items}:
             index = [i for i, item in enumerate(items) if item[0] == name]
             model = self.hub.get(name)
-            results = classify_texts(model, [items[i][1] for i in index], max(items[i][2] for i in index))
+            results = model.classify([items[i][1] for i in index], max(items[i][2] for i in index))
             for i, result in zip(index, results, strict=True):
                 out[i] = {**result, "top_k": result["top_k"][: items[i][2]], "version": model.version}
         return out

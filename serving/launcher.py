@@ -13,9 +13,10 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
+from citymind.settings import Settings, get_settings
 from serving.deployments import GatewayConfig, build_gateway
+from serving.state_actor import close_event_state_actors
 
 APP_NAME = "citymind"
 PROXY_OFFSET = 100
@@ -114,17 +115,13 @@ def stop_gateway() -> None:
     from ray import serve
 
     if ray.is_initialized():
-        from events.state import close_event_state_actors
-
         serve.shutdown()
         close_event_state_actors()  # the ingress replicas are gone: saved to its file before Ray goes
         ray.shutdown()
 
 
-def serve_forever(settings: Any = None) -> None:
+def serve_forever(settings: Settings | None = None) -> None:
     """Start the gateway and serve until SIGINT (Ctrl-C) or SIGTERM, then shut Serve and Ray down."""
-    from citymind.settings import get_settings
-
     s = settings or get_settings()
     try:
         urls = start_gateway(GatewayConfig.from_settings(s), host=s.host, port=s.port, ray_address=s.ray_address)

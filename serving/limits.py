@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from models.served import MAX_TEXT_CHARS
+
+__all__ = ["MAX_BODY_BYTES", "MAX_TEXTS", "MAX_TEXT_CHARS", "BodySizeLimit"]
+
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_TEXTS = 256
-MAX_TEXT_CHARS = 5000
 
 
 class BodySizeLimit:

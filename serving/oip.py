@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from registry import ValidationError
+from citymind.errors import ValidationError
+from models.served import ServedModel, check_text_lengths
 
 #: OIP datatype ↔ numpy dtype; BYTES carries UTF-8 strings.
 DATATYPES: dict[str, Any] = {
@@ -215,3 +216,50 @@ def _tensor_bytes(array: np.ndarray) -> bytes:
             parts += [len(raw).to_bytes(4, "little"), raw]
         return b"".join(parts)
     return np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+
+
+def tensors(specs: list[Any]) -> list[dict[str, Any]]:
+    """OIP tensor metadata of an onnxruntime session's inputs or outputs."""
+    return [
+        {
+            "name": t.name,
+            "datatype": ORT_TYPES.get(t.type, t.type),
+            "shape": [d if isinstance(d, int) else -1 for d in t.shape],
+        }
+        for t in specs
+    ]
+
+
+def model_metadata(model: ServedModel) -> dict[str, Any]:
+    return {
+        "name": model.name,
+        "versions": [str(model.version)],
+        "platform": "onnxruntime_onnx",
+        "inputs": tensors(model.session.get_inputs()),
+        "outputs": tensors(model.session.get_outputs()),
+    }
+
+
+def infer(model: ServedModel, inputs: list[RequestInput], wanted: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Run a served model on OIP inputs; a 400-worthy ``ValidationError`` for inputs or outputs it does not have."""
+    declared = {t.name: ORT_TYPES.get(t.type) for t in model.session.get_inputs()}
+    unknown = [t.name for t in inputs if t.name not in declared]
+    missing = [n for n in declared if n not in {t.name for t in inputs}]
+    if unknown or missing:
+        raise ValidationError(
+            f"model {model.name} v{model.version} takes inputs {sorted(declared)}; unknown "
+            f"{unknown}, missing {missing}.",
+            location="inputs",
+        )
+    feed = {t.name: decode_input(t, declared[t.name]) for t in inputs}
+    if model.text_classifier is not None:
+        feed = {k: model.text_classifier.clean(check_text_lengths(k, v)) for k, v in feed.items()}
+    names = [o.name for o in model.session.get_outputs()]
+    bad = [n for n in wanted or [] if n not in names]
+    if bad:
+        raise ValidationError(f"model {model.name} has outputs {names}; {bad} requested.", location="outputs")
+    try:
+        values = model.session.run(wanted or names, feed)
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidArgument types
+        raise ValidationError(f"model {model.name} v{model.version} rejected the input: {exc}") from exc
+    return dict(zip(wanted or names, values, strict=True))

@@ -11,6 +11,8 @@ import citymind
 from registry import ValidationError
 from serving.model_hub import ModelHub
 from serving.oip import BODY_DOC, InferenceRequest, binary_outputs, encode_response, read_inference_request
+from serving.oip import infer as run_inference
+from serving.oip import model_metadata as oip_metadata
 
 #: OIP extensions the gateway implements (``GET /v2`` lists them; clients such as tritonclient check).
 EXTENSIONS = ["binary_tensor_data"]
@@ -36,11 +38,11 @@ def oip_router(hub: ModelHub) -> APIRouter:
 
     @router.get("/v2/models/{name}")
     def model_metadata(name: str) -> dict[str, Any]:
-        return hub.get(name).metadata()
+        return oip_metadata(hub.get(name))
 
     @router.get("/v2/models/{name}/versions/{version}")
     def version_metadata(name: str, version: str) -> dict[str, Any]:
-        return hub.get(name, _version(version)).metadata()
+        return oip_metadata(hub.get(name, _version(version)))
 
     @router.get("/v2/models/{name}/ready")
     def model_ready(name: str) -> dict[str, Any]:
@@ -66,7 +68,7 @@ def oip_router(hub: ModelHub) -> APIRouter:
 def _infer(hub: ModelHub, name: str, version: int | None, body: InferenceRequest) -> Response:
     model = hub.get(name, version)
     wanted = [o.name for o in body.outputs] if body.outputs else None
-    values = model.infer(body.inputs, wanted)
+    values = run_inference(model, body.inputs, wanted)
     head: dict[str, Any] = {"model_name": model.name, "model_version": str(model.version)}
     if body.id is not None:
         head["id"] = body.id

@@ -14,7 +14,12 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
+from events.alerts import video_events
+from models.components.image_decode import ImageDecoder
+from models.video import load_cameras
+from models.video.camera import check_camera_id
 from registry import AssetNotFound, CitymindError, ValidationError
+from serving.replica import Replica
 from serving.video_deployment import FrameClip, VideoConfig, camera_shard
 
 
@@ -50,12 +55,9 @@ OPENAPI_BODY = {  # the route reads its body itself (JSON or multipart); publish
 }
 
 
-def video_router(video: Any, config: VideoConfig | None = None) -> APIRouter:
+def video_router(video: Any, config: VideoConfig | None = None, replica: Replica | None = None) -> APIRouter:
     """``video`` is the video deployment's handle, a list of them (one per shard), or ``InProcessVideo``
-    without Ray."""
-    from models.components.image_decode import ImageDecoder
-    from models.video import load_cameras
-
+    without Ray; with a ``replica``, ``/v1/video/events`` sends what the analytics raised to its event engine."""
     config = config or VideoConfig()
     cameras = load_cameras(config.cameras_file)
     decoder = ImageDecoder(max_pixels=config.max_pixels)
@@ -73,6 +75,22 @@ def video_router(video: Any, config: VideoConfig | None = None) -> APIRouter:
         if clip.camera not in cameras:
             raise AssetNotFound(f"unknown camera {clip.camera!r}; configured cameras: {sorted(cameras)}")
         return await forwarder.forward(clip)
+
+    if replica is not None:
+
+        @router.post("/v1/video/events", tags=["Event engine"])
+        async def events(request: Request, area: str | None = None) -> dict[str, Any]:
+            """The same input as ``/v1/video/analyze`` (JSON or multipart); ``?area=南村镇`` places the camera for
+            dispatch (else city-wide). Returns the events the video rules raised, each with its category,
+            departments, priority and explanation, and the analysis they came from (counts per frame)."""
+            clip = await read_clip(request, config, decoder)
+            if clip.camera not in cameras:
+                raise AssetNotFound(f"unknown camera {clip.camera!r}; configured cameras: {sorted(cameras)}")
+            analysis = await forwarder.forward(clip)
+            # in a thread: the rule timers may be the shared event state's, reached by a blocking call
+            found = await asyncio.to_thread(video_events, replica.engine, analysis, area)
+            frames = [{"index": f["index"], "t": f["t"], "counts": f["counts"]} for f in analysis["frames"]]
+            return {"camera": clip.camera, "events": found, "frames": frames, "crossings": analysis["crossings"]}
 
     return router
 
@@ -99,7 +117,6 @@ class FrameForwarder:
 
 
 async def read_clip(request: Request, config: VideoConfig, decoder: Any) -> FrameClip:
-    from models.video.camera import check_camera_id
 
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):

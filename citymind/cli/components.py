@@ -95,7 +95,6 @@ def run(
         raise typer.BadParameter(f"--record is not JSON: {exc}") from None
     component = _component(target, param)
     component.setup(_registry() if _needs_registry(component) else None)
-    component._ready = True
     typer.echo(json.dumps(described(component(payload)), ensure_ascii=False, indent=2, default=str))
 
 

@@ -1,10 +1,11 @@
 """The contract of a component (组件库): a named, versioned step with declared input and output record schemas.
 
-Every library contributes components (text cleaning in ``models``, area resolution in ``knowledge_graph``, ...),
-so the contract sits at the bottom, beside the registry that stores them. Like a LitServe API: heavy state loads
-in ``setup``, never in ``__init__``; only ``process`` must be written. Like a scikit-learn estimator: the
-constructor is the parameter list, so a component is saved as its name and parameters (no pickling) and found
-again through the ``citymind.components`` entry points.
+The component library has one home, ``models/components/``: this contract, the pipeline (``pipeline.py``), the
+shelf a gateway serves them from (``shelf.py``) and the five installed components (text cleaning, privacy masking,
+image decoding, series resampling, area resolution over the knowledge graph). Like a LitServe API: heavy state
+loads in ``load`` (run once by the public, idempotent ``setup``), never in ``__init__``; only ``process`` must be
+written. Like a scikit-learn estimator: the constructor is the parameter list, so a component is saved as its
+name and parameters (no pickling) and found again through the ``citymind.components`` entry points.
 
 >>> from models.components.base import Component
 >>> class Shout(Component):
@@ -24,7 +25,7 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from citymind.errors import InvalidAsset, ValidationError
 
@@ -55,8 +56,17 @@ class Component(ABC):
 
     _ready: bool = False
 
-    def setup(self, registry: Any = None) -> None:  # noqa: B027 - a hook: most components need nothing
-        """Load what the component needs (tables, models, a knowledge snapshot); ``registry`` when it needs one."""
+    def setup(self, registry: Any = None) -> Self:
+        """Make the component ready to run: :meth:`load` once (later calls do nothing); returns the component.
+        ``__call__`` and ``batch`` set up a component that was not."""
+        if not self._ready:
+            self.load(registry)
+            self._ready = True
+        return self
+
+    def load(self, registry: Any = None) -> None:  # noqa: B027 - a hook: most components need nothing
+        """Load what the component needs (tables, models, a knowledge snapshot); ``registry`` when it needs one.
+        Called once, by :meth:`setup`."""
 
     @abstractmethod
     def process(self, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,9 +80,7 @@ class Component(ABC):
         return self.batch([record])[0]
 
     def batch(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        if not self._ready:
-            self.setup()
-            self._ready = True
+        self.setup()
         for i, record in enumerate(records):
             check_record(self.name, self.input_schema, record, f"record {i}" if len(records) > 1 else "record")
         return [{**r, **out} for r, out in zip(records, self.process_batch(records), strict=True)]

@@ -71,7 +71,7 @@ class AreaResolver(Component):
         self.knowledge = knowledge
         self.city_level = city_level
 
-    def setup(self, registry: Any = None) -> None:
+    def load(self, registry: Any = None) -> None:
         graph = self._graph(registry)
         self._areas: dict[str, _Area] = {}
         names: dict[str, str] = {}

@@ -51,7 +51,7 @@ class ImageDecoder(Component):
         self.channels = channels
         self.max_bytes = max_bytes
 
-    def setup(self, registry: Any = None) -> None:
+    def load(self, registry: Any = None) -> None:
         if self.channels not in (1, 3):
             raise ValueError(f"The 'channels' parameter of image.decode must be 1 or 3. Got {self.channels!r}.")
 

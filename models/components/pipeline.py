@@ -22,8 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models.components.base import Component, ComponentTags, component_from_spec
-from registry import InvalidAsset, ValidationError
+from models.components.base import (
+    SPEC_FORMAT,
+    Component,
+    ComponentTags,
+    component_from_spec,
+    register_component,
+    stored_spec,
+)
+from models.served import ServedModel, load_served_model
+from registry import AssetRegistry, InvalidAsset, MlflowRegistry, ValidationError
+from rules.errors import RuleFileError
+from rules.yaml_source import locate
 
 #: the default pipeline ``citymind bootstrap`` registers
 REPORT_INTAKE = Path(__file__).resolve().parent / "defaults" / "report_intake.yaml"
@@ -86,30 +96,28 @@ class ModelStep(Component):
     def __init__(self, ref: str, top_k: int = 3) -> None:
         self.ref = ref
         self.top_k = top_k
-        self.served: Callable[[], Any] | None = None
+        self.served: Callable[[], ServedModel] | None = None
 
-    def setup(self, registry: Any = None) -> None:
+    def load(self, registry: AssetRegistry | None = None) -> None:
         if self.served is None:
             self.served = _served_model(registry, self.ref)
 
-    def process_batch(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        from serving.routes_events import classify_texts
+    def follow(self, served: Callable[[], ServedModel]) -> None:
+        """Use the model version ``served()`` gives at each call (a gateway's hub: it follows the alias)."""
+        self.served = served
 
+    def process_batch(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         assert self.served is not None
         model = self.served()
-        results = classify_texts(model, [r["text"] for r in records], self.top_k)
+        results = model.classify([r["text"] for r in records], self.top_k)
         return [{**r, "model": {"name": model.name, "version": model.version}} for r in results]
 
     def process(self, record: Mapping[str, Any]) -> dict[str, Any]:
         return self.process_batch([record])[0]
 
 
-def _served_model(registry: Any, ref: str) -> Callable[[], Any]:
-    from serving.model_hub import load_served_model
-
+def _served_model(registry: AssetRegistry | None, ref: str) -> Callable[[], ServedModel]:
     if registry is None:
-        from registry import MlflowRegistry
-
         registry = MlflowRegistry.from_settings()
     model = load_served_model(registry, registry.resolve(ref))
     return lambda: model
@@ -138,10 +146,9 @@ class Pipeline(Component):
         self.tags = ComponentTags(lightweight=all(s.tags.lightweight for s in spec.steps))  # type: ignore[misc]
         self.examples = list(spec.steps[0].examples)  # type: ignore[misc]
 
-    def setup(self, registry: Any = None) -> None:
+    def load(self, registry: Any = None) -> None:
         for step in self.spec.steps:
             step.setup(registry)
-            step._ready = True
 
     def process_batch(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         current: list[dict[str, Any]] = [dict(r) for r in records]
@@ -162,8 +169,6 @@ def load_pipeline(path: Path) -> Pipeline:
 
 def parse_pipeline(text: str, source: str = "<pipeline>") -> Pipeline:
     """Validate a pipeline spec: its shape, each component and its parameters, and that the steps connect."""
-    from rules.errors import RuleFileError
-    from rules.yaml_source import locate
 
     try:
         data, marks = locate(text, source, SCHEMA, "'pipeline' and 'steps'")
@@ -188,7 +193,6 @@ def parse_pipeline(text: str, source: str = "<pipeline>") -> Pipeline:
 def _step(step: Mapping[str, Any]) -> Component:
     if "model" in step:
         return ModelStep(step["model"], step.get("top_k", 3))
-    from models.components.base import SPEC_FORMAT
 
     return component_from_spec({"format": SPEC_FORMAT, "component": step["component"], "params": step.get("params")})
 
@@ -254,7 +258,6 @@ def register_pipeline(registry: Any, path: Path, *, alias: str | None = "product
     """Validate the pipeline at ``path``, register the components it uses (unless registered with the same
     spec) and the pipeline itself, with lineage to each component version and the model version its alias
     points at now."""
-    from models.components.base import register_component
 
     pipeline = load_pipeline(path)
     lineage = []
@@ -274,8 +277,6 @@ def register_pipeline(registry: Any, path: Path, *, alias: str | None = "product
 
 def load_registered(registry: Any, ref: str) -> Component:
     """A registered component or pipeline (``name@alias``, ``name/3``, ``name``), ready to set up."""
-    from models.components.base import component_from_spec, stored_spec
-
     stored = stored_spec(registry, ref)
     if isinstance(stored, str):
         return parse_pipeline(stored, ref)

@@ -150,7 +150,7 @@ class PrivacyMasker(Component):
     def __init__(self, style: str = "partial") -> None:
         self.style = style
 
-    def setup(self, registry: Any = None) -> None:
+    def load(self, registry: Any = None) -> None:
         if self.style not in ("partial", "full", "tag"):
             raise ValueError(
                 f"The 'style' parameter of privacy.mask must be one of partial, full, tag. Got {self.style!r}."

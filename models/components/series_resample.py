@@ -57,7 +57,7 @@ class SeriesResampler(Component):
         self.max_gap = max_gap
         self.fill = fill
 
-    def setup(self, registry: Any = None) -> None:
+    def load(self, registry: Any = None) -> None:
         if self.fill not in ("linear", "ffill"):
             raise ValueError(f"The 'fill' parameter of series.resample must be linear or ffill. Got {self.fill!r}.")
 

@@ -43,7 +43,7 @@ class TextNormalizer(Component):
         self.keep_newlines = keep_newlines
         self.max_chars = max_chars
 
-    def setup(self, registry: Any = None) -> None:
+    def load(self, registry: Any = None) -> None:
         if self.simplify:
             import opencc
 

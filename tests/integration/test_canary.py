@@ -69,7 +69,7 @@ def test_a_sticky_share_of_reporters_goes_to_the_challenger(reg: MlflowRegistry,
 def test_shadow_answers_are_logged_and_counted_while_the_champion_answers(
     reg: MlflowRegistry, engine: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from serving.metrics import METRICS
+    from events.metrics import METRICS
 
     reg.set_tag(NAME, SHADOW_TAG, "true")
     try:

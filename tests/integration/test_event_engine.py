@@ -34,11 +34,10 @@ def triage(http: TestClient, **report: Any) -> dict[str, Any]:
 def test_triage_agrees_with_each_library_called_directly(http: TestClient, hub: ModelHub, bootstrapped: Any) -> None:
     from knowledge_graph.snapshot import KnowledgeSnapshot
     from rules.service import load_registered
-    from serving.routes_events import classify_texts
 
     out = triage(http, text="南村镇幸福小区楼道里有很浓的煤气味，电话13812345678", time="2026-11-26T21:30:00")
     assert out["text"] == "南村镇幸福小区楼道里有很浓的煤气味,电话138****5678" and out["pii"][0]["type"] == "mobile"
-    direct = classify_texts(hub.get("event-classifier"), [out["text"]], 3)[0]
+    direct = hub.get("event-classifier").classify([out["text"]], 3)[0]
     assert (out["category"], out["confidence"]) == (direct["category"], direct["confidence"])
     graph = KnowledgeSnapshot.from_registry(bootstrapped, "pingdu-knowledge@production").graph
     dispatch = graph.dispatch(out["category"], "南村镇")
@@ -161,14 +160,13 @@ def test_the_app_stops_the_engines_followers_when_it_shuts_down(bootstrapped: Ml
     (a plain uvicorn, a test client) ends them, or every app made in one process keeps polling for good."""
     import threading
 
-    from serving.routes_triage import _ENGINES
-
     before = set(threading.enumerate())
     hub = ModelHub(bootstrapped)
-    with TestClient(create_app(hub)) as client:
+    app = create_app(hub)
+    with TestClient(app) as client:
         assert triage(client, text="南村镇路灯不亮")["category"]
         started = [t for t in set(threading.enumerate()) - before if t.name.startswith("follow-")]
         assert sorted(t.name for t in started) == ["follow-pingdu-knowledge", "follow-pingdu-rules"]
     for thread in started:
         thread.join(timeout=5)
-    assert not any(t.is_alive() for t in started) and hub not in _ENGINES
+    assert not any(t.is_alive() for t in started) and app.state.replica._engine is None

@@ -15,7 +15,6 @@ from schemathesis.checks import not_a_server_error
 from citymind.access import KeyStore
 from serving.app import create_app
 from serving.model_hub import ModelHub
-from serving.routes_triage import close_engine
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +22,10 @@ def operations(bootstrapped: Any, tmp_path_factory: pytest.TempPathFactory) -> I
     keys = KeyStore(Path(tmp_path_factory.mktemp("fuzz-keys")) / "keys.json")  # none: an open local install
     hub = ModelHub(bootstrapped)
     hub.get("event-classifier")  # ready: readiness answers 503 only before a model is served, as the OIP wants
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(hub, keys=keys))
+    app = create_app(hub, keys=keys)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     yield [result.ok() for result in schema.get_all_operations()]
-    close_engine(hub)  # schemathesis calls the app without its lifespan
+    app.state.replica.close()  # schemathesis calls the app without its lifespan
 
 
 def test_every_operation_is_fuzzed(operations: list[Any]) -> None:

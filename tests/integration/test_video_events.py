@@ -11,12 +11,11 @@ from typing import Any
 import numpy as np
 from fastapi.testclient import TestClient
 
-from events.triage import EventEngine, TriageConfig
+from events.triage import TriageConfig
 from registry import MlflowRegistry
 from rules.service import register_ruleset
 from serving.app import create_app
 from serving.model_hub import ModelHub
-from serving.routes_triage import _ENGINES
 from serving.routes_video import InProcessVideo
 from serving.video_deployment import VideoAnalyzer, VideoConfig
 from tests.unit.test_video import moving_box_frames, png
@@ -49,8 +48,8 @@ def test_a_vehicle_on_the_road_becomes_one_dispatched_event(bootstrapped: Mlflow
     config = VideoConfig(cameras_file=str(cameras), max_frames=16, max_pixels=200 * 200)
     analyzer = VideoAnalyzer(SimpleNamespace(video=config, alias="champion"))
     hub = ModelHub(bootstrapped)
-    _ENGINES[hub] = EventEngine(hub, TriageConfig(rules="video-test-rules@production"))
-    app = create_app(hub, video=InProcessVideo(analyzer), video_config=config)
+    triage = TriageConfig(rules="video-test-rules@production")
+    app = create_app(hub, video=InProcessVideo(analyzer), video_config=config, triage=triage)
     frames = [np.full((120, 160, 3), 90, np.uint8)] * 8 + moving_box_frames(8)
     body = {"camera": "cam-1", "frames": [base64.b64encode(png(f)).decode() for f in frames]}
     with TestClient(app) as http:

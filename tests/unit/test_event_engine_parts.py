@@ -83,7 +83,7 @@ def test_ingress_replicas_sharing_one_store_see_each_others_reports(caplog: pyte
         ("c", "古岘镇路灯坏了一个月", "市容环境", "古岘镇", None, 0),
         ("d", "古岘镇路灯坏了一个月了", "市容环境", "古岘镇", None, HOUR),
     ]
-    with caplog.at_level(logging.WARNING, logger="citymind.serving"):
+    with caplog.at_level(logging.WARNING, logger="citymind.events"):
         first, again = down.add_many(batch)  # a batch's own duplicates are found too
     assert first.duplicates == [] and [d["id"] for d in again.duplicates] == ["c"]
     assert "did not answer (Get timed out" in caplog.text
@@ -233,7 +233,7 @@ def test_an_unreadable_event_state_is_set_aside_and_the_state_starts_empty(
 ) -> None:
     path = tmp_path / "event_state.json"
     path.write_text('{"format": 1, "recent": [{"id": "a"}]', encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="citymind.serving"):
+    with caplog.at_level(logging.WARNING, logger="citymind.events"):
         state = EventState(path)
     assert len(state.recent) == 0 and len(state.timers) == 0
     assert (tmp_path / "event_state.json.unreadable").exists() and "could not be read" in caplog.text

@@ -1,17 +1,26 @@
-"""Task endpoints of the event engine: ``POST /v1/events/classify``."""
+"""``POST /v1/events/classify``: category, confidence and top-k of citizen reports (the fast path)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Protocol
 
-import numpy as np
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field, model_validator
 
-from registry import ValidationError
+from events.classify import canary_answers
 from serving.limits import MAX_TEXT_CHARS, MAX_TEXTS
-from serving.model_hub import ModelHub, ServedModel
+from serving.replica import Replica
+
+
+class RemoteClassify(Protocol):
+    def remote(self, model: str, text: str, top_k: int) -> Any: ...  # a Ray ObjectRef-like awaitable
+
+
+class ModelRunnerHandle(Protocol):
+    """The batching runner deployment's handle (``serving.deployments.ModelRunner``)."""
+
+    classify: RemoteClassify
 
 
 class ClassifyRequest(BaseModel):
@@ -38,8 +47,9 @@ class ClassifyRequest(BaseModel):
         return self
 
 
-def events_router(hub: ModelHub, runner: Any = None) -> APIRouter:
+def classify_router(replica: Replica, runner: ModelRunnerHandle | None = None) -> APIRouter:
     router = APIRouter(tags=["Event engine"])
+    hub, canary = replica.hub, replica.canary
 
     @router.post("/v1/events/classify")
     async def classify(body: ClassifyRequest, x_request_key: str | None = Header(default=None)) -> dict[str, Any]:
@@ -50,56 +60,17 @@ def events_router(hub: ModelHub, runner: Any = None) -> APIRouter:
         model = hub.get(body.model, body.version)
         texts = [body.text] if body.text is not None else list(body.texts or [])
         if body.version is None:
-            split = canary_split(hub, model, texts, x_request_key, body.top_k)
+            split = canary_answers(canary, model, texts, x_request_key, body.top_k)
             if split is not None:
                 return {"model": model.name, "version": model.version, **split} if body.texts else split
-        if runner is not None and body.version is None and not is_latency_critical(model):
+        if runner is not None and body.version is None and not model.latency_critical:
             results = list(await asyncio.gather(*[runner.classify.remote(model.name, t, body.top_k) for t in texts]))
             version = results[0].pop("version") if results else model.version
             for result in results[1:]:
                 result.pop("version", None)
         else:
-            results, version = classify_texts(model, texts, body.top_k), model.version
+            results, version = model.classify(texts, body.top_k), model.version
         head = {"model": model.name, "version": version}
         return {**head, **results[0]} if body.text is not None else {**head, "results": results}
 
-    @router.post("/v1/models/refresh", tags=["Registry"])
-    def refresh() -> dict[str, Any]:
-        """Re-read the serving aliases now instead of waiting for the watcher."""
-        return {"changes": hub.refresh(), "errors": hub.errors}
-
     return router
-
-
-def canary_split(hub: ModelHub, model: ServedModel, texts: list[str], key: str | None, top_k: int) -> Any:
-    """None without a canary on the model (the usual path); else the answers, each with its version and arm."""
-    from events.canary import shared_canary
-
-    canary = shared_canary(hub)
-    split = canary.split(model.name)
-    if not split.weight and not split.shadow:
-        return None
-    answers = canary.answer(model.name, [key or t for t in texts], texts, lambda m, b: classify_texts(m, b, top_k))
-    return {"model": model.name, **answers[0]} if len(texts) == 1 else {"results": answers}
-
-
-def is_latency_critical(model: ServedModel) -> bool:
-    return model.tags.get("citymind.model.latency_critical", "true") == "true"
-
-
-def classify_texts(model: ServedModel, texts: list[str], top_k: int) -> list[dict[str, Any]]:
-    if model.text_classifier is None:
-        raise ValidationError(f"model {model.name} is not a text classifier; call /v2/models/{model.name}/infer.")
-    proba = model.text_classifier.predict_proba(texts)
-    classes = model.classes
-    out = []
-    for row in proba:
-        order = np.argsort(-row)[:top_k]
-        out.append(
-            {
-                "category": classes[order[0]],
-                "confidence": round(float(row[order[0]]), 6),
-                "top_k": [{"category": classes[i], "score": round(float(row[i]), 6)} for i in order],
-            }
-        )
-    return out

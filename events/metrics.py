@@ -1,0 +1,24 @@
+"""What the event engine counts (served at the gateway's ``GET /metrics``): predictions per model version and
+canary arm, shadow agreement, rule firings per rule, records per call."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+#: the registry every citymind metric of a process is kept in (the gateway adds its request metrics)
+METRICS = CollectorRegistry(auto_describe=True)
+PREDICTIONS = Counter(
+    "citymind_predictions", "Predictions by model, version and arm", ["model", "version", "arm"], registry=METRICS
+)
+SHADOW = Counter(
+    "citymind_shadow",
+    "Shadow answers of a challenger: agree, disagree, dropped",
+    ["model", "version", "outcome"],
+    registry=METRICS,
+)
+RULE_FIRINGS = Counter(
+    "citymind_rule_firings", "Rule firings by rule set version and rule", ["ruleset", "rule"], registry=METRICS
+)
+BATCH_SIZE = Histogram(
+    "citymind_batch_size", "Records per call", ["route"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=METRICS
+)

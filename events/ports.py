@@ -1,0 +1,36 @@
+"""The event engine's seams: what it needs of the model hub and of the event state, as Protocols, so the
+engine is typed against them and the gateway (``serving``) supplies the implementations.
+
+| Protocol        | implemented by                                                                  |
+|-----------------|---------------------------------------------------------------------------------|
+| ``ModelSource`` | ``serving.model_hub.ModelHub`` (defined in ``models.served``, which pipelines use too) |
+| ``EventStore``  | ``events.state.EventState`` (a replica's own, or the actor's), ``SharedEventState`` |
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from events.recent import RecentEntry, Seen
+from models.served import ModelSource
+from rules.timers import Outcome, Step
+
+__all__ = ["EventStore", "ModelSource", "SeriesHour"]
+
+#: an indicator series (indicator, area) and the newest hour of a reading, epoch seconds
+SeriesHour = tuple[tuple[str, str | None], float]
+
+
+class EventStore(Protocol):
+    """Recent reports (duplicates, repeat callers), rule timers and the hours each indicator series was
+    evaluated up to: one store per replica, or one the replicas share."""
+
+    def add_many(self, entries: list[RecentEntry]) -> list[Seen]: ...
+
+    def advance(self, steps: list[Step]) -> list[Outcome | None]: ...
+
+    def evaluated(self, series: list[SeriesHour]) -> list[float | None]: ...
+
+    def status(self) -> dict[str, object]: ...
+
+    def close(self) -> None: ...

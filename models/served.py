@@ -1,0 +1,104 @@
+"""A model version as a gateway serves it: its ONNX Runtime session loaded from the registry, its tensors and,
+for text classifiers, the class names and ``classify``. The event engine, pipelines and the gateway's routes all
+answer with these; following an alias to the newest one is the model hub's job (``serving.model_hub``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from citymind.errors import InvalidAsset, ValidationError
+from models.onnx_session import OnnxTextClassifier, make_session
+from registry import AssetRegistry, AssetVersion
+
+#: the longest text a request may send to a text classifier (it reads the first 2,000 after cleaning)
+MAX_TEXT_CHARS = 5000
+#: what a tag on the registered model says when a model may leave the ingress process (``"false"``)
+LATENCY_TAG = "citymind.model.latency_critical"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One loaded version: its session, declared tensors and, for text classifiers, the class names."""
+
+    name: str
+    version: int
+    session: Any  # onnxruntime.InferenceSession (imported lazily: the heavy import stays off start-up)
+    tags: dict[str, str] = field(default_factory=dict)
+    classes: tuple[str, ...] = ()
+    text_classifier: OnnxTextClassifier | None = None
+
+    @property
+    def latency_critical(self) -> bool:
+        """Runs in the ingress process (the fast path) unless its tags say it may go to the batching runner."""
+        return self.tags.get(LATENCY_TAG, "true") == "true"
+
+    def classify(self, texts: list[str], top_k: int) -> list[dict[str, Any]]:
+        """Category, confidence and the ``top_k`` categories of each text (one batch through the session)."""
+        if self.text_classifier is None:
+            raise ValidationError(f"model {self.name} is not a text classifier; call /v2/models/{self.name}/infer.")
+        proba = self.text_classifier.predict_proba(texts)
+        out = []
+        for row in proba:
+            order = np.argsort(-row)[:top_k]
+            out.append(
+                {
+                    "category": self.classes[order[0]],
+                    "confidence": round(float(row[order[0]]), 6),
+                    "top_k": [{"category": self.classes[i], "score": round(float(row[i]), 6)} for i in order],
+                }
+            )
+        return out
+
+
+def check_text_lengths(name: str, texts: np.ndarray) -> np.ndarray:
+    """The same per-text limit as ``/v1/events/classify``: a text classifier reads at most its first 2,000
+    cleaned characters, and longer inputs only cost time."""
+    too_long = [i for i, t in enumerate(texts.reshape(-1).tolist()) if len(t) > MAX_TEXT_CHARS]
+    if too_long:
+        raise ValidationError(
+            f"elements {too_long[:5]} exceed {MAX_TEXT_CHARS} characters; send at most {MAX_TEXT_CHARS} "
+            "characters per text (the model reads the first 2000 after cleaning).",
+            location=f"inputs[{name}]",
+        )
+    return texts
+
+
+def load_served_model(registry: AssetRegistry, version: AssetVersion) -> ServedModel:
+    """The ONNX session of a registered version; ``InvalidAsset`` (the old version keeps serving) if it is not
+    ONNX or onnxruntime cannot load it."""
+    if version.format != "onnx":
+        raise InvalidAsset(
+            f"{version.name} v{version.version} is a {version.format} asset; the gateway serves "
+            "ONNX models over OIP. Export it with to_onnx() and register the .onnx.",
+            name=version.name,
+            version=str(version.version),
+        )
+    path = registry.load(version.uri)
+    try:
+        session = make_session(Path(path))
+    except Exception as exc:
+        raise InvalidAsset(
+            f"{version.name} v{version.version}: onnxruntime cannot load it ({exc}).",
+            name=version.name,
+            version=str(version.version),
+        ) from exc
+    text = OnnxTextClassifier(session) if OnnxTextClassifier.accepts(session) else None
+    return ServedModel(
+        version.name, version.version, session, dict(version.tags), tuple(text.classes) if text else (), text
+    )
+
+
+class ModelSource(Protocol):
+    """Served models by name: the version the serving alias points at now, or an explicit version
+    (``serving.model_hub.ModelHub`` is one)."""
+
+    registry: AssetRegistry
+    alias: str
+
+    def get(self, name: str, version: int | None = None) -> ServedModel: ...
+
+    def served(self) -> dict[str, ServedModel]: ...

@@ -1,0 +1,59 @@
+"""One gateway replica: its model hub and everything made over it once and shared by its routes — the canary
+split, the event engine (triage, indicator warnings and video events share its rule timers, recent reports and
+followers), the component shelf and the metrics only this replica knows. ``create_app`` makes one and hands it
+to each router; nothing is kept in module-level dictionaries."""
+
+from __future__ import annotations
+
+import threading
+
+from prometheus_client import CollectorRegistry
+
+from events.canary import Canary
+from events.indicators import IndicatorEngine, onnx_forecast
+from events.ports import EventStore
+from events.triage import EventEngine, TriageConfig
+from models.components.shelf import ComponentShelf
+from serving.metrics import replica_metrics
+from serving.model_hub import ModelHub
+
+
+class Replica:
+    """``state``: the event state the replicas share (None: the engine keeps its own, in memory); ``triage``:
+    which model, knowledge and rules the event engine follows."""
+
+    def __init__(self, hub: ModelHub, *, state: EventStore | None = None, triage: TriageConfig | None = None) -> None:
+        self.hub, self.state, self.triage = hub, state, triage or TriageConfig()
+        self.canary = Canary(hub, refresh_interval=self.triage.refresh_interval)
+        self.components = ComponentShelf(hub)
+        self.metrics: CollectorRegistry = replica_metrics(hub)
+        self._engine: EventEngine | None = None
+        self._indicators: IndicatorEngine | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> EventEngine:
+        """The event engine, made on first use (it starts following the knowledge and rule aliases)."""
+        engine = self._engine
+        if engine is None:
+            with self._lock:
+                engine = self._engine
+                if engine is None:
+                    engine = self._engine = EventEngine(self.hub, self.triage, state=self.state, canary=self.canary)
+        return engine
+
+    @property
+    def indicators(self) -> IndicatorEngine:
+        """Indicator warnings on the event engine's rules and state, forecast by the hub's forecasters."""
+        if self._indicators is None:
+            self._indicators = IndicatorEngine(self.engine, onnx_forecast(self.hub))
+        return self._indicators
+
+    def close(self) -> None:
+        """Stop the engine's followers, if it was made, and write a persisted event state a last time."""
+        with self._lock:
+            engine, self._engine, self._indicators = self._engine, None, None
+        if engine is not None:
+            engine.close()
+        if self.state is not None:
+            self.state.close()
