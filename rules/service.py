@@ -12,13 +12,12 @@ from registry import AssetRegistry, AssetVersion
 from registry.follow import AliasFollower
 from rules.engine import Firing, RuleEngine
 from rules.loader import RuleFileError, RuleSet, is_test_file, load_rules
+from rules.testing import run_tests
 from rules.timers import RuleTimers, TimerStore
 
 
 def check_ruleset(ruleset: RuleSet) -> RuleSet:
     """Raise :class:`RuleFileError` with a diff per failing test; the rule set when all pass."""
-    from rules.testing import run_tests
-
     failed = [r.diff() for r in run_tests(ruleset) if not r.ok]
     if failed:
         raise RuleFileError([f"{ruleset.source}: rule test failed: {d}" for d in failed])
