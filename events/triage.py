@@ -6,7 +6,7 @@ that clean, mask and place the text. Nothing here decides what a library already
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,7 +87,7 @@ class EventEngine:
     def triage(self, report: Mapping[str, Any]) -> dict[str, Any]:
         return self.triage_batch([report])[0]
 
-    def triage_batch(self, reports: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def triage_batch(self, reports: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         BATCH_SIZE.labels("/v1/events/triage").observe(len(reports))
         prepared = [self._prepare_one(r) for r in reports]
         keys = [str((p["report"].get("reporter") or {}).get("id") or p["id"]) for p in prepared]

@@ -40,14 +40,14 @@ def load_model_dir(path: Path, av: AssetVersion) -> Any:
 def onnx_file(path: Path) -> Path:
     """The ``.onnx`` file inside a saved ONNX model folder (sessions are created by the caller)."""
     spec = yaml.safe_load((path / "MLmodel").read_text())
-    name = spec["flavors"]["onnx"]["data"]
+    name = str(spec["flavors"]["onnx"]["data"])
     return path / name
 
 
 def files_dir(path: Path) -> Path:
     """The folder holding a file asset's files (rules YAML, knowledge snapshot, component spec)."""
     spec = yaml.safe_load((path / "MLmodel").read_text())
-    return path / spec["flavors"]["python_function"]["data"]
+    return path / str(spec["flavors"]["python_function"]["data"])
 
 
 #: files others add to a stored model without changing it: MLflow writes ``registered_model_meta`` into the

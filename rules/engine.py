@@ -7,12 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from rules.loader import Rule, RuleSet
-from rules.schema import FIELDS
+from rules.schema import FIELDS, Then
 from rules.timers import Outcome, RuleTimers, Step, TimerStore
 
 #: what one series is, per kind: an alert's ``for`` timer runs per indicator and area, a video rule's per camera and
@@ -30,8 +30,8 @@ class Firing:
     rule: str
     group: str
     condition: str
-    values: dict[str, Any]
-    then: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, object]
+    then: Then = field(default_factory=Then)
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     severity: str = "warning"
@@ -48,7 +48,7 @@ class Firing:
         merged = "; suppressed as a repeat within its interval" if self.suppressed else ""
         return f"{self.rule}{where}: {self.condition} held{held} with {seen}{merged}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "rule": self.rule,
             "group": self.group,
@@ -67,14 +67,14 @@ class Firing:
         }
 
 
-def field_value(event: Mapping[str, Any], path: str) -> Any:
-    value: Any = event
+def field_value(event: Mapping[str, object], path: str) -> object:
+    value: object = event
     for key in path.split("."):
         value = value.get(key) if isinstance(value, Mapping) else None
     return value
 
 
-def render(template: str, event: Mapping[str, Any]) -> str:
+def render(template: str, event: Mapping[str, object]) -> str:
     """``{field}`` placeholders filled from the event; nothing else is interpreted."""
     return _TEMPLATE.sub(lambda m: str(field_value(event, m.group(1))), template)
 
@@ -89,11 +89,11 @@ class RuleEngine:
         self.timers: TimerStore = RuleTimers() if timers is None else timers
         self._plans: dict[str, tuple[_Planned, ...]] = {}
 
-    def evaluate(self, kind: str, event: Mapping[str, Any], at: float = 0.0) -> list[Firing]:
+    def evaluate(self, kind: str, event: Mapping[str, object], at: float = 0.0) -> list[Firing]:
         """Rules of ``kind`` that fire for ``event`` at time ``at`` (seconds)."""
         return self.evaluate_many(kind, [(event, at)])[0]
 
-    def evaluate_many(self, kind: str, events: list[tuple[Mapping[str, Any], float]]) -> list[list[Firing]]:
+    def evaluate_many(self, kind: str, events: Sequence[tuple[Mapping[str, object], float]]) -> list[list[Firing]]:
         """Per ``(event, at)``, in order, the rules of ``kind`` that fire; the timers are advanced once for all."""
         plan = self._plan(kind)
         candidates: list[list[tuple[Rule, int | None]]] = []
@@ -119,7 +119,7 @@ class RuleEngine:
             out.append(fired)
         return out
 
-    def run(self, kind: str, events: Iterable[tuple[float, Mapping[str, Any]]]) -> list[Firing]:
+    def run(self, kind: str, events: Iterable[tuple[float, Mapping[str, object]]]) -> list[Firing]:
         """Every firing along ``(at, event)`` pairs, in order."""
         return [f for fired in self.evaluate_many(kind, [(event, at) for at, event in events]) for f in fired]
 
@@ -133,13 +133,13 @@ class RuleEngine:
             plan = self._plans[kind] = tuple(_Planned.of(r) for r in rules)
         return plan
 
-    def _firing(self, rule: Rule, event: Mapping[str, Any], at: float, outcome: Outcome) -> Firing:
+    def _firing(self, rule: Rule, event: Mapping[str, object], at: float, outcome: Outcome) -> Firing:
         return Firing(
             rule.id,
             rule.group,
             rule.condition.source,
             {f: field_value(event, f) for f in sorted(rule.condition.fields)},
-            dict(rule.spec.get("then", {})),
+            rule.spec.get("then", {}).copy(),
             {k: render(v, event) for k, v in rule.spec.get("labels", {}).items()},
             {k: render(v, event) for k, v in rule.spec.get("annotations", {}).items()},
             rule.spec.get("severity", "warning"),
@@ -172,7 +172,7 @@ class _Planned(NamedTuple):
             digest = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
         return cls(rule, timed, SERIES.get(rule.kind, ()) + rule.group_by, digest)
 
-    def step(self, event: Mapping[str, Any], holds: bool, at: float) -> Step:
+    def step(self, event: Mapping[str, object], holds: bool, at: float) -> Step:
         series = tuple(str(field_value(event, g)) for g in self.fields)
         rule = self.rule
         return Step((rule.id, self.digest, series), holds, at, rule.for_s, rule.keep_firing_s, rule.interval_s)

@@ -26,7 +26,11 @@ MAX_INT = 10**15
 MAX_STR = 1_000
 MAX_LIST = 256
 
-Evaluator = Callable[[Mapping[str, Any]], Any]
+#: a compiled part of a condition: its value for an event. Events are JSON, so the value is any JSON value (or
+#: what the functions and operators make of them).
+Evaluator = Callable[[Mapping[str, object]], Any]
+#: a function a condition may call, with the event's values as arguments
+Function = Callable[..., object]
 
 
 class ExpressionError(ValidationError):
@@ -37,11 +41,11 @@ class ExpressionError(ValidationError):
         super().__init__(f"{message} (at column {column} of {expression!r})")
 
 
-def _contains(text: Any, *needles: Any) -> bool:
+def _contains(text: object, *needles: object) -> bool:
     return isinstance(text, str) and any(isinstance(n, str) and n in text for n in needles)
 
 
-FUNCTIONS: dict[str, Callable[..., Any]] = {
+FUNCTIONS: dict[str, Function] = {
     "contains": _contains,  # contains(text, '煤气', '燃气'): any of the needles occurs
     "len": lambda value: len(value) if isinstance(value, str | list | tuple) else 0,
     "abs": abs,
@@ -79,7 +83,7 @@ class CompiledExpression:
     evaluate: Evaluator
     thresholds: tuple[str, ...] = ()
 
-    def __call__(self, context: Mapping[str, Any]) -> Any:
+    def __call__(self, context: Mapping[str, object]) -> object:
         try:
             return self.evaluate(context)
         except (TypeError, ZeroDivisionError, ValueError):
@@ -89,7 +93,7 @@ class CompiledExpression:
 def compile_expression(
     source: str,
     fields: Collection[str],
-    functions: Mapping[str, Callable[..., Any]] = FUNCTIONS,
+    functions: Mapping[str, Function] = FUNCTIONS,
 ) -> CompiledExpression:
     """Validate and compile ``source`` against the declared ``fields`` (dotted paths such as ``reporter.count``).
     Compiled conditions are immutable, so a reload reuses those it has seen (cached by text and fields)."""
@@ -103,7 +107,7 @@ def _compile_default(source: str, fields: frozenset[str]) -> CompiledExpression:
     return _compile(source, fields, FUNCTIONS)
 
 
-def _compile(source: str, fields: Collection[str], functions: Mapping[str, Callable[..., Any]]) -> CompiledExpression:
+def _compile(source: str, fields: Collection[str], functions: Mapping[str, Function]) -> CompiledExpression:
     if not isinstance(source, str) or not source.strip():
         raise ExpressionError("the condition is empty", expression=str(source))
     if len(source) > MAX_LENGTH:
@@ -122,7 +126,7 @@ def _compile(source: str, fields: Collection[str], functions: Mapping[str, Calla
 
 
 class _Compiler:
-    def __init__(self, source: str, fields: frozenset[str], functions: Mapping[str, Callable[..., Any]]) -> None:
+    def __init__(self, source: str, fields: frozenset[str], functions: Mapping[str, Function]) -> None:
         self.source, self.fields, self.functions = source, fields, functions
         self.used: set[str] = set()
         self.thresholds: list[str] = []
@@ -140,7 +144,7 @@ class _Compiler:
             raise self.fail(node, f"the condition has more than {MAX_NODES} parts")
         if depth > MAX_DEPTH:
             raise self.fail(node, f"the condition nests deeper than {MAX_DEPTH} levels")
-        method = getattr(self, f"_{type(node).__name__}", None)
+        method: Callable[[ast.AST, int], Evaluator] | None = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise self.fail(node, f"{_describe(node)} is not allowed in a rule condition")
         return method(node, depth + 1)
@@ -279,14 +283,14 @@ def _lookup(path: str) -> Evaluator:
     if len(keys) == 2:
         first, second = keys
 
-        def nested(ctx: Mapping[str, Any]) -> Any:
+        def nested(ctx: Mapping[str, object]) -> object:
             inner = ctx.get(first)
             return inner.get(second) if isinstance(inner, Mapping) else None
 
         return nested
 
-    def deep(ctx: Mapping[str, Any]) -> Any:
-        value: Any = ctx
+    def deep(ctx: Mapping[str, object]) -> object:
+        value: object = ctx
         for key in keys:
             value = value.get(key) if isinstance(value, Mapping) else None
         return value

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from rules.errors import RuleFileError
 from rules.expressions import CompiledExpression, ExpressionError, compile_expression
-from rules.schema import FIELDS, SCHEMA, TESTS_SCHEMA
-from rules.yaml_source import Marks, fast_load, locate
+from rules.schema import FIELDS, SCHEMA, TESTS_SCHEMA, RuleFile, RuleSpec, RuleTest
+from rules.yaml_source import Marks, NodePath, fast_load, locate
 
 __all__ = ["Rule", "RuleFileError", "RuleSet", "load_rules", "parse_rules", "parse_tests"]
 
@@ -37,7 +36,7 @@ class Rule:
     group: str
     kind: str
     condition: CompiledExpression
-    spec: dict[str, Any] = field(default_factory=dict)
+    spec: RuleSpec = field(default_factory=RuleSpec)
 
     @property
     def enabled(self) -> bool:
@@ -67,7 +66,7 @@ class RuleSet:
 
     source: str
     rules: tuple[Rule, ...]
-    tests: tuple[tuple[str, dict[str, Any]], ...] = ()
+    tests: tuple[tuple[str, RuleTest], ...] = ()
     version: str | None = None
 
 
@@ -94,7 +93,7 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def parse_tests(text: str, source: str, ruleset: RuleSet) -> tuple[tuple[str, dict[str, Any]], ...]:
+def parse_tests(text: str, source: str, ruleset: RuleSet) -> tuple[tuple[str, RuleTest], ...]:
     """Tests from a file beside the rules; each names its ``group``."""
     data, marks = locate(text, source, TESTS_SCHEMA, "a 'tests' list")
     groups = {r.group for r in ruleset.rules}
@@ -111,7 +110,9 @@ def parse_tests(text: str, source: str, ruleset: RuleSet) -> tuple[tuple[str, di
     return tuple((t["group"], t) for t in data["tests"])
 
 
-def _unknown_rules(ids: dict[str, set[str]], tests: list, marks: dict, prefix: tuple, source: str) -> list[str]:
+def _unknown_rules(
+    ids: dict[str, set[str]], tests: Sequence[tuple[str, RuleTest]], marks: Marks, prefix: NodePath, source: str
+) -> list[str]:
     """Expectations that name a rule the group does not have (a typo would make a test pass vacuously)."""
     problems = []
     for i, (group, test) in enumerate(tests):
@@ -123,7 +124,7 @@ def _unknown_rules(ids: dict[str, set[str]], tests: list, marks: dict, prefix: t
     return problems
 
 
-def _at(marks: dict, path: tuple) -> str:
+def _at(marks: Marks, path: NodePath) -> str:
     line, col = marks.get(path, (1, 1))
     return f"{line}:{col}"
 
@@ -159,7 +160,7 @@ def _parse(text: str, source: str, version: str | None) -> RuleSet:
     return _build(data, marks, source, version)
 
 
-def _build(data: dict[str, Any], marks: Marks | None, source: str, version: str | None) -> RuleSet:
+def _build(data: RuleFile, marks: Marks | None, source: str, version: str | None) -> RuleSet:
     """Compile every rule; with ``marks`` None (the fast way) the first problem is raised unlocated."""
     problems: list[str] = []
     rules, tests = [], []
@@ -184,13 +185,13 @@ def _build(data: dict[str, Any], marks: Marks | None, source: str, version: str 
     return RuleSet(source, tuple(rules), tuple(tests), version)
 
 
-def _expression_problem(exc: ExpressionError, marks: Marks, at: tuple, source: str) -> str:
+def _expression_problem(exc: ExpressionError, marks: Marks, at: NodePath, source: str) -> str:
     line, col = marks.get(at, (1, 1))
     quote = 1 if marks.get((*at, "style"), (None,))[0] in ("'", '"') else 0
     return f"{source}:{line}:{col + quote + exc.column - 1}: {exc}"
 
 
-def _duplicate_ids(data: dict[str, Any], marks: Marks, source: str) -> list[str]:
+def _duplicate_ids(data: RuleFile, marks: Marks, source: str) -> list[str]:
     problems: list[str] = []
     seen: dict[str, int] = {}
     for g, group in enumerate(data["groups"]):

@@ -3,7 +3,77 @@ the fields each kind of rule may read."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, NotRequired, Required, TypedDict
+
+Severity = Literal["info", "warning", "critical"]
+
+
+class Then(TypedDict, total=False):
+    """What a rule decides when it fires (``then:``); every value is text (durations such as ``30m``)."""
+
+    priority: Literal["P1", "P2", "P3", "P4"]
+    department: str
+    sla: str
+    escalate_after: str
+    transfer: Literal["110", "119", "120", "122"]
+    queue: Literal["manual-review"]
+
+
+#: one rule as the file gives it (``for`` is a Python keyword, hence the functional form). A file always gives
+#: ``id`` and ``when``; a :class:`rules.loader.Rule` built by hand may carry an empty spec.
+RuleSpec = TypedDict(
+    "RuleSpec",
+    {
+        "id": str,
+        "title": str,
+        "description": str,
+        "enabled": bool,
+        "severity": Severity,
+        "owner": str,
+        "when": str,
+        "for": str,
+        "keep_firing_for": str,
+        "then": Then,
+        "labels": dict[str, str],
+        "annotations": dict[str, str],
+        "group_by": list[str],
+        "interval": str,
+    },
+    total=False,
+)
+
+
+class Expected(TypedDict, total=False):
+    """A rule a test expects to fire, and what its firing must carry (each key given must match)."""
+
+    rule: Required[str]
+    severity: Severity
+    then: dict[str, object]
+    labels: dict[str, str]
+    annotations: dict[str, str]
+
+
+class RuleTest(TypedDict):
+    """One rule test; its events are whatever the file gives (``t``: when each is evaluated)."""
+
+    name: str
+    input: dict[str, Any] | list[dict[str, Any]]
+    expect: list[str | Expected]
+    group: NotRequired[str]  # in a test file beside the rules; inside a group, the group it sits in
+
+
+class GroupSpec(TypedDict):
+    name: str
+    kind: str
+    rules: list[RuleSpec]
+    tests: NotRequired[list[RuleTest]]
+
+
+class RuleFile(TypedDict):
+    """A rule file as :data:`SCHEMA` accepts it."""
+
+    groups: list[GroupSpec]
+
 
 FIELDS: dict[str, frozenset[str]] = {
     "dispatch": frozenset(

@@ -5,19 +5,19 @@ and says why."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
+from registry import AssetRegistry, AssetVersion
 from registry.follow import AliasFollower
 from rules.engine import Firing, RuleEngine
 from rules.loader import RuleFileError, RuleSet, is_test_file, load_rules
+from rules.testing import run_tests
 from rules.timers import RuleTimers, TimerStore
 
 
 def check_ruleset(ruleset: RuleSet) -> RuleSet:
     """Raise :class:`RuleFileError` with a diff per failing test; the rule set when all pass."""
-    from rules.testing import run_tests
-
     failed = [r.diff() for r in run_tests(ruleset) if not r.ok]
     if failed:
         raise RuleFileError([f"{ruleset.source}: rule test failed: {d}" for d in failed])
@@ -25,8 +25,8 @@ def check_ruleset(ruleset: RuleSet) -> RuleSet:
 
 
 def register_ruleset(
-    registry: Any, name: str, path: Path, *, alias: str | None = "production", description: str = ""
-) -> Any:
+    registry: AssetRegistry, name: str, path: Path, *, alias: str | None = "production", description: str = ""
+) -> AssetVersion:
     """Validate ``path`` (schema, expressions, its own tests) and register it; nothing is written if it fails."""
     ruleset = check_ruleset(load_rules(path))
     version = registry.register(
@@ -39,7 +39,7 @@ def register_ruleset(
     return registry.set_alias(name, alias, version.version) if alias else version
 
 
-def load_registered(registry: Any, ref: str) -> RuleSet:
+def load_registered(registry: AssetRegistry, ref: str) -> RuleSet:
     """A registered rule set (``name@alias`` or ``name/3``), validated again on load."""
     target = registry.resolve(ref)
     folder = Path(registry.load(f"{target.name}/{target.version}"))
@@ -57,7 +57,7 @@ class RuleService(AliasFollower[RuleEngine]):
 
     def __init__(
         self,
-        registry: Any,
+        registry: AssetRegistry,
         name: str,
         *,
         alias: str = "production",
@@ -73,10 +73,10 @@ class RuleService(AliasFollower[RuleEngine]):
             refresh_interval=refresh_interval,
         )
 
-    def evaluate(self, kind: str, event: dict[str, Any], at: float = 0.0) -> list[Firing]:
+    def evaluate(self, kind: str, event: Mapping[str, object], at: float = 0.0) -> list[Firing]:
         return self.evaluate_many(kind, [(event, at)])[0]
 
-    def evaluate_many(self, kind: str, events: list[tuple[Any, float]]) -> list[list[Firing]]:
+    def evaluate_many(self, kind: str, events: Sequence[tuple[Mapping[str, object], float]]) -> list[list[Firing]]:
         engine = self._served  # taken once: a swap during this call does not affect it
         if engine is None:
             self.reload()
@@ -85,6 +85,6 @@ class RuleService(AliasFollower[RuleEngine]):
                 raise RuleFileError([f"{self.name}@{self.alias}: no usable rule set ({self.last_error})"])
         return engine.evaluate_many(kind, events)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> dict[str, object]:
         engine = self._served
         return {**super().status(), "rules": len(engine.ruleset.rules) if engine else 0}

@@ -4,12 +4,32 @@ over history with the hit rate of each rule."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal, TypedDict, cast
 
 from rules.engine import Firing, RuleEngine
 from rules.loader import RuleSet, seconds
+from rules.schema import Expected
+
+
+class BacktestRow(TypedDict):
+    """One rule's line in a :func:`backtest` report; ``first`` and ``last`` are None when it never fired."""
+
+    would_fire: int
+    hit_rate: float
+    first: float | None
+    last: float | None
+
+
+class RuleChange(TypedDict):
+    """One rule's line in :func:`compare_reports`; ``before``/``after`` are None where the rule is absent."""
+
+    before: int | None
+    after: int | None
+    delta: int
+    status: Literal["added", "removed", "same", "changed"]
 
 
 @dataclass(frozen=True)
@@ -18,7 +38,7 @@ class TestResult:
 
     group: str
     name: str
-    expected: list[str | dict[str, Any]]
+    expected: list[str | Expected]
     fired: list[Firing]
 
     @property
@@ -29,7 +49,7 @@ class TestResult:
         left = list(self.fired)
         out = []
         for expected in self.expected:
-            want = {"rule": expected} if isinstance(expected, str) else expected
+            want: Expected = {"rule": expected} if isinstance(expected, str) else expected
             match = next((f for f in left if _carries(f, want)), None)
             if match is None:
                 same_rule = [f for f in left if f.rule == want["rule"]]
@@ -47,7 +67,7 @@ class TestResult:
         return "\n".join(lines + self._mismatches())
 
 
-def _carries(firing: Firing, want: dict[str, Any]) -> bool:
+def _carries(firing: Firing, want: Expected) -> bool:
     return firing.rule == want["rule"] and all(
         getattr(firing, key) == value if key == "severity" else _subset(value, getattr(firing, key))
         for key, value in want.items()
@@ -55,16 +75,17 @@ def _carries(firing: Firing, want: dict[str, Any]) -> bool:
     )
 
 
-def _subset(want: dict[str, Any], got: dict[str, Any]) -> bool:
-    return all(str(got.get(k)) == str(v) for k, v in want.items())
+def _subset(want: object, got: Mapping[str, object]) -> bool:
+    """``want``: an expectation's ``then``, ``labels`` or ``annotations``, a mapping as the schema says."""
+    return all(str(got.get(k)) == str(v) for k, v in cast(Mapping[str, object], want).items())
 
 
-def _fields(firing: Firing, want: dict[str, Any]) -> str:
+def _fields(firing: Firing, want: Expected) -> str:
     return _show({"rule": firing.rule, **{k: getattr(firing, k) for k in want if k != "rule"}})
 
 
-def _show(want: dict[str, Any]) -> str:
-    return want["rule"] if len(want) == 1 else json.dumps(want, ensure_ascii=False, sort_keys=True)
+def _show(want: Mapping[str, object]) -> str:
+    return str(want["rule"]) if len(want) == 1 else json.dumps(want, ensure_ascii=False, sort_keys=True)
 
 
 def run_tests(ruleset: RuleSet) -> list[TestResult]:
@@ -85,10 +106,12 @@ def run_tests(ruleset: RuleSet) -> list[TestResult]:
     return results
 
 
-def backtest(ruleset: RuleSet, kind: str, events: list[tuple[float, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+def backtest(
+    ruleset: RuleSet, kind: str, events: Sequence[tuple[float, Mapping[str, object]]]
+) -> dict[str, BacktestRow]:
     """Per rule: how often it would fire over ``events`` (no side effects), and when first and last."""
     engine = RuleEngine(ruleset)
-    report: dict[str, dict[str, Any]] = {
+    report: dict[str, BacktestRow] = {
         r.id: {"would_fire": 0, "hit_rate": 0.0, "first": None, "last": None} for r in ruleset.rules if r.kind == kind
     }
     for at, event in events:
@@ -102,20 +125,22 @@ def backtest(ruleset: RuleSet, kind: str, events: list[tuple[float, dict[str, An
     return report
 
 
-def compare_reports(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def compare_reports(old: Mapping[str, BacktestRow], new: Mapping[str, BacktestRow]) -> dict[str, RuleChange]:
     """Per rule id in either report: firings before and after, and the difference (added/removed rules too)."""
-    out = {}
+    out: dict[str, RuleChange] = {}
     for rule in sorted(set(old) | set(new)):
-        before = old.get(rule, {}).get("would_fire")
-        after = new.get(rule, {}).get("would_fire")
-        status = "added" if before is None else "removed" if after is None else "same" if before == after else "changed"
+        before = old[rule].get("would_fire") if rule in old else None
+        after = new[rule].get("would_fire") if rule in new else None
+        status: Literal["added", "removed", "same", "changed"] = (
+            "added" if before is None else "removed" if after is None else "same" if before == after else "changed"
+        )
         out[rule] = {"before": before, "after": after, "delta": (after or 0) - (before or 0), "status": status}
     return out
 
 
 def events_from_csv(
     path: Path, *, value_col: str | None = None, time_cols: list[str] | None = None
-) -> list[tuple[float, dict[str, Any]]]:
+) -> list[tuple[float, dict[str, object]]]:
     """Rows as (seconds, event); empty cells are missing values (a condition on them does not hold)."""
     import pandas as pd
 

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
+
+#: a timer's key: the rule id, the digest of the rule's text, and the series (the values of its series fields)
+TimerKey = tuple[str, str | None, tuple[str, ...]]
+#: one timer as JSON holds it (a saved event state): rule id, digest, series, then pending, last_true, last_fired
+#: and last_at; read back from a file, so its items are whatever the JSON holds
+TimerRecord = list[Any]
 
 
 class Step(NamedTuple):
     """One event's effect on one rule's timer. ``key`` names the rule (with a digest of its text: an edited rule
     starts afresh) and the series (indicator and area, camera and zone, ``group_by`` fields)."""
 
-    key: tuple
+    key: TimerKey
     holds: bool
     at: float
     for_s: float = 0.0
@@ -56,13 +62,13 @@ class RuleTimers:
 
     def __init__(self, max_series: int = 100_000) -> None:
         self.max_series = max_series
-        self._timers: OrderedDict[tuple, _Timer] = OrderedDict()
+        self._timers: OrderedDict[TimerKey, _Timer] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._timers)
 
-    def records(self) -> list[list]:
+    def records(self) -> list[TimerRecord]:
         """The timers, least recently stepped first, as JSON can hold them: rule, digest, series, the four times."""
         with self._lock:
             return [
@@ -70,7 +76,7 @@ class RuleTimers:
                 for key, t in self._timers.items()
             ]
 
-    def restore(self, records: list[list]) -> None:
+    def restore(self, records: list[TimerRecord]) -> None:
         """Take back timers from :meth:`records`."""
         with self._lock:
             for rule, digest, series, *times in records:

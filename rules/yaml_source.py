@@ -6,11 +6,15 @@ boolean; dates are text) and refuse tags; anchors are expanded within a node bud
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
 from rules.errors import RuleFileError
+
+if TYPE_CHECKING:
+    import jsonschema_rs
 
 MAX_DEPTH = 20
 MAX_NODES = 1_000_000
@@ -19,7 +23,27 @@ _SPECIAL = re.compile(r"(?:^|[\s\[{,])[!&*][^\s,\]}]", re.MULTILINE)
 #: plain data only: a tag such as ``!!python/object`` is refused, never constructed
 _SAFE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
-Marks = dict[tuple, tuple]
+#: where a value sits in the file: the keys and indexes leading to it
+NodePath = tuple[str | int, ...]
+#: per path, the (line, col) of its value; per path + ``"key"``, of its key; per path + ``"style"``, a scalar's
+#: quoting as ``(style,)``
+Marks = dict[NodePath, tuple[Any, ...]]
+
+
+class _SchemaError(Protocol):
+    """What :func:`schema_problems` reads of a ``jsonschema`` error."""
+
+    absolute_path: Sequence[str | int]
+    validator: str
+    instance: Any  # the part of the file that is wrong: any JSON value
+    schema: dict[str, Any]
+    message: str
+
+
+class _SchemaValidator(Protocol):
+    """What :func:`schema_problems` needs of a ``jsonschema`` validator."""
+
+    def iter_errors(self, instance: object) -> Iterator[_SchemaError]: ...
 
 
 class _CoreLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -55,7 +79,7 @@ def fast_load(text: str, schema: dict[str, Any]) -> Any | None:
     return data
 
 
-def _plain_and_shallow(value: Any, depth: int) -> bool:
+def _plain_and_shallow(value: object, depth: int) -> bool:
     if depth > MAX_DEPTH:
         return False
     if isinstance(value, dict):
@@ -94,7 +118,7 @@ class _Plain:
     def fail(self, node: yaml.Node, message: str) -> RuleFileError:
         return RuleFileError([f"{self.source}:{node.start_mark.line + 1}:{node.start_mark.column + 1}: {message}"])
 
-    def convert(self, node: yaml.Node, path: tuple, depth: int) -> Any:
+    def convert(self, node: yaml.Node, path: NodePath, depth: int) -> object:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise self.fail(node, f"the file expands to more than {MAX_NODES} values (anchors and aliases?)")
@@ -104,7 +128,7 @@ class _Plain:
             raise self.fail(node, f"YAML tag {node.tag!r} is not allowed in a rule file")
         self.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
-            out = {}
+            out: dict[str, object] = {}
             for key_node, value_node in node.value:
                 key = str(key_node.value)
                 if key in out:
@@ -118,7 +142,7 @@ class _Plain:
         return node.value if node.tag.endswith(":str") else _CoreLoader("").construct_object(node)
 
 
-def schema_problems(data: Any, marks: Marks, source: str, schema: dict[str, Any]) -> list[str]:
+def schema_problems(data: object, marks: Marks, source: str, schema: dict[str, Any]) -> list[str]:
     out = []
     for error in sorted(_validator(schema).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         path = tuple(error.absolute_path)
@@ -134,22 +158,23 @@ def schema_problems(data: Any, marks: Marks, source: str, schema: dict[str, Any]
     return out
 
 
-_VALIDATORS: dict[str, Any] = {}
+_VALIDATORS: dict[str, _SchemaValidator] = {}
+_RS_VALIDATORS: dict[str, jsonschema_rs.Validator] = {}
 
 
-def _validator(schema: dict[str, Any]) -> Any:
+def _validator(schema: dict[str, Any]) -> _SchemaValidator:
     import jsonschema
 
-    key = "py:" + schema["$id"]
+    key = schema["$id"]
     if key not in _VALIDATORS:
         _VALIDATORS[key] = jsonschema.Draft202012Validator(schema)
     return _VALIDATORS[key]
 
 
-def _rs_validator(schema: dict[str, Any]) -> Any:
+def _rs_validator(schema: dict[str, Any]) -> jsonschema_rs.Validator:
     import jsonschema_rs
 
-    key = "rs:" + schema["$id"]
-    if key not in _VALIDATORS:
-        _VALIDATORS[key] = jsonschema_rs.validator_for(schema)
-    return _VALIDATORS[key]
+    key = schema["$id"]
+    if key not in _RS_VALIDATORS:
+        _RS_VALIDATORS[key] = jsonschema_rs.validator_for(schema)
+    return _RS_VALIDATORS[key]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import cast
 
 import ray
 from ray.actor import ActorHandle
@@ -18,14 +19,16 @@ NAMESPACE = "citymind"
 ACTOR_PREFIX = "event-state-"
 
 
-def event_state_actor(state_file: str | None, tracking_uri: str, env: dict[str, str] | None = None) -> ActorHandle:
+def event_state_actor(
+    state_file: str | None, tracking_uri: str, env: dict[str, str] | None = None
+) -> ActorHandle[EventState]:
     """The ``event-state`` actor of this registry and state file, started by the first ingress replica that asks
     (the others get the same one): detached, so it outlives any one replica, and restarted by Ray if its process
     dies (it reads its file again). ``close_event_state_actors`` saves and stops it."""
 
     key = hashlib.blake2b(f"{tracking_uri}\n{state_file or ''}".encode(), digest_size=6).hexdigest()
     options = {"runtime_env": {"env_vars": env}} if env else {}
-    return (
+    actor = (
         ray.remote(EventState)
         .options(
             name=ACTOR_PREFIX + key,
@@ -38,6 +41,7 @@ def event_state_actor(state_file: str | None, tracking_uri: str, env: dict[str, 
         )
         .remote(state_file)
     )
+    return cast("ActorHandle[EventState]", actor)  # ray.remote(cls) is typed as maybe the class itself
 
 
 def close_event_state_actors(timeout_s: float = 30.0) -> None:
