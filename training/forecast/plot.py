@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from training.forecast_evaluation import MODEL, NAIVE_DAY, ForecastEvaluation, Forecasts
+from training.forecast.evaluation import MODEL, NAIVE_DAY, ForecastEvaluation, Forecasts
 
 
 def plot_forecasts(evaluation: ForecastEvaluation, forecasts: Forecasts, index: Any, path: Path, title: str) -> Path:

@@ -15,10 +15,10 @@ import numpy as np
 from models.forecast.forecaster import HourlyForecaster
 from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
 from training.algorithms import ensure_algorithm
-from training.forecast_evaluation import ForecastEvaluation, rolling_origin
-from training.forecast_parity import ForecastParity, check_forecast_parity
-from training.series_data import HourlySeries
-from training.statsmodels_baseline import SarimaxSettings
+from training.forecast.evaluation import ForecastEvaluation, rolling_origin
+from training.forecast.parity import ForecastParity, check_forecast_parity
+from training.forecast.series_data import HourlySeries
+from training.forecast.statsmodels_baseline import SarimaxSettings
 
 EXPERIMENT = "citymind-training"
 ALGORITHM = "ridge-direct-forecast"
@@ -76,7 +76,7 @@ def train_forecaster(
     feed = model.feed(series.values, series.frame.index, _parity_origins(series, plan.horizon), _exog(series))
     parity = _step(step, "ONNX parity", lambda: check_forecast_parity(model, onnx_model, feed))
     with tempfile.TemporaryDirectory() as tmp:
-        from training.forecast_plot import plot_forecasts
+        from training.forecast.plot import plot_forecasts
 
         plot = plot_forecasts(evaluation, forecasts, series.frame.index, Path(tmp) / "forecast.png", name)
         trained = _Trained(model, onnx_model, model_params, evaluation, parity, detector.to_dict(), plot)
@@ -146,7 +146,7 @@ def _register(
     trained: _Trained,
     extra_tags: Mapping[str, str] | None,
 ) -> tuple[AssetVersion, str]:
-    from training.forecast_run import log_forecast_run
+    from training.forecast.run import log_forecast_run
     from training.mlflow_run import training_run
 
     cards = [ensure_algorithm(registry, card) for card in (ALGORITHM, *BASELINE_CARDS)]

@@ -12,10 +12,10 @@ from typing import Any
 from models.text._export import PREPROCESS_METADATA
 from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
 from training.algorithms import ensure_algorithm, family
-from training.data import LabelledTexts
-from training.evaluation import Evaluation, cross_validate, plot_confusion
 from training.mlflow_run import log_dataset, log_json, log_values, training_run
-from training.parity import ParityReport, check_parity
+from training.text.data import LabelledTexts
+from training.text.evaluation import Evaluation, cross_validate, plot_confusion
+from training.text.parity import ParityReport, check_parity
 
 EXPERIMENT = "citymind-training"
 PARAMS_TAG = "citymind.params"

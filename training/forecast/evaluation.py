@@ -12,8 +12,8 @@ import numpy as np
 from models.forecast.anomaly import ResidualAnomalyDetector
 from models.forecast.features import WINDOW, transform
 from models.forecast.seasonal_naive import SeasonalNaive
-from training.series_data import HourlySeries
-from training.statsmodels_baseline import SarimaxSettings, sarimax_forecasts
+from training.forecast.series_data import HourlySeries
+from training.forecast.statsmodels_baseline import SarimaxSettings, sarimax_forecasts
 
 MODEL, NAIVE_DAY, NAIVE_WEEK, STATSMODELS = "forecaster", "seasonal_naive_24h", "seasonal_naive_168h", "sarimax"
 
