@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from registry import ValidationError
-from training.text.data import read_table
+from training.tables import read_table
 
 _PARTS = {"year", "month", "day", "hour", "minute", "second"}
 
