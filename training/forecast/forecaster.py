@@ -12,13 +12,17 @@ from typing import Any
 
 import numpy as np
 
+from models.forecast.features import WINDOW
 from models.forecast.forecaster import HourlyForecaster
 from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
 from training.algorithms import ensure_algorithm
 from training.forecast.evaluation import ForecastEvaluation, rolling_origin
 from training.forecast.parity import ForecastParity, check_forecast_parity
+from training.forecast.plot import plot_forecasts
+from training.forecast.run import log_forecast_run
 from training.forecast.series_data import HourlySeries
 from training.forecast.statsmodels_baseline import SarimaxSettings
+from training.mlflow_run import training_run
 
 EXPERIMENT = "citymind-training"
 ALGORITHM = "ridge-direct-forecast"
@@ -76,8 +80,6 @@ def train_forecaster(
     feed = model.feed(series.values, series.frame.index, _parity_origins(series, plan.horizon), _exog(series))
     parity = _step(step, "ONNX parity", lambda: check_forecast_parity(model, onnx_model, feed))
     with tempfile.TemporaryDirectory() as tmp:
-        from training.forecast.plot import plot_forecasts
-
         plot = plot_forecasts(evaluation, forecasts, series.frame.index, Path(tmp) / "forecast.png", name)
         trained = _Trained(model, onnx_model, model_params, evaluation, parity, detector.to_dict(), plot)
         version, run_id = _step(step, "register", lambda: _register(registry, name, series, plan, trained, extra_tags))
@@ -122,8 +124,6 @@ def _evaluate(series: HourlySeries, params: dict[str, Any], plan: EvaluationPlan
 
 def _parity_origins(series: HourlySeries, horizon: int) -> np.ndarray:
     """Up to 300 origins spread over the series (each with a week of history)."""
-    from models.forecast.features import WINDOW
-
     return np.unique(np.linspace(WINDOW - 1, len(series.values) - 1, num=300).astype(int))
 
 
@@ -146,9 +146,6 @@ def _register(
     trained: _Trained,
     extra_tags: Mapping[str, str] | None,
 ) -> tuple[AssetVersion, str]:
-    from training.forecast.run import log_forecast_run
-    from training.mlflow_run import training_run
-
     cards = [ensure_algorithm(registry, card) for card in (ALGORITHM, *BASELINE_CARDS)]
     evaluation = trained.evaluation
     with training_run(registry, name, EXPERIMENT) as run:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from models.onnx_session import make_session
 from registry import InvalidAsset
 
 OUTPUTS = ("forecast", "lower", "upper")
@@ -43,8 +44,6 @@ def check_forecast_parity(
     model: Any, onnx_model: Any, feed: dict[str, np.ndarray], tolerance: float = 1e-4
 ) -> ForecastParity:
     """max |Δ| / max(|expected|, 1e-6) over every output, batched and row by row; raises on failure."""
-    from models.onnx_session import make_session
-
     session = make_session(onnx_model.SerializeToString())
     full = edge_cases(feed)
     expected = model.predict_interval(full)

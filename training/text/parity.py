@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from models.onnx_session import OnnxTextClassifier, make_session
 from registry import InvalidAsset
 
 EDGE_CASES = ["", "   ", "\t\n", "😀🚗🔥 路灯坏了😡", "垃圾清运不及时" * 400, "ＡＢＣ１２３　全角", "A市 B区 123号"]
@@ -26,8 +27,6 @@ class ParityReport:
 
 def check_parity(model: Any, onnx_model: Any, texts: Sequence[str], tolerance: float = 1e-4) -> ParityReport:
     """Compare ``model.predict_proba`` with an onnxruntime session, row by row and batched."""
-    from models.onnx_session import OnnxTextClassifier, make_session
-
     rows = [*texts, *EDGE_CASES]
     served = OnnxTextClassifier(make_session(onnx_model.SerializeToString()))
     expected = model.predict_proba(rows)
