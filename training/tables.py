@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from registry import ValidationError
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def read_table(path: Path, *, columns: Sequence[str] | None = None, sep: str | None = None) -> Any:
+
+def read_table(path: Path, *, columns: Sequence[str] | None = None, sep: str | None = None) -> pd.DataFrame:
     """A DataFrame from CSV/TSV/TXT/XLSX; ``columns`` names the columns of a headerless file."""
     import pandas as pd
 

@@ -8,15 +8,16 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from models.forecast.anomaly import ResidualAnomalyDetector
 from models.forecast.features import WINDOW
 from models.forecast.forecaster import HourlyForecaster
 from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
 from training.algorithms import ensure_algorithm
-from training.forecast.evaluation import ForecastEvaluation, rolling_origin
+from training.forecast.evaluation import ForecastEvaluation, Forecasts, rolling_origin
 from training.forecast.parity import ForecastParity, check_forecast_parity
 from training.forecast.plot import plot_forecasts
 from training.forecast.run import log_forecast_run
@@ -24,12 +25,17 @@ from training.forecast.series_data import HourlySeries
 from training.forecast.statsmodels_baseline import SarimaxSettings
 from training.mlflow_run import training_run
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from onnx import ModelProto
+
 EXPERIMENT = "citymind-training"
 ALGORITHM = "ridge-direct-forecast"
 BASELINE_CARDS = ("seasonal-naive", "residual-anomaly")
 PARAMS_TAG, EVAL_TAG, ANOMALY_TAG = "citymind.params", "citymind.evaluation", "citymind.anomaly"
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -94,22 +100,24 @@ def _silent(label: str, done: int, total: int) -> None:
     pass
 
 
-def _step(progress: Progress, label: str, work: Callable[[], Any]) -> Any:
+def _step(progress: Progress, label: str, work: Callable[[], T]) -> T:
     progress(label, 0, 1)
     result = work()
     progress(label, 1, 1)
     return result
 
 
-def _target(series: HourlySeries) -> Any:
+def _target(series: HourlySeries) -> pd.Series:
     return series.frame[series.target]
 
 
-def _exog(series: HourlySeries) -> Any:
+def _exog(series: HourlySeries) -> np.ndarray | None:
     return series.frame[list(series.exog)].to_numpy() if series.exog else None
 
 
-def _evaluate(series: HourlySeries, params: dict[str, Any], plan: EvaluationPlan, step: Progress) -> Any:
+def _evaluate(
+    series: HourlySeries, params: dict[str, Any], plan: EvaluationPlan, step: Progress
+) -> tuple[ForecastEvaluation, Forecasts, ResidualAnomalyDetector]:
     return rolling_origin(
         series,
         lambda: HourlyForecaster(**params),
@@ -130,7 +138,7 @@ def _parity_origins(series: HourlySeries, horizon: int) -> np.ndarray:
 @dataclass(frozen=True)
 class _Trained:
     model: HourlyForecaster
-    onnx_model: Any
+    onnx_model: ModelProto
     params: dict[str, Any]
     evaluation: ForecastEvaluation
     parity: ForecastParity
