@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._http_load import measure
 from benchmarks.bench_event_classify import stdout_to_stderr, wait_ready
 from tests.conftest import free_port
-from training.forecast_defaults import DEFAULT_NAME
+from training.forecast.defaults import DEFAULT_NAME
 
 HERE = Path(__file__).resolve().parent
 REQUESTS, WARMUP, CLIENTS = 600, 100, 8
@@ -28,7 +28,7 @@ REQUESTS, WARMUP, CLIENTS = 600, 100, 8
 
 def main() -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from training.forecast_defaults import sample_request
+    from training.forecast.defaults import sample_request
 
     body = sample_request()
     with stdout_to_stderr():  # Ray and the servers log to fd 1; stdout stays the JSON alone
@@ -37,7 +37,7 @@ def main() -> int:
     setup = {"requests": REQUESTS, "warmup": WARMUP, "concurrent_clients": CLIENTS, "history_hours": 168}
     report = {
         "benchmark": "forecast",
-        "model": "pm25-forecaster (SAMPLE default, training/forecast_defaults.py)",
+        "model": "pm25-forecaster (SAMPLE default, training/forecast/defaults.py)",
         "setup": setup,
     }
     print(json.dumps(report | {"results": results, "summary": summary}, indent=2))
@@ -51,7 +51,7 @@ def measure_all(home: Path, body: dict[str, Any]) -> dict[str, dict]:
     from registry import MlflowRegistry
     from serving.deployments import GatewayConfig
     from serving.launcher import start_gateway, stop_gateway
-    from training.forecast_defaults import register_default_forecaster
+    from training.forecast.defaults import register_default_forecaster
 
     reg = MlflowRegistry(
         f"sqlite:///{home / 'mlflow.db'}", artifact_location=(home / "art").as_uri(), cache_dir=home / "c"

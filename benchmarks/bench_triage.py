@@ -42,7 +42,7 @@ def main() -> None:
             "concurrent_clients": CLIENTS,
             "reports": len(bodies),
             "callers": CALLERS,
-            "what": "generated Pingdu reports (training/sample_corpus.py), one report a request, reporter ids "
+            "what": "generated Pingdu reports (training/text/sample_corpus.py), one report a request, reporter ids "
             f"cycling over {CALLERS} callers; the event state grows through the run as in service",
         },
         "results": results,
@@ -56,7 +56,7 @@ def main() -> None:
 def reports(home: Path) -> list[dict[str, Any]]:
     import csv
 
-    from training.sample_corpus import generate_sample_reports
+    from training.text.sample_corpus import generate_sample_reports
 
     with generate_sample_reports(home / "reports.csv", per_category=100, seed=11).open(encoding="utf-8") as f:
         texts = [row["text"] for row in csv.DictReader(f)]

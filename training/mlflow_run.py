@@ -8,13 +8,17 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry import MlflowRegistry
 
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
+
 
 @contextmanager
-def training_run(registry: MlflowRegistry, name: str, experiment: str) -> Iterator[Any]:
+def training_run(registry: MlflowRegistry, name: str, experiment: str) -> Iterator[Run]:
     """A run in ``experiment`` marked FINISHED on success and FAILED on any exception."""
     client = registry.client
     run = client.create_run(
@@ -30,7 +34,7 @@ def training_run(registry: MlflowRegistry, name: str, experiment: str) -> Iterat
     client.set_terminated(run.info.run_id)
 
 
-def log_values(client: Any, run_id: str, params: Mapping[str, str], metrics: Mapping[str, float]) -> None:
+def log_values(client: MlflowClient, run_id: str, params: Mapping[str, str], metrics: Mapping[str, float]) -> None:
     """Parameters (cut to MLflow's 6000 characters) and metrics in one call."""
     from mlflow.entities import Metric, Param
 
@@ -41,7 +45,7 @@ def log_values(client: Any, run_id: str, params: Mapping[str, str], metrics: Map
     )
 
 
-def log_dataset(client: Any, run_id: str, source: str, digest: str, profile: Mapping[str, Any]) -> None:
+def log_dataset(client: MlflowClient, run_id: str, source: str, digest: str, profile: Mapping[str, Any]) -> None:
     """The training data as an MLflow dataset input: its file, digest and a small profile."""
     from mlflow.entities import Dataset, DatasetInput, InputTag
 
@@ -55,7 +59,7 @@ def log_dataset(client: Any, run_id: str, source: str, digest: str, profile: Map
     client.log_inputs(run_id, datasets=[DatasetInput(dataset, [InputTag("mlflow.data.context", "training")])])
 
 
-def log_json(client: Any, run_id: str, filename: str, data: Any) -> None:
+def log_json(client: MlflowClient, run_id: str, filename: str, data: Any) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / filename
         report.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -39,9 +39,9 @@ def _pingdu_knowledge(reg: MlflowRegistry) -> AssetVersion:
 
 
 def _event_classifier(reg: MlflowRegistry) -> AssetVersion:
-    from training.data import load_labelled_texts
-    from training.event_classifier import train_event_classifier
-    from training.sample_corpus import generate_sample_reports
+    from training.text.data import load_labelled_texts
+    from training.text.event_classifier import train_event_classifier
+    from training.text.sample_corpus import generate_sample_reports
 
     with tempfile.TemporaryDirectory() as tmp:
         corpus = generate_sample_reports(Path(tmp) / "pingdu_sample_reports.csv")
@@ -70,7 +70,7 @@ def _pingdu_rules(reg: MlflowRegistry) -> AssetVersion:
 
 
 def _forecaster(reg: MlflowRegistry) -> AssetVersion:
-    from training.forecast_defaults import register_default_forecaster
+    from training.forecast.defaults import register_default_forecaster
 
     return register_default_forecaster(reg)
 

@@ -30,8 +30,8 @@ def event_classifier(
 ) -> None:
     """Stratified k-fold evaluation, fit, ONNX export with parity check, registration, champion/challenger."""
     from registry import MlflowRegistry
-    from training.data import load_labelled_texts
-    from training.event_classifier import train_event_classifier
+    from training.text.data import load_labelled_texts
+    from training.text.event_classifier import train_event_classifier
 
     dataset = load_labelled_texts(
         data, text_col, label_col, columns=columns.split(",") if columns else None, label_names=label_names
@@ -92,9 +92,9 @@ def forecaster(
     """Rolling-origin evaluation on the last 20% (MASE, sMAPE vs seasonal naive and SARIMAX, interval
     coverage, forecast plot), fit, ONNX export with parity check, registration, champion/challenger."""
     from registry import MlflowRegistry
-    from training.forecaster import EvaluationPlan, train_forecaster
-    from training.series_data import load_hourly_series
-    from training.statsmodels_baseline import SarimaxSettings
+    from training.forecast.forecaster import EvaluationPlan, train_forecaster
+    from training.forecast.series_data import load_hourly_series
+    from training.forecast.statsmodels_baseline import SarimaxSettings
 
     series = load_hourly_series(data, target, [c.strip() for c in time.split(",")], freq=freq, exog=exog or ())
     name = name or re.sub(r"[^a-z0-9]+", "", target.lower()) + "-forecaster"  # pm2.5 → pm25-forecaster

@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
-from training.forecast_defaults import register_default_forecaster, sample_request
+from training.forecast.defaults import register_default_forecaster, sample_request
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ import numpy as np
 
 def test_alias_move_under_load_loses_no_request(gateway: str, gateway_registry: Any, tmp_path: Path) -> None:
     from models.text.event_classifier import EventClassifier
-    from training.data import load_labelled_texts
-    from training.sample_corpus import generate_sample_reports
+    from training.text.data import load_labelled_texts
+    from training.text.sample_corpus import generate_sample_reports
 
     data = load_labelled_texts(generate_sample_reports(tmp_path / "r.csv", seed=11), ["text"], "category")
     new = gateway_registry.register(

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from registry import MlflowRegistry
-from training.forecast_defaults import generate_sample_series, register_default_forecaster
-from training.forecaster import EvaluationPlan, train_forecaster
-from training.series_data import load_hourly_series
-from training.statsmodels_baseline import SarimaxSettings
+from training.forecast.defaults import generate_sample_series, register_default_forecaster
+from training.forecast.forecaster import EvaluationPlan, train_forecaster
+from training.forecast.series_data import load_hourly_series
+from training.forecast.statsmodels_baseline import SarimaxSettings
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from registry import MlflowRegistry
-from training.data import LabelledTexts, load_labelled_texts
-from training.event_classifier import ONNX_INPUT_TAG, train_event_classifier
-from training.sample_corpus import generate_sample_reports
+from training.text.data import LabelledTexts, load_labelled_texts
+from training.text.event_classifier import ONNX_INPUT_TAG, train_event_classifier
+from training.text.sample_corpus import generate_sample_reports
 
 
 class Recorder:

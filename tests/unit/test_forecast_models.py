@@ -19,9 +19,9 @@ from models.forecast.forecaster import HourlyForecaster
 from models.forecast.seasonal_naive import SeasonalNaive
 from models.onnx_session import make_session
 from training.algorithms import FORECAST_FAMILIES, algorithm_card
-from training.forecast_defaults import generate_sample_series
-from training.forecast_parity import check_forecast_parity, edge_cases
-from training.series_data import HourlySeries, load_hourly_series
+from training.forecast.defaults import generate_sample_series
+from training.forecast.parity import check_forecast_parity, edge_cases
+from training.forecast.series_data import HourlySeries, load_hourly_series
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from models.text.event_classifier import EventClassifier
 from serving.app import create_app
 from serving.model_hub import ModelHub
 from tests.one_model_registry import OneModelRegistry
-from training.data import load_labelled_texts
-from training.sample_corpus import generate_sample_reports
+from training.text.data import load_labelled_texts
+from training.text.sample_corpus import generate_sample_reports
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from models.onnx_session import make_session
 from serving.app import create_app
 from serving.model_hub import ModelHub
 from tests.one_model_registry import OneModelRegistry
-from training.forecast_defaults import generate_sample_series, sample_request
-from training.series_data import load_hourly_series
+from training.forecast.defaults import generate_sample_series, sample_request
+from training.forecast.series_data import load_hourly_series
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,12 @@ import pytest
 import models.text.cleaning
 import models.text.event_classifier
 import models.text.short_text
-import training.evaluation
+import training.text.evaluation
 from models.base import NotFittedError
 from training.algorithms import FAMILIES
-from training.data import load_labelled_texts
-from training.parity import EDGE_CASES, check_parity
-from training.sample_corpus import generate_sample_reports
+from training.text.data import load_labelled_texts
+from training.text.parity import EDGE_CASES, check_parity
+from training.text.sample_corpus import generate_sample_reports
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_a_single_string_is_refused(algorithm: str, sample) -> None:  # type: ig
 
 
 @pytest.mark.parametrize(
-    "module", [models.text.cleaning, models.text.event_classifier, models.text.short_text, training.evaluation]
+    "module", [models.text.cleaning, models.text.event_classifier, models.text.short_text, training.text.evaluation]
 )
 def test_docstring_examples_print_their_real_results(module: object) -> None:
     result = doctest.testmod(module, verbose=False)  # type: ignore[arg-type]

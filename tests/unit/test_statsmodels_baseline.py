@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.statsmodels_baseline import SarimaxSettings, sarimax_forecasts
+from training.forecast.statsmodels_baseline import SarimaxSettings, sarimax_forecasts
 
 
 def test_blocks_in_processes_give_the_same_forecasts_in_order() -> None:

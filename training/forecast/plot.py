@@ -4,14 +4,19 @@ made along the way and their interval, and the error by horizon of every method.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from training.forecast_evaluation import MODEL, NAIVE_DAY, ForecastEvaluation, Forecasts
+from training.forecast.evaluation import MODEL, NAIVE_DAY, ForecastEvaluation, Forecasts
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
-def plot_forecasts(evaluation: ForecastEvaluation, forecasts: Forecasts, index: Any, path: Path, title: str) -> Path:
+def plot_forecasts(
+    evaluation: ForecastEvaluation, forecasts: Forecasts, index: pd.DatetimeIndex, path: Path, title: str
+) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -11,12 +11,15 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from models.forecast.features import inverse, transform
 from registry.parallel import ordered_map
+
+if TYPE_CHECKING:
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,9 @@ def _block(part: tuple[np.ndarray, np.ndarray], s: SarimaxSettings, horizon: int
     return out
 
 
-def _forecast(sarimax: Any, s: SarimaxSettings, window: np.ndarray, horizon: int, fitted: Any) -> tuple[Any, Any]:
+def _forecast(
+    sarimax: type[SARIMAX], s: SarimaxSettings, window: np.ndarray, horizon: int, fitted: np.ndarray | None
+) -> tuple[np.ndarray | None, np.ndarray]:
     """Forecast from the ``fitted`` parameters filtered over the window, or from a fresh fit. A forecast that leaves
     the window's range by more than its span (a degenerate fit) triggers a fresh fit; what remains is clipped to
     the range, the sanity clamp a data scientist would add after looking at the plot. Only the parameters of a fit

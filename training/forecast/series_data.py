@@ -8,10 +8,15 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from registry import ValidationError
-from training.data import read_table
+from training.tables import read_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _PARTS = {"year", "month", "day", "hour", "minute", "second"}
 
@@ -21,7 +26,7 @@ class HourlySeries:
     """``frame``: a regular hourly DatetimeIndex, the target and the weather columns; hours the file lacks are
     rows of NaN (``inserted`` counts them), so a gap is explicit rather than silently closed."""
 
-    frame: Any
+    frame: pd.DataFrame
     target: str
     exog: tuple[str, ...]
     source: str
@@ -30,11 +35,11 @@ class HourlySeries:
     missing: int
 
     @property
-    def values(self) -> Any:
+    def values(self) -> np.ndarray:
         return self.frame[self.target].to_numpy(dtype="float64")
 
 
-def parse_times(frame: Any, columns: Sequence[str]) -> Any:
+def parse_times(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     """Timestamps from one datetime column, from year/month/day/hour columns, or from a date column plus an
     hour-of-day column (``dteday`` + ``hr``)."""
     import pandas as pd
@@ -93,7 +98,7 @@ def load_hourly_series(
     )
 
 
-def _numeric(frame: Any, columns: list[str], path: Path) -> Any:
+def _numeric(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.DataFrame:
     """Numbers; blanks and NA are missing, anything else that is not a number is an error."""
     import pandas as pd
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from models.base import CityModel
+from models.onnx_session import OnnxTextClassifier, make_session
 from registry import InvalidAsset
+
+if TYPE_CHECKING:
+    from onnx import ModelProto
 
 EDGE_CASES = ["", "   ", "\t\n", "😀🚗🔥 路灯坏了😡", "垃圾清运不及时" * 400, "ＡＢＣ１２３　全角", "A市 B区 123号"]
 
@@ -24,10 +29,10 @@ class ParityReport:
         return self.max_abs_diff <= self.tolerance
 
 
-def check_parity(model: Any, onnx_model: Any, texts: Sequence[str], tolerance: float = 1e-4) -> ParityReport:
+def check_parity(
+    model: CityModel, onnx_model: ModelProto, texts: Sequence[str], tolerance: float = 1e-4
+) -> ParityReport:
     """Compare ``model.predict_proba`` with an onnxruntime session, row by row and batched."""
-    from models.onnx_session import OnnxTextClassifier, make_session
-
     rows = [*texts, *EDGE_CASES]
     served = OnnxTextClassifier(make_session(onnx_model.SerializeToString()))
     expected = model.predict_proba(rows)

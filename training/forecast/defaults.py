@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 
 from registry import AssetVersion, MlflowRegistry
+from training.forecast.forecaster import EvaluationPlan, train_forecaster
+from training.forecast.series_data import load_hourly_series
 
 DEFAULT_NAME = "pm25-forecaster"  #: ``{indicator}-forecaster``, what /v1/forecast and /v1/indicators/evaluate look up
 
@@ -37,9 +39,6 @@ def generate_sample_series(path: Path, weeks: int = 10, seed: int = 0) -> Path:
 
 def register_default_forecaster(registry: MlflowRegistry, name: str = DEFAULT_NAME) -> AssetVersion:
     """Train and register the SAMPLE forecaster as ``name@champion`` (a few seconds: no statsmodels)."""
-    from training.forecaster import EvaluationPlan, train_forecaster
-    from training.series_data import load_hourly_series
-
     with tempfile.TemporaryDirectory() as tmp:
         csv = generate_sample_series(Path(tmp) / "pingdu_sample_pm25.csv")
         series = load_hourly_series(csv, "pm25", ["time"])  # no weather: a default caller has none to send

@@ -6,10 +6,10 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from models.text.cleaning import join_fields
 from registry import ValidationError
+from training.tables import read_table
 
 
 @dataclass(frozen=True)
@@ -22,30 +22,6 @@ class LabelledTexts:
     @property
     def classes(self) -> list[str]:
         return sorted(set(self.labels))
-
-
-def read_table(path: Path, *, columns: Sequence[str] | None = None, sep: str | None = None) -> Any:
-    """A DataFrame from CSV/TSV/TXT/XLSX; ``columns`` names the columns of a headerless file."""
-    import pandas as pd
-
-    if not path.is_file():
-        raise ValidationError(f"Data file {path} does not exist. Pass --data with a CSV, TSV or XLSX file.")
-    suffix = path.suffix.lower()
-    header = None if columns else "infer"
-    if suffix in {".xlsx", ".xls"}:
-        frame = pd.read_excel(path, header=None if columns else 0, dtype=str)
-    else:
-        delimiter = sep or ("\t" if suffix in {".tsv", ".txt"} else ",")
-        frame = pd.read_csv(
-            path, sep=delimiter, header=header, dtype=str, quoting=3 if delimiter == "\t" else 0, keep_default_na=False
-        )
-    if columns:
-        if len(columns) != frame.shape[1]:
-            raise ValidationError(
-                f"{path} has {frame.shape[1]} columns but --columns names {len(columns)}: {list(columns)}."
-            )
-        frame.columns = list(columns)
-    return frame
 
 
 def load_labelled_texts(

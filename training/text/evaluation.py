@@ -6,9 +6,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from models.base import CityModel
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Evaluation:
 
 
 def cross_validate(
-    make_model: Callable[[], Any],
+    make_model: Callable[[], CityModel],
     texts: Sequence[str],
     labels: Sequence[str],
     *,

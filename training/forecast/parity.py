@@ -4,11 +4,16 @@ histories and on the awkward ones (missing hours, a silent last day, zeros, spik
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from models.forecast.forecaster import HourlyForecaster
+from models.onnx_session import make_session
 from registry import InvalidAsset
+
+if TYPE_CHECKING:
+    from onnx import ModelProto
 
 OUTPUTS = ("forecast", "lower", "upper")
 
@@ -40,11 +45,9 @@ def edge_cases(feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def check_forecast_parity(
-    model: Any, onnx_model: Any, feed: dict[str, np.ndarray], tolerance: float = 1e-4
+    model: HourlyForecaster, onnx_model: ModelProto, feed: dict[str, np.ndarray], tolerance: float = 1e-4
 ) -> ForecastParity:
     """max |Δ| / max(|expected|, 1e-6) over every output, batched and row by row; raises on failure."""
-    from models.onnx_session import make_session
-
     session = make_session(onnx_model.SerializeToString())
     full = edge_cases(feed)
     expected = model.predict_interval(full)

@@ -11,9 +11,10 @@ import numpy as np
 
 from models.forecast.anomaly import ResidualAnomalyDetector
 from models.forecast.features import WINDOW, transform
+from models.forecast.forecaster import HourlyForecaster
 from models.forecast.seasonal_naive import SeasonalNaive
-from training.series_data import HourlySeries
-from training.statsmodels_baseline import SarimaxSettings, sarimax_forecasts
+from training.forecast.series_data import HourlySeries
+from training.forecast.statsmodels_baseline import SarimaxSettings, sarimax_forecasts
 
 MODEL, NAIVE_DAY, NAIVE_WEEK, STATSMODELS = "forecaster", "seasonal_naive_24h", "seasonal_naive_168h", "sarimax"
 
@@ -72,7 +73,7 @@ class Forecasts:
 
 def rolling_origin(
     series: HourlySeries,
-    make_model: Callable[[], Any],
+    make_model: Callable[[], HourlyForecaster],
     *,
     horizon: int = 24,
     stride: int = 25,
@@ -109,7 +110,11 @@ def rolling_origin(
 
 
 def _forecaster_forecasts(
-    series: HourlySeries, make_model: Callable[[], Any], origins: np.ndarray, every: int, step: Any
+    series: HourlySeries,
+    make_model: Callable[[], HourlyForecaster],
+    origins: np.ndarray,
+    every: int,
+    step: Callable[[str, int, int], None],
 ) -> dict[str, np.ndarray]:
     blocks = np.split(origins, np.flatnonzero(np.diff((origins - origins[0]) // max(every, 1))) + 1)
     parts: list[dict[str, np.ndarray]] = []

@@ -8,17 +8,26 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from models.forecast.anomaly import ResidualAnomalyDetector
+from models.forecast.features import WINDOW
 from models.forecast.forecaster import HourlyForecaster
 from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
 from training.algorithms import ensure_algorithm
-from training.forecast_evaluation import ForecastEvaluation, rolling_origin
-from training.forecast_parity import ForecastParity, check_forecast_parity
-from training.series_data import HourlySeries
-from training.statsmodels_baseline import SarimaxSettings
+from training.forecast.evaluation import ForecastEvaluation, Forecasts, rolling_origin
+from training.forecast.parity import ForecastParity, check_forecast_parity
+from training.forecast.plot import plot_forecasts
+from training.forecast.run import log_forecast_run
+from training.forecast.series_data import HourlySeries
+from training.forecast.statsmodels_baseline import SarimaxSettings
+from training.mlflow_run import training_run
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from onnx import ModelProto
 
 EXPERIMENT = "citymind-training"
 ALGORITHM = "ridge-direct-forecast"
@@ -26,6 +35,7 @@ BASELINE_CARDS = ("seasonal-naive", "residual-anomaly")
 PARAMS_TAG, EVAL_TAG, ANOMALY_TAG = "citymind.params", "citymind.evaluation", "citymind.anomaly"
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -76,8 +86,6 @@ def train_forecaster(
     feed = model.feed(series.values, series.frame.index, _parity_origins(series, plan.horizon), _exog(series))
     parity = _step(step, "ONNX parity", lambda: check_forecast_parity(model, onnx_model, feed))
     with tempfile.TemporaryDirectory() as tmp:
-        from training.forecast_plot import plot_forecasts
-
         plot = plot_forecasts(evaluation, forecasts, series.frame.index, Path(tmp) / "forecast.png", name)
         trained = _Trained(model, onnx_model, model_params, evaluation, parity, detector.to_dict(), plot)
         version, run_id = _step(step, "register", lambda: _register(registry, name, series, plan, trained, extra_tags))
@@ -92,22 +100,24 @@ def _silent(label: str, done: int, total: int) -> None:
     pass
 
 
-def _step(progress: Progress, label: str, work: Callable[[], Any]) -> Any:
+def _step(progress: Progress, label: str, work: Callable[[], T]) -> T:
     progress(label, 0, 1)
     result = work()
     progress(label, 1, 1)
     return result
 
 
-def _target(series: HourlySeries) -> Any:
+def _target(series: HourlySeries) -> pd.Series:
     return series.frame[series.target]
 
 
-def _exog(series: HourlySeries) -> Any:
+def _exog(series: HourlySeries) -> np.ndarray | None:
     return series.frame[list(series.exog)].to_numpy() if series.exog else None
 
 
-def _evaluate(series: HourlySeries, params: dict[str, Any], plan: EvaluationPlan, step: Progress) -> Any:
+def _evaluate(
+    series: HourlySeries, params: dict[str, Any], plan: EvaluationPlan, step: Progress
+) -> tuple[ForecastEvaluation, Forecasts, ResidualAnomalyDetector]:
     return rolling_origin(
         series,
         lambda: HourlyForecaster(**params),
@@ -122,15 +132,13 @@ def _evaluate(series: HourlySeries, params: dict[str, Any], plan: EvaluationPlan
 
 def _parity_origins(series: HourlySeries, horizon: int) -> np.ndarray:
     """Up to 300 origins spread over the series (each with a week of history)."""
-    from models.forecast.features import WINDOW
-
     return np.unique(np.linspace(WINDOW - 1, len(series.values) - 1, num=300).astype(int))
 
 
 @dataclass(frozen=True)
 class _Trained:
     model: HourlyForecaster
-    onnx_model: Any
+    onnx_model: ModelProto
     params: dict[str, Any]
     evaluation: ForecastEvaluation
     parity: ForecastParity
@@ -146,9 +154,6 @@ def _register(
     trained: _Trained,
     extra_tags: Mapping[str, str] | None,
 ) -> tuple[AssetVersion, str]:
-    from training.forecast_run import log_forecast_run
-    from training.mlflow_run import training_run
-
     cards = [ensure_algorithm(registry, card) for card in (ALGORITHM, *BASELINE_CARDS)]
     evaluation = trained.evaluation
     with training_run(registry, name, EXPERIMENT) as run:

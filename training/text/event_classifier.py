@@ -7,15 +7,19 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from models.base import CityModel
 from models.text._export import PREPROCESS_METADATA
 from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
 from training.algorithms import ensure_algorithm, family
-from training.data import LabelledTexts
-from training.evaluation import Evaluation, cross_validate, plot_confusion
 from training.mlflow_run import log_dataset, log_json, log_values, training_run
-from training.parity import ParityReport, check_parity
+from training.text.data import LabelledTexts
+from training.text.evaluation import Evaluation, cross_validate, plot_confusion
+from training.text.parity import ParityReport, check_parity
+
+if TYPE_CHECKING:
+    from onnx import ModelProto
 
 EXPERIMENT = "citymind-training"
 PARAMS_TAG = "citymind.params"
@@ -79,7 +83,10 @@ def _silent(label: str, done: int, total: int) -> None:
     pass
 
 
-def _timed(step: Progress, label: str, total: int, work: Callable[[Callable[[int], None]], Any]) -> Any:
+T = TypeVar("T")
+
+
+def _timed(step: Progress, label: str, total: int, work: Callable[[Callable[[int], None]], T]) -> T:
     """Run ``work(tick)`` between a 0/total and a total/total report; ``tick(i)`` reports i done in between."""
     step(label, 0, total)
     result = work(lambda done: step(label, done, total))
@@ -89,24 +96,29 @@ def _timed(step: Progress, label: str, total: int, work: Callable[[Callable[[int
 
 @dataclass(frozen=True)
 class _Trained:
-    model: Any
-    onnx_model: Any
+    model: CityModel
+    onnx_model: ModelProto
     params: dict[str, Any]
     evaluation: Evaluation
     parity: ParityReport
 
 
 def _cross_validate(
-    cls: Any, params: dict[str, Any], data: LabelledTexts, folds: int, seed: int, tick: Callable[[int], None]
+    cls: type[CityModel],
+    params: dict[str, Any],
+    data: LabelledTexts,
+    folds: int,
+    seed: int,
+    tick: Callable[[int], None],
 ) -> Evaluation:
-    def make() -> Any:
+    def make() -> CityModel:
         return cls(**params)
 
     return cross_validate(make, data.texts, data.labels, folds=folds, seed=seed, on_fold=lambda i: tick(i + 1))
 
 
 def _fit_export_check(
-    cls: Any, params: dict[str, Any], data: LabelledTexts, evaluation: Evaluation, step: Progress
+    cls: type[CityModel], params: dict[str, Any], data: LabelledTexts, evaluation: Evaluation, step: Progress
 ) -> _Trained:
     """Fit on all rows, export ONNX and check parity on held-out rows; a parity failure raises before anything
     is registered."""
@@ -160,7 +172,7 @@ def _register(
     return version, run_id
 
 
-def _metadata(onnx_model: Any, key: str) -> str:
+def _metadata(onnx_model: ModelProto, key: str) -> str:
     return next(entry.value for entry in onnx_model.metadata_props if entry.key == key)
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from registry import MlflowRegistry
-from training.forecast_evaluation import ForecastEvaluation
-from training.forecast_parity import ForecastParity
+from training.forecast.evaluation import ForecastEvaluation
+from training.forecast.parity import ForecastParity
+from training.forecast.series_data import HourlySeries
 from training.mlflow_run import log_dataset, log_json, log_values
-from training.series_data import HourlySeries
 
 
 def log_forecast_run(

@@ -1,0 +1,1 @@
+"""Event (text) classification: load labelled reports, cross-validate, export ONNX, check parity, register."""
