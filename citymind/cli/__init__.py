@@ -7,12 +7,17 @@ from typing import Annotated
 
 import typer
 
+from citymind.access import require
 from citymind.cli import components as cli_components
 from citymind.cli import keys as cli_keys
 from citymind.cli import kg as cli_kg
 from citymind.cli import registry as cli_registry
 from citymind.cli import rules as cli_rules
 from citymind.cli import train as cli_train
+from citymind.cli.bootstrap import bootstrap as run_bootstrap
+from citymind.settings import get_settings
+from events.canary import SHADOW_TAG, WEIGHT_TAG
+from registry import CitymindError, MlflowRegistry
 
 app = typer.Typer(
     help="citymind: the algorithm and knowledge middle-platform of a city brain.",
@@ -30,7 +35,6 @@ app.add_typer(cli_keys.app, name="keys")
 @app.command()
 def bootstrap(force: Annotated[bool, typer.Option(help="register defaults even if present")] = False) -> None:
     """Register the default Pingdu assets if the registry is empty."""
-    from citymind.cli.bootstrap import bootstrap as run_bootstrap
 
     for line in run_bootstrap(force=force):
         typer.echo(line)
@@ -55,8 +59,6 @@ def canary(
     ] = None,
 ) -> None:
     """Set a model's champion/challenger split; gateways follow within seconds (no restart)."""
-    from events.canary import SHADOW_TAG, WEIGHT_TAG
-    from registry import MlflowRegistry
 
     reg = MlflowRegistry.from_settings()
     if weight is not None:
@@ -70,7 +72,6 @@ def canary(
 @app.command()
 def info() -> None:
     """Print the effective settings."""
-    from citymind.settings import get_settings
 
     s = get_settings()
     typer.echo(
@@ -107,7 +108,6 @@ def guard(argv: list[str]) -> None:
     action = GUARDED.get((words[0], words[1] if len(words) > 1 else None)) or GUARDED.get((words[0], None))
     if action is None:
         return
-    from citymind.access import require
 
     if "{kind}" in action:
         action = action.format(kind=_kind_of(argv, words))
@@ -117,7 +117,6 @@ def guard(argv: list[str]) -> None:
 def _kind_of(argv: list[str], words: list[str]) -> str:
     if "--kind" in argv and argv.index("--kind") + 1 < len(argv):
         return argv[argv.index("--kind") + 1]
-    from registry import MlflowRegistry
 
     return str(MlflowRegistry.from_settings().get(words[2]).kind) if len(words) > 2 else "model"
 
@@ -127,7 +126,6 @@ def main() -> None:
     import os
 
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    from registry import CitymindError
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
 

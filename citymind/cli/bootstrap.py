@@ -7,7 +7,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import knowledge_graph
+import rules
+from knowledge_graph.defaults import PINGDU_YAML, load_pingdu
+from knowledge_graph.snapshot import KnowledgeSnapshot
+from models.components.base import available_components, register_component
+from models.components.pipeline import REPORT_INTAKE, register_pipeline
 from registry import AssetNotFound, AssetVersion, MlflowRegistry
+from rules.service import register_ruleset
+from training.forecast.defaults import register_default_forecaster
+from training.text.data import load_labelled_texts
+from training.text.event_classifier import train_event_classifier
+from training.text.sample_corpus import generate_sample_reports
 
 KNOWLEDGE_DEFAULTS = Path(knowledge_graph.__file__).resolve().parent / "defaults"
 
@@ -25,9 +35,6 @@ def _pingdu_basics(reg: MlflowRegistry) -> AssetVersion:
 
 
 def _pingdu_knowledge(reg: MlflowRegistry) -> AssetVersion:
-    from knowledge_graph.defaults import PINGDU_YAML, load_pingdu
-    from knowledge_graph.snapshot import KnowledgeSnapshot
-
     basics = reg.resolve("pingdu-basics@production")
     return KnowledgeSnapshot(load_pingdu(PINGDU_YAML)).register(
         reg,
@@ -39,10 +46,6 @@ def _pingdu_knowledge(reg: MlflowRegistry) -> AssetVersion:
 
 
 def _event_classifier(reg: MlflowRegistry) -> AssetVersion:
-    from training.text.data import load_labelled_texts
-    from training.text.event_classifier import train_event_classifier
-    from training.text.sample_corpus import generate_sample_reports
-
     with tempfile.TemporaryDirectory() as tmp:
         corpus = generate_sample_reports(Path(tmp) / "pingdu_sample_reports.csv")
         data = load_labelled_texts(corpus, ["text"], "category")
@@ -58,9 +61,6 @@ def _event_classifier(reg: MlflowRegistry) -> AssetVersion:
 
 
 def _pingdu_rules(reg: MlflowRegistry) -> AssetVersion:
-    import rules
-    from rules.service import register_ruleset
-
     return register_ruleset(
         reg,
         "pingdu-rules",
@@ -70,15 +70,11 @@ def _pingdu_rules(reg: MlflowRegistry) -> AssetVersion:
 
 
 def _forecaster(reg: MlflowRegistry) -> AssetVersion:
-    from training.forecast.defaults import register_default_forecaster
-
     return register_default_forecaster(reg)
 
 
 def _components(reg: MlflowRegistry) -> AssetVersion:
     """Every installed component (its name and default parameters), then the report-intake pipeline over them."""
-    from models.components.base import available_components, register_component
-    from models.components.pipeline import REPORT_INTAKE, register_pipeline
 
     for cls in available_components().values():
         register_component(reg, cls())

@@ -9,30 +9,26 @@ from typing import Annotated, Any
 import typer
 
 from citymind.cli._output import emit
-from models.components.base import described
+from models.components.base import SPEC_FORMAT, available_components, component_from_spec, described, register_component
+from models.components.pipeline import ModelStep, Pipeline, load_pipeline, load_registered, register_pipeline
+from registry import MlflowRegistry
 
 app = typer.Typer(help="Components (组件库) and pipelines: list, show, run, register.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def _registry() -> Any:
-    from registry import MlflowRegistry
-
     return MlflowRegistry.from_settings()
 
 
 def _component(target: str, params: list[str] | None) -> Any:
     """An installed component by name, a pipeline file, or a registered component/pipeline (name@alias, name/3)."""
-    from models.components.base import SPEC_FORMAT, available_components, component_from_spec
 
     if Path(target).is_file():
-        from models.components.pipeline import load_pipeline
-
         return load_pipeline(Path(target))
     if target in available_components():
         values = {k: json.loads(v) if v[:1] in "[{0123456789-tfn" else v for k, v in _pairs(params).items()}
         return component_from_spec({"format": SPEC_FORMAT, "component": target, "params": values})
-    from models.components.pipeline import load_registered
 
     return load_registered(_registry(), target)
 
@@ -47,7 +43,6 @@ def _pairs(items: list[str] | None) -> dict[str, str]:
 @app.command("list")
 def list_components(as_json: JsonOpt = False) -> None:
     """Installed components, and the components and pipelines registered in the registry."""
-    from models.components.base import available_components
 
     rows = [
         {
@@ -108,19 +103,13 @@ def register(
     """Register a pipeline (validated, with lineage to its components and model) or an installed component."""
     reg = _registry()
     if Path(target).is_file():
-        from models.components.pipeline import register_pipeline
-
         version = register_pipeline(reg, Path(target), alias=alias or None)
     else:
-        from models.components.base import register_component
-
         version = register_component(reg, _component(target, param), alias=alias or None)
     emit(version.to_dict(), as_json=as_json, columns=["kind", "name", "version", "aliases", "lineage"])
 
 
 def _needs_registry(component: Any) -> bool:
-    from models.components.pipeline import ModelStep, Pipeline
-
     if isinstance(component, Pipeline):
         return any(isinstance(s, ModelStep) or getattr(s, "knowledge", None) for s in component.spec.steps)
     return bool(getattr(component, "knowledge", None))

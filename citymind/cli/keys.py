@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from citymind.access import key_store
 from citymind.cli._output import emit
 
 app = typer.Typer(
@@ -20,7 +21,6 @@ def create(
     role: Annotated[str, typer.Option(help="consumer | data_scientist | rule_author | admin")] = "consumer",
 ) -> None:
     """Create a key and print it once (only its salted hash is kept). The first key must be an admin's."""
-    from citymind.access import key_store
 
     store = key_store()
     if not store.active() and role != "admin":
@@ -32,7 +32,6 @@ def create(
 @app.command("list")
 def list_keys(as_json: JsonOpt = False) -> None:
     """Keys by id, name, role, creation time and whether revoked (never the secrets)."""
-    from citymind.access import key_store
 
     rows = [k.public() for k in key_store().keys().values()]
     emit(rows, as_json=as_json, columns=["id", "name", "role", "created", "revoked"], title="citymind keys")
@@ -41,7 +40,6 @@ def list_keys(as_json: JsonOpt = False) -> None:
 @app.command()
 def revoke(key_id: str) -> None:
     """Revoke a key; gateways reading the keys file refuse it within a second."""
-    from citymind.access import key_store
 
     record = key_store().revoke(key_id)
     typer.echo(f"revoked key {record.id} ({record.role}) of {record.name}")

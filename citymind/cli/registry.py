@@ -9,6 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from citymind.cli._output import emit
+from registry import MlflowRegistry, ValidationError
+from rules.loader import load_rules
+from rules.service import check_ruleset
 
 app = typer.Typer(
     help="Browse the registry of models, algorithms, rules, knowledge and components.", no_args_is_help=True
@@ -17,14 +20,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 
 def _registry() -> Any:
-    from registry import MlflowRegistry
-
     return MlflowRegistry.from_settings()
 
 
 def _tags(pairs: list[str] | None) -> dict[str, str]:
-    from registry import ValidationError
-
     bad = [p for p in pairs or [] if "=" not in p or not p.split("=", 1)[0]]
     if bad:
         raise ValidationError(f"--tag takes KEY=VALUE, e.g. --tag city=pingdu. Got {bad[0]!r}.")
@@ -32,8 +31,6 @@ def _tags(pairs: list[str] | None) -> dict[str, str]:
 
 
 def _lineage(text: str | None) -> list[Any]:
-    from registry import ValidationError
-
     try:
         refs = json.loads(text) if text else []
     except json.JSONDecodeError as exc:
@@ -142,9 +139,6 @@ def register(
     tags, refs = _tags(tag), _lineage(lineage_json)
     reg = _registry()
     if kind == "rule":
-        from rules.loader import load_rules
-        from rules.service import check_ruleset
-
         check_ruleset(load_rules(file))
     version = reg.register(kind, name, file, description=description, tags=tags, lineage=refs)
     if alias:

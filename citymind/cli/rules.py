@@ -9,6 +9,12 @@ from typing import Annotated, Any
 import typer
 
 from citymind.cli._output import emit
+from registry import MlflowRegistry
+from rules.engine import RuleEngine
+from rules.loader import RuleFileError, is_test_file, load_rules
+from rules.schema import SCHEMA, TESTS_SCHEMA
+from rules.service import load_registered, register_ruleset
+from rules.testing import backtest, compare_reports, events_from_csv, run_tests
 
 app = typer.Typer(help="Rule files (规则库): validate, test, backtest, publish, roll back.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -17,7 +23,6 @@ NameOpt = Annotated[str, typer.Option(help="rule set name in the registry")]
 
 def _rule_files(files: list[Path]) -> list[Path]:
     """Rule files among ``files``; a ``*.test.yaml`` belongs to the rule file beside it."""
-    from rules.loader import is_test_file
 
     return [f for f in files if not is_test_file(f)]
 
@@ -30,7 +35,6 @@ def _problems(exc: Any) -> None:
 @app.command()
 def schema(tests: Annotated[bool, typer.Option("--tests", help="the schema of *.test.yaml files")] = False) -> None:
     """Print the JSON Schema of rule files (point your editor's YAML plugin at it)."""
-    from rules.schema import SCHEMA, TESTS_SCHEMA
 
     typer.echo(json.dumps(TESTS_SCHEMA if tests else SCHEMA, ensure_ascii=False, indent=2))
 
@@ -38,7 +42,6 @@ def schema(tests: Annotated[bool, typer.Option("--tests", help="the schema of *.
 @app.command()
 def validate(files: list[Path]) -> None:
     """Validate rule files (and the tests beside them); every problem is printed as file:line:col: message."""
-    from rules.loader import RuleFileError, load_rules
 
     failed = False
     for path in _rule_files(files):
@@ -56,8 +59,6 @@ def validate(files: list[Path]) -> None:
 @app.command("test")
 def test_rules(files: list[Path]) -> None:
     """Run the tests in rule files and beside them (x.yaml → x.test.yaml); a failure prints a diff, exit 1."""
-    from rules.loader import RuleFileError, load_rules
-    from rules.testing import run_tests
 
     failures = 0
     for path in _rule_files(files):
@@ -83,8 +84,6 @@ def eval_event(
     kind: Annotated[str, typer.Option(help="dispatch | alert | video")] = "dispatch",
 ) -> None:
     """Show which rules fire on one event, each with its explanation (condition, values, thresholds)."""
-    from rules.engine import RuleEngine
-    from rules.loader import load_rules
 
     try:
         payload = json.loads(event)
@@ -106,7 +105,6 @@ def backtest_rules(
     compare: Annotated[str | None, typer.Option(help="a second rule file or registered version")] = None,
 ) -> None:
     """Run rules over history with no side effects; per rule: would_fire, hit_rate, first and last firing."""
-    from rules.testing import backtest, compare_reports, events_from_csv
 
     events = events_from_csv(data, value_col=value_col, time_cols=[c for c in time_cols.split(",") if c])
     report: dict[str, Any] = {"rows": len(events), "rules": {rules_ref: backtest(_ruleset(rules_ref), kind, events)}}
@@ -117,18 +115,13 @@ def backtest_rules(
 
 
 def _ruleset(ref: str) -> Any:
-    from rules.loader import load_rules
-
     if Path(ref).is_file():
         return load_rules(Path(ref))
-    from rules.service import load_registered
 
     return load_registered(_registry(), ref)
 
 
 def _registry() -> Any:
-    from registry import MlflowRegistry
-
     return MlflowRegistry.from_settings()
 
 
@@ -141,7 +134,6 @@ def register(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate FILE, run its tests, and register it as a new version of NAME (alias production by default)."""
-    from rules.service import register_ruleset
 
     version = register_ruleset(_registry(), name, file, alias=alias or None, description=description)
     emit(version.to_dict(), as_json=as_json, columns=["kind", "name", "version", "aliases", "tags"])

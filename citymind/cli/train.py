@@ -9,6 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
+from registry import MlflowRegistry
+from training.forecast.forecaster import EvaluationPlan, train_forecaster
+from training.forecast.series_data import load_hourly_series
+from training.forecast.statsmodels_baseline import SarimaxSettings
+from training.text.data import load_labelled_texts
+from training.text.event_classifier import train_event_classifier
+
 app = typer.Typer(help="Train, evaluate, export to ONNX and register models.", no_args_is_help=True)
 
 
@@ -29,9 +36,6 @@ def event_classifier(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Stratified k-fold evaluation, fit, ONNX export with parity check, registration, champion/challenger."""
-    from registry import MlflowRegistry
-    from training.text.data import load_labelled_texts
-    from training.text.event_classifier import train_event_classifier
 
     dataset = load_labelled_texts(
         data, text_col, label_col, columns=columns.split(",") if columns else None, label_names=label_names
@@ -91,10 +95,6 @@ def forecaster(
 ) -> None:
     """Rolling-origin evaluation on the last 20% (MASE, sMAPE vs seasonal naive and SARIMAX, interval
     coverage, forecast plot), fit, ONNX export with parity check, registration, champion/challenger."""
-    from registry import MlflowRegistry
-    from training.forecast.forecaster import EvaluationPlan, train_forecaster
-    from training.forecast.series_data import load_hourly_series
-    from training.forecast.statsmodels_baseline import SarimaxSettings
 
     series = load_hourly_series(data, target, [c.strip() for c in time.split(",")], freq=freq, exog=exog or ())
     name = name or re.sub(r"[^a-z0-9]+", "", target.lower()) + "-forecaster"  # pm2.5 → pm25-forecaster
