@@ -8,6 +8,8 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from knowledge_graph.errors import KnowledgeError
+
 DUTIES = frozenset({"leads", "assists"})
 BEGINNING, END = "0000-01-01", "9999-12-31"
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -32,6 +34,15 @@ def window(data: dict[str, Any]) -> tuple[str, str]:
 def in_force(data: dict[str, Any], on: str) -> bool:
     first, last = window(data)
     return first <= on <= last
+
+
+def as_of(on: str | None) -> str:
+    """The day a catalogue question is asked for: ``on`` (ISO ``YYYY-MM-DD``) or today."""
+    if on is None:
+        return date.today().isoformat()
+    if not is_iso_day(on):
+        raise KnowledgeError(f"the date must be an ISO day YYYY-MM-DD, e.g. '2026-01-01'. Got {on!r} instead.")
+    return on
 
 
 def describe(u: str, v: str, data: dict[str, Any]) -> str:

@@ -6,13 +6,8 @@ from collections import defaultdict
 from typing import Any
 
 from knowledge_graph.catalogue import catalogue_problems
+from knowledge_graph.errors import KnowledgeError
 from knowledge_graph.schema import EDGE_TYPES, NODE_TYPES
-from registry import ValidationError
-
-
-class KnowledgeError(ValidationError):
-    """The graph breaks the schema (unknown type, dangling edge, cycle in a tree, duplicate label) or the
-    dispatch catalogue's rules (a duty without a source, a bad date, two leads in force at once)."""
 
 
 def problems(graph: Any) -> list[str]:
