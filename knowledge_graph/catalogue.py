@@ -8,6 +8,8 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+import networkx as nx
+
 from knowledge_graph.errors import KnowledgeError
 
 DUTIES = frozenset({"leads", "assists"})
@@ -50,7 +52,7 @@ def describe(u: str, v: str, data: dict[str, Any]) -> str:
     return f"edge {u!r} -{data.get('type')}→ {v!r}{area}"
 
 
-def catalogue_problems(graph: Any) -> list[str]:
+def catalogue_problems(graph: nx.MultiDiGraph) -> list[str]:
     """Sources, dates and conflicting leads of every ``leads``/``assists`` edge, as readable lines."""
     out: list[str] = []
     leads: dict[tuple[str, str | None], list[tuple[str, str, str]]] = defaultdict(list)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+
+import networkx as nx
 
 from knowledge_graph.catalogue import catalogue_problems
 from knowledge_graph.errors import KnowledgeError
 from knowledge_graph.schema import EDGE_TYPES, NODE_TYPES
 
 
-def problems(graph: Any) -> list[str]:
+def problems(graph: nx.MultiDiGraph) -> list[str]:
     """Every schema violation of a ``networkx.MultiDiGraph`` of citymind knowledge, as readable lines."""
     out: list[str] = []
     for node, data in graph.nodes(data=True):
@@ -26,14 +27,14 @@ def problems(graph: Any) -> list[str]:
     return out
 
 
-def check(graph: Any) -> None:
+def check(graph: nx.MultiDiGraph) -> None:
     found = problems(graph)
     if found:
         more = f" (and {len(found) - 20} more)" if len(found) > 20 else ""
         raise KnowledgeError("invalid knowledge graph:\n  " + "\n  ".join(found[:20]) + more)
 
 
-def _edge_problems(graph: Any) -> list[str]:
+def _edge_problems(graph: nx.MultiDiGraph) -> list[str]:
     out = []
     for u, v, data in graph.edges(data=True):
         kind = data.get("type")
@@ -55,7 +56,7 @@ def _edge_problems(graph: Any) -> list[str]:
     return out
 
 
-def _tree_problems(graph: Any) -> list[str]:
+def _tree_problems(graph: nx.MultiDiGraph) -> list[str]:
     out = []
     for kind in (k for k, spec in EDGE_TYPES.items() if spec.tree):
         parent: dict[str, list[str]] = defaultdict(list)
@@ -80,7 +81,7 @@ def _tree_problems(graph: Any) -> list[str]:
     return out
 
 
-def _duplicate_labels(graph: Any) -> list[str]:
+def _duplicate_labels(graph: nx.MultiDiGraph) -> list[str]:
     """Within one scheme (EventCategory: ``scheme`` attribute; others: their type) a preferred label names one
     node, except among siblings of different parents (e.g. 其他 under two top-level categories)."""
     owners: dict[tuple[str, str, str], str] = {}
