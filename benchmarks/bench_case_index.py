@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from knowledge_graph.retrieval import Case, CaseIndex, squeeze
+from knowledge_graph.cases import Case, squeeze
+from knowledge_graph.retrieval import CaseIndex
 
 
 def recall_on_replies(data: Path) -> dict:

@@ -4,23 +4,40 @@ registry loads safely; the embedder it was built with is recorded and checked on
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
+from knowledge_graph.cases import Case, View, char_ngrams
 from knowledge_graph.embedders import check_identity
 from registry import ValidationError
 
 if TYPE_CHECKING:
-    from knowledge_graph.retrieval import CaseIndex, View
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 FORMAT = 2  # 2: message and reply views, embedder identity recorded
 PARAMETERS = ("embedder", "lexical_weight", "svd_dims", "nprobe", "nlist", "ivf_threshold")
 
 
-def save_index(index: CaseIndex, folder: Path) -> Path:
+class FittedIndex(Protocol):
+    """What is saved of a fitted ``retrieval.CaseIndex`` besides its ``PARAMETERS``, and read back into one."""
+
+    embedder: str
+    nprobe: int
+    embedder_identity_: dict[str, str]
+    cases_: list[Case]
+    vectorizer_: TfidfVectorizer
+    components_: np.ndarray
+    views_: dict[str, View]
+
+
+Index = TypeVar("Index", bound=FittedIndex)
+
+
+def save_index(index: FittedIndex, folder: Path) -> Path:
     import faiss
     import scipy.sparse as sp
 
@@ -46,15 +63,11 @@ def save_index(index: CaseIndex, folder: Path) -> Path:
     return folder
 
 
-def load_index(cls: type[CaseIndex], folder: Path) -> CaseIndex:
+def load_index(cls: Callable[..., Index], folder: Path) -> Index:
     config = _config(folder)
     index = cls(**{k: config[k] for k in PARAMETERS})
     index.embedder_identity_ = config["embedder_identity"]
-    from knowledge_graph.retrieval import Case
-
     index.cases_ = [Case(**c) for c in json.loads((folder / "cases.json").read_text(encoding="utf-8"))]
-    from knowledge_graph.retrieval import char_ngrams
-
     index.vectorizer_ = char_ngrams(config["vocabulary"])
     index.vectorizer_.idf_ = np.load(folder / "idf.npy", allow_pickle=False)
     if index.embedder == "svd":
@@ -63,7 +76,7 @@ def load_index(cls: type[CaseIndex], folder: Path) -> CaseIndex:
     return index
 
 
-def _config(folder: Path) -> dict:
+def _config(folder: Path) -> dict[str, Any]:
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -77,11 +90,9 @@ def _config(folder: Path) -> dict:
     return dict(config)
 
 
-def _view(folder: Path, name: str, index: CaseIndex) -> View:
+def _view(folder: Path, name: str, index: FittedIndex) -> View:
     import faiss
     import scipy.sparse as sp
-
-    from knowledge_graph.retrieval import View
 
     dense = folder / f"{name}.faiss"
     view = View(

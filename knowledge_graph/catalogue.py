@@ -8,6 +8,10 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+import networkx as nx
+
+from knowledge_graph.errors import KnowledgeError
+
 DUTIES = frozenset({"leads", "assists"})
 BEGINNING, END = "0000-01-01", "9999-12-31"
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -34,12 +38,21 @@ def in_force(data: dict[str, Any], on: str) -> bool:
     return first <= on <= last
 
 
+def as_of(on: str | None) -> str:
+    """The day a catalogue question is asked for: ``on`` (ISO ``YYYY-MM-DD``) or today."""
+    if on is None:
+        return date.today().isoformat()
+    if not is_iso_day(on):
+        raise KnowledgeError(f"the date must be an ISO day YYYY-MM-DD, e.g. '2026-01-01'. Got {on!r} instead.")
+    return on
+
+
 def describe(u: str, v: str, data: dict[str, Any]) -> str:
     area = f" @ {data['area']}" if data.get("area") else ""
     return f"edge {u!r} -{data.get('type')}→ {v!r}{area}"
 
 
-def catalogue_problems(graph: Any) -> list[str]:
+def catalogue_problems(graph: nx.MultiDiGraph) -> list[str]:
     """Sources, dates and conflicting leads of every ``leads``/``assists`` edge, as readable lines."""
     out: list[str] = []
     leads: dict[tuple[str, str | None], list[tuple[str, str, str]]] = defaultdict(list)

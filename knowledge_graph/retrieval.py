@@ -4,54 +4,22 @@ char n-gram TF-IDF score and a dense embedding score from faiss, over two views 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from knowledge_graph.case_store import load_index, save_index
+from knowledge_graph.cases import VIEWS, Case, View, char_ngrams, squeeze, view_text
 from knowledge_graph.embedders import check_name, e5_encoder, e5_passages, identity
 
-_WS = re.compile(r"\s+")
-#: Reply boilerplate that says nothing about the case (greetings, receipt, closing thanks, dates).
-_BOILERPLATE = [
-    re.compile(p)
-    for p in (
-        r'网友[“"]?[A-Za-z0-9_]*[”"]?[：:]?',
-        r"市民同志",
-        r"[您你]好[！!，,]?",
-        r"(来信|留言|来电|情况)?已收悉[。，,！!]?",
-        r"现(将|就)?[^。]{0,40}?(答复|回复)如下[：:]?",
-        r"感谢您?对我们工作的[^。]*[。！!]?",
-        r"\d{4}年\d{1,2}月\d{1,2}日",
-    )
-]
+if TYPE_CHECKING:  # heavy, imported where an index is built or searched
+    import faiss
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
 IVF_THRESHOLD = 50_000
-#: what a case is indexed by: the message (title + body) a citizen wrote, and the official reply to it
-VIEWS = ("message", "reply")
-
-
-def squeeze(text: object) -> str:
-    return _WS.sub("", str(text or ""))
-
-
-def clean_reply(text: object) -> str:
-    out = squeeze(text)
-    for pattern in _BOILERPLATE:
-        out = pattern.sub("", out)
-    return out
-
-
-@dataclass(frozen=True)
-class Case:
-    """A knowledge document or a past case; ``reply`` is the official answer when there is one."""
-
-    id: str
-    title: str
-    text: str = ""
-    reply: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,28 +28,6 @@ class Hit:
     score: float
     lexical: float
     dense: float
-
-
-def char_ngrams(vocabulary: dict[str, int] | None = None) -> Any:
-    """The lexical side: sublinear TF-IDF over character 1–2-grams (Chinese needs no word segmentation)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    return TfidfVectorizer(
-        analyzer="char", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32, vocabulary=vocabulary
-    )
-
-
-def view_text(case: Case, view: str) -> str:
-    return squeeze(case.title + case.text) if view == "message" else clean_reply(case.reply)
-
-
-@dataclass
-class View:
-    """One view's rows: the case each row belongs to, its TF-IDF rows and its faiss index (None: lexical)."""
-
-    rows: np.ndarray
-    matrix: Any
-    dense: Any = field(default=None)
 
 
 class CaseIndex:
@@ -94,6 +40,13 @@ class CaseIndex:
     lists; smaller ones an exact ``IndexFlatIP``. ``n_jobs`` processes (0: one per core) embed the passages of a
     large ``fit`` with e5; queries are embedded in the caller's thread.
     """
+
+    # learned by ``fit`` (or read back by ``load``)
+    cases_: list[Case]
+    vectorizer_: TfidfVectorizer
+    components_: np.ndarray  # embedder "svd" only
+    views_: dict[str, View]
+    embedder_identity_: dict[str, str]
 
     def __init__(
         self,
@@ -125,7 +78,7 @@ class CaseIndex:
         if self.embedder == "svd":
             self._fit_svd(docs)
         vectors = self._embed(docs, passages=True) if self.embedder != "none" else None
-        self.views_: dict[str, View] = {}
+        self.views_ = {}
         start = 0
         for view in (v for v in VIEWS if rows[v]):
             ids, texts = zip(*rows[view], strict=True)
@@ -151,12 +104,12 @@ class CaseIndex:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 
-    def _build_index(self, vectors: np.ndarray) -> Any:
+    def _build_index(self, vectors: np.ndarray) -> faiss.Index:
         import faiss
 
         dims = vectors.shape[1]
         if len(vectors) < max(self.ivf_threshold, self.nlist):  # IVF needs at least one training row per list
-            index: Any = faiss.IndexFlatIP(dims)
+            index: faiss.Index = faiss.IndexFlatIP(dims)
         else:  # measured: IVF1024,Flat nprobe 48 → recall@10 0.98, p50 0.47 ms at 300k × 128
             index = faiss.index_factory(dims, f"IVF{self.nlist},Flat", faiss.METRIC_INNER_PRODUCT)
             sample = vectors[np.random.default_rng(0).choice(len(vectors), min(len(vectors), 65_536), replace=False)]
@@ -179,6 +132,7 @@ class CaseIndex:
         for view in self._chosen(views):
             np.maximum.at(lexical, view.rows, np.asarray((lexical_query @ view.matrix.T).todense()).ravel())
             if dense_query is not None:
+                assert view.dense is not None  # with an embedder, fit and load give every view a faiss index
                 # small views: score every row (min-max over a subset would change the mix); large: a pool
                 found, ids = view.dense.search(dense_query, min(_pool(len(view.rows), k), len(view.rows)))
                 keep = ids[0] >= 0
@@ -218,14 +172,10 @@ class CaseIndex:
 
     # -- persistence (no pickle) -----------------------------------------------------------------------
     def save(self, folder: Path) -> Path:
-        from knowledge_graph.case_store import save_index
-
         return save_index(self, folder)
 
     @classmethod
     def load(cls, folder: Path) -> CaseIndex:
-        from knowledge_graph.case_store import load_index
-
         return load_index(cls, folder)
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from knowledge_graph.graph import CityKnowledge
+from knowledge_graph.retrieval import CaseIndex, Hit
+from registry import AssetRegistry, AssetVersion, ValidationError
 
 GRAPH_FILE = "graph.json"
 CASES_DIR = "cases"
@@ -19,20 +21,18 @@ class KnowledgeSnapshot:
     """What the event engine loads: the graph and, when present, the index of past cases."""
 
     graph: CityKnowledge
-    cases: Any = None  # knowledge_graph.retrieval.CaseIndex
+    cases: CaseIndex | None = None
 
-    def search(self, text: str, k: int = 5) -> list[Any]:
+    def search(self, text: str, k: int = 5) -> list[Hit]:
         """Knowledge documents and past cases whose message or reply is most similar to ``text``."""
         return list(self._cases().search(text, k))
 
-    def similar_cases(self, text: str, k: int = 5) -> list[Any]:
+    def similar_cases(self, text: str, k: int = 5) -> list[Hit]:
         """Past cases whose report is most like ``text`` (report against report), with their official reply."""
         return list(self._cases().similar_cases(text, k))
 
-    def _cases(self) -> Any:
+    def _cases(self) -> CaseIndex:
         if self.cases is None:
-            from registry import ValidationError
-
             raise ValidationError("this knowledge snapshot has no case index; build one with `citymind kg index`.")
         return self.cases
 
@@ -55,20 +55,18 @@ class KnowledgeSnapshot:
         graph = CityKnowledge.load_json(folder / GRAPH_FILE)
         cases = None
         if (folder / CASES_DIR).is_dir():
-            from knowledge_graph.retrieval import CaseIndex
-
             cases = CaseIndex.load(folder / CASES_DIR)
         return cls(graph, cases)
 
     def register(
         self,
-        registry: Any,
+        registry: AssetRegistry,
         name: str,
         *,
         alias: str | None = "production",
         description: str = "",
         lineage: list[dict[str, Any]] | None = None,
-    ) -> Any:
+    ) -> AssetVersion:
         with tempfile.TemporaryDirectory() as tmp:
             folder = self.save(Path(tmp) / "snapshot")
             version = registry.register(
@@ -82,5 +80,5 @@ class KnowledgeSnapshot:
         return registry.set_alias(name, alias, version.version) if alias else version
 
     @classmethod
-    def from_registry(cls, registry: Any, ref: str) -> KnowledgeSnapshot:
+    def from_registry(cls, registry: AssetRegistry, ref: str) -> KnowledgeSnapshot:
         return cls.load(Path(registry.load(ref)))

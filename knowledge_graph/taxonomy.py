@@ -7,8 +7,8 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+from knowledge_graph.errors import KnowledgeError
 from knowledge_graph.graph import CityKnowledge
-from knowledge_graph.validation import KnowledgeError
 
 
 def import_catalogue(

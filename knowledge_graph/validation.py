@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+
+import networkx as nx
 
 from knowledge_graph.catalogue import catalogue_problems
+from knowledge_graph.errors import KnowledgeError
 from knowledge_graph.schema import EDGE_TYPES, NODE_TYPES
-from registry import ValidationError
 
 
-class KnowledgeError(ValidationError):
-    """The graph breaks the schema (unknown type, dangling edge, cycle in a tree, duplicate label) or the
-    dispatch catalogue's rules (a duty without a source, a bad date, two leads in force at once)."""
-
-
-def problems(graph: Any) -> list[str]:
+def problems(graph: nx.MultiDiGraph) -> list[str]:
     """Every schema violation of a ``networkx.MultiDiGraph`` of citymind knowledge, as readable lines."""
     out: list[str] = []
     for node, data in graph.nodes(data=True):
@@ -31,14 +27,14 @@ def problems(graph: Any) -> list[str]:
     return out
 
 
-def check(graph: Any) -> None:
+def check(graph: nx.MultiDiGraph) -> None:
     found = problems(graph)
     if found:
         more = f" (and {len(found) - 20} more)" if len(found) > 20 else ""
         raise KnowledgeError("invalid knowledge graph:\n  " + "\n  ".join(found[:20]) + more)
 
 
-def _edge_problems(graph: Any) -> list[str]:
+def _edge_problems(graph: nx.MultiDiGraph) -> list[str]:
     out = []
     for u, v, data in graph.edges(data=True):
         kind = data.get("type")
@@ -60,7 +56,7 @@ def _edge_problems(graph: Any) -> list[str]:
     return out
 
 
-def _tree_problems(graph: Any) -> list[str]:
+def _tree_problems(graph: nx.MultiDiGraph) -> list[str]:
     out = []
     for kind in (k for k, spec in EDGE_TYPES.items() if spec.tree):
         parent: dict[str, list[str]] = defaultdict(list)
@@ -85,7 +81,7 @@ def _tree_problems(graph: Any) -> list[str]:
     return out
 
 
-def _duplicate_labels(graph: Any) -> list[str]:
+def _duplicate_labels(graph: nx.MultiDiGraph) -> list[str]:
     """Within one scheme (EventCategory: ``scheme`` attribute; others: their type) a preferred label names one
     node, except among siblings of different parents (e.g. 其他 under two top-level categories)."""
     owners: dict[tuple[str, str, str], str] = {}

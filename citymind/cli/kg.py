@@ -131,7 +131,8 @@ def index(
     knowledge snapshot (graph + case index), alias production."""
     import pandas as pd
 
-    from knowledge_graph.retrieval import Case, CaseIndex, squeeze
+    from knowledge_graph.cases import Case, squeeze
+    from knowledge_graph.retrieval import CaseIndex
     from knowledge_graph.snapshot import KnowledgeSnapshot
     from registry import MlflowRegistry
 

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.realdata
 @pytest.fixture(scope="module")
 def with_cases(gateway_registry: Any, shared_data: Path) -> Any:
     """pingdu-knowledge@production moved to a version whose case index holds 120 real messages and replies."""
-    from knowledge_graph.retrieval import Case, CaseIndex, squeeze
+    from knowledge_graph.cases import Case, squeeze
+    from knowledge_graph.retrieval import CaseIndex
     from knowledge_graph.snapshot import KnowledgeSnapshot
 
     frame = pd.read_csv(shared_data / "complaints" / "tipdm2020_messages_with_replies_sample.csv", dtype=str)

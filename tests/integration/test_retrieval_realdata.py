@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge_graph.retrieval import Case, CaseIndex, squeeze
+from knowledge_graph.cases import Case, squeeze
+from knowledge_graph.retrieval import CaseIndex
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from knowledge_graph.cases import Case, clean_reply
 from knowledge_graph.embedders import EmbedderMismatch, identity
-from knowledge_graph.retrieval import Case, CaseIndex, clean_reply
+from knowledge_graph.retrieval import CaseIndex
 from registry import ValidationError
 
 CASES = [

@@ -6,9 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from knowledge_graph.errors import AmbiguousConcept, KnowledgeError
 from knowledge_graph.graph import CityKnowledge
-from knowledge_graph.queries import AmbiguousConcept
-from knowledge_graph.validation import KnowledgeError
 
 
 def two_towns() -> CityKnowledge:

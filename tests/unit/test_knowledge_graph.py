@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from knowledge_graph.defaults import load_pingdu
+from knowledge_graph.errors import KnowledgeError, UnknownConcept
 from knowledge_graph.graph import CityKnowledge
-from knowledge_graph.queries import UnknownConcept
-from knowledge_graph.validation import KnowledgeError
 
 
 @pytest.fixture(scope="module")

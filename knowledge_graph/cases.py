@@ -1,0 +1,75 @@
+"""A case (a past report and its official reply, or a knowledge document) and the texts it is indexed by: what
+the case index (``retrieval.py``) and its files on disk (``case_store.py``) both work with."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # heavy, imported where an index is built or read
+    import faiss
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+_WS = re.compile(r"\s+")
+#: Reply boilerplate that says nothing about the case (greetings, receipt, closing thanks, dates).
+_BOILERPLATE = [
+    re.compile(p)
+    for p in (
+        r'网友[“"]?[A-Za-z0-9_]*[”"]?[：:]?',
+        r"市民同志",
+        r"[您你]好[！!，,]?",
+        r"(来信|留言|来电|情况)?已收悉[。，,！!]?",
+        r"现(将|就)?[^。]{0,40}?(答复|回复)如下[：:]?",
+        r"感谢您?对我们工作的[^。]*[。！!]?",
+        r"\d{4}年\d{1,2}月\d{1,2}日",
+    )
+]
+#: what a case is indexed by: the message (title + body) a citizen wrote, and the official reply to it
+VIEWS = ("message", "reply")
+
+
+def squeeze(text: object) -> str:
+    return _WS.sub("", str(text or ""))
+
+
+def clean_reply(text: object) -> str:
+    out = squeeze(text)
+    for pattern in _BOILERPLATE:
+        out = pattern.sub("", out)
+    return out
+
+
+@dataclass(frozen=True)
+class Case:
+    """A knowledge document or a past case; ``reply`` is the official answer when there is one."""
+
+    id: str
+    title: str
+    text: str = ""
+    reply: str = ""
+
+
+def view_text(case: Case, view: str) -> str:
+    return squeeze(case.title + case.text) if view == "message" else clean_reply(case.reply)
+
+
+def char_ngrams(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+    """The lexical side: sublinear TF-IDF over character 1–2-grams (Chinese needs no word segmentation)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        analyzer="char", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32, vocabulary=vocabulary
+    )
+
+
+@dataclass
+class View:
+    """One view's rows: the case each row belongs to, its TF-IDF rows and its faiss index (None: lexical)."""
+
+    rows: np.ndarray
+    matrix: sp.csr_matrix
+    dense: faiss.Index | None = field(default=None)
