@@ -23,10 +23,11 @@ run: install  ## bootstrap the embedded registry with the default assets and sta
 test: install  ## the whole suite (real MLflow, real Ray Serve, real onnxruntime)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-check: install  ## ruff (format + lint) and mypy
+check: install  ## ruff (format + lint), mypy and the layers (import-linter)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff format .

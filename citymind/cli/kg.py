@@ -9,6 +9,12 @@ from typing import Annotated, Any
 import typer
 
 from citymind.cli._output import emit
+from knowledge_graph.cases import Case, squeeze
+from knowledge_graph.graph import CityKnowledge
+from knowledge_graph.retrieval import CaseIndex
+from knowledge_graph.snapshot import KnowledgeSnapshot
+from knowledge_graph.taxonomy import import_catalogue as run
+from registry import AssetNotFound, MlflowRegistry, ValidationError
 
 app = typer.Typer(
     help="The city knowledge graph: taxonomy, areas, departments, dispatch catalogue.", no_args_is_help=True
@@ -19,12 +25,8 @@ DEFAULT_REF = "pingdu-knowledge@production"
 
 
 def _graph(ref: str, file: Path | None = None) -> Any:
-    from knowledge_graph.graph import CityKnowledge
-
     if file is not None:
         return CityKnowledge.load_graphml(file) if file.suffix == ".graphml" else CityKnowledge.load_json(file)
-    from knowledge_graph.snapshot import KnowledgeSnapshot
-    from registry import MlflowRegistry
 
     return KnowledgeSnapshot.from_registry(MlflowRegistry.from_settings(), ref).graph
 
@@ -69,7 +71,6 @@ def import_catalogue(
     levels: Annotated[str | None, typer.Option(help="comma-separated level columns")] = None,
 ) -> None:
     """Import a multi-level routing catalogue (one column per level) as a category tree."""
-    from knowledge_graph.taxonomy import import_catalogue as run
 
     kg = run(file, scheme=scheme, levels=levels.split(",") if levels else None)
     (kg.save_graphml if out.suffix == ".graphml" else kg.save_json)(out)
@@ -131,11 +132,6 @@ def index(
     knowledge snapshot (graph + case index), alias production."""
     import pandas as pd
 
-    from knowledge_graph.cases import Case, squeeze
-    from knowledge_graph.retrieval import CaseIndex
-    from knowledge_graph.snapshot import KnowledgeSnapshot
-    from registry import MlflowRegistry
-
     frame = pd.read_csv(cases, dtype=str, keep_default_na=False)
     _require_columns(cases, list(frame.columns), [title_col, text_col, reply_col])
     rows = [
@@ -161,8 +157,6 @@ def index(
 def _require_columns(path: Path, have: list[str], wanted: list[str | None]) -> None:
     missing = [c for c in wanted if c is not None and c not in have]
     if missing:
-        from registry import ValidationError
-
         raise ValidationError(f"{path}: no column(s) {missing}; its columns are {have}.")
 
 
@@ -177,8 +171,6 @@ def register(
 ) -> None:
     """Register an imported or edited graph (node-link .json or .graphml) as a new version of a knowledge
     snapshot, after validating it (every problem is listed)."""
-    from knowledge_graph.snapshot import KnowledgeSnapshot
-    from registry import MlflowRegistry
 
     snapshot = KnowledgeSnapshot(_graph("", file))
     reg = MlflowRegistry.from_settings()
@@ -195,8 +187,6 @@ def register(
 
 
 def _current_version(reg: Any, name: str, alias: str) -> Any:
-    from registry import AssetNotFound
-
     try:
         return reg.resolve(f"{name}@{alias}")
     except AssetNotFound:
@@ -204,9 +194,6 @@ def _current_version(reg: Any, name: str, alias: str) -> Any:
 
 
 def _cases_of(reg: Any, version: Any) -> Any:
-    from knowledge_graph.snapshot import KnowledgeSnapshot
-    from registry import ValidationError
-
     try:
         return KnowledgeSnapshot.from_registry(reg, version.uri).cases
     except ValidationError as exc:
@@ -218,8 +205,6 @@ def search(
     text: str, k: Annotated[int, typer.Option(min=1, max=50)] = 5, ref: RefOpt = DEFAULT_REF, as_json: JsonOpt = False
 ) -> None:
     """Past cases and official replies most similar to TEXT."""
-    from knowledge_graph.snapshot import KnowledgeSnapshot
-    from registry import MlflowRegistry
 
     hits = KnowledgeSnapshot.from_registry(MlflowRegistry.from_settings(), ref).search(text, k)
     rows = [{"id": h.case.id, "score": h.score, "title": h.case.title, "reply": h.case.reply[:80]} for h in hits]

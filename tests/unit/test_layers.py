@@ -11,7 +11,11 @@ from pathlib import Path
 from benchmarks.layout import PACKAGES, layout
 
 ROOT = Path(__file__).resolve().parents[2]
-LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"]
+LINT = [
+    sys.executable,
+    "-c",
+    "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())",
+]
 
 
 def lint(root: Path) -> subprocess.CompletedProcess[str]:
