@@ -18,6 +18,7 @@ from registry._mlflow_support import (
     not_found,
     retrying,
     retrying_or_none,
+    to_asset_version,
     write_lock,
 )
 from registry._search import asset_filter, quote, search_names, search_versions
@@ -262,7 +263,7 @@ class MlflowRegistry:
         rm = self._registered_model(name, kind)
         latest = search_versions(self.client, f"name = '{quote(name)}'", ["version_number DESC"], limit=1)
         return Asset(
-            kind=_kind_of(rm),
+            kind=Kind.parse(rm.tags.get(KIND_TAG, "model")),
             name=rm.name,
             description=rm.description or "",
             tags=dict(rm.tags),
@@ -291,7 +292,7 @@ class MlflowRegistry:
     def versions(self, name: str) -> builtins.list[AssetVersion]:
         rm = self._registered_model(name)
         found = search_versions(self.client, f"name = '{quote(name)}'")
-        return sorted((self._to_version(mv, rm) for mv in found), key=lambda v: v.version)
+        return sorted((to_asset_version(mv, rm) for mv in found), key=lambda v: v.version)
 
     def version(self, name: str, version: int | str) -> AssetVersion:
         return self._existing_version(name, version)
@@ -358,7 +359,7 @@ class MlflowRegistry:
 
     def _existing_version(self, name: str, version: int | str, alias: str | None = None) -> AssetVersion:
         rm = self._registered_model(name)
-        kind = _kind_of(rm)
+        kind = Kind.parse(rm.tags.get(KIND_TAG, "model"))
         if not (str(version).isascii() and str(version).isdigit()):
             raise InvalidAsset(
                 f"Version must be a positive integer. Got {version!r} for {kind} {name!r}.", kind=kind, name=name
@@ -375,7 +376,7 @@ class MlflowRegistry:
                 name=name,
                 version=str(version),
             )
-        return self._to_version(mv, rm)
+        return to_asset_version(mv, rm)
 
     def _version_by_alias(self, name: str, alias: str) -> AssetVersion | None:
         """The version ``alias`` points at, in one query (alias followers poll this every few seconds; it took
@@ -383,29 +384,4 @@ class MlflowRegistry:
         check_name(name)
         with mlflow_errors(self.tracking_uri):
             mv = retrying_or_none(lambda: self.client.get_model_version_by_alias(name, alias))
-        return None if mv is None or KIND_TAG not in (mv.tags or {}) else self._to_version(mv, None)
-
-    def _to_version(self, mv: Any, rm: Any) -> AssetVersion:
-        """``rm``: the registered model, for its aliases and kind; None takes them from the version."""
-        if rm is None:
-            aliases = tuple(sorted(mv.aliases or ()))
-        else:
-            aliases = tuple(sorted(a for a, v in (rm.aliases or {}).items() if str(v) == str(mv.version)))
-        tags = dict(mv.tags or {})
-        return AssetVersion(
-            kind=Kind.parse(tags.get(KIND_TAG) or _kind_of(rm)),
-            name=mv.name,
-            version=int(mv.version),
-            format=tags.get(FORMAT_TAG, "unknown"),
-            aliases=aliases,
-            tags={k: v for k, v in tags.items() if k != LINEAGE_TAG},
-            description=mv.description or "",
-            source=mv.source or "",
-            run_id=mv.run_id,
-            created_at=int(mv.creation_timestamp or 0),
-            lineage=tuple(_lineage.parse_lineage(tags.get(LINEAGE_TAG))),
-        )
-
-
-def _kind_of(rm: Any) -> Kind:
-    return Kind.parse(rm.tags.get(KIND_TAG, "model"))
+        return None if mv is None or KIND_TAG not in (mv.tags or {}) else to_asset_version(mv, None)
