@@ -90,7 +90,7 @@ class Follower(Generic[K, T]):
             while not self._stop.wait(self.refresh_interval):
                 self.reload()
 
-        thread = threading.Thread(target=loop, name=f"follow-{self.label}", daemon=True)
+        thread = threading.Thread(target=loop, name=f"follow-{self.label.partition('@')[0]}", daemon=True)
         thread.start()
         return thread
 
