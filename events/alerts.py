@@ -4,18 +4,43 @@ crowd, congestion) or on an indicator's actuals and forecasts becomes an event w
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TypedDict
 
 from events.metrics import RULE_FIRINGS
-from events.triage import EventEngine, department_of, dispatch_of, merge_decisions
+from events.triage import DispatchAnswer, EventEngine, department_of, dispatch_of, merge_decisions
 from rules.engine import Firing
 
 
-def firing_to_event(engine: EventEngine, firing: Firing, area: str | None, source: dict[str, Any]) -> dict[str, Any]:
+class AnalysedFrame(TypedDict):
+    """One frame of a clip as the video analytics answer it: its index in the request, then what it showed
+    (``models.video.analytics.FrameFields``): tracked detections, counts per zone and label, the events raised."""
+
+    index: int
+    t: float
+    detections: list[dict[str, object]]
+    counts: dict[str, dict[str, int]]
+    events: list[dict[str, object]]
+
+
+class VideoAnalysis(TypedDict):
+    """What the video analytics answer for a clip of one camera (``serving.video_deployment.VideoAnalyzer``):
+    each frame's detections, counts and events, the line crossings so far and the tracks alive."""
+
+    camera: str
+    detector: str
+    frames: list[AnalysedFrame]
+    crossings: dict[str, dict[str, dict[str, int]]]
+    live_tracks: int
+
+
+def firing_to_event(
+    engine: EventEngine, firing: Firing, area: str | None, source: Mapping[str, object]
+) -> dict[str, object]:
     """One dispatched event from one rule firing; ``source`` says where it came from (camera, frame, indicator)."""
     knowledge = engine.knowledge.current()
     category = firing.labels.get("category")
-    dispatch = (
+    dispatch: DispatchAnswer = (
         dispatch_of(knowledge, category, area) if category else {"lead": None, "path": ["the rule names no category"]}
     )
     decision = merge_decisions([firing])
@@ -32,7 +57,7 @@ def firing_to_event(engine: EventEngine, firing: Firing, area: str | None, sourc
     }
 
 
-def video_events(engine: EventEngine, analysis: dict[str, Any], area: str | None) -> list[dict[str, Any]]:
+def video_events(engine: EventEngine, analysis: VideoAnalysis, area: str | None) -> list[dict[str, object]]:
     """Video rules over every event the analytics raised, frame by frame in order (``for`` and repeat
     suppression per camera and zone run across requests); each firing that is not a repeat becomes an event."""
     seen = [(frame, event) for frame in analysis["frames"] for event in frame["events"]]

@@ -17,11 +17,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
 
 from events.metrics import PREDICTIONS, SHADOW
 from events.ports import ModelSource
-from models.served import ServedModel
+from models.served import Classification, ServedModel
 from registry import AssetNotFound
 from registry.follow import Follower
 
@@ -44,7 +43,14 @@ def bucket(model: str, key: str) -> float:
 
 
 #: one text classifier run: a served model version and a batch of texts → one answer a text
-Run = Callable[[ServedModel, list[str]], list[dict[str, Any]]]
+Run = Callable[[ServedModel, list[str]], list[Classification]]
+
+
+class RoutedAnswer(Classification):
+    """A classification with the model version that answered and its arm (``champion``/``challenger``)."""
+
+    version: int
+    arm: str
 
 
 class Canary:
@@ -102,21 +108,23 @@ class Canary:
             (challenger, "challenger") if bucket(model, k) < split.weight else (champion, "champion") for k in keys
         ]
 
-    def answer(self, model: str, keys: list[str], texts: list[str], run: Run) -> list[dict[str, Any]]:
+    def answer(self, model: str, keys: list[str], texts: list[str], run: Run) -> list[RoutedAnswer]:
         """``run(served, texts)`` per arm (one batched call each), each answer tagged with its ``version`` and
-        ``arm``; the champion's answers are shadowed by the challenger when shadow mode is on."""
+        ``arm``; the champion's answers are shadowed by the challenger when shadow mode is on. ``keys`` and
+        ``texts`` go together, one key a text."""
         champion, routes = self.route(model, keys)
-        out: list[dict[str, Any]] = [{} for _ in texts]
+        answered: dict[int, RoutedAnswer] = {}
         for served, arm in {a: (m, a) for m, a in routes}.values():
             index = [i for i, (_, a) in enumerate(routes) if a == arm]
             PREDICTIONS.labels(served.name, str(served.version), arm).inc(len(index))
             for i, result in zip(index, run(served, [texts[i] for i in index]), strict=True):
-                out[i] = {**result, "version": served.version, "arm": arm}
+                answered[i] = {**result, "version": served.version, "arm": arm}
+        out = [answered[i] for i in range(len(texts))]
         on_champion = [i for i, (_, a) in enumerate(routes) if a == "champion"]
         self.shadow(champion.name, run, [texts[i] for i in on_champion], [out[i] for i in on_champion])
         return out
 
-    def shadow(self, model: str, run: Run, texts: list[str], answers: list[dict[str, Any]]) -> None:
+    def shadow(self, model: str, run: Run, texts: list[str], answers: list[RoutedAnswer]) -> None:
         """When shadow mode is on, run ``run(challenger, texts)`` later and log how it differs from ``answers``."""
         split = self.split(model)
         if not split.shadow or split.challenger is None:
@@ -128,7 +136,7 @@ class Canary:
                 return
             self._pending.add(self._shadow_pool.submit(self._compare, model, split.challenger, run, texts, answers))
 
-    def _compare(self, model: str, version: int, run: Run, texts: list[str], answers: list[dict[str, Any]]) -> None:
+    def _compare(self, model: str, version: int, run: Run, texts: list[str], answers: list[RoutedAnswer]) -> None:
         try:
             challenger = self.hub.get(model, version)
             theirs = run(challenger, texts)

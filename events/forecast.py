@@ -8,7 +8,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -36,10 +36,40 @@ class FeedRules:
 REQUEST = FeedRules()
 
 
-_CONTRACTS: dict[int, tuple[Any, dict[str, Any]]] = {}
+class ForecastContract(TypedDict):
+    """What a forecaster's ONNX metadata says (``models.forecast.onnx_graph.forecast_metadata``): the hours it
+    reads (``window``) and forecasts (``horizon``), the weather columns it reads at the origin (``exog``), its
+    interval's coverage and its target."""
+
+    window: int
+    horizon: NotRequired[int]
+    freq: NotRequired[str]
+    exog: NotRequired[list[str]]
+    interval: NotRequired[float]
+    target: NotRequired[str]
+    transform: NotRequired[str]
 
 
-def forecast_contract(model: ServedModel) -> dict[str, Any]:
+class ModelRef(TypedDict):
+    name: str
+    version: int
+
+
+class IndicatorForecast(TypedDict, total=False):
+    """An indicator's forecast as its warnings read it: the hours ahead, the mean and its interval (None where
+    a forecaster gives no value), and the model that made it."""
+
+    model: ModelRef
+    hours: list[str]
+    mean: list[float | None]
+    lower: list[float | None]
+    upper: list[float | None]
+
+
+_CONTRACTS: dict[int, tuple[object, ForecastContract]] = {}
+
+
+def forecast_contract(model: ServedModel) -> ForecastContract:
     """The forecaster's window, horizon and weather columns, from its ONNX metadata (read once per session)."""
     cached = _CONTRACTS.get(id(model.session))
     if cached is not None and cached[0] is model.session:
@@ -50,7 +80,7 @@ def forecast_contract(model: ServedModel) -> dict[str, Any]:
             f"model {model.name} v{model.version} is not a forecaster; call /v2/models/{model.name}/infer.",
             location="model",
         )
-    contract = dict(json.loads(meta[FORECAST_METADATA]))
+    contract: ForecastContract = json.loads(meta[FORECAST_METADATA])
     if len(_CONTRACTS) >= 64:
         _CONTRACTS.clear()
     _CONTRACTS[id(model.session)] = (model.session, contract)
@@ -58,7 +88,7 @@ def forecast_contract(model: ServedModel) -> dict[str, Any]:
 
 
 def forecaster_feed(
-    contract: dict[str, Any],
+    contract: ForecastContract,
     history: list[Reading],
     end: datetime,
     exog: dict[str, Reading] | None = None,
@@ -124,12 +154,12 @@ def run_forecaster(model: ServedModel, feed: dict[str, np.ndarray]) -> tuple[np.
 
 def forecast_answer(
     model: ServedModel,
-    contract: dict[str, Any],
+    contract: ForecastContract,
     end: datetime,
     forecast: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """What ``/v1/forecast`` answers: the hours ahead, the interval and the summary forecast rules read."""
     values = [round(float(v), 4) for v in forecast]
     start = end.replace(tzinfo=None) + timedelta(hours=1)
@@ -155,7 +185,7 @@ def forecast_answer(
 def indicator_forecast(
     hub: ModelSource, indicator: str, model: str | None, history: list[float | None], times: list[str],
     min_observed: int = 48,
-) -> dict[str, Any]:  # fmt: skip
+) -> IndicatorForecast:  # fmt: skip
     """An indicator's forecast for its warnings (``{indicator}-forecaster`` unless ``model`` names another), on a
     regular hourly history with gaps: padded to the model's week, at least ``min_observed`` readings in it."""
     served = hub.get(model or f"{indicator}-forecaster")

@@ -6,20 +6,35 @@ indicator and area, in order, on the engine's rule timers."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Required, TypedDict
 
 from citymind.errors import ValidationError
 from events.alerts import firing_to_event
-from events.forecast import indicator_forecast
+from events.forecast import IndicatorForecast, indicator_forecast
 from events.metrics import RULE_FIRINGS
 from events.triage import EventEngine
 from models.components.base import Component, available_components
 from models.served import ModelSource
 
 #: (indicator, model ref, regular hourly history with None for gaps, ISO times) → {"mean", "lower", "upper", ...}
-Forecast = Callable[[str, str | None, list[float | None], list[str]], Mapping[str, Any]]
+Forecast = Callable[[str, str | None, list[float | None], list[str]], IndicatorForecast]
+
+
+class IndicatorReading(TypedDict):
+    t: str | float  # ISO 8601 or epoch seconds
+    value: float | None  # None: no reading
+
+
+class IndicatorReadings(TypedDict, total=False):
+    """Recent readings of one indicator in one area (None: city-wide); ``model`` names the forecaster (default
+    ``{indicator}-forecaster``)."""
+
+    indicator: Required[str]
+    area: str | None
+    model: str | None
+    points: Required[list[IndicatorReading]]
 
 
 class IndicatorEngine:
@@ -29,19 +44,19 @@ class IndicatorEngine:
         self.engine, self.forecast = engine, forecast
         self._resample: Component = available_components()["series.resample"]()
 
-    def evaluate(self, series: Mapping[str, Any]) -> dict[str, Any]:
+    def evaluate(self, series: IndicatorReadings) -> dict[str, object]:
         indicator, area = str(series["indicator"]), series.get("area")
         hourly = self._resample({"series": list(series["points"])})
         points = [(datetime.fromisoformat(p["t"]), p["value"]) for p in hourly["series"]]
-        prediction = dict(
-            self.forecast(indicator, series.get("model"), [v for _, v in points], [t.isoformat() for t, _ in points])
-        )
+        prediction: IndicatorForecast = {
+            **self.forecast(indicator, series.get("model"), [v for _, v in points], [t.isoformat() for t, _ in points])
+        }
         upcoming = _summary(prediction)
         warnings = []
         fresh, first = self._new(indicator, area, points)
         events = []
         for when, value in fresh:
-            event = {"indicator": indicator, "area": area, "value": value, "hour": when.hour}
+            event: dict[str, object] = {"indicator": indicator, "area": area, "value": value, "hour": when.hour}
             if when == points[-1][0]:
                 event["forecast"] = upcoming  # the forecast starts after the last reading
             events.append((event, when.timestamp()))
@@ -63,8 +78,8 @@ class IndicatorEngine:
         }
 
     def _new(
-        self, indicator: str, area: str | None, points: list[tuple[datetime, Any]]
-    ) -> tuple[list[tuple[datetime, Any]], bool]:
+        self, indicator: str, area: str | None, points: list[tuple[datetime, float | None]]
+    ) -> tuple[list[tuple[datetime, float | None]], bool]:
         """Hours after the last one evaluated for this series (all of them the first time), in order, and whether
         this is the first time. What was evaluated is the event state's: shared by the ingress replicas, kept across
         restarts."""
@@ -72,7 +87,7 @@ class IndicatorEngine:
         return [(t, v) for t, v in points if last is None or t.timestamp() > last], last is None
 
 
-def _summary(prediction: Mapping[str, Any]) -> dict[str, Any]:
+def _summary(prediction: IndicatorForecast) -> dict[str, float]:
     """What rules read of a forecast: its max, min and mean over ``hours`` ahead."""
     mean = [v for v in prediction.get("mean", []) if v is not None]
     if not mean:

@@ -7,10 +7,18 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 #: what the store keeps of a report: id, masked text, category, area, reporter id, epoch seconds
 RecentEntry = tuple[str, str, str, str | None, str | None, float]
+
+
+class Duplicate(TypedDict):
+    """An earlier report a new one duplicates: its id, how similar the texts are, and when it came (epoch s)."""
+
+    id: str
+    similarity: float
+    at: float
 
 
 @dataclass(frozen=True)
@@ -18,7 +26,7 @@ class Seen:
     """What the store knew when a report arrived: earlier reports of the same thing, and how many reports
     (this one included) its reporter made within the window."""
 
-    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
     reporter_count: int = 1
 
 
@@ -60,7 +68,7 @@ class RecentReports:
             self._expire(at)
             if id in self._reports:  # the same report sent again replaces itself
                 self._drop(id)
-            duplicates: list[dict[str, Any]] = []
+            duplicates: list[Duplicate] = []
             for other_id in self._by_key.get(report.key, [])[-self.max_candidates :]:  # the most recent, bounded
                 other = self._reports[other_id]
                 score = _jaccard(report.grams, other.grams)
@@ -78,7 +86,7 @@ class RecentReports:
     def __len__(self) -> int:
         return len(self._reports)
 
-    def records(self) -> list[list[Any]]:
+    def records(self) -> list[list[str | float | None]]:
         """The reports kept, oldest first, as JSON can hold them: id, bigrams (joined, not the text), area,
         category, reporter, time."""
         with self._lock:

@@ -17,14 +17,19 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from citymind.files import write_private
 from events.ports import SeriesHour
 from events.recent import RecentEntry, RecentReports, Seen
 from rules.timers import Outcome, RuleTimers, Step
 
+if TYPE_CHECKING:
+    from ray import ObjectRef
+
 log = logging.getLogger("citymind.events")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class EventState:
@@ -82,7 +87,7 @@ class EventState:
             write_private(self.path, json.dumps(state, ensure_ascii=False, separators=(",", ":")))
             self._saved, self.saved_at = changes, time.time()
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> dict[str, object]:
         """What health reports: where the state lives, how much it holds, when it was last written."""
         saved = None if self.saved_at is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.saved_at))
         return {
@@ -140,6 +145,12 @@ class EventState:
 FORMAT = 1
 
 
+class Wait(Protocol):
+    """How an actor call's result is waited for (``ray.get``'s shape): at most ``timeout`` seconds, else an error."""
+
+    def __call__(self, ref: ObjectRef[T], *, timeout: float) -> T: ...
+
+
 class SharedEventState:
     """``add_many``, ``advance`` and ``evaluated`` on the shared state through its actor handle, one call per
     batch (from a request thread, not the event loop). If it does not answer within ``timeout_s``, this replica's own
@@ -147,26 +158,21 @@ class SharedEventState:
     is asked again after ``retry_s`` (until then no request waits for it): no request fails for it. ``get`` waits
     for a call's result (``ray.get``)."""
 
-    def __init__(
-        self, actor: Any, timeout_s: float = 2.0, retry_s: float = 30.0, get: Callable[..., Any] | None = None
-    ) -> None:
+    def __init__(self, actor: object, timeout_s: float = 2.0, retry_s: float = 30.0, get: Wait | None = None) -> None:
         self.actor, self.timeout_s, self.retry_s, self.get = actor, timeout_s, retry_s, get
         self.local = EventState()
         self._retry_at = 0.0
 
     def add_many(self, entries: list[RecentEntry]) -> list[Seen]:
-        seen: list[Seen] = self._call("add_many", entries)
-        return seen
+        return self._call("add_many", self.local.add_many, entries)
 
     def advance(self, steps: list[Step]) -> list[Outcome | None]:
-        outcomes: list[Outcome | None] = self._call("advance", steps)
-        return outcomes
+        return self._call("advance", self.local.advance, steps)
 
     def evaluated(self, series: list[SeriesHour]) -> list[float | None]:
-        before: list[float | None] = self._call("evaluated", series)
-        return before
+        return self._call("evaluated", self.local.evaluated, series)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> dict[str, object]:
         """Whether the shared state answers; while it does not, this replica's own state answers (its counts)."""
         waiting = max(0.0, self._retry_at - time.monotonic())
         own = {k: v for k, v in self.local.status().items() if k not in ("shared", "file", "saved_at")}
@@ -175,10 +181,13 @@ class SharedEventState:
     def close(self) -> None:
         self.local.close()
 
-    def _call(self, method: str, items: list[Any]) -> Any:
+    def _call(self, method: str, local: Callable[[list[T]], R], items: list[T]) -> R:
+        """The actor's ``method`` on ``items`` (the same method as ``local``, so the same answer type); while the
+        actor does not answer, ``local``, this replica's own."""
         if time.monotonic() >= self._retry_at:
             try:
-                return self._get(getattr(self.actor, method).remote(items))
+                ref: ObjectRef[R] = getattr(self.actor, method).remote(items)
+                return self._get(ref)
             except Exception as exc:
                 self._retry_at = time.monotonic() + self.retry_s
                 log.warning(
@@ -187,9 +196,9 @@ class SharedEventState:
                     exc,
                     self.retry_s,
                 )
-        return getattr(self.local, method)(items)
+        return local(items)
 
-    def _get(self, ref: Any) -> Any:
+    def _get(self, ref: ObjectRef[R]) -> R:
         if self.get is not None:
             return self.get(ref, timeout=self.timeout_s)
         import ray

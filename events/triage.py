@@ -6,20 +6,21 @@ that clean, mask and place the text. Nothing here decides what a library already
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, Required, TypedDict
 
 from citymind.errors import CitymindError, ValidationError
 from events.canary import Canary
-from events.classify import classify_routed
+from events.classify import RoutedClassification, classify_routed
 from events.metrics import BATCH_SIZE, RULE_FIRINGS
 from events.ports import EventStore, ModelSource
-from events.recent import RecentEntry, Seen
+from events.recent import Duplicate, RecentEntry, Seen
 from events.state import EventState
 from knowledge_graph.snapshot import KnowledgeSnapshot
 from models.components.base import Component, available_components
+from models.served import CategoryScore
 from registry import AssetRegistry, AssetVersion
 from registry.follow import AliasFollower
 from rules.engine import Firing
@@ -29,6 +30,98 @@ from rules.service import RuleService
 #: a report whose rules set nothing gets this priority; a priority without an SLA gets this one
 DEFAULT_PRIORITY = "P3"
 DEFAULT_SLA = {"P1": "30m", "P2": "4h", "P3": "24h", "P4": "72h"}
+
+
+class Reporter(TypedDict, total=False):
+    """Who made a report: a stable id (hashed upstream), and whether they are to be served first."""
+
+    id: str
+    vulnerable: bool
+
+
+class CitizenReport(TypedDict, total=False):
+    """A citizen report as the engine reads it: ``text``, and what else the channel gave (``time``: ISO 8601 or a
+    datetime, default now; ``area``: else found in the text; ``id``: else a new one)."""
+
+    text: Required[str]
+    id: str
+    area: str
+    time: str | datetime
+    channel: str
+    reporter: Reporter
+
+
+class DispatchAnswer(TypedDict, total=False):
+    """Who leads and who assists with a category in an area, and the graph's path that explains it: the graph's
+    answer (``knowledge_graph.answers.DispatchRecord``) or, when it has none, ``lead`` None and why in ``path``."""
+
+    category: str
+    area: str | None
+    lead: str | None
+    lead_id: str
+    assists: list[str]
+    assist_ids: list[str]
+    source: str
+    path: list[str]
+
+
+class Decision(TypedDict):
+    """What the dispatch rules that fired decide together; ``department`` only when a rule names the lead."""
+
+    priority: str
+    sla: str
+    escalate_after: str | None
+    transfer: str | None
+    queue: str | None
+    department: NotRequired[str]
+
+
+class SimilarCase(TypedDict):
+    id: str
+    title: str
+    reply: str
+    score: float
+
+
+class SimilarCases(TypedDict):
+    cases: list[SimilarCase]
+    note: str
+
+
+class TriageAnswer(TypedDict):
+    """``triage``'s answer for one report: category (model), departments (graph), priority, SLA, escalation,
+    transfer and queue (rules), similar past cases and duplicates, and the explanation of each part."""
+
+    id: str
+    text: str
+    pii: list[dict[str, object]]
+    category: str
+    confidence: float
+    top_k: list[CategoryScore]
+    area: str | None
+    department: dict[str, object]
+    priority: str
+    sla: str
+    escalate_after: str | None
+    transfer: str | None
+    queue: str | None
+    similar_cases: list[SimilarCase]
+    duplicates: list[Duplicate]
+    explanation: dict[str, object]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A report after the components: its text cleaned and masked (``pii``: what was masked), the area it names
+    (``area_match``: where in the text) or was given, its time and its id."""
+
+    report: CitizenReport
+    text: str
+    pii: list[dict[str, object]]
+    area_match: dict[str, object] | None
+    area_name: str | None
+    time: datetime
+    id: str
 
 
 @dataclass(frozen=True)
@@ -84,67 +177,66 @@ class EventEngine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def triage(self, report: Mapping[str, Any]) -> dict[str, Any]:
+    def triage(self, report: CitizenReport) -> TriageAnswer:
         return self.triage_batch([report])[0]
 
-    def triage_batch(self, reports: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def triage_batch(self, reports: Sequence[CitizenReport]) -> list[TriageAnswer]:
         BATCH_SIZE.labels("/v1/events/triage").observe(len(reports))
         prepared = [self._prepare_one(r) for r in reports]
-        keys = [str((p["report"].get("reporter") or {}).get("id") or p["id"]) for p in prepared]
-        classified = self._classify([p["text"] for p in prepared], keys)
+        keys = [str((p.report.get("reporter") or {}).get("id") or p.id) for p in prepared]
+        classified = self._classify([p.text for p in prepared], keys)
         seen = self.state.add_many([_recent_entry(p, c) for p, c in zip(prepared, classified, strict=True)])
         knowledge = self.knowledge.current()
         dispatches = [
-            dispatch_of(knowledge, c["category"], p["area_name"]) for p, c in zip(prepared, classified, strict=True)
+            dispatch_of(knowledge, c["category"], p.area_name) for p, c in zip(prepared, classified, strict=True)
         ]
         parts = list(zip(prepared, classified, seen, dispatches, strict=True))
         firings = self.rules.evaluate_many(
-            "dispatch", [(_rule_event(*part), part[0]["time"].timestamp()) for part in parts]
+            "dispatch", [(_rule_event(*part), part[0].time.timestamp()) for part in parts]
         )
         return [self._decide(knowledge, *part, fired) for part, fired in zip(parts, firings, strict=True)]
 
-    def _prepare_one(self, report: Mapping[str, Any]) -> dict[str, Any]:
-        record: dict[str, Any] = {"text": report["text"]}
+    def _prepare_one(self, report: CitizenReport) -> Prepared:
+        record: dict[str, Any] = {"text": report["text"]}  # the components' record
         for component in self._prepare:
             record = component(record)
         when = _parse_time(report.get("time"))
         area = report.get("area") or (record["area"] or {}).get("label")
-        return {
-            **record,
-            "report": report,
-            "area_name": area,
-            "time": when,
-            "id": report.get("id") or uuid.uuid4().hex[:12],
-        }
+        report_id = report.get("id") or uuid.uuid4().hex[:12]
+        return Prepared(report, record["text"], record["pii"], record["area_match"], area, when, report_id)
 
-    def _classify(self, texts: list[str], keys: list[str]) -> list[dict[str, Any]]:
+    def _classify(self, texts: list[str], keys: list[str]) -> list[RoutedClassification]:
         """Each text by the model version its key is routed to (champion, or challenger for a canary share)."""
         return classify_routed(self.canary, self.config.model, texts, keys, self.config.top_k)
 
     def _decide(
         self,
         knowledge: KnowledgeSnapshot,
-        prepared: dict[str, Any],
-        classified: dict[str, Any],
+        prepared: Prepared,
+        classified: RoutedClassification,
         seen: Seen,
-        dispatch: dict[str, Any],
+        dispatch: DispatchAnswer,
         fired: list[Firing],
-    ) -> dict[str, Any]:
+    ) -> TriageAnswer:
         firings = [f for f in fired if not f.suppressed]
         for f in firings:
             RULE_FIRINGS.labels(f.version or "", f.rule).inc()
         decision = merge_decisions(firings)
-        cases = _similar(knowledge, prepared["text"], self.config.similar_cases)
+        cases = _similar(knowledge, prepared.text, self.config.similar_cases)
         return {
-            "id": prepared["id"],
-            "text": prepared["text"],
-            "pii": prepared["pii"],
+            "id": prepared.id,
+            "text": prepared.text,
+            "pii": prepared.pii,
             "category": classified["category"],
             "confidence": classified["confidence"],
             "top_k": classified["top_k"],
-            "area": prepared["area_name"],
+            "area": prepared.area_name,
             "department": department_of(dispatch, decision.pop("department", None)),
-            **decision,
+            "priority": decision["priority"],
+            "sla": decision["sla"],
+            "escalate_after": decision["escalate_after"],
+            "transfer": decision["transfer"],
+            "queue": decision["queue"],
             "similar_cases": cases["cases"],
             "duplicates": seen.duplicates,
             "explanation": {
@@ -153,22 +245,22 @@ class EventEngine:
                 "graph_path": dispatch.get("path", []),
                 "rules": {"ruleset": self.rules.status(), "fired": [f.to_dict() for f in firings]},
                 "similar_cases": cases["note"],
-                "area": prepared["area_match"],
+                "area": prepared.area_match,
             },
         }
 
 
 def _rule_event(
-    prepared: dict[str, Any], classified: dict[str, Any], seen: Seen, dispatch: dict[str, Any]
-) -> dict[str, Any]:
+    prepared: Prepared, classified: RoutedClassification, seen: Seen, dispatch: DispatchAnswer
+) -> dict[str, object]:
     """What the dispatch rules read of a report (docs/rules.md lists the fields)."""
-    report, when = prepared["report"], prepared["time"]
+    report, when = prepared.report, prepared.time
     reporter = dict(report.get("reporter") or {})
     return {
         "category": classified["category"],
         "confidence": classified["confidence"],
-        "text": prepared["text"],
-        "area": prepared["area_name"],
+        "text": prepared.text,
+        "area": prepared.area_name,
         "hour": when.hour,
         "weekday": when.isoweekday(),
         "channel": report.get("channel"),
@@ -178,11 +270,11 @@ def _rule_event(
     }
 
 
-def _recent_entry(prepared: dict[str, Any], classified: dict[str, Any]) -> RecentEntry:
+def _recent_entry(prepared: Prepared, classified: RoutedClassification) -> RecentEntry:
     """What the recent-report store keeps of a report (``RecentReports.add``'s arguments)."""
-    reporter = (prepared["report"].get("reporter") or {}).get("id")
-    return (prepared["id"], prepared["text"], classified["category"], prepared["area_name"], reporter,
-            prepared["time"].timestamp())  # fmt: skip
+    reporter = (prepared.report.get("reporter") or {}).get("id")
+    return (prepared.id, prepared.text, classified["category"], prepared.area_name, reporter,
+            prepared.time.timestamp())  # fmt: skip
 
 
 def _components() -> list[Component]:
@@ -194,9 +286,9 @@ def _load_knowledge(registry: AssetRegistry, target: AssetVersion) -> KnowledgeS
     return KnowledgeSnapshot.from_registry(registry, f"{target.name}/{target.version}")
 
 
-def dispatch_of(knowledge: KnowledgeSnapshot, category: str, area: str | None) -> dict[str, Any]:
+def dispatch_of(knowledge: KnowledgeSnapshot, category: str, area: str | None) -> DispatchAnswer:
     try:
-        return dict(knowledge.graph.dispatch(category, area).to_dict())
+        return {**knowledge.graph.dispatch(category, area).to_dict()}
     except CitymindError as exc:  # an unknown area still dispatches city-wide; an unknown category goes to review
         if area is not None:
             city = dispatch_of(knowledge, category, None)
@@ -204,15 +296,17 @@ def dispatch_of(knowledge: KnowledgeSnapshot, category: str, area: str | None) -
         return {"category": category, "lead": None, "assists": [], "path": [str(exc)]}
 
 
-def department_of(dispatch: dict[str, Any], override: str | None) -> dict[str, Any]:
+def department_of(dispatch: DispatchAnswer, override: str | None) -> dict[str, object]:
     """Lead and assisting departments (the graph's path is in the explanation); a rule may name another lead."""
-    out = {k: v for k, v in dispatch.items() if k in ("lead", "lead_id", "assists", "assist_ids", "source")}
+    out: dict[str, object] = {
+        k: v for k, v in dispatch.items() if k in ("lead", "lead_id", "assists", "assist_ids", "source")
+    }
     if override:
         out = {**out, "lead": override, "lead_id": None, "overridden_by_rule": True}
     return out
 
 
-def merge_decisions(firings: list[Firing]) -> dict[str, Any]:
+def merge_decisions(firings: list[Firing]) -> Decision:
     """One decision from the rules that fired: the most urgent priority, the shortest SLA and escalation, any
     transfer or review queue; a rule's ``department`` overrides the graph's lead."""
 
@@ -220,7 +314,7 @@ def merge_decisions(firings: list[Firing]) -> dict[str, Any]:
     priority = min((t["priority"] for t in then if "priority" in t), default=DEFAULT_PRIORITY)
     slas = [t["sla"] for t in then if "sla" in t]
     escalations = [t["escalate_after"] for t in then if "escalate_after" in t]
-    decision: dict[str, Any] = {
+    decision: Decision = {
         "priority": priority,
         "sla": min(slas, key=seconds) if slas else DEFAULT_SLA[priority],
         "escalate_after": min(escalations, key=seconds) if escalations else None,
@@ -233,11 +327,11 @@ def merge_decisions(firings: list[Firing]) -> dict[str, Any]:
     return decision
 
 
-def _similar(knowledge: KnowledgeSnapshot, text: str, k: int) -> dict[str, Any]:
+def _similar(knowledge: KnowledgeSnapshot, text: str, k: int) -> SimilarCases:
     if getattr(knowledge, "cases", None) is None:
         return {"cases": [], "note": "this knowledge snapshot has no case index (citymind kg index)"}
     hits = knowledge.similar_cases(text, k)
-    cases = [
+    cases: list[SimilarCase] = [
         {"id": h.case.id, "title": h.case.title, "reply": h.case.reply[:500], "score": round(float(h.score), 4)}
         for h in hits
     ]

@@ -4,7 +4,7 @@ assists (主办/协办) with a category in an area."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,19 @@ class Match:
     type: str
     score: float
     matched: str
+
+
+class DispatchRecord(TypedDict):
+    """``Dispatch.to_dict()``: the answer as JSON."""
+
+    category: str
+    area: str | None
+    lead: str
+    lead_id: str
+    assists: list[str]
+    assist_ids: list[str]
+    source: str
+    path: list[str]
 
 
 @dataclass(frozen=True)
@@ -29,7 +42,7 @@ class Dispatch:
     source: str
     path: tuple[str, ...] = field(default=())
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> DispatchRecord:
         return {
             "category": self.category,
             "area": self.area,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 import numpy as np
 
@@ -18,6 +18,19 @@ from registry import AssetRegistry, AssetVersion
 MAX_TEXT_CHARS = 5000
 #: what a tag on the registered model says when a model may leave the ingress process (``"false"``)
 LATENCY_TAG = "citymind.model.latency_critical"
+
+
+class CategoryScore(TypedDict):
+    category: str
+    score: float
+
+
+class Classification(TypedDict):
+    """What ``ServedModel.classify`` answers for one text: the category, its confidence and the ``top_k``."""
+
+    category: str
+    confidence: float
+    top_k: list[CategoryScore]
 
 
 @dataclass(frozen=True)
@@ -36,12 +49,12 @@ class ServedModel:
         """Runs in the ingress process (the fast path) unless its tags say it may go to the batching runner."""
         return self.tags.get(LATENCY_TAG, "true") == "true"
 
-    def classify(self, texts: list[str], top_k: int) -> list[dict[str, Any]]:
+    def classify(self, texts: list[str], top_k: int) -> list[Classification]:
         """Category, confidence and the ``top_k`` categories of each text (one batch through the session)."""
         if self.text_classifier is None:
             raise ValidationError(f"model {self.name} is not a text classifier; call /v2/models/{self.name}/infer.")
         proba = self.text_classifier.predict_proba(texts)
-        out = []
+        out: list[Classification] = []
         for row in proba:
             order = np.argsort(-row)[:top_k]
             out.append(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
@@ -30,7 +29,7 @@ from serving.routes_indicators import indicators_router
 from serving.routes_models import models_router
 from serving.routes_oip import oip_router
 from serving.routes_triage import triage_router
-from serving.video_deployment import VideoConfig
+from serving.video_deployment import VideoConfig, VideoShards
 
 
 def create_app(
@@ -40,7 +39,7 @@ def create_app(
     keys: KeyStore | None = None,
     auth: str = "auto",
     host: str = "127.0.0.1",
-    video: Any = None,
+    video: VideoShards | None = None,
     video_config: VideoConfig | None = None,
     state: EventStore | None = None,
     triage: TriageConfig | None = None,
@@ -97,7 +96,7 @@ def create_app(
 def _publish_oip_schema(app: FastAPI) -> None:
     """The OIP infer routes read raw bodies (for the binary extension); publish their JSON schema anyway."""
 
-    def openapi() -> dict[str, Any]:
+    def openapi() -> dict[str, object]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             defs = InferenceRequest.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -5,7 +5,8 @@ listens beyond 127.0.0.1."""
 from __future__ import annotations
 
 import json
-from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from citymind.access import AccessDenied, KeyStore, allowed
 
@@ -32,10 +33,10 @@ def enforced(mode: str, keys: KeyStore, host: str) -> bool:
 class ApiKeys:
     """ASGI middleware (plain ASGI: no per-request overhead beyond a header lookup and one SHA-256)."""
 
-    def __init__(self, app: Any, keys: KeyStore, mode: str = "auto", host: str = "127.0.0.1") -> None:
+    def __init__(self, app: ASGIApp, keys: KeyStore, mode: str = "auto", host: str = "127.0.0.1") -> None:
         self.app, self.keys, self.mode, self.host = app, keys, mode, host
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not enforced(self.mode, self.keys, self.host):
             await self.app(scope, receive, send)
             return
@@ -52,7 +53,7 @@ class ApiKeys:
         await self.app(scope, receive, send)
 
 
-def _presented(scope: dict[str, Any]) -> str | None:
+def _presented(scope: Scope) -> str | None:
     headers = dict(scope.get("headers") or [])
     bearer = headers.get(b"authorization", b"").decode(errors="replace")
     if bearer.lower().startswith("bearer "):
@@ -61,7 +62,7 @@ def _presented(scope: dict[str, Any]) -> str | None:
     return key.decode(errors="replace") if key else None
 
 
-async def _deny(send: Any, exc: AccessDenied) -> None:
+async def _deny(send: Send, exc: AccessDenied) -> None:
     body = json.dumps({"error": str(exc)}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if exc.status == 401:

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from fastapi import FastAPI
 from ray import serve
@@ -15,11 +16,13 @@ from citymind.access import KeyStore
 from citymind.settings import Settings, get_settings
 from events.ports import EventStore
 from events.state import EventState, SharedEventState
+from models.served import Classification
 from registry import MlflowRegistry
 from serving.app import create_app
 from serving.model_hub import ModelHub
+from serving.routes_classify import ModelRunnerHandle
 from serving.state_actor import event_state_actor
-from serving.video_deployment import VideoConfig, video_deployments
+from serving.video_deployment import VideoConfig, VideoShards, video_deployments
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,9 @@ class GatewayConfig:
 class GatewayIngress:
     """Ingress replica: owns a ``ModelHub`` (ORT sessions) and builds the FastAPI app after construction."""
 
-    def __init__(self, config: GatewayConfig, runner: Any = None, video: Any = None) -> None:
+    def __init__(
+        self, config: GatewayConfig, runner: ModelRunnerHandle | None = None, video: VideoShards | None = None
+    ) -> None:
         self.config = config
         self.hub = config.hub()
         self.runner = runner
@@ -106,6 +111,12 @@ class GatewayIngress:
             raise RuntimeError("no model loaded")
 
 
+class RunnerAnswer(Classification):
+    """``ModelRunner.classify``'s answer: the classification and the model version that made it."""
+
+    version: int
+
+
 class ModelRunner:
     """Runner replica for models that are not latency-critical: dynamic batching with ``@serve.batch``."""
 
@@ -119,21 +130,22 @@ class ModelRunner:
             max_batch_size=config.max_batch_size, batch_wait_timeout_s=config.batch_wait_timeout_s
         )(self._classify_batch)
 
-    async def classify(self, name: str, text: str, top_k: int) -> dict[str, Any]:
+    async def classify(self, name: str, text: str, top_k: int) -> RunnerAnswer:
         return await self._batched((name, text, top_k))
 
-    async def _classify_batch(self, items: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = [{} for _ in items]
+    async def _classify_batch(self, items: list[tuple[str, str, int]]) -> list[RunnerAnswer]:
+        """One answer an item, in order: one ``classify`` call per model, at the largest ``top_k`` asked."""
+        answers: dict[int, RunnerAnswer] = {}
         for name in {item[0] for item in items}:
             index = [i for i, item in enumerate(items) if item[0] == name]
             model = self.hub.get(name)
             results = model.classify([items[i][1] for i in index], max(items[i][2] for i in index))
             for i, result in zip(index, results, strict=True):
-                out[i] = {**result, "top_k": result["top_k"][: items[i][2]], "version": model.version}
-        return out
+                answers[i] = {**result, "top_k": result["top_k"][: items[i][2]], "version": model.version}
+        return [answers[i] for i in range(len(items))]
 
 
-def build_gateway(config: GatewayConfig) -> Any:
+def build_gateway(config: GatewayConfig) -> serve.Application:
     """The Ray Serve application: ``GatewayIngress`` bound to a ``ModelRunner`` handle."""
     runner = serve.deployment(
         ModelRunner,
@@ -156,20 +168,20 @@ def build_gateway(config: GatewayConfig) -> Any:
     return ingress.bind(config, runner.bind(config), video)  # type: ignore[attr-defined]
 
 
-def app(args: dict[str, Any] | None = None) -> Any:
+def app(args: dict[str, object] | None = None) -> serve.Application:
     """Serve application builder for config-file deployments: a KubeRay RayService's ``import_path:
     serving.deployments:app`` or ``serve run serving.deployments:app ingress_replicas=2``. The registry comes
     from the ``CITYMIND_*`` environment of the Ray pods; ``args`` set :class:`GatewayConfig` fields."""
     return build_gateway(config_from_args(args or {}))
 
 
-def config_from_args(args: dict[str, Any]) -> GatewayConfig:
+def config_from_args(args: Mapping[str, object]) -> GatewayConfig:
     """``GatewayConfig.from_settings`` with ``args`` on top; numbers given as strings (``serve run`` passes
     ``key=value`` as text) are converted, ``preload`` may be comma-separated; ``video_<name>`` sets a
     :class:`VideoConfig` field (``video_shards=2``, ``video_cameras_file=/etc/citymind/cameras.yaml``)."""
     numbers: dict[str, type[int] | type[float]] = {"refresh_interval": float, "batch_wait_timeout_s": float}
     numbers |= dict.fromkeys(("ingress_replicas", "runner_replicas", "max_replicas_per_node", "max_batch_size"), int)
-    overrides: dict[str, Any] = {
+    overrides: dict[str, Any] = {  # GatewayConfig's fields, as given (it takes them as they are)
         k: numbers[k](v) if k in numbers and isinstance(v, str) else v
         for k, v in args.items()
         if not k.startswith("video_")
@@ -184,19 +196,25 @@ def config_from_args(args: dict[str, Any]) -> GatewayConfig:
     return config
 
 
-def _video_config(base: VideoConfig, args: dict[str, Any]) -> VideoConfig:
+def _video_config(base: VideoConfig, args: dict[str, object]) -> VideoConfig:
     current = {f.name: getattr(base, f.name) for f in fields(base)}
     unknown = sorted(set(args) - set(current))
     if unknown:
         known = ", ".join(f"video_{name}" for name in current)
         raise TypeError(f"unknown video setting(s) {', '.join(f'video_{u}' for u in unknown)}; known: {known}")
-    return replace(
-        base,
-        **{k: type(current[k])(v) if isinstance(current[k], int | float) else v for k, v in args.items()},
-    )
+    changes: dict[str, Any] = {  # VideoConfig's fields, numbers converted from text
+        k: type(current[k])(v) if isinstance(current[k], int | float) else v for k, v in args.items()
+    }
+    return replace(base, **changes)
 
 
-def spread(replicas: int, per_node: int | None) -> dict[str, Any]:
+class Spread(TypedDict, total=False):
+    """Placement options of a Serve deployment (``serve.deployment(**spread(...))``)."""
+
+    max_replicas_per_node: int
+
+
+def spread(replicas: int, per_node: int | None) -> Spread:
     """``max_replicas_per_node`` for a deployment. Serve's own SPREAD strategy put every 0-CPU replica on one
     node of a two-node cluster (measured), so one lost node took the whole gateway: cap what a node holds."""
     if per_node is None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, TypedDict
 
 import numpy as np
 from pydantic import BaseModel, Field
+from starlette.requests import Request
 
 from citymind.errors import ValidationError
 from models.served import ServedModel, check_text_lengths
@@ -74,7 +76,7 @@ BODY_DOC: dict[str, Any] = {
 }
 
 
-async def read_inference_request(request: Any) -> InferenceRequest:
+async def read_inference_request(request: Request) -> InferenceRequest:
     """JSON body, or JSON header + binary tensors (the binary tensor extension tritonclient speaks)."""
     import pydantic
 
@@ -100,7 +102,7 @@ async def read_inference_request(request: Any) -> InferenceRequest:
     return body
 
 
-def _binary_values(chunk: bytes, datatype: str, name: str) -> list[Any]:
+def _binary_values(chunk: bytes, datatype: str, name: str) -> list[bool | int | float] | list[str]:
     if datatype != "BYTES":
         if datatype not in DATATYPES:
             raise ValidationError(f"datatype {datatype!r} is not an OIP datatype.", location=f"inputs[{name}]")
@@ -108,7 +110,8 @@ def _binary_values(chunk: bytes, datatype: str, name: str) -> list[Any]:
         if len(chunk) % dtype.itemsize:
             raise ValidationError("binary data is not a whole number of elements.", location=f"inputs[{name}]")
         return np.frombuffer(chunk, dtype=dtype).tolist()
-    values, pos = [], 0
+    values: list[str] = []
+    pos = 0
     while pos < len(chunk):
         if pos + 4 > len(chunk):
             raise ValidationError("truncated BYTES element.", location=f"inputs[{name}]")
@@ -158,7 +161,7 @@ def decode_input(tensor: RequestInput, expected_type: str | None) -> np.ndarray:
     return array
 
 
-def encode_output(name: str, array: np.ndarray) -> dict[str, Any]:
+def encode_output(name: str, array: np.ndarray) -> dict[str, object]:
     if array.dtype == object or array.dtype.kind in "US":
         datatype = "BYTES"
         data = [str(v) for v in array.reshape(-1).tolist()]
@@ -168,8 +171,8 @@ def encode_output(name: str, array: np.ndarray) -> dict[str, Any]:
     return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": data}
 
 
-def _flatten(data: list[Any]) -> list[Any]:
-    out: list[Any] = []
+def _flatten(data: list[object]) -> list[object]:
+    out: list[object] = []
     stack = [iter(data)]
     while stack:
         for item in stack[-1]:
@@ -190,7 +193,9 @@ def binary_outputs(body: InferenceRequest, names: list[str]) -> set[str]:
     return {name for name in names if asked.get(name, default)}
 
 
-def encode_response(head: dict[str, Any], values: dict[str, np.ndarray], binary: set[str]) -> tuple[bytes, int | None]:
+def encode_response(
+    head: Mapping[str, object], values: dict[str, np.ndarray], binary: set[str]
+) -> tuple[bytes, int | None]:
     """The response body and, when some outputs travel as bytes after the JSON header, the header's length
     (for ``Inference-Header-Content-Length``)."""
     outputs, blobs = [], []
@@ -218,7 +223,27 @@ def _tensor_bytes(array: np.ndarray) -> bytes:
     return np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
 
 
-def tensors(specs: list[Any]) -> list[dict[str, Any]]:
+class TensorSpec(Protocol):
+    """An onnxruntime session's input or output (``NodeArg``): its name, type (``tensor(float)``) and shape (a
+    free dimension is a name or None)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def shape(self) -> Sequence[int | str | None]: ...
+
+
+class TensorMetadata(TypedDict):
+    name: str
+    datatype: str
+    shape: list[int]
+
+
+def tensors(specs: Sequence[TensorSpec]) -> list[TensorMetadata]:
     """OIP tensor metadata of an onnxruntime session's inputs or outputs."""
     return [
         {
@@ -230,7 +255,7 @@ def tensors(specs: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def model_metadata(model: ServedModel) -> dict[str, Any]:
+def model_metadata(model: ServedModel) -> dict[str, object]:
     return {
         "name": model.name,
         "versions": [str(model.version)],

@@ -3,11 +3,10 @@ event categories as an Open311 GeoReport v2 service list."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
-from registry import AssetNotFound, Kind, UnknownKind
+from knowledge_graph.graph import CityKnowledge
+from registry import AssetNotFound, AssetRegistry, AssetVersion, Kind, UnknownKind
 from registry.follow import AliasFollower
 from serving.model_hub import ModelHub
 
@@ -18,19 +17,19 @@ def catalogue_router(hub: ModelHub, *, knowledge: str = "pingdu-knowledge@produc
     graph = AliasFollower(hub.registry, name, alias or "production", _graph_of, refresh_interval=30.0)
 
     @router.get("/v1/registry/{kind}", tags=["Registry"])
-    def list_kind(kind: str) -> dict[str, Any]:
+    def list_kind(kind: str) -> dict[str, object]:
         """Assets of one library (model, algorithm, rule, knowledge, component) with their aliases."""
         checked = _kind(kind)
         return {"kind": checked, "assets": [a.to_dict() for a in hub.registry.list(checked)]}
 
     @router.get("/v1/registry/{kind}/{name}", tags=["Registry"])
-    def show(kind: str, name: str) -> dict[str, Any]:
+    def show(kind: str, name: str) -> dict[str, object]:
         """Every version of one asset with its aliases, tags and lineage (what it came from)."""
         asset = hub.registry.get(name, _kind(kind))
         return {**asset.to_dict(), "versions": [v.to_dict() for v in hub.registry.versions(name)]}
 
     @router.get("/open311/v2/services.json", tags=["Open311"])
-    def services() -> list[dict[str, Any]]:
+    def services() -> list[dict[str, object]]:
         """GeoReport v2 service list: one service per leaf event category, grouped by its top category."""
         return open311_services(graph.current())
 
@@ -44,13 +43,13 @@ def _kind(kind: str) -> str:
     return kind
 
 
-def _graph_of(registry: Any, target: Any) -> Any:
+def _graph_of(registry: AssetRegistry, target: AssetVersion) -> CityKnowledge:
     from knowledge_graph.snapshot import KnowledgeSnapshot
 
     return KnowledgeSnapshot.from_registry(registry, f"{target.name}/{target.version}").graph
 
 
-def open311_services(knowledge: Any) -> list[dict[str, Any]]:
+def open311_services(knowledge: CityKnowledge) -> list[dict[str, object]]:
     """GeoReport v2 fields: service_code, service_name, description, metadata, type, keywords, group."""
     graph = knowledge.graph
     out = []

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Protocol
 
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field, model_validator
@@ -14,7 +15,9 @@ from serving.replica import Replica
 
 
 class RemoteClassify(Protocol):
-    def remote(self, model: str, text: str, top_k: int) -> Any: ...  # a Ray ObjectRef-like awaitable
+    """``ModelRunner.classify`` through its handle: a classification and the ``version`` that made it."""
+
+    def remote(self, model: str, text: str, top_k: int) -> Awaitable[dict[str, object]]: ...
 
 
 class ModelRunnerHandle(Protocol):
@@ -52,7 +55,7 @@ def classify_router(replica: Replica, runner: ModelRunnerHandle | None = None) -
     hub, canary = replica.hub, replica.canary
 
     @router.post("/v1/events/classify")
-    async def classify(body: ClassifyRequest, x_request_key: str | None = Header(default=None)) -> dict[str, Any]:
+    async def classify(body: ClassifyRequest, x_request_key: str | None = Header(default=None)) -> dict[str, object]:
         """Category, confidence and top-k of citizen reports, with the model name and version that decided.
 
         Latency-critical models run here, in the ingress process (the fast path); others go to the batching
@@ -63,11 +66,14 @@ def classify_router(replica: Replica, runner: ModelRunnerHandle | None = None) -
             split = canary_answers(canary, model, texts, x_request_key, body.top_k)
             if split is not None:
                 return {"model": model.name, "version": model.version, **split} if body.texts else split
+        results: Sequence[Mapping[str, object]]
+        version: object
         if runner is not None and body.version is None and not model.latency_critical:
-            results = list(await asyncio.gather(*[runner.classify.remote(model.name, t, body.top_k) for t in texts]))
-            version = results[0].pop("version") if results else model.version
-            for result in results[1:]:
-                result.pop("version", None)
+            answers = list(await asyncio.gather(*[runner.classify.remote(model.name, t, body.top_k) for t in texts]))
+            version = answers[0].pop("version") if answers else model.version
+            for answer in answers[1:]:
+                answer.pop("version", None)
+            results = answers
         else:
             results, version = model.classify(texts, body.top_k), model.version
         head = {"model": model.name, "version": version}

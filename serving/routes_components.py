@@ -32,7 +32,7 @@ def components_router(replica: Replica) -> APIRouter:
     shelf, registry = replica.components, replica.hub.registry
 
     @router.get("/v1/components")
-    def list_components() -> dict[str, Any]:
+    def list_components() -> dict[str, object]:
         """Installed components and registered pipelines, with their input and output schemas."""
         installed = [cls().describe() for cls in available_components().values()]
         registered = registry.search(kind="component", tags={"component.type": "pipeline"})
@@ -40,19 +40,19 @@ def components_router(replica: Replica) -> APIRouter:
         return {"components": installed, "pipelines": pipelines}
 
     @router.post("/v1/components/{name}")
-    def run_component(name: str, body: RecordsRequest) -> dict[str, Any]:
+    def run_component(name: str, body: RecordsRequest) -> dict[str, object]:
         """Run one component on a record or a batch of records."""
         return _run(shelf.get(name, pipeline=False), body)
 
     @router.post("/v1/pipelines/{name}")
-    def run_pipeline(name: str, body: RecordsRequest) -> dict[str, Any]:
+    def run_pipeline(name: str, body: RecordsRequest) -> dict[str, object]:
         """Run a registered pipeline (its ``production`` version) on a record or a batch."""
         return _run(shelf.get(name, pipeline=True), body)
 
     return router
 
 
-def _run(component: Component, body: RecordsRequest) -> dict[str, Any]:
+def _run(component: Component, body: RecordsRequest) -> dict[str, object]:
     if body.record is not None:
         return {"name": component.name, "record": described(component(body.record))}
     return {"name": component.name, "records": [described(r) for r in component.batch(body.records or [])]}

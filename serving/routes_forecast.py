@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictFloat, StrictInt, model_validator
@@ -50,7 +49,7 @@ def forecast_router(hub: ModelHub) -> APIRouter:
     router = APIRouter(tags=["Trend prediction"])
 
     @router.post("/v1/forecast")
-    async def forecast(body: ForecastRequest) -> dict[str, Any]:
+    async def forecast(body: ForecastRequest) -> dict[str, object]:
         """The next hours of an indicator with a conformal interval, and the model name and version that made
         them. ``summary`` (max, min, mean, hours) is what forecast alert rules read."""
         model = hub.get(body.model or f"{body.indicator}-forecaster", body.version)

@@ -4,11 +4,12 @@ department and a priority, as triage would dispatch them (``events.indicators``)
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import cast
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator
 
+from events.indicators import IndicatorReadings
 from serving.replica import Replica
 
 
@@ -39,9 +40,12 @@ def indicators_router(replica: Replica) -> APIRouter:
     router = APIRouter(tags=["Event engine"])
 
     @router.post("/v1/indicators/evaluate")
-    def evaluate(body: IndicatorRequest) -> dict[str, Any]:
+    def evaluate(body: IndicatorRequest) -> dict[str, object]:
         """Recent readings of city indicators → forecasts with intervals → alert rules on actuals and forecasts
         (``for`` durations run across calls per indicator and area) → warnings with the departments responsible."""
-        return {"results": [replica.indicators.evaluate(s.model_dump()) for s in body.series]}
+        # an IndicatorSeries' fields are IndicatorReadings' (the engine reads the same fields as plain data)
+        return {
+            "results": [replica.indicators.evaluate(cast("IndicatorReadings", s.model_dump())) for s in body.series]
+        }
 
     return router

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -33,24 +31,24 @@ def oip_router(hub: ModelHub) -> APIRouter:
         return JSONResponse(body, status_code=200 if served else 503)
 
     @router.get("/v2")
-    def server_metadata() -> dict[str, Any]:
+    def server_metadata() -> dict[str, object]:
         return {"name": "citymind", "version": citymind.__version__, "extensions": EXTENSIONS}
 
     @router.get("/v2/models/{name}")
-    def model_metadata(name: str) -> dict[str, Any]:
+    def model_metadata(name: str) -> dict[str, object]:
         return oip_metadata(hub.get(name))
 
     @router.get("/v2/models/{name}/versions/{version}")
-    def version_metadata(name: str, version: str) -> dict[str, Any]:
+    def version_metadata(name: str, version: str) -> dict[str, object]:
         return oip_metadata(hub.get(name, _version(version)))
 
     @router.get("/v2/models/{name}/ready")
-    def model_ready(name: str) -> dict[str, Any]:
+    def model_ready(name: str) -> dict[str, object]:
         model = hub.get(name)
         return {"name": name, "ready": True, "version": str(model.version)}
 
     @router.get("/v2/models/{name}/versions/{version}/ready")
-    def version_ready(name: str, version: str) -> dict[str, Any]:
+    def version_ready(name: str, version: str) -> dict[str, object]:
         hub.get(name, _version(version))
         return {"name": name, "ready": True, "version": version}
 
@@ -69,7 +67,7 @@ def _infer(hub: ModelHub, name: str, version: int | None, body: InferenceRequest
     model = hub.get(name, version)
     wanted = [o.name for o in body.outputs] if body.outputs else None
     values = run_inference(model, body.inputs, wanted)
-    head: dict[str, Any] = {"model_name": model.name, "model_version": str(model.version)}
+    head: dict[str, object] = {"model_name": model.name, "model_version": str(model.version)}
     if body.id is not None:
         head["id"] = body.id
     content, header_length = encode_response(head, values, binary_outputs(body, list(values)))

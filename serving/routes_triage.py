@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
+from events.triage import CitizenReport
 from serving.limits import MAX_TEXT_CHARS, MAX_TEXTS
 from serving.replica import Replica
 
@@ -48,11 +49,13 @@ def triage_router(replica: Replica) -> APIRouter:
     router = APIRouter(tags=["Event engine"])
 
     @router.post("/v1/events/triage")
-    def triage(body: TriageRequest) -> dict[str, Any]:
+    def triage(body: TriageRequest) -> dict[str, object]:
         """Category, departments (graph), priority/SLA/escalation (rules), similar past cases and duplicates of a
         report, with the explanation of each part. Personal data is masked before anything is kept."""
-        reports = [r.model_dump(exclude_none=True) for r in ([body.report] if body.report else body.reports or [])]
+        given = [body.report] if body.report else body.reports or []
+        # a Report's fields, those set, are a CitizenReport's (the engine reads the same fields as plain data)
+        reports = [cast("CitizenReport", r.model_dump(exclude_none=True)) for r in given]
         results = replica.engine.triage_batch(reports)
-        return results[0] if body.report else {"results": results}
+        return dict(results[0]) if body.report else {"results": results}
 
     return router

@@ -8,19 +8,27 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from events.alerts import video_events
+from events.alerts import VideoAnalysis, video_events
 from models.components.image_decode import ImageDecoder
 from models.video import load_cameras
 from models.video.camera import check_camera_id
 from registry import AssetNotFound, CitymindError, ValidationError
 from serving.replica import Replica
-from serving.video_deployment import FrameClip, VideoConfig, camera_shard
+from serving.video_deployment import (
+    Frame,
+    FrameClip,
+    VideoAnalyzer,
+    VideoConfig,
+    VideoHandle,
+    VideoShards,
+    camera_shard,
+)
 
 
 class AnalyzeRequest(BaseModel):
@@ -55,7 +63,7 @@ OPENAPI_BODY = {  # the route reads its body itself (JSON or multipart); publish
 }
 
 
-def video_router(video: Any, config: VideoConfig | None = None, replica: Replica | None = None) -> APIRouter:
+def video_router(video: VideoShards, config: VideoConfig | None = None, replica: Replica | None = None) -> APIRouter:
     """``video`` is the video deployment's handle, a list of them (one per shard), or ``InProcessVideo``
     without Ray; with a ``replica``, ``/v1/video/events`` sends what the analytics raised to its event engine."""
     config = config or VideoConfig()
@@ -65,7 +73,7 @@ def video_router(video: Any, config: VideoConfig | None = None, replica: Replica
     router = APIRouter(tags=["Video analytics"])
 
     @router.post("/v1/video/analyze", openapi_extra=OPENAPI_BODY)
-    async def analyze(request: Request) -> dict[str, Any]:
+    async def analyze(request: Request) -> dict[str, object]:
         """Detections, track IDs, zone counts and events for frames of one camera, in order.
 
         JSON: ``{"camera": "overpass", "frames": [base64, ...], "timestamps": [epoch s, ...]?, "fps": 10?}``.
@@ -74,12 +82,12 @@ def video_router(video: Any, config: VideoConfig | None = None, replica: Replica
         clip = await read_clip(request, config, decoder)
         if clip.camera not in cameras:
             raise AssetNotFound(f"unknown camera {clip.camera!r}; configured cameras: {sorted(cameras)}")
-        return await forwarder.forward(clip)
+        return dict(await forwarder.forward(clip))
 
     if replica is not None:
 
         @router.post("/v1/video/events", tags=["Event engine"])
-        async def events(request: Request, area: str | None = None) -> dict[str, Any]:
+        async def events(request: Request, area: str | None = None) -> dict[str, object]:
             """The same input as ``/v1/video/analyze`` (JSON or multipart); ``?area=南村镇`` places the camera for
             dispatch (else city-wide). Returns the events the video rules raised, each with its category,
             departments, priority and explanation, and the analysis they came from (counts per frame)."""
@@ -101,10 +109,10 @@ class FrameForwarder:
     slower: ``@serve.batch`` forms a batch on its timer and queues it, so one slow hop held every request behind
     it.) ``video`` is one handle or a list of them, one per shard."""
 
-    def __init__(self, video: Any) -> None:
-        self.shards = list(video) if isinstance(video, list | tuple) else [video]
+    def __init__(self, video: VideoShards) -> None:
+        self.shards: list[VideoHandle] = list(video) if isinstance(video, list | tuple) else [video]
 
-    async def forward(self, clip: FrameClip) -> dict[str, Any]:
+    async def forward(self, clip: FrameClip) -> VideoAnalysis:
         video = self.shards[camera_shard(clip.camera, len(self.shards))]
         try:
             (result,) = await video.analyze_many.remote([clip])
@@ -113,10 +121,10 @@ class FrameForwarder:
             raise (cause if isinstance(cause, CitymindError) else exc) from None
         if isinstance(result, BaseException):
             raise result
-        return dict(result)
+        return {**result}
 
 
-async def read_clip(request: Request, config: VideoConfig, decoder: Any) -> FrameClip:
+async def read_clip(request: Request, config: VideoConfig, decoder: ImageDecoder) -> FrameClip:
 
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):
@@ -133,7 +141,9 @@ async def read_clip(request: Request, config: VideoConfig, decoder: Any) -> Fram
     return FrameClip(camera, frames, timestamps, fps)
 
 
-async def _read_form(request: Request, config: VideoConfig, decoder: Any) -> tuple[str, list, list | None, Any]:
+async def _read_form(
+    request: Request, config: VideoConfig, decoder: ImageDecoder
+) -> tuple[str, list[Frame], list[float] | None, float | None]:
     form = await request.form(max_files=config.max_frames + 1, max_fields=16)
     camera = str(form.get("camera") or "")
     if not camera:
@@ -145,7 +155,7 @@ async def _read_form(request: Request, config: VideoConfig, decoder: Any) -> tup
     fps = _float(form.get("fps"), "fps") if form.get("fps") else None
     if uploads:
         _check_count(len(uploads), config)
-        frames = [_checked(decoder, await f.read(), i) for i, f in enumerate(uploads)]
+        frames: list[Frame] = [_checked(decoder, await f.read(), i) for i, f in enumerate(uploads)]
     else:
         from models.video.clip import read_video
 
@@ -168,7 +178,7 @@ def _parse_json(raw: bytes) -> AnalyzeRequest:
         raise RequestValidationError(exc.errors()) from None
 
 
-def _checked(decoder: Any, image: Any, index: int) -> bytes:
+def _checked(decoder: ImageDecoder, image: str | bytes, index: int) -> bytes:
     if not image:
         raise ValidationError("the frame is empty (0 bytes); send JPEG or PNG data", location=f"frames[{index}]")
     try:
@@ -191,7 +201,7 @@ def _check_timestamps(timestamps: list[float] | None, n: int) -> None:
         raise ValidationError("timestamps must be finite and in order (not decreasing)", location="timestamps")
 
 
-def _float(value: Any, name: str) -> float:
+def _float(value: object, name: str) -> float:
     try:
         out = float(str(value))
     except ValueError:
@@ -205,13 +215,13 @@ class InProcessVideo:
     """The deployment's interface without Ray (``video.analyze_many.remote(clips)``), for tests and a plain
     uvicorn."""
 
-    def __init__(self, analyzer: Any) -> None:
+    def __init__(self, analyzer: VideoAnalyzer) -> None:
         self.analyze_many = _Remote(analyzer.analyze_many)
 
 
 class _Remote:
-    def __init__(self, method: Any) -> None:
+    def __init__(self, method: Callable[[list[FrameClip]], Awaitable[list[VideoAnalysis | BaseException]]]) -> None:
         self.method = method
 
-    def remote(self, *args: Any) -> Any:
-        return self.method(*args)
+    def remote(self, clips: list[FrameClip], /) -> Awaitable[list[VideoAnalysis | BaseException]]:
+        return self.method(clips)

@@ -16,13 +16,29 @@ import asyncio
 import hashlib
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
-from registry import AssetNotFound, ValidationError
+import numpy as np
+
+from registry import AssetNotFound, AssetRegistry, AssetVersion, ValidationError
 
 if TYPE_CHECKING:
-    from models.video.detections import FrameDetector
+    from ray.serve import Application
+
+    from events.alerts import VideoAnalysis
+    from models.components.image_decode import ImageDecoder
+    from models.video.analytics import CameraAnalytics
+    from models.video.detections import Detection, FrameDetector
+    from models.video.onnx_detector import OnnxDetector
+    from registry.follow import AliasFollower
+    from serving.model_hub import ModelHub
+
+#: a frame as the gateway hands it over: checked JPEG/PNG bytes, or pixels (height × width × channels uint8)
+Frame = bytes | np.ndarray
+#: per batch item, its frames' detections, or the error of a frame that would not decode
+ChunkDetections: TypeAlias = "list[list[Detection]] | ValidationError"
 
 
 @dataclass(frozen=True)
@@ -61,13 +77,54 @@ class FrameClip:
     here, so a Ray hop carries a tenth of the pixels' size) or pixel arrays (frames read from a clip file)."""
 
     camera: str
-    frames: list[Any]
+    frames: Sequence[Frame]
     timestamps: list[float] | None = None
     fps: float | None = None
 
 
+class AnalyzeMany(Protocol):
+    def remote(self, clips: list[FrameClip], /) -> Awaitable[list[VideoAnalysis | BaseException]]: ...
+
+
+class VideoHandle(Protocol):
+    """The video deployment as the gateway calls it, ``await video.analyze_many.remote(clips)``: a Ray Serve
+    handle of ``VideoAnalyzer``, or ``serving.routes_video.InProcessVideo`` without Ray."""
+
+    @property
+    def analyze_many(self) -> AnalyzeMany: ...
+
+
+#: the video deployment's handle, or one handle per shard (``camera_shard`` picks a camera's)
+VideoShards = VideoHandle | list[VideoHandle] | tuple[VideoHandle, ...]
+
+
+class GatewaySettings(Protocol):
+    """What the video deployment reads of the gateway's config (``serving.deployments.GatewayConfig``, which
+    imports this module): its video settings, and how to reach and follow registered detectors."""
+
+    @property
+    def video(self) -> VideoConfig | None: ...
+
+    @property
+    def alias(self) -> str: ...
+
+    @property
+    def refresh_interval(self) -> float: ...
+
+    @property
+    def env(self) -> dict[str, str]: ...
+
+    def hub(self) -> ModelHub: ...
+
+
+def video_settings(config: GatewaySettings) -> VideoConfig:
+    if config.video is None:
+        raise ValueError("the gateway config has no video settings (video=None); give it a VideoConfig")
+    return config.video
+
+
 class CameraSession:
-    def __init__(self, analytics: Any) -> None:
+    def __init__(self, analytics: CameraAnalytics) -> None:
         self.analytics = analytics
         self.lock = asyncio.Lock()
         self.last_used = time.monotonic()
@@ -77,7 +134,7 @@ class VideoAnalyzer:
     """Deployment class (also usable in process): ``analyze(clip)`` → per-frame detections, track IDs, counts
     and events for the clip's camera."""
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: GatewaySettings) -> None:
         import cv2
         from ray import serve
 
@@ -88,12 +145,12 @@ class VideoAnalyzer:
         cv2.setNumThreads(1)  # concurrency comes from requests and batches; OpenCV's own threads only contend
 
         self.gateway = config
-        self.config: VideoConfig = config.video
+        self.config = video_settings(config)
         self.cameras = load_cameras(self.config.cameras_file)
         self.sessions: OrderedDict[str, CameraSession] = OrderedDict()
         self.people = PeopleDetector()
         self.decoder = ImageDecoder(max_pixels=self.config.max_pixels)
-        self.detectors: dict[str, Any] = {}
+        self.detectors: dict[str, AliasFollower[OnnxDetector]] = {}
         self._batched = (
             serve.batch(
                 max_batch_size=self.config.max_batch_size,
@@ -105,11 +162,11 @@ class VideoAnalyzer:
             else self._detect_one  # in process (tests, a plain uvicorn): no batching, same results
         )
 
-    async def analyze_many(self, clips: list[FrameClip]) -> list[Any]:
+    async def analyze_many(self, clips: list[FrameClip]) -> list[VideoAnalysis | BaseException]:
         """Clips in one Ray call: a result or the error, per clip."""
         return list(await asyncio.gather(*(self.analyze(clip) for clip in clips), return_exceptions=True))
 
-    async def analyze(self, clip: FrameClip) -> dict[str, Any]:
+    async def analyze(self, clip: FrameClip) -> VideoAnalysis:
         session = self._session(clip.camera)
         async with session.lock:
             times = self._times(session, clip)
@@ -124,22 +181,22 @@ class VideoAnalyzer:
             "live_tracks": len(session.analytics.tracker.tracks),
         }
 
-    async def _detect(self, detector: FrameDetector, frames: list[Any]) -> list[list[Any]]:
+    async def _detect(self, detector: FrameDetector, frames: Sequence[Frame]) -> list[list[Detection]]:
         if detector.stateful:  # a camera's own background: its frames in order, nothing to batch with
             return await asyncio.to_thread(lambda: detector.detect(pixels(self.decoder, frames)))
         size = self.config.max_batch_size
         chunks = [FrameChunk(detector, frames[i : i + size], i) for i in range(0, len(frames), size)]
-        found: list[list[Any]] = []
+        found: list[list[Detection]] = []
         for part in await asyncio.gather(*(self._batched(chunk) for chunk in chunks)):
             if isinstance(part, BaseException):
                 raise part
             found.extend(part)
         return found
 
-    async def _detect_batch(self, chunks: list[FrameChunk]) -> list[Any]:
+    async def _detect_batch(self, chunks: list[FrameChunk]) -> list[ChunkDetections]:
         return await asyncio.to_thread(detect_chunks, self.decoder, chunks)
 
-    async def _detect_one(self, chunk: FrameChunk) -> Any:
+    async def _detect_one(self, chunk: FrameChunk) -> ChunkDetections:
         return (await self._detect_batch([chunk]))[0]
 
     def _session(self, camera: str) -> CameraSession:
@@ -176,13 +233,13 @@ class VideoAnalyzer:
 
     def _detector(self, session: CameraSession) -> FrameDetector:
         kind = session.analytics.config.detector
-        if kind == "motion":
+        if session.analytics.motion is not None:  # a ``motion`` camera: its analytics own its detector
             return session.analytics.motion
         if kind == "people":
             return self.people
         return self._onnx_detector(kind.removeprefix("onnx:"))
 
-    def _onnx_detector(self, name: str) -> Any:
+    def _onnx_detector(self, name: str) -> OnnxDetector:
         """A registered detector by the gateway's alias (``champion``), followed: when the alias moves, the new
         version is loaded in a background thread and swapped in; frames already in a batch finish on the old one,
         and a version that fails to load keeps the old one detecting."""
@@ -199,7 +256,7 @@ class VideoAnalyzer:
             self.detectors[name] = follower
         return follower.current()
 
-    def _load_detector(self, registry: Any, target: Any) -> Any:
+    def _load_detector(self, registry: AssetRegistry, target: AssetVersion) -> OnnxDetector:
         from models.video.onnx_detector import OnnxDetector
 
         path = registry.load(f"{target.name}/{target.version}")
@@ -222,11 +279,11 @@ class FrameChunk:
     """One batch item: consecutive frames of one clip (``first`` is the clip index of ``frames[0]``)."""
 
     detector: FrameDetector
-    frames: list[Any]
+    frames: Sequence[Frame]
     first: int = 0
 
 
-def pixels(decoder: Any, frames: list[Any], first: int = 0, grey: bool = False) -> list[Any]:
+def pixels(decoder: ImageDecoder, frames: Sequence[Frame], first: int = 0, grey: bool = False) -> list[np.ndarray]:
     """Decode the frames that are still image bytes (in one channel if ``grey``: all a grey detector reads); a
     damaged one is named by its index in the request."""
     out = []
@@ -238,32 +295,34 @@ def pixels(decoder: Any, frames: list[Any], first: int = 0, grey: bool = False) 
     return out
 
 
-def detect_chunks(decoder: Any, chunks: list[FrameChunk]) -> list[Any]:
+def detect_chunks(decoder: ImageDecoder, chunks: list[FrameChunk]) -> list[ChunkDetections]:
     """Per chunk: its frames' detections, or the error of a frame that would not decode. Each detector runs once
     over all its frames in the batch."""
-    out: list[Any] = []
+    out: list[ChunkDetections] = []
+    decoded: dict[int, list[np.ndarray]] = {}
     groups: dict[int, list[int]] = {}
     for i, chunk in enumerate(chunks):
         try:
-            out.append(pixels(decoder, chunk.frames, chunk.first, chunk.detector.grey_frames))
+            decoded[i] = pixels(decoder, chunk.frames, chunk.first, chunk.detector.grey_frames)
         except ValidationError as exc:
             out.append(exc)
             continue
+        out.append([])  # its detections, below
         groups.setdefault(id(chunk.detector), []).append(i)
     for indices in groups.values():
-        found = iter(chunks[indices[0]].detector.detect([frame for i in indices for frame in out[i]]))
+        found = iter(chunks[indices[0]].detector.detect([frame for i in indices for frame in decoded[i]]))
         for i in indices:
-            out[i] = [next(found) for _ in out[i]]
+            out[i] = [next(found) for _ in decoded.pop(i)]
     return out
 
 
-def video_deployments(config: Any) -> list[Any]:
+def video_deployments(config: GatewaySettings) -> list[Application]:
     """The bound Ray Serve deployments: ``video-analyzer``, or with ``shards`` > 1 ``video-analyzer-0`` … ``-N``,
     one replica each. A camera's tracking state lives in one replica, and Serve has no sticky routing that combines
     with batching (ray#56633), so the gateway picks a camera's shard itself (``camera_shard``)."""
     from ray import serve
 
-    video: VideoConfig = config.video
+    video = video_settings(config)
     names = ["video-analyzer"] if video.shards == 1 else [f"video-analyzer-{i}" for i in range(video.shards)]
     return [
         serve.deployment(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from models.video.camera import CameraConfig, CountingLine, Zone
 from models.video.detections import Detection
@@ -15,6 +15,15 @@ from models.video.motion import MotionDetector
 from models.video.tracker import ObjectTracker, Track
 
 WHOLE_FRAME = "frame"
+
+
+class FrameFields(TypedDict):
+    """``FrameResult.to_dict()``: one frame's result as JSON."""
+
+    t: float
+    detections: list[dict[str, object]]
+    counts: dict[str, dict[str, int]]
+    events: list[dict[str, object]]
 
 
 @dataclass
@@ -26,7 +35,7 @@ class FrameResult:
     counts: dict[str, dict[str, int]]
     events: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> FrameFields:
         return {"t": self.t, "detections": self.detections, "counts": self.counts, "events": self.events}
 
 
