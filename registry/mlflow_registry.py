@@ -18,10 +18,10 @@ from registry._mlflow_support import (
     not_found,
     retrying,
     retrying_or_none,
-    to_asset_version,
     write_lock,
 )
 from registry._search import asset_filter, quote, search_names, search_versions
+from registry._versions import to_asset_version
 from registry.artifacts import SaveSpec, save_artifact
 from registry.base import Asset, AssetVersion, Direction, LineageRef
 from registry.kinds import ALIAS_HISTORY_TAG, DIGEST_TAG, FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
