@@ -64,10 +64,10 @@ def pipeline_floor_fps(onnx: bytes, jpegs: list[str], batch: int, seconds: float
     """The deployment's own work per frame, in process on one thread, no serving: base64 and header check, the
     video replica's decode and detector run (``detect_chunks``, batches of ``batch``), tracking and the frame's
     answer."""
+    from events.video import FrameChunk, detect_chunks
     from models.components.image_decode import ImageDecoder
     from models.video import CameraAnalytics, CameraConfig
     from models.video.onnx_detector import OnnxDetector
-    from serving.video_deployment import FrameChunk, detect_chunks
 
     decoder, detector = ImageDecoder(max_pixels=1920 * 1080), OnnxDetector.from_path(onnx, max_batch=batch)
     camera = CameraAnalytics(CameraConfig("floor", detector=f"onnx:{DETECTOR}"))
@@ -216,8 +216,8 @@ def floor_bound(floors: dict, batched: dict) -> dict[str, Any]:
 def main() -> None:
     import cv2
 
+    from events.video import VideoConfig
     from models.video.box_detector import BoxDetector, synthetic_street
-    from serving.video_deployment import VideoConfig
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=6144, help="frames sent through the gateway per mode")

@@ -13,6 +13,7 @@ import citymind
 from citymind.access import KeyStore, key_store
 from events.ports import EventStore
 from events.triage import TriageConfig
+from events.video import VideoConfig
 from serving.auth import ApiKeys
 from serving.errors import install_error_handlers
 from serving.limits import BodySizeLimit
@@ -29,7 +30,7 @@ from serving.routes_indicators import indicators_router
 from serving.routes_models import models_router
 from serving.routes_oip import oip_router
 from serving.routes_triage import triage_router
-from serving.video_deployment import VideoConfig, VideoShards
+from serving.video_deployment import VideoShards
 
 
 def create_app(

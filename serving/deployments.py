@@ -16,13 +16,14 @@ from citymind.access import KeyStore
 from citymind.settings import Settings, get_settings
 from events.ports import EventStore
 from events.state import EventState, SharedEventState
+from events.video import VideoConfig
 from models.served import Classification
 from registry import MlflowRegistry
 from serving.app import create_app
 from serving.model_hub import ModelHub
 from serving.routes_classify import ModelRunnerHandle
 from serving.state_actor import event_state_actor
-from serving.video_deployment import VideoConfig, VideoShards, video_deployments
+from serving.video_deployment import VideoShards, video_deployments
 
 
 @dataclass(frozen=True)

@@ -15,20 +15,13 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from events.alerts import VideoAnalysis, video_events
+from events.video import Frame, FrameClip, VideoAnalyzer, VideoConfig
 from models.components.image_decode import ImageDecoder
 from models.video import load_cameras
 from models.video.camera import check_camera_id
 from registry import AssetNotFound, CitymindError, ValidationError
 from serving.replica import Replica
-from serving.video_deployment import (
-    Frame,
-    FrameClip,
-    VideoAnalyzer,
-    VideoConfig,
-    VideoHandle,
-    VideoShards,
-    camera_shard,
-)
+from serving.video_deployment import VideoHandle, VideoShards, camera_shard
 
 
 class AnalyzeRequest(BaseModel):

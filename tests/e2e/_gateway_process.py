@@ -14,9 +14,9 @@ from pathlib import Path
 
 
 def main(config_file: str) -> None:
+    from events.video import VideoConfig
     from serving.deployments import GatewayConfig
     from serving.launcher import start_gateway, stop_gateway
-    from serving.video_deployment import VideoConfig
 
     fields = json.loads(Path(config_file).read_text())
     port = fields.pop("port")

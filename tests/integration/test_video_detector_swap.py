@@ -7,14 +7,13 @@ import asyncio
 import dataclasses
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 
+from events.video import FrameClip, VideoAnalyzer, VideoConfig
 from registry import AssetNotFound, MlflowRegistry
-from serving.video_deployment import FrameClip, VideoAnalyzer, VideoConfig
 
 
 def register(reg: MlflowRegistry, name: str, model: Any, path: Path) -> int:
@@ -27,16 +26,10 @@ def register(reg: MlflowRegistry, name: str, model: Any, path: Path) -> int:
 
 
 def analyzer_for(reg: MlflowRegistry, tmp_path: Path, camera: str, detector: str) -> VideoAnalyzer:
-    """The video deployment's class in process, with one camera served by the registered ``detector``."""
+    """The video analytics of a video deployment, in process, with one camera served by the registered ``detector``."""
     cameras = tmp_path / "cameras.yaml"
     cameras.write_text(f"cameras:\n  {camera}: {{detector: 'onnx:{detector}'}}\n")
-    gateway = SimpleNamespace(
-        video=VideoConfig(cameras_file=str(cameras)),
-        alias="champion",
-        refresh_interval=0.2,
-        hub=lambda: SimpleNamespace(registry=reg),
-    )
-    return VideoAnalyzer(gateway)
+    return VideoAnalyzer(VideoConfig(cameras_file=str(cameras)), registry=lambda: reg, refresh_interval=0.2)
 
 
 def labels_seen(analyzer: VideoAnalyzer, camera: str, frames: list[Any]) -> set[str]:

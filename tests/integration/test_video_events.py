@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 from fastapi.testclient import TestClient
 
 from events.triage import TriageConfig
+from events.video import VideoAnalyzer, VideoConfig
 from registry import MlflowRegistry
 from rules.service import register_ruleset
 from serving.app import create_app
 from serving.model_hub import ModelHub
 from serving.routes_video import InProcessVideo
-from serving.video_deployment import VideoAnalyzer, VideoConfig
 from tests.unit.test_video import moving_box_frames, png
 
 RULES = """groups:
@@ -46,7 +45,7 @@ def test_a_vehicle_on_the_road_becomes_one_dispatched_event(bootstrapped: Mlflow
         "cameras:\n  cam-1: {detector: motion, zones: {all: [[0, 0], [160, 0], [160, 120], [0, 120]]}}\n"
     )
     config = VideoConfig(cameras_file=str(cameras), max_frames=16, max_pixels=200 * 200)
-    analyzer = VideoAnalyzer(SimpleNamespace(video=config, alias="champion"))
+    analyzer = VideoAnalyzer(config)
     hub = ModelHub(bootstrapped)
     triage = TriageConfig(rules="video-test-rules@production")
     app = create_app(hub, video=InProcessVideo(analyzer), video_config=config, triage=triage)

@@ -13,12 +13,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from events.video import VideoAnalyzer, VideoConfig
 from models.video import CameraAnalytics, CameraConfig, CountingLine, Detection, Zone, load_cameras
 from models.video.analytics import crossing
 from registry import ValidationError
 from serving.errors import install_error_handlers
 from serving.routes_video import InProcessVideo, video_router
-from serving.video_deployment import VideoAnalyzer, VideoConfig
 
 
 def png(frame: np.ndarray) -> bytes:
@@ -151,7 +151,7 @@ def client(tmp_path) -> TestClient:
     config = VideoConfig(cameras_file=str(cameras), max_frames=8, max_pixels=200 * 200)
     app = FastAPI()
     install_error_handlers(app)
-    analyzer = VideoAnalyzer(SimpleNamespace(video=config, alias="champion"))
+    analyzer = VideoAnalyzer(config)
     app.include_router(video_router(InProcessVideo(analyzer), config))
     return TestClient(app)
 
@@ -263,8 +263,9 @@ def test_generated_requests_never_get_a_server_error(client: TestClient) -> None
 
 
 def test_a_camera_always_goes_to_the_same_shard() -> None:
+    from events.video import FrameClip
     from serving.routes_video import FrameForwarder
-    from serving.video_deployment import FrameClip, camera_shard
+    from serving.video_deployment import camera_shard
 
     cameras = [f"cam-{i}" for i in range(400)]
     assert camera_shard("overpass", 2) == 0 and camera_shard("street-demo", 2) == 1  # a digest: no per-process salt
@@ -291,10 +292,10 @@ def test_a_camera_always_goes_to_the_same_shard() -> None:
 def test_a_grey_detector_gets_its_frames_decoded_in_one_channel(trained_detector) -> None:
     """The video replica decodes a grey detector's JPEG frames straight to grey (a third faster than colour):
     one channel reaches the detector, and it finds what it finds on colour frames, across chunks of a batch."""
+    from events.video import FrameChunk, detect_chunks
     from models.components.image_decode import ImageDecoder
     from models.video.box_detector import synthetic_street
     from models.video.onnx_detector import OnnxDetector
-    from serving.video_deployment import FrameChunk, detect_chunks
 
     channels: list[int] = []
 
