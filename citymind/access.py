@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import threading
@@ -26,6 +27,8 @@ from typing import Any
 from citymind.errors import CitymindError, ValidationError
 from citymind.files import write_private
 from citymind.settings import Settings, get_settings
+
+log = logging.getLogger("citymind.access")
 
 ROLES = ("consumer", "data_scientist", "rule_author", "admin")
 #: what a role may do beyond consuming; admin may do all
@@ -65,8 +68,16 @@ def allowed(role: str, action: str) -> bool:
     return "*" in grants or action in grants
 
 
+class KeysFileError(CitymindError, ValueError):
+    """The keys file exists but cannot be read: the gateway refuses to start rather than guess who may call."""
+
+
 class KeyStore:
-    """The keys file (JSON, mode 0600). ``verify(secret)`` → the key, or :class:`AccessDenied`."""
+    """The keys file (JSON, mode 0600). ``verify(secret)`` → the key, or :class:`AccessDenied`.
+
+    Keys never disappear by accident: a file that cannot be read, or is empty, raises :class:`KeysFileError` if
+    no keys were read before, and keeps the keys read before (with an error in the log) if some were; a file that
+    is removed keeps them too. Once a store has held a key, it stays ``active`` until the process restarts."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -78,15 +89,42 @@ class KeyStore:
         try:
             mtime = self.path.stat().st_mtime
         except FileNotFoundError:
-            return {}
+            return self._keys  # removed: the keys read before still hold
         if mtime != self._mtime:
             with self._lock:
-                raw = json.loads(self.path.read_text(encoding="utf-8") or "[]")
-                self._keys, self._mtime = {k["id"]: ApiKey(**k) for k in raw}, mtime
+                self._read(mtime)
         return self._keys
 
+    def _read(self, mtime: float) -> None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+            if not text.strip():
+                raise ValueError("the file is empty")
+            keys = {k["id"]: ApiKey(**k) for k in json.loads(text)}
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            if not self._keys:
+                raise KeysFileError(
+                    f"the API keys file {self.path} cannot be read ({type(exc).__name__}: {exc}). Restore it from a "
+                    "backup, or move it away and create keys again with `citymind keys create`."
+                ) from None
+            log.error(
+                "the API keys file %s cannot be read (%s); the %d keys read before stay",
+                self.path,
+                exc,
+                len(self._keys),
+            )
+            self._mtime = mtime
+            return
+        self._keys, self._mtime = keys, mtime
+
+    def check(self) -> None:
+        """Read the file now: :class:`KeysFileError` for one that cannot be read (a gateway calls this at start)."""
+        self.keys()
+
     def active(self) -> bool:
-        return any(not k.revoked for k in self.keys().values())
+        """Keys are asked for once the file holds any key, revoked ones included: revoking every key, or emptying
+        the file, never opens the gateway."""
+        return bool(self.keys())
 
     def create(self, name: str, role: str) -> tuple[ApiKey, str]:
         if role not in ROLES:

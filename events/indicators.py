@@ -15,8 +15,12 @@ from events.alerts import firing_to_event
 from events.forecast import IndicatorForecast, indicator_forecast
 from events.metrics import RULE_FIRINGS
 from events.triage import EventEngine
-from models.components.base import Component, available_components
+from models.components.base import Component
+from models.components.series_resample import SeriesResampler
 from models.served import ModelSource
+
+#: hours an indicator's readings may span in one call
+MAX_SPAN_HOURS = 24 * 7 * 8
 
 #: (indicator, model ref, regular hourly history with None for gaps, ISO times) → {"mean", "lower", "upper", ...}
 Forecast = Callable[[str, str | None, list[float | None], list[str]], IndicatorForecast]
@@ -42,7 +46,8 @@ class IndicatorEngine:
 
     def __init__(self, engine: EventEngine, forecast: Forecast) -> None:
         self.engine, self.forecast = engine, forecast
-        self._resample: Component = available_components()["series.resample"]()
+        # the readings' span, not only their count, is bounded: at most 8 weeks of hours (the forecaster reads one)
+        self._resample: Component = SeriesResampler(max_buckets=MAX_SPAN_HOURS)
 
     def evaluate(self, series: IndicatorReadings) -> dict[str, object]:
         indicator, area = str(series["indicator"]), series.get("area")

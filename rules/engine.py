@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from rules.timers import Outcome, RuleTimers, Step, TimerStore
 #: zone (as a Prometheus alert's runs per label set); ``group_by`` adds to these
 SERIES: dict[str, tuple[str, ...]] = {"alert": ("indicator", "area"), "video": ("camera", "zone")}
 
+log = logging.getLogger("citymind.rules")
 _TEMPLATE = re.compile(r"\{([A-Za-z][\w.]*)\}")
 
 
@@ -88,6 +90,9 @@ class RuleEngine:
         self.ruleset = ruleset
         self.timers: TimerStore = RuleTimers() if timers is None else timers
         self._plans: dict[str, tuple[_Planned, ...]] = {}
+        #: per rule id, how many evaluations raised, and the last error: the rule was skipped each time
+        self.errors: dict[str, int] = {}
+        self.last_error: dict[str, str] = {}
 
     def evaluate(self, kind: str, event: Mapping[str, object], at: float = 0.0) -> list[Firing]:
         """Rules of ``kind`` that fire for ``event`` at time ``at`` (seconds)."""
@@ -101,7 +106,7 @@ class RuleEngine:
         for event, at in events:
             mine: list[tuple[Rule, int | None]] = []
             for planned in plan:
-                holds = planned.rule.condition(event) is True
+                holds = self._holds(planned.rule, event)
                 if planned.timed or (holds and planned.rule.interval_s):
                     mine.append((planned.rule, len(steps)))
                     steps.append(planned.step(event, holds, at))
@@ -118,6 +123,17 @@ class RuleEngine:
                     fired.append(self._firing(rule, event, at, outcome))
             out.append(fired)
         return out
+
+    def _holds(self, rule: Rule, event: Mapping[str, object]) -> bool:
+        """Whether ``rule``'s condition holds; an evaluation that raises (an overflow, a result over the limits) is
+        the rule's error: logged, counted in ``errors``, the rule skipped for this event. Never the request's."""
+        try:
+            return rule.condition(event) is True
+        except Exception as exc:  # any failure of one rule must leave the others running
+            self.errors[rule.id] = self.errors.get(rule.id, 0) + 1
+            self.last_error[rule.id] = f"{type(exc).__name__}: {exc}"[:300]
+            log.warning("rule %s skipped: its condition raised %s", rule.id, self.last_error[rule.id])
+            return False
 
     def run(self, kind: str, events: Iterable[tuple[float, Mapping[str, object]]]) -> list[Firing]:
         """Every firing along ``(at, event)`` pairs, in order."""

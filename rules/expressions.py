@@ -25,6 +25,9 @@ MAX_DEPTH = 24
 MAX_INT = 10**15
 MAX_STR = 1_000
 MAX_LIST = 256
+#: the largest integer and the longest text or list an arithmetic step may produce while a rule is evaluated
+MAX_RESULT = 10**30
+MAX_RESULT_ITEMS = 100_000
 
 #: a compiled part of a condition: its value for an event. Events are JSON, so the value is any JSON value (or
 #: what the functions and operators make of them).
@@ -213,10 +216,17 @@ class _Compiler:
             for n in (node.left, node.right)
         ):
             raise self.fail(node, "repeating text or lists with * is not allowed")
+        if isinstance(node.op, ast.Mod) and (
+            isinstance(node.left, ast.JoinedStr)
+            or (isinstance(node.left, ast.Constant) and isinstance(node.left.value, str))
+        ):
+            raise self.fail(node, "formatting text with % is not allowed")
         left, right = self.compile(node.left, depth), self.compile(node.right, depth)
         if isinstance(node.op, ast.Mult):
-            return lambda ctx: _bounded_multiply(left(ctx), right(ctx))
-        return lambda ctx: op(left(ctx), right(ctx))
+            return lambda ctx: _bounded(_bounded_multiply(left(ctx), right(ctx)))
+        if isinstance(node.op, ast.Mod):
+            return lambda ctx: _bounded(_bounded_modulo(left(ctx), right(ctx)))
+        return lambda ctx: _bounded(op(left(ctx), right(ctx)))
 
     def _Compare(self, node: ast.Compare, depth: int) -> Evaluator:
         if any(type(o) not in _COMPARE for o in node.ops):
@@ -332,6 +342,22 @@ def _bounded_multiply(a: Any, b: Any) -> Any:
     if isinstance(a, str | list) or isinstance(b, str | list):
         raise TypeError("repeating text or lists is not allowed")
     return a * b
+
+
+def _bounded_modulo(a: Any, b: Any) -> Any:
+    if isinstance(a, str | bytes) or isinstance(b, str | bytes):  # '%4000000000d' % 1 would allocate gigabytes
+        raise TypeError("formatting text with % is not allowed")
+    return a % b
+
+
+def _bounded(value: Any) -> Any:
+    """Every arithmetic result stays small: integers within MAX_RESULT, text and lists within their limits
+    (``+`` joins values an event carries; a condition's parts are bounded by MAX_NODES)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_RESULT:
+        raise ValueError(f"an arithmetic result exceeds {MAX_RESULT}")
+    if isinstance(value, str | list | tuple) and len(value) > MAX_RESULT_ITEMS:
+        raise ValueError(f"an arithmetic result is longer than {MAX_RESULT_ITEMS}")
+    return value
 
 
 def _describe(node: ast.AST) -> str:

@@ -87,4 +87,5 @@ class RuleService(AliasFollower[RuleEngine]):
 
     def status(self) -> dict[str, object]:
         engine = self._served
-        return {**super().status(), "rules": len(engine.ruleset.rules) if engine else 0}
+        errors = {"rule_errors": dict(engine.errors), "rule_last_error": dict(engine.last_error)} if engine else {}
+        return {**super().status(), "rules": len(engine.ruleset.rules) if engine else 0, **errors}

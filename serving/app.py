@@ -67,7 +67,9 @@ def create_app(
     )
     app.state.replica = replica
     app.add_middleware(BodySizeLimit)
-    app.add_middleware(ApiKeys, keys=keys if keys is not None else key_store(), mode=auth, host=host)
+    store = keys if keys is not None else key_store()
+    store.check()  # a keys file that cannot be read stops the gateway here, with what to do
+    app.add_middleware(ApiKeys, keys=store, mode=auth, host=host)
     app.add_middleware(RequestMetrics)  # added last, so outermost: refused requests are counted too
     install_error_handlers(app)
     app.include_router(oip_router(hub))

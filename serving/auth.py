@@ -4,11 +4,12 @@ listens beyond 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from citymind.access import AccessDenied, KeyStore, allowed
+from citymind.access import AccessDenied, KeysFileError, KeyStore, allowed
 
 OPEN_PATHS = {"/v2/health/live", "/v2/health/ready", "/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
 #: POST paths that change what is served, beyond inference
@@ -37,19 +38,36 @@ class ApiKeys:
         self.app, self.keys, self.mode, self.host = app, keys, mode, host
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not enforced(self.mode, self.keys, self.host):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        try:
+            on = enforced(self.mode, self.keys, self.host)
+        except KeysFileError as exc:  # never open because the keys cannot be read; health still answers
+            on = True
+            if action_of(scope["method"], scope["path"]) is not None:
+                await _deny(send, AccessDenied(str(exc), 503))
+                return
+        if not on:
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["auth_enforced"] = True
         action = action_of(scope["method"], scope["path"])
-        if action is not None:
+        presented = _presented(scope)
+        if action is None:  # an open path: a key sent along still counts (health shows more to a keyed caller)
+            if presented:
+                with contextlib.suppress(AccessDenied):
+                    state["api_key"] = self.keys.verify(presented).id
+        else:
             try:
-                key = self.keys.verify(_presented(scope))
+                key = self.keys.verify(presented)
                 if not allowed(key.role, action):
                     raise AccessDenied(f"key {key.id} ({key.role}) may not {action} here", 403)
             except AccessDenied as exc:
                 await _deny(send, exc)
                 return
-            scope.setdefault("state", {})["api_key"] = key.id
+            state["api_key"] = key.id
         await self.app(scope, receive, send)
 
 

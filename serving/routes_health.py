@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from serving.replica import Replica
@@ -15,15 +15,16 @@ def health_router(replica: Replica) -> APIRouter:
     hub = replica.hub
 
     @router.get("/v1/health", responses={503: {"description": "a part cannot serve"}})
-    def health() -> JSONResponse:
+    def health(request: Request) -> JSONResponse:
         """The models, the rule set, the knowledge snapshot and the event state. 200 when all can serve, 503
-        otherwise."""
+        otherwise. It reads what is loaded (no rule runs on a made-up event). Errors, files and artifact paths are
+        shown to a caller with a valid key (or when the gateway asks for none); others see versions only."""
         ready = True
         try:
             engine = replica.engine
             hub.get(engine.config.model)
             engine.knowledge.current()
-            engine.rules.evaluate("dispatch", {})
+            engine.rules.current()  # the rule set is loaded: its load state, not an evaluation
         except Exception as exc:  # reported, not raised: health must answer
             error, ready = f"{type(exc).__name__}: {exc}", False
         served = hub.served()
@@ -33,6 +34,30 @@ def health_router(replica: Replica) -> APIRouter:
         else:
             parts["rules"], parts["knowledge"] = engine.rules.status(), engine.knowledge.status()
             parts["event_state"] = engine.state.status()  # a shared state that does not answer is reported, not a 503
+        if not trusted(request):
+            parts = redacted(parts)
         return JSONResponse({"ready": ready, "parts": parts}, status_code=200 if ready else 503)
 
     return router
+
+
+def trusted(request: Request) -> bool:
+    """A caller whose key the gateway verified (``ApiKeys`` checks a key sent to an open path too), or any caller
+    of a gateway that asks for no key."""
+    state = request.scope.get("state") or {}
+    return bool(state.get("api_key")) or not state.get("auth_enforced", False)
+
+
+def redacted(parts: dict[str, Any]) -> dict[str, Any]:
+    """Versions and counts only: no error text, file path or artifact location for an anonymous caller."""
+    out: dict[str, Any] = {"models": {"served": parts["models"]["served"], "errors": sorted(parts["models"]["errors"])}}
+    if "error" in parts:
+        out["error"] = "a part cannot serve; send an API key to see which and why"
+    for name in ("rules", "knowledge"):
+        if name in parts:
+            status = parts[name]
+            out[name] = {k: status.get(k) for k in ("name", "alias", "version", "rules") if k in status}
+            out[name]["last_error"] = None if status.get("last_error") is None else "(hidden: send an API key)"
+    if "event_state" in parts:
+        out["event_state"] = {k: v for k, v in parts["event_state"].items() if k not in ("file", "own")}
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from models.components.base import Component, ComponentTags
@@ -22,7 +22,8 @@ class ImageDecoder(Component):
     (height × width × channels, uint8, BGR as OpenCV uses) with ``width``, ``height`` and ``format``. The size
     is read from the header first: an image over ``max_pixels`` is refused before it is decoded (no
     decompression bomb), as is any other format. EXIF orientation is applied, so a phone photo comes out
-    upright. ``channels`` is 3 (colour) or 1 (grey)."""
+    upright. ``channels`` is 3 (colour) or 1 (grey). A batch may decode at most ``max_batch_pixels`` in all,
+    checked on the headers before any image is decoded (many small files can hold huge images)."""
 
     name = "image.decode"
     input_schema: ClassVar[dict[str, Any]] = {
@@ -46,20 +47,41 @@ class ImageDecoder(Component):
         {"image": _RED_4X3_PNG},
     ]
 
-    def __init__(self, max_pixels: int = 4096 * 4096, channels: int = 3, max_bytes: int = 20 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        max_pixels: int = 4096 * 4096,
+        channels: int = 3,
+        max_bytes: int = 20 * 1024 * 1024,
+        max_batch_pixels: int = 64 * 1024 * 1024,
+    ) -> None:
         self.max_pixels = max_pixels
         self.channels = channels
         self.max_bytes = max_bytes
+        self.max_batch_pixels = max_batch_pixels
+
+    def process_batch(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        data = [self._bytes(r["image"]) for r in records]
+        sizes = [self.size(d) for d in data]
+        total = sum(w * h for _, w, h in sizes)
+        if total > self.max_batch_pixels:
+            raise ValidationError(
+                f"image.decode: the {len(records)} images hold {total} pixels in all; the limit for one call is "
+                f"{self.max_batch_pixels}. Send fewer or smaller images."
+            )
+        out = []
+        for d, (kind, _, _) in zip(data, sizes, strict=True):
+            pixels = self.pixels(d, kind)
+            out.append(
+                {"pixels": pixels, "width": int(pixels.shape[1]), "height": int(pixels.shape[0]), "format": kind}
+            )
+        return out
 
     def load(self, registry: Any = None) -> None:
         if self.channels not in (1, 3):
             raise ValueError(f"The 'channels' parameter of image.decode must be 1 or 3. Got {self.channels!r}.")
 
     def process(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        data = self._bytes(record["image"])
-        kind = self.inspect(data)
-        pixels = self.pixels(data, kind)
-        return {"pixels": pixels, "width": int(pixels.shape[1]), "height": int(pixels.shape[0]), "format": kind}
+        return self.process_batch([record])[0]
 
     def encoded(self, image: Any) -> bytes:
         """``image`` (bytes or base64 text) as checked image bytes, not yet decoded: what a service passes on
@@ -70,6 +92,10 @@ class ImageDecoder(Component):
 
     def inspect(self, data: bytes) -> str:
         """The format (``jpeg`` or ``png``), after checking the size in the header against ``max_pixels``."""
+        return self.size(data)[0]
+
+    def size(self, data: bytes) -> tuple[str, int, int]:
+        """The format, width and height from the header, checked against ``max_pixels``."""
         kind = next((name for magic, name in _FORMATS.items() if data.startswith(magic)), None)
         if kind is None:
             raise ValidationError(f"image.decode: the image is not JPEG or PNG (starts with {data[:8]!r})")
@@ -79,7 +105,7 @@ class ImageDecoder(Component):
                 f"image.decode: the image is {width}×{height} = {width * height} pixels; the limit is "
                 f"{self.max_pixels}. Send a smaller frame."
             )
-        return kind
+        return kind, width, height
 
     def pixels(self, data: bytes, kind: str = "image", grey: bool | None = None) -> Any:
         """Decode checked bytes (``inspect`` first) → height × width × channels uint8; ``grey`` overrides

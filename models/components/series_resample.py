@@ -20,7 +20,8 @@ class SeriesResampler(Component):
     repeats allowed) → one value per ``freq`` bucket (the mean of its readings), in ``series``. A gap of at most
     ``max_gap`` missing buckets is filled (``fill``: ``linear`` or ``ffill``) and marked ``filled``; longer gaps
     stay null and are listed in ``gaps`` with their start, end and length, so no one mistakes a dead sensor for a
-    calm hour.
+    calm hour. At most ``max_buckets`` buckets: the span between the first and last reading is checked before
+    anything is allocated (two readings years apart would otherwise cost every bucket between them).
 
     >>> out = SeriesResampler()({"series": [{"t": "2024-05-01T08:10", "value": 10},
     ...                                     {"t": "2024-05-01T10:50", "value": 30}]})
@@ -52,10 +53,11 @@ class SeriesResampler(Component):
         {"series": [{"t": 1714550400, "value": 61.0}, {"t": 1714568400, "value": None}, {"t": 1714590000, "value": 9}]},
     ]
 
-    def __init__(self, freq: str = "h", max_gap: int = 3, fill: str = "linear") -> None:
+    def __init__(self, freq: str = "h", max_gap: int = 3, fill: str = "linear", max_buckets: int = 100_000) -> None:
         self.freq = freq
         self.max_gap = max_gap
         self.fill = fill
+        self.max_buckets = max_buckets
 
     def load(self, registry: Any = None) -> None:
         if self.fill not in ("linear", "ffill"):
@@ -68,8 +70,9 @@ class SeriesResampler(Component):
         try:
             unit = "s" if pd.api.types.is_numeric_dtype(frame["t"]) else None
             frame["t"] = pd.to_datetime(frame["t"], unit=unit)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise ValidationError(f"series.resample: a time 't' cannot be read: {exc}") from None
+        self._check_span(frame["t"].min(), frame["t"].max())
         values = frame.set_index("t")["value"].astype(float).sort_index().resample(self.freq).mean()
         missing = values.isna()
         run = (missing != missing.shift()).cumsum()
@@ -87,3 +90,17 @@ class SeriesResampler(Component):
             for t, v, f in zip(values.index, values.to_numpy(), short.to_numpy(), strict=True)
         ]
         return {"series": series, "gaps": gaps}
+
+    def _check_span(self, first: Any, last: Any) -> None:
+        import pandas as pd
+
+        try:
+            step = pd.tseries.frequencies.to_offset(self.freq).nanos
+        except ValueError:  # a calendar frequency (months, years): few buckets for any span pandas can hold
+            return
+        buckets = (last - first).value // step + 1
+        if buckets > self.max_buckets:
+            raise ValidationError(
+                f"series.resample: the readings span {first.isoformat()} to {last.isoformat()}, {buckets} buckets "
+                f"of {self.freq!r}; at most {self.max_buckets}. Send readings of a shorter period."
+            )

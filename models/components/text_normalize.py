@@ -11,7 +11,9 @@ from models.components.base import Component
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
 _SPACES = re.compile(r"[ \t\u3000\u00a0]+")
-_BLANK_LINES = re.compile(r"\s*\n\s*")
+#: whitespace around line breaks, from the start of its run only (``\\s*\\n\\s*`` would rescan a long run of spaces
+#: from each of its positions: quadratic in the run)
+_BLANK_LINES = re.compile(r"(?<![^\S\n])[^\S\n]*\n\s*")
 _TEXT = {"type": "object", "required": ["text"], "properties": {"text": {"type": ["string", "null"]}}}
 
 
