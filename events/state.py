@@ -47,6 +47,7 @@ class EventState:
         self.path = Path(path) if path else None
         self._changes = self._saved = 0
         self.saved_at: float | None = None
+        self.save_error: str | None = None
         self._stop, self._saving, self._lock = threading.Event(), threading.Lock(), threading.Lock()
         if self.path is not None:
             self._load(self.path)
@@ -97,6 +98,7 @@ class EventState:
             "recent_reports": len(self.recent),
             "rule_timers": len(self.timers),
             "indicator_series": len(self.hours),
+            "save_error": self.save_error,
         }
 
     def close(self) -> None:
@@ -108,10 +110,14 @@ class EventState:
             self.close()
 
     def _save_every(self, seconds: float) -> None:
+        """The saver: any error is reported (log, ``status()['save_error']``) and the next save tried; it never
+        stops while the state is open."""
         while not self._stop.wait(seconds):
             try:
                 self.save()
-            except OSError as exc:
+                self.save_error = None
+            except Exception as exc:
+                self.save_error = f"{type(exc).__name__}: {exc}"
                 log.warning(
                     "could not save the event state to %s (%s); trying again in %.0f s", self.path, exc, seconds
                 )

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
 from models.components.base import Component, available_components, described
-from serving.limits import MAX_TEXTS
+from serving.limits import MAX_TEXT_CHARS, MAX_TEXTS
 from serving.replica import Replica
 
 
@@ -24,6 +24,10 @@ class RecordsRequest(BaseModel):
     def one_of_record_or_records(self) -> RecordsRequest:
         if (self.record is None) == (self.records is None):
             raise ValueError("give exactly one of 'record' (an object) or 'records' (a list of objects)")
+        records = [self.record] if self.record is not None else self.records or []
+        long = [i for i, r in enumerate(records) if isinstance(r.get("text"), str) and len(r["text"]) > MAX_TEXT_CHARS]
+        if long:
+            raise ValueError(f"records {long[:5]}: 'text' exceeds {MAX_TEXT_CHARS} characters; send shorter texts")
         return self
 
 

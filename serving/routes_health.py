@@ -59,5 +59,6 @@ def redacted(parts: dict[str, Any]) -> dict[str, Any]:
             out[name] = {k: status.get(k) for k in ("name", "alias", "version", "rules") if k in status}
             out[name]["last_error"] = None if status.get("last_error") is None else "(hidden: send an API key)"
     if "event_state" in parts:
-        out["event_state"] = {k: v for k, v in parts["event_state"].items() if k not in ("file", "own")}
+        hidden = ("file", "own", "save_error")
+        out["event_state"] = {k: v for k, v in parts["event_state"].items() if k not in hidden}
     return out

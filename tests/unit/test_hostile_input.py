@@ -4,11 +4,18 @@ tests/e2e/test_hostile_suite.py."""
 
 from __future__ import annotations
 
+import base64
+import logging
+import re
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from citymind.errors import ValidationError
 from serving.app import create_app
 from serving.limits import MAX_BODY_BYTES
 from serving.model_hub import ModelHub
@@ -44,3 +51,226 @@ def test_a_chunked_body_within_the_limit_is_served(client: TestClient) -> None:
 
     response = client.post("/v1/events/classify", content=chunks(), headers={"content-type": "application/json"})
     assert response.status_code == 200 and response.json()["category"], response.text
+
+
+# --- the patterns that run on request text are linear -------------------------------------------------------------
+
+ALPHABET = ["a", "1", ".", "@", " ", "\n", "-", "中", "鲁", "X", "+", "(", "（", "_", "\t", "\u3000"]
+
+
+def adversarial(n: int) -> Iterator[str]:
+    """Long runs of each character a pattern loops on, alone and in pairs, with and without a stray end."""
+    for a in ALPHABET:
+        yield a * n
+        yield a * n + "!"
+        for b in ALPHABET:
+            yield (a + b) * (n // 2)
+
+
+def _patterns() -> list[tuple[str, re.Pattern[str]]]:
+    from models.components import text_normalize
+    from models.components.privacy_mask import PATTERNS
+
+    named = [(f"privacy.mask {kind}", pattern) for kind, pattern in PATTERNS]
+    return named + [
+        (f"text.normalize {n}", getattr(text_normalize, n)) for n in ("_CONTROL", "_SPACES", "_BLANK_LINES")
+    ]
+
+
+@pytest.mark.parametrize(("name", "pattern"), _patterns(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_pattern_on_request_text_is_linear_on_adversarial_input(name: str, pattern: re.Pattern[str]) -> None:
+    """20,000 characters: a linear scan takes milliseconds, a quadratic one (a run rescanned from each position:
+    the old e-mail pattern, ``\\s*\\n\\s*``) seconds. The bound is 40× what linear patterns take here."""
+    worst = 0.0
+    for text in adversarial(20_000):
+        start = time.process_time()
+        sum(1 for _ in pattern.finditer(text))
+        worst = max(worst, time.process_time() - start)
+    assert worst < 0.25, f"{name}: {worst:.2f} s of CPU on one adversarial input"
+
+
+#: the patterns before they were made linear: the same matches on every text that is not adversarial
+OLD_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+OLD_BLANK_LINES = re.compile(r"\s*\n\s*")
+SHAPES = [
+    "请回电0532-88886666或发邮件到 zhang.san@example.com，a.b@c 不算，x@y.cn 算",
+    "邮箱:Li_Ming+12345@mail.qd.gov.cn;备用 li@x.org.",
+    "a@b@c.com @@ x@.com x@y. .@a.bc",
+    " 路灯  \n\n  不亮 \t\n",
+    "第一行\r\n\r\n   第二行\n\u3000第三行  ",
+    "\n\n\n",
+    "no newline at all   ",
+]
+
+
+def test_the_linear_patterns_match_what_the_old_ones_matched() -> None:
+    from models.components import text_normalize
+    from models.components.privacy_mask import PATTERNS
+
+    email = dict(PATTERNS)["email"]
+    for text in SHAPES:
+        assert [m.span() for m in email.finditer(text)] == [m.span() for m in OLD_EMAIL.finditer(text)], text
+        for sep in ("\n", " "):
+            assert text_normalize._BLANK_LINES.sub(sep, text) == OLD_BLANK_LINES.sub(sep, text), text
+
+
+def test_a_component_record_with_a_text_over_the_limit_is_400(client: TestClient) -> None:
+    response = client.post("/v1/components/privacy.mask", json={"record": {"text": "a" * 80_000}})
+    assert response.status_code == 400 and "exceeds 5000 characters" in response.json()["error"], response.text
+
+
+# --- what a decoded or resampled request may allocate is bounded before it is allocated ---------------------------
+
+
+def _png(width: int, height: int) -> str:
+    import cv2
+    import numpy as np
+
+    ok, data = cv2.imencode(".png", np.zeros((height, width, 3), np.uint8))
+    assert ok
+    return base64.b64encode(data.tobytes()).decode()
+
+
+def test_image_decode_refuses_a_batch_over_its_pixels_before_decoding_any() -> None:
+    from models.components.image_decode import ImageDecoder
+
+    big = _png(4096, 4096)  # ~50 KB of zeros, 50 MB once decoded
+    decoder = ImageDecoder()
+    with pytest.raises(ValidationError, match="hold 83886080 pixels in all; the limit for one call is 67108864"):
+        decoder.batch([{"image": big}] * 5)
+    assert decoder.batch([{"image": _png(8, 4)}] * 2)[1]["width"] == 8
+
+
+def test_series_resample_refuses_a_span_over_its_buckets_before_allocating_them() -> None:
+    from models.components.series_resample import SeriesResampler
+
+    start = time.process_time()
+    with pytest.raises(ValidationError, match="2500001 buckets of 'h'; at most 100000"):
+        SeriesResampler()({"series": [{"t": 0, "value": 1.0}, {"t": 9e9, "value": 2.0}]})
+    assert time.process_time() - start < 1.0  # refused, not computed (the span costs ~18 s of hours)
+    out = SeriesResampler(max_buckets=3)({"series": [{"t": 0, "value": 1.0}, {"t": 7200, "value": 3.0}]})
+    assert [p["value"] for p in out["series"]] == [1.0, 2.0, 3.0]
+
+
+# --- rules: every operator bounded, a failing rule skipped and counted --------------------------------------------
+
+RULES = """groups:
+  - name: hostile
+    kind: alert
+    rules:
+      - id: huge
+        when: value * 1000000000000000 * 1000000000000000 * 1000000000000000 / 3 > 1
+      - id: fine
+        when: value > 1
+"""
+
+
+def test_percent_formatting_is_refused_at_compile_time() -> None:
+    from rules.expressions import ExpressionError, compile_expression
+
+    with pytest.raises(ExpressionError, match="formatting text with % is not allowed"):
+        compile_expression("'%4000000000d' % value == 'x'", ["value"])
+    assert compile_expression("value % 7 == 3", ["value"])({"value": 10}) is True
+    assert compile_expression("text % 2 == 0", ["text"])({"text": "%4000000000d"}) is None  # a field: no formatting
+
+
+def test_an_overflowing_rule_never_fails_the_evaluation() -> None:
+    from rules.engine import RuleEngine
+    from rules.loader import parse_rules
+
+    engine = RuleEngine(parse_rules(RULES))
+    fired = engine.evaluate("alert", {"value": 10**15, "area": "古岘镇", "indicator": "pm25"})
+    assert [f.rule for f in fired] == ["fine"]
+
+
+def test_a_rule_whose_condition_raises_is_skipped_counted_and_reported(caplog: pytest.LogCaptureFixture) -> None:
+    from rules.engine import RuleEngine
+    from rules.loader import parse_rules
+
+    engine = RuleEngine(parse_rules(RULES))
+    huge = next(r for r in engine.ruleset.rules if r.id == "huge")
+
+    def exhausted(event: object) -> object:
+        raise MemoryError("out of memory")
+
+    object.__setattr__(huge, "condition", exhausted)  # a fake condition: what any evaluation failure looks like
+    with caplog.at_level(logging.WARNING, logger="citymind.rules"):
+        for _ in range(2):
+            assert [f.rule for f in engine.evaluate("alert", {"value": 5})] == ["fine"]
+    assert engine.errors == {"huge": 2} and engine.last_error["huge"] == "MemoryError: out of memory"
+    assert "rule huge skipped" in caplog.text
+
+
+# --- API keys: never open because the file went wrong ---------------------------------------------------------------
+
+
+def test_a_corrupt_or_empty_keys_file_stops_the_gateway_with_what_to_do(tmp_path: Path, onnx_path: Path) -> None:  # noqa: F811
+    from citymind.access import KeysFileError, KeyStore
+
+    hub = ModelHub(OneModelRegistry(onnx_path))  # type: ignore[arg-type]
+    for text in ("{not json", "", '[{"id": 1}]'):
+        path = tmp_path / "keys.json"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(KeysFileError, match=r"cannot be read .* `citymind keys create`"):
+            create_app(hub, keys=KeyStore(path))
+
+
+def test_keys_stay_asked_for_when_every_key_is_revoked_or_the_file_goes(tmp_path: Path, onnx_path: Path) -> None:  # noqa: F811
+    from citymind.access import KeyStore
+
+    store = KeyStore(tmp_path / "keys.json")
+    record, secret = store.create("ops", "admin")
+    with TestClient(create_app(ModelHub(OneModelRegistry(onnx_path)), keys=store)) as http:  # type: ignore[arg-type]
+        body = {"text": "南村镇路灯不亮"}
+        assert http.post("/v1/events/classify", json=body, headers={"x-api-key": secret}).status_code == 200
+        store.revoke(record.id)
+        assert http.post("/v1/events/classify", json=body).status_code == 401
+        (tmp_path / "keys.json").write_text("", encoding="utf-8")  # truncated by a crash
+        assert http.post("/v1/events/classify", json=body).status_code == 401
+        (tmp_path / "keys.json").unlink()
+        assert http.post("/v1/events/classify", json=body).status_code == 401
+        assert http.get("/v2/health/live").status_code == 200
+
+
+# --- durable files ----------------------------------------------------------------------------------------------------
+
+
+def test_private_files_are_written_by_concurrent_writers_without_sharing_a_temp_file(tmp_path: Path) -> None:
+    from citymind.files import write_private
+
+    path = tmp_path / "state.json"
+    errors: list[BaseException] = []
+
+    def write(i: int) -> None:
+        try:
+            for j in range(50):
+                write_private(path, f"{i}-{j}" * 1000)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and [p.name for p in tmp_path.iterdir()] == ["state.json"]
+    assert (path.stat().st_mode & 0o777) == 0o600 and path.read_text().endswith("-49")
+
+
+def test_the_event_state_saver_survives_any_error_and_reports_it(tmp_path: Path) -> None:
+    from events.state import EventState
+
+    state = EventState(tmp_path / "state.json", save_every_s=0.05)
+    calls = []
+
+    def flaky() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("disk said no")
+
+    state.save = flaky  # type: ignore[method-assign]
+    deadline = time.monotonic() + 5
+    while len(calls) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(calls) >= 3  # the saver went on after the error
+    state._stop.set()
