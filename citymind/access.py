@@ -19,12 +19,13 @@ import logging
 import os
 import secrets
 import threading
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from citymind.errors import CitymindError, ValidationError
+from citymind.errors import CitymindError, QuotaExceeded, ValidationError
 from citymind.files import write_private
 from citymind.settings import Settings, get_settings
 
@@ -39,6 +40,79 @@ GRANTS = {
     "admin": {"*"},
 }
 PREFIX = "cm"
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What one key may ask of one gateway replica: ``rate`` requests a second sustained, ``burst`` above it at
+    once, ``concurrent`` in flight. Past it: 429 with ``Retry-After``."""
+
+    rate: float
+    burst: int
+    concurrent: int
+
+
+#: per role; ``CITYMIND_QUOTAS`` (JSON, e.g. ``{"consumer": {"rate": 50, "burst": 100, "concurrent": 8}}``) overrides
+QUOTAS = {
+    "consumer": Quota(rate=500, burst=1000, concurrent=32),
+    "data_scientist": Quota(rate=100, burst=200, concurrent=8),
+    "rule_author": Quota(rate=50, burst=100, concurrent=8),
+    "admin": Quota(rate=100, burst=200, concurrent=16),
+}
+
+
+def quotas(overrides: str = "") -> dict[str, Quota]:
+    """The quotas per role: the defaults with ``overrides`` (JSON) on top; a bad override is a clear error."""
+    if not overrides.strip():
+        return dict(QUOTAS)
+    try:
+        given = json.loads(overrides)
+        return {
+            **QUOTAS,
+            **{role: Quota(**{**asdict(QUOTAS.get(role, QUOTAS["consumer"])), **q}) for role, q in given.items()},
+        }
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValidationError(
+            f'CITYMIND_QUOTAS must be JSON like {{"consumer": {{"rate": 50, "burst": 100, "concurrent": 8}}}}; '
+            f"got {overrides[:80]!r} ({exc})"
+        ) from None
+
+
+class QuotaBook:
+    """Per key: a token bucket (``rate``, ``burst``) and the requests it has in flight. ``acquire`` or
+    :class:`QuotaExceeded`; ``release`` when the request ends."""
+
+    def __init__(self, table: dict[str, Quota] | None = None) -> None:
+        self.table = table or dict(QUOTAS)
+        self._tokens: dict[str, tuple[float, float]] = {}  # key id → (tokens, when)
+        self._flight: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key_id: str, role: str) -> None:
+        quota = self.table.get(role) or self.table["consumer"]
+        now = time.monotonic()
+        with self._lock:
+            tokens, then = self._tokens.get(key_id, (float(quota.burst), now))
+            tokens = min(float(quota.burst), tokens + (now - then) * quota.rate)
+            if self._flight.get(key_id, 0) >= quota.concurrent:
+                raise QuotaExceeded(
+                    f"key {key_id} ({role}) has {quota.concurrent} requests in flight, its role's limit; wait for "
+                    "one to finish",
+                    retry_after=1.0,
+                )
+            if tokens < 1.0:
+                self._tokens[key_id] = (tokens, now)
+                raise QuotaExceeded(
+                    f"key {key_id} ({role}) passed its role's rate of {quota.rate:g} requests a second (burst "
+                    f"{quota.burst}); slow down",
+                    retry_after=(1.0 - tokens) / quota.rate,
+                )
+            self._tokens[key_id] = (tokens - 1.0, now)
+            self._flight[key_id] = self._flight.get(key_id, 0) + 1
+
+    def release(self, key_id: str) -> None:
+        with self._lock:
+            self._flight[key_id] = max(0, self._flight.get(key_id, 0) - 1)
 
 
 class AccessDenied(CitymindError, PermissionError):

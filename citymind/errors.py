@@ -7,7 +7,9 @@
     │   ├── InvalidAsset         (ValueError)   the artifact or its metadata is unusable
     │   ├── AliasError           (ValueError)   alias points nowhere / nothing to roll back to
     │   └── RegistryUnavailable  (RuntimeError) the MLflow store cannot be reached
-    └── ValidationError          (ValueError)   user input (rules, requests, data) is malformed
+    ├── ValidationError          (ValueError)   user input (rules, requests, data) is malformed
+    ├── ModelTimeout             (TimeoutError) a model run passed its time bound and was stopped
+    └── QuotaExceeded            (RuntimeError) a key's request rate or concurrency quota is used up
 
 Messages say what was wrong, what was received and what to do next.
 """
@@ -58,3 +60,15 @@ class ValidationError(CitymindError, ValueError):
     def __init__(self, message: str, *, location: str | None = None) -> None:
         super().__init__(f"{location}: {message}" if location else message)
         self.location = location
+
+
+class ModelTimeout(CitymindError, TimeoutError):
+    """A model run took longer than its bound (``CITYMIND_MODEL_RUN_TIMEOUT_S``) and onnxruntime stopped it."""
+
+
+class QuotaExceeded(CitymindError, RuntimeError):
+    """A key used up its role's rate or concurrency quota; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

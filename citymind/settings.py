@@ -11,6 +11,9 @@
 | keys_file          | CITYMIND_KEYS_FILE         | <home>/keys.json                 |
 | auth               | CITYMIND_AUTH              | auto (keys needed once any exist, or off loopback) |
 | state_file         | CITYMIND_STATE_FILE        | <home>/event_state.json ("off": in memory only)     |
+| model_run_timeout_s| CITYMIND_MODEL_RUN_TIMEOUT_S | 10 (a model run longer than this is stopped: 503)  |
+| max_model_mb       | CITYMIND_MAX_MODEL_MB      | 512 (a larger model file is refused: 409)          |
+| quotas             | CITYMIND_QUOTAS            | per-role rate/burst/concurrency (citymind.access.QUOTAS) |
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ class Settings(BaseSettings):
     auth: str = Field(default="auto", pattern="^(auto|on|off)$", description="auto: keys needed once any exist.")
     cameras_file: str = Field(default="", description="Cameras (detector, zones, lines) YAML; empty = shipped ones.")
     video_shards: int = Field(default=1, ge=1, le=64, description="Video deployments; a camera stays on one.")
+    model_run_timeout_s: float = Field(default=10.0, gt=0, description="A model run longer than this is stopped.")
+    max_model_mb: int = Field(default=512, ge=1, description="A model file larger than this is not served.")
+    quotas: str = Field(default="", description="Per-role request quotas over the defaults (JSON).")
     state_file: str = Field(
         default="", description="The event state across restarts; empty = <home>/event_state.json, off = memory."
     )

@@ -148,7 +148,7 @@ def exog_values(given: dict[str, Reading] | None, columns: list[str]) -> list[fl
 
 def run_forecaster(model: ServedModel, feed: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The mean forecast and its interval, each one row of ``horizon`` hours."""
-    mean, lower, upper = model.session.run(["forecast", "lower", "upper"], feed)
+    mean, lower, upper = model.run(["forecast", "lower", "upper"], feed)
     return mean[0], lower[0], upper[0]
 
 

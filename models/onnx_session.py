@@ -2,14 +2,79 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from citymind.errors import ModelTimeout
 from models.text._export import CLASSES_METADATA, PREPROCESS_METADATA
 from models.text.cleaning import PREPROCESSORS
+
+
+class _Watchdog:
+    """One thread for every bounded run of a process: it sets ``terminate`` on the run options of a run past its
+    deadline (onnxruntime checks the flag between kernels and stops the run). A run costs a list append, not a
+    timer thread of its own."""
+
+    def __init__(self, tick_s: float = 0.02) -> None:
+        self.tick_s = tick_s
+        self._runs: dict[int, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def watch(self, options: Any, timeout_s: float) -> Iterator[None]:
+        key = id(options)
+        with self._lock:
+            self._runs[key] = (time.monotonic() + timeout_s, options)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="citymind-run-watchdog", daemon=True)
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._runs.pop(key, None)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.tick_s)
+            now = time.monotonic()
+            with self._lock:
+                for deadline, options in self._runs.values():
+                    if now > deadline:
+                        options.terminate = True
+
+
+_WATCHDOG = _Watchdog()
+
+
+def bounded_run(
+    session: Any, outputs: list[str] | None, feed: dict[str, Any], timeout_s: float | None, name: str = "the model"
+) -> list[Any]:
+    """``session.run``, stopped after ``timeout_s`` seconds (None: unbounded) with :class:`ModelTimeout`: one slow
+    model never holds a replica's threads for good."""
+    if timeout_s is None:
+        return list(session.run(outputs, feed))
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    with _WATCHDOG.watch(options, timeout_s):
+        try:
+            return list(session.run(outputs, feed, options))
+        except Exception:
+            if options.terminate:
+                raise ModelTimeout(
+                    f"{name} ran longer than {timeout_s:g} s and was stopped; send a smaller input, or ask the "
+                    "operator to raise CITYMIND_MODEL_RUN_TIMEOUT_S for this model"
+                ) from None
+            raise
 
 
 def make_session(path: str | Path | bytes, threads: int = 1) -> Any:
@@ -48,9 +113,11 @@ class OnnxTextClassifier:
         flat = [self.preprocess(t, self.max_chars) for t in texts.reshape(-1).tolist()]
         return np.asarray(flat, dtype=object).reshape(texts.shape)
 
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """Probabilities for cleaned texts, one batch through the session (parity is checked batched too)."""
+    def predict_proba(self, texts: list[str], timeout_s: float | None = None) -> np.ndarray:
+        """Probabilities for cleaned texts, one batch through the session (parity is checked batched too); a run
+        longer than ``timeout_s`` is stopped (:class:`ModelTimeout`)."""
         if not texts:
             return np.zeros((0, len(self.classes)))
         feed = self.clean(np.asarray(texts, dtype=object).reshape(-1, 1))
-        return np.asarray(self.session.run(["probabilities"], {"text": feed})[0], dtype=np.float64)
+        [proba] = bounded_run(self.session, ["probabilities"], {"text": feed}, timeout_s, "the text classifier")
+        return np.asarray(proba, dtype=np.float64)

@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypedDict
 import numpy as np
 
 from citymind.errors import InvalidAsset, ValidationError
-from models.onnx_session import OnnxTextClassifier, make_session
+from models.onnx_session import OnnxTextClassifier, bounded_run, make_session
 from registry import AssetRegistry, AssetVersion
 
 #: the longest text a request may send to a text classifier (it reads the first 2,000 after cleaning)
@@ -43,6 +43,11 @@ class ServedModel:
     tags: dict[str, str] = field(default_factory=dict)
     classes: tuple[str, ...] = ()
     text_classifier: OnnxTextClassifier | None = None
+    run_timeout_s: float | None = None  # a run longer than this is stopped (ModelTimeout)
+
+    def run(self, outputs: list[str] | None, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """One bounded run of the session (``run_timeout_s``)."""
+        return bounded_run(self.session, outputs, feed, self.run_timeout_s, f"model {self.name} v{self.version}")
 
     @property
     def latency_critical(self) -> bool:
@@ -53,7 +58,7 @@ class ServedModel:
         """Category, confidence and the ``top_k`` categories of each text (one batch through the session)."""
         if self.text_classifier is None:
             raise ValidationError(f"model {self.name} is not a text classifier; call /v2/models/{self.name}/infer.")
-        proba = self.text_classifier.predict_proba(texts)
+        proba = self.text_classifier.predict_proba(texts, self.run_timeout_s)
         out: list[Classification] = []
         for row in proba:
             order = np.argsort(-row)[:top_k]
@@ -80,9 +85,15 @@ def check_text_lengths(name: str, texts: np.ndarray) -> np.ndarray:
     return texts
 
 
-def load_served_model(registry: AssetRegistry, version: AssetVersion) -> ServedModel:
+def load_served_model(
+    registry: AssetRegistry,
+    version: AssetVersion,
+    *,
+    run_timeout_s: float | None = None,
+    max_bytes: int | None = None,
+) -> ServedModel:
     """The ONNX session of a registered version; ``InvalidAsset`` (the old version keeps serving) if it is not
-    ONNX or onnxruntime cannot load it."""
+    ONNX, is larger than ``max_bytes`` or onnxruntime cannot load it. Its runs are bounded by ``run_timeout_s``."""
     if version.format != "onnx":
         raise InvalidAsset(
             f"{version.name} v{version.version} is a {version.format} asset; the gateway serves "
@@ -91,6 +102,14 @@ def load_served_model(registry: AssetRegistry, version: AssetVersion) -> ServedM
             version=str(version.version),
         )
     path = registry.load(version.uri)
+    size = Path(path).stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise InvalidAsset(
+            f"{version.name} v{version.version} is {size:,} bytes; this gateway serves models up to {max_bytes:,} "
+            "bytes (CITYMIND_MAX_MODEL_MB).",
+            name=version.name,
+            version=str(version.version),
+        )
     try:
         session = make_session(Path(path))
     except Exception as exc:
@@ -100,9 +119,8 @@ def load_served_model(registry: AssetRegistry, version: AssetVersion) -> ServedM
             version=str(version.version),
         ) from exc
     text = OnnxTextClassifier(session) if OnnxTextClassifier.accepts(session) else None
-    return ServedModel(
-        version.name, version.version, session, dict(version.tags), tuple(text.classes) if text else (), text
-    )
+    classes = tuple(text.classes) if text else ()
+    return ServedModel(version.name, version.version, session, dict(version.tags), classes, text, run_timeout_s)
 
 
 class ModelSource(Protocol):

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
 
 import citymind
-from citymind.access import KeyStore, key_store
+from citymind.access import KeyStore, QuotaBook, key_store, quotas
 from events.ports import EventStore
 from events.triage import TriageConfig
 from events.video import VideoConfig
@@ -44,12 +44,14 @@ def create_app(
     video_config: VideoConfig | None = None,
     state: EventStore | None = None,
     triage: TriageConfig | None = None,
+    quota_overrides: str = "",
 ) -> FastAPI:
     """``runner`` is a Ray deployment handle for models that are not latency-critical (None: all in process);
     ``keys`` the API key store (None: the one the settings name); ``video`` the video deployment's handle (or
     handles, one per shard); ``state`` the event engine's recent reports and rule timers (an ``EventState`` that
     persists, or a ``SharedEventState`` of the ``event-state`` actor; None: the engine keeps its own, in memory);
-    ``triage`` the model, knowledge and rules the event engine follows. The app's ``state.replica`` is the
+    ``triage`` the model, knowledge and rules the event engine follows; ``quota_overrides`` per-role request quotas
+    over ``citymind.access.QUOTAS`` (JSON). The app's ``state.replica`` is the
     :class:`Replica` every router shares."""
     replica = Replica(hub, state=state, triage=triage)
 
@@ -69,14 +71,14 @@ def create_app(
     app.add_middleware(BodySizeLimit)
     store = keys if keys is not None else key_store()
     store.check()  # a keys file that cannot be read stops the gateway here, with what to do
-    app.add_middleware(ApiKeys, keys=store, mode=auth, host=host)
+    app.add_middleware(ApiKeys, keys=store, mode=auth, host=host, quotas=QuotaBook(quotas(quota_overrides)))
     app.add_middleware(RequestMetrics)  # added last, so outermost: refused requests are counted too
     install_error_handlers(app)
-    app.include_router(oip_router(hub))
+    app.include_router(oip_router(replica))
     app.include_router(classify_router(replica, runner))
     app.include_router(models_router(hub))
     app.include_router(components_router(replica))
-    app.include_router(forecast_router(hub))
+    app.include_router(forecast_router(replica))
     if video is not None:
         from serving.routes_video import video_router  # OpenCV: imported only by a gateway that analyses video
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from citymind.access import AccessDenied, KeysFileError, KeyStore, allowed
+from citymind.access import AccessDenied, KeysFileError, KeyStore, QuotaBook, allowed
+from citymind.errors import QuotaExceeded
 
 OPEN_PATHS = {"/v2/health/live", "/v2/health/ready", "/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
 #: POST paths that change what is served, beyond inference
@@ -34,8 +36,11 @@ def enforced(mode: str, keys: KeyStore, host: str) -> bool:
 class ApiKeys:
     """ASGI middleware (plain ASGI: no per-request overhead beyond a header lookup and one SHA-256)."""
 
-    def __init__(self, app: ASGIApp, keys: KeyStore, mode: str = "auto", host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, app: ASGIApp, keys: KeyStore, mode: str = "auto", host: str = "127.0.0.1", quotas: QuotaBook | None = None
+    ) -> None:
         self.app, self.keys, self.mode, self.host = app, keys, mode, host
+        self.quotas = quotas or QuotaBook()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,10 +69,16 @@ class ApiKeys:
                 key = self.keys.verify(presented)
                 if not allowed(key.role, action):
                     raise AccessDenied(f"key {key.id} ({key.role}) may not {action} here", 403)
-            except AccessDenied as exc:
+                self.quotas.acquire(key.id, key.role)
+            except (AccessDenied, QuotaExceeded) as exc:
                 await _deny(send, exc)
                 return
             state["api_key"] = key.id
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.quotas.release(key.id)
+            return
         await self.app(scope, receive, send)
 
 
@@ -80,10 +91,13 @@ def _presented(scope: Scope) -> str | None:
     return key.decode(errors="replace") if key else None
 
 
-async def _deny(send: Send, exc: AccessDenied) -> None:
+async def _deny(send: Send, exc: AccessDenied | QuotaExceeded) -> None:
     body = json.dumps({"error": str(exc)}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if exc.status == 401:
+    status = exc.status if isinstance(exc, AccessDenied) else 429
+    if status == 401:
         headers.append((b"www-authenticate", b'Bearer realm="citymind"'))
-    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    if isinstance(exc, QuotaExceeded):
+        headers.append((b"retry-after", str(max(1, math.ceil(exc.retry_after))).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -48,6 +48,9 @@ class GatewayConfig:
     state_file: str | None = None  # the event state (events/state.py) across restarts; None: in memory only
     auth: str = "auto"
     host: str = "127.0.0.1"
+    model_run_timeout_s: float = 10.0  # a model run longer than this is stopped (503)
+    max_model_mb: int = 512  # a larger model file is refused (409; the previous version keeps serving)
+    quotas: str = ""  # per-role rate and concurrency quotas over the defaults (JSON, citymind.access.QUOTAS)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> GatewayConfig:
@@ -61,6 +64,9 @@ class GatewayConfig:
                 "state_file": s.resolved_state_file,
                 "auth": s.auth,
                 "host": s.host,
+                "model_run_timeout_s": s.model_run_timeout_s,
+                "max_model_mb": s.max_model_mb,
+                "quotas": s.quotas,
                 "video": VideoConfig(cameras_file=s.cameras_file or None, shards=s.video_shards),
                 **overrides,
             },
@@ -74,7 +80,13 @@ class GatewayConfig:
             artifact_location=self.artifact_location,
             cache_dir=Path(self.cache_dir) if self.cache_dir else None,
         )
-        return ModelHub(registry, alias=self.alias, refresh_interval=self.refresh_interval)
+        return ModelHub(
+            registry,
+            alias=self.alias,
+            refresh_interval=self.refresh_interval,
+            run_timeout_s=self.model_run_timeout_s,
+            max_model_bytes=self.max_model_mb * 2**20,
+        )
 
 
 class GatewayIngress:
@@ -96,6 +108,7 @@ class GatewayIngress:
         return create_app(
             self.hub, runner=self.runner, keys=keys, auth=self.config.auth, host=self.config.host,
             video=self.video, video_config=self.config.video, state=self._event_state(),
+            quota_overrides=self.config.quotas,
         )  # fmt: skip
 
     def _event_state(self) -> EventStore | None:

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from citymind.errors import ModelTimeout, QuotaExceeded
 from registry import AliasError, AssetNotFound, CitymindError, InvalidAsset, RegistryUnavailable, ValidationError
 
 log = logging.getLogger("citymind.serving")
@@ -20,6 +21,8 @@ STATUS = [
     (ValidationError, 400),
     (InvalidAsset, 409),
     (RegistryUnavailable, 503),
+    (ModelTimeout, 503),
+    (QuotaExceeded, 429),
     (CitymindError, 400),
 ]
 
@@ -28,7 +31,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CitymindError)
     async def citymind_error(request: Request, exc: CitymindError) -> JSONResponse:
         status = next(code for kind, code in STATUS if isinstance(exc, kind))
-        return JSONResponse({"error": str(exc)}, status_code=status)
+        headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if isinstance(exc, QuotaExceeded) else None
+        return JSONResponse({"error": str(exc)}, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 from citymind.errors import AssetNotFound, InvalidAsset, ValidationError
 from models.served import ServedModel, load_served_model
-from registry import AssetRegistry
+from registry import AssetRegistry, AssetVersion
 from registry.follow import AliasFollower
 from registry.refs import check_name
 
@@ -30,8 +30,13 @@ class ModelHub:
         alias: str = "champion",
         refresh_interval: float = 2.0,
         max_versions: int = 16,
+        run_timeout_s: float | None = 10.0,
+        max_model_bytes: int | None = 512 * 2**20,
     ) -> None:
+        """``run_timeout_s``: a model run longer than this is stopped; ``max_model_bytes``: a larger model file is
+        refused (the previous version keeps serving)."""
         self.registry = registry
+        self.run_timeout_s, self.max_model_bytes = run_timeout_s, max_model_bytes
         self.alias = alias
         self.refresh_interval = refresh_interval
         self.max_versions = max_versions
@@ -90,7 +95,7 @@ class ModelHub:
     def _follow(self, name: str) -> ServedModel:
         """The first load of ``name@alias`` (under the lock); only a model that loads is followed from then on."""
         follower = self._followers.get(name) or AliasFollower(
-            self.registry, name, self.alias, load_served_model, refresh_interval=self.refresh_interval
+            self.registry, name, self.alias, self._load, refresh_interval=self.refresh_interval
         )
         if follower.latest is None:
             follower.reload()
@@ -106,6 +111,9 @@ class ModelHub:
         self._followers = {**self._followers, name: follower}  # atomic: readers never see a half-made dict
         return served
 
+    def _load(self, registry: AssetRegistry, version: AssetVersion) -> ServedModel:
+        return load_served_model(registry, version, run_timeout_s=self.run_timeout_s, max_bytes=self.max_model_bytes)
+
     def _get_version(self, name: str, version: int) -> ServedModel:
         follower = self._followers.get(name)
         current = follower.latest if follower is not None else None
@@ -115,7 +123,7 @@ class ModelHub:
         key = (name, version)
         with self._lock:
             if key not in self._versions:
-                self._versions[key] = load_served_model(self.registry, self.registry.version(name, version))
+                self._versions[key] = self._load(self.registry, self.registry.version(name, version))
                 while len(self._versions) > self.max_versions:
                     self._versions.popitem(last=False)
             self._versions.move_to_end(key)

@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
-from citymind.errors import ValidationError
+from citymind.errors import ModelTimeout, ValidationError
 from models.served import ServedModel, check_text_lengths
 
 #: OIP datatype ↔ numpy dtype; BYTES carries UTF-8 strings.
@@ -284,7 +284,9 @@ def infer(model: ServedModel, inputs: list[RequestInput], wanted: list[str] | No
     if bad:
         raise ValidationError(f"model {model.name} has outputs {names}; {bad} requested.", location="outputs")
     try:
-        values = model.session.run(wanted or names, feed)
+        values = model.run(wanted or names, feed)
+    except ModelTimeout:
+        raise
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidArgument types
         raise ValidationError(f"model {model.name} v{model.version} rejected the input: {exc}") from exc
     return dict(zip(wanted or names, values, strict=True))

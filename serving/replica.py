@@ -5,7 +5,12 @@ to each router; nothing is kept in module-level dictionaries."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry
 
@@ -17,6 +22,8 @@ from models.components.shelf import ComponentShelf
 from serving.metrics import replica_metrics
 from serving.model_hub import ModelHub
 
+T = TypeVar("T")
+
 
 class Replica:
     """``state``: the event state the replicas share (None: the engine keeps its own, in memory); ``triage``:
@@ -27,6 +34,9 @@ class Replica:
         self.canary = Canary(hub, refresh_interval=self.triage.refresh_interval)
         self.components = ComponentShelf(hub)
         self.metrics: CollectorRegistry = replica_metrics(hub)
+        # model loads and runs of the async routes: off the event loop, in threads of their own (a slow model
+        # never takes the threads the sync routes and health run in)
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="citymind-model")
         self._engine: EventEngine | None = None
         self._indicators: IndicatorEngine | None = None
         self._lock = threading.Lock()
@@ -49,6 +59,10 @@ class Replica:
             self._indicators = IndicatorEngine(self.engine, onnx_forecast(self.hub))
         return self._indicators
 
+    async def off_loop(self, work: Callable[..., T], *args: object) -> T:
+        """``work(*args)`` in the replica's model threads, awaited without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(work, *args))
+
     def close(self) -> None:
         """Stop the engine's followers, if it was made, and write a persisted event state a last time."""
         with self._lock:
@@ -57,3 +71,4 @@ class Replica:
             engine.close()
         if self.state is not None:
             self.state.close()
+        self.pool.shutdown(wait=False)

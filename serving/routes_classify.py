@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field, model_validator
 
 from events.classify import canary_answers
+from models.served import ServedModel
 from serving.limits import MAX_TEXT_CHARS, MAX_TEXTS
 from serving.replica import Replica
 
@@ -54,29 +55,43 @@ def classify_router(replica: Replica, runner: ModelRunnerHandle | None = None) -
     router = APIRouter(tags=["Event engine"])
     hub, canary = replica.hub, replica.canary
 
+    def answer_here(body: ClassifyRequest, key: str | None) -> tuple[ServedModel, dict[str, object] | None]:
+        """The model (a load happens here, off the event loop), and the answer when it is made in this process:
+        a canary split, a pinned version, no runner, or a latency-critical model (the fast path)."""
+        model = hub.get(body.model, body.version)
+        texts = texts_of(body)
+        if body.version is None:
+            split = canary_answers(canary, model, texts, key, body.top_k)
+            if split is not None:
+                return model, ({"model": model.name, "version": model.version, **split} if body.texts else split)
+        if runner is not None and body.version is None and not model.latency_critical:
+            return model, None
+        results = model.classify(texts, body.top_k)
+        head = {"model": model.name, "version": model.version}
+        return model, {**head, **results[0]} if body.text is not None else {**head, "results": results}
+
     @router.post("/v1/events/classify")
     async def classify(body: ClassifyRequest, x_request_key: str | None = Header(default=None)) -> dict[str, object]:
         """Category, confidence and top-k of citizen reports, with the model name and version that decided.
 
         Latency-critical models run here, in the ingress process (the fast path); others go to the batching
         runner deployment. With a canary split on the model, ``X-Request-Key`` (else the text) picks the arm."""
-        model = hub.get(body.model, body.version)
-        texts = [body.text] if body.text is not None else list(body.texts or [])
-        if body.version is None:
-            split = canary_answers(canary, model, texts, x_request_key, body.top_k)
-            if split is not None:
-                return {"model": model.name, "version": model.version, **split} if body.texts else split
-        results: Sequence[Mapping[str, object]]
-        version: object
-        if runner is not None and body.version is None and not model.latency_critical:
-            answers = list(await asyncio.gather(*[runner.classify.remote(model.name, t, body.top_k) for t in texts]))
-            version = answers[0].pop("version") if answers else model.version
-            for answer in answers[1:]:
-                answer.pop("version", None)
-            results = answers
-        else:
-            results, version = model.classify(texts, body.top_k), model.version
+        model, here = await replica.off_loop(answer_here, body, x_request_key)
+        if here is not None:
+            return here
+        assert runner is not None  # answer_here answers every request a runner does not take
+        answers = list(
+            await asyncio.gather(*[runner.classify.remote(model.name, t, body.top_k) for t in texts_of(body)])
+        )
+        version = answers[0].pop("version") if answers else model.version
+        for answer in answers[1:]:
+            answer.pop("version", None)
+        results: Sequence[Mapping[str, object]] = answers
         head = {"model": model.name, "version": version}
         return {**head, **results[0]} if body.text is not None else {**head, "results": results}
 
     return router
+
+
+def texts_of(body: ClassifyRequest) -> list[str]:
+    return [body.text] if body.text is not None else list(body.texts or [])

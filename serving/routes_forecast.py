@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictFloat, StrictInt, model_validator
 
 from events.forecast import forecast_answer, forecast_contract, forecaster_feed, run_forecaster
-from serving.model_hub import ModelHub
+from serving.replica import Replica
 
 MAX_HISTORY = 5000
 
@@ -45,16 +45,20 @@ class ForecastRequest(BaseModel):
         return self
 
 
-def forecast_router(hub: ModelHub) -> APIRouter:
+def forecast_router(replica: Replica) -> APIRouter:
     router = APIRouter(tags=["Trend prediction"])
+    hub = replica.hub
 
     @router.post("/v1/forecast")
     async def forecast(body: ForecastRequest) -> dict[str, object]:
         """The next hours of an indicator with a conformal interval, and the model name and version that made
         them. ``summary`` (max, min, mean, hours) is what forecast alert rules read."""
-        model = hub.get(body.model or f"{body.indicator}-forecaster", body.version)
+        return await replica.off_loop(forecast_here, body)
+
+    def forecast_here(body: ForecastRequest) -> dict[str, object]:
+        model = hub.get(body.model or f"{body.indicator}-forecaster", body.version)  # a load happens off the loop
         contract = forecast_contract(model)
         feed = forecaster_feed(contract, list(body.history), body.end, body.exog)
-        return forecast_answer(model, contract, body.end, *run_forecaster(model, feed))
+        return dict(forecast_answer(model, contract, body.end, *run_forecaster(model, feed)))
 
     return router

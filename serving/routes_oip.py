@@ -11,13 +11,15 @@ from serving.model_hub import ModelHub
 from serving.oip import BODY_DOC, InferenceRequest, binary_outputs, encode_response, read_inference_request
 from serving.oip import infer as run_inference
 from serving.oip import model_metadata as oip_metadata
+from serving.replica import Replica
 
 #: OIP extensions the gateway implements (``GET /v2`` lists them; clients such as tritonclient check).
 EXTENSIONS = ["binary_tensor_data"]
 
 
-def oip_router(hub: ModelHub) -> APIRouter:
+def oip_router(replica: Replica) -> APIRouter:
     router = APIRouter(tags=["Open Inference Protocol v2"])
+    hub = replica.hub
 
     @router.get("/v2/health/live")
     def live() -> dict[str, bool]:
@@ -54,11 +56,11 @@ def oip_router(hub: ModelHub) -> APIRouter:
 
     @router.post("/v2/models/{name}/infer", openapi_extra=BODY_DOC)
     async def infer(name: str, request: Request) -> Response:
-        return _infer(hub, name, None, await read_inference_request(request))
+        return await replica.off_loop(_infer, hub, name, None, await read_inference_request(request))
 
     @router.post("/v2/models/{name}/versions/{version}/infer", openapi_extra=BODY_DOC)
     async def infer_version(name: str, version: str, request: Request) -> Response:
-        return _infer(hub, name, _version(version), await read_inference_request(request))
+        return await replica.off_loop(_infer, hub, name, _version(version), await read_inference_request(request))
 
     return router
 

@@ -274,3 +274,95 @@ def test_the_event_state_saver_survives_any_error_and_reports_it(tmp_path: Path)
         time.sleep(0.02)
     assert len(calls) >= 3  # the saver went on after the error
     state._stop.set()
+
+
+# --- a slow or large model never stalls a replica; quotas per key ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def slow_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model a caller cannot make fast: one number in, expanded to 1200×1200, then 60 matrix products (~10 s of
+    CPU on one thread). What a bring-your-own model can cost."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    shape = numpy_helper.from_array(np.array([1200, 1200], dtype=np.int64), "shape")
+    nodes = [helper.make_node("Expand", ["x", "shape"], ["m0"])]
+    for i in range(60):
+        nodes.append(helper.make_node("MatMul", [f"m{i}", "m0"], [f"m{i + 1}"]))
+    nodes.append(helper.make_node("ReduceMean", ["m60"], ["y"], keepdims=0))
+    graph = helper.make_graph(
+        nodes,
+        "slow",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])],
+        [shape],
+    )
+    path = tmp_path_factory.mktemp("slow") / "slow.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+SLOW_BODY = {"inputs": [{"name": "x", "shape": [1, 1], "datatype": "FP32", "data": [1e-3]}]}
+
+
+def test_a_slow_model_run_is_stopped_and_health_answers_meanwhile(slow_onnx: Path) -> None:
+    hub = ModelHub(OneModelRegistry(slow_onnx, "slow"), run_timeout_s=1.0)  # type: ignore[arg-type]
+    with TestClient(create_app(hub)) as http:
+        answers: list[object] = []
+        runner = threading.Thread(target=lambda: answers.append(http.post("/v2/models/slow/infer", json=SLOW_BODY)))
+        runner.start()
+        time.sleep(0.3)  # the run has started
+        live = http.get("/v2/health/live")
+        in_flight = runner.is_alive()
+        runner.join(timeout=30)
+    assert live.status_code == 200 and in_flight  # the event loop answered while the model ran
+    [response] = answers
+    assert response.status_code == 503, response.text  # type: ignore[attr-defined]
+    assert "ran longer than 1 s and was stopped" in response.json()["error"]  # type: ignore[attr-defined]
+
+
+def test_a_model_over_the_size_limit_is_refused(onnx_path: Path) -> None:  # noqa: F811
+    hub = ModelHub(OneModelRegistry(onnx_path), max_model_bytes=1024)  # type: ignore[arg-type]
+    with TestClient(create_app(hub)) as http:
+        response = http.post("/v1/events/classify", json={"text": "南村镇路灯不亮"})
+    assert response.status_code == 409 and "this gateway serves models up to" in response.json()["error"]
+
+
+def test_a_key_past_its_rate_gets_429_with_retry_after_and_other_keys_are_served(
+    tmp_path: Path,
+    onnx_path: Path,  # noqa: F811
+) -> None:
+    from citymind.access import KeyStore
+
+    store = KeyStore(tmp_path / "keys.json")
+    store.create("ops", "admin")
+    _, busy = store.create("intake", "consumer")
+    _, other = store.create("hotline", "consumer")
+    quotas = '{"consumer": {"rate": 0.5, "burst": 2}}'
+    app = create_app(ModelHub(OneModelRegistry(onnx_path)), keys=store, quota_overrides=quotas)  # type: ignore[arg-type]
+    body = {"text": "南村镇路灯不亮"}
+    with TestClient(app) as http:
+        codes = [http.post("/v1/events/classify", json=body, headers={"x-api-key": busy}) for _ in range(3)]
+        served = http.post("/v1/events/classify", json=body, headers={"x-api-key": other})
+    assert [r.status_code for r in codes] == [200, 200, 429] and served.status_code == 200
+    assert codes[2].headers["retry-after"] == "2" and "rate of 0.5 requests a second" in codes[2].json()["error"]
+
+
+def test_a_key_past_its_concurrency_gets_429(tmp_path: Path, slow_onnx: Path) -> None:
+    from citymind.access import KeyStore
+
+    store = KeyStore(tmp_path / "keys.json")
+    _, secret = store.create("ops", "admin")
+    hub = ModelHub(OneModelRegistry(slow_onnx, "slow"), run_timeout_s=1.0)  # type: ignore[arg-type]
+    app = create_app(hub, keys=store, quota_overrides='{"admin": {"concurrent": 1}}')
+    with TestClient(app) as http:
+        first = threading.Thread(
+            target=lambda: http.post("/v2/models/slow/infer", json=SLOW_BODY, headers={"x-api-key": secret})
+        )
+        first.start()
+        time.sleep(0.3)
+        second = http.post("/v2/models/slow/infer", json=SLOW_BODY, headers={"x-api-key": secret})
+        first.join(timeout=30)
+    assert second.status_code == 429 and "1 requests in flight" in second.json()["error"]
