@@ -338,13 +338,19 @@ def _similar(knowledge: KnowledgeSnapshot, text: str, k: int) -> SimilarCases:
     return {"cases": cases, "note": f"{len(cases)} past cases by report-to-report similarity"}
 
 
+#: the times a report may carry: rules and the recent reports read them as epoch seconds
+EARLIEST, LATEST = datetime(1970, 1, 2), datetime(2200, 1, 1)
+
+
 def _parse_time(value: object) -> datetime:
     if value is None:
         return datetime.now()
-    if isinstance(value, datetime):
-        return value
-
     try:
-        return datetime.fromisoformat(str(value))
+        when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError:
         raise ValidationError(f"time must be ISO 8601, e.g. '2026-11-26T09:30:00'. Got {value!r}.") from None
+    if not EARLIEST <= when.replace(tzinfo=None) < LATEST:
+        raise ValidationError(
+            f"time {when.isoformat()} is outside {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}; send when it was reported"
+        )
+    return when

@@ -15,7 +15,7 @@ from events.ports import EventStore
 from events.triage import TriageConfig
 from events.video import VideoConfig
 from serving.auth import ApiKeys
-from serving.errors import install_error_handlers
+from serving.errors import JSONAnswer, install_error_handlers
 from serving.limits import BodySizeLimit
 from serving.metrics import RequestMetrics, exposition
 from serving.model_hub import ModelHub
@@ -62,6 +62,7 @@ def create_app(
 
     app = FastAPI(
         lifespan=lifespan,
+        default_response_class=JSONAnswer,
         title="citymind gateway",
         version=citymind.__version__,
         description="Inference gateway of the city brain: Open Inference Protocol (KServe v2) and the "

@@ -3,6 +3,7 @@ for bad input."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
@@ -32,15 +33,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def citymind_error(request: Request, exc: CitymindError) -> JSONResponse:
         status = next(code for kind, code in STATUS if isinstance(exc, kind))
         headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if isinstance(exc, QuotaExceeded) else None
-        return JSONResponse({"error": str(exc)}, status_code=status, headers=headers)
+        return JSONAnswer({"error": str(exc)}, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": describe(exc)}, status_code=400)
+        return JSONAnswer({"error": describe(exc)}, status_code=400)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+        return JSONAnswer({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
 
 def describe(exc: RequestValidationError) -> str:
@@ -52,3 +53,13 @@ def describe(exc: RequestValidationError) -> str:
         else:
             parts.append(f"{where}: {err.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"
+
+
+class JSONAnswer(JSONResponse):
+    """The gateway's JSON: what Starlette writes, except that text Python holds but UTF-8 cannot carry (a lone
+    surrogate a caller sent escaped, ``"\\ud800"``) is written as U+FFFD instead of failing the answer with a 500."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
+            "utf-8", "replace"
+        )

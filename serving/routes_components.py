@@ -28,6 +28,9 @@ class RecordsRequest(BaseModel):
         long = [i for i, r in enumerate(records) if isinstance(r.get("text"), str) and len(r["text"]) > MAX_TEXT_CHARS]
         if long:
             raise ValueError(f"records {long[:5]}: 'text' exceeds {MAX_TEXT_CHARS} characters; send shorter texts")
+        deep = [i for i, r in enumerate(records) if nesting(r) > MAX_NESTING]
+        if deep:
+            raise ValueError(f"records {deep[:5]} nest deeper than {MAX_NESTING} levels; send flat records")
         return self
 
 
@@ -60,3 +63,21 @@ def _run(component: Component, body: RecordsRequest) -> dict[str, object]:
     if body.record is not None:
         return {"name": component.name, "record": described(component(body.record))}
     return {"name": component.name, "records": [described(r) for r in component.batch(body.records or [])]}
+
+
+#: how deep a record's values may nest (objects in lists in objects ...)
+MAX_NESTING = 32
+
+
+def nesting(value: object) -> int:
+    """The depth of nested lists and objects in ``value``, walked without recursion (a deep value must not cost a
+    stack), stopping past ``MAX_NESTING``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_NESTING:
+                return depth
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
