@@ -36,7 +36,7 @@ class Replica:
         self.metrics: CollectorRegistry = replica_metrics(hub)
         # model loads and runs of the async routes: off the event loop, in threads of their own (a slow model
         # never takes the threads the sync routes and health run in)
-        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="citymind-model")
+        self._pool: ThreadPoolExecutor | None = None  # made at first use, again after a close
         self._engine: EventEngine | None = None
         self._indicators: IndicatorEngine | None = None
         self._lock = threading.Lock()
@@ -61,14 +61,20 @@ class Replica:
 
     async def off_loop(self, work: Callable[..., T], *args: object) -> T:
         """``work(*args)`` in the replica's model threads, awaited without blocking the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(work, *args))
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="citymind-model")
+            pool = self._pool
+        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(work, *args))
 
     def close(self) -> None:
         """Stop the engine's followers, if it was made, and write a persisted event state a last time."""
         with self._lock:
             engine, self._engine, self._indicators = self._engine, None, None
+            pool, self._pool = self._pool, None
         if engine is not None:
             engine.close()
         if self.state is not None:
             self.state.close()
-        self.pool.shutdown(wait=False)
+        if pool is not None:
+            pool.shutdown(wait=False)

@@ -17,15 +17,25 @@ from serving.app import create_app
 from serving.model_hub import ModelHub
 
 
-@pytest.fixture(scope="module")
-def operations(bootstrapped: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Any]]:
-    keys = KeyStore(Path(tmp_path_factory.mktemp("fuzz-keys")) / "keys.json")  # none: an open local install
+@pytest.fixture(scope="module", params=["open", "keyed"])
+def fuzzed(
+    request: pytest.FixtureRequest, bootstrapped: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[list[Any], dict[str, str]]]:
+    """The operations of an open local install (no keys), and of one with keys (every request sends an admin's,
+    so the generated requests reach the routes; the quotas are raised so the fuzzer is not rate limited)."""
+    keys = KeyStore(Path(tmp_path_factory.mktemp("fuzz-keys")) / "keys.json")
+    headers = {"x-api-key": keys.create("fuzz", "admin")[1]} if request.param == "keyed" else {}
     hub = ModelHub(bootstrapped)
     hub.get("event-classifier")  # ready: readiness answers 503 only before a model is served, as the OIP wants
-    app = create_app(hub, keys=keys)
+    app = create_app(hub, keys=keys, quota_overrides='{"admin": {"rate": 100000, "burst": 100000}}')
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    yield [result.ok() for result in schema.get_all_operations()]
+    yield [result.ok() for result in schema.get_all_operations()], headers
     app.state.replica.close()  # schemathesis calls the app without its lifespan
+
+
+@pytest.fixture
+def operations(fuzzed: tuple[list[Any], dict[str, str]]) -> list[Any]:
+    return fuzzed[0]
 
 
 def test_every_operation_is_fuzzed(operations: list[Any]) -> None:
@@ -33,8 +43,10 @@ def test_every_operation_is_fuzzed(operations: list[Any]) -> None:
     assert {"/v1/events/triage", "/v1/events/classify", "/v2/models/{name}/infer", "/v1/pipelines/{name}"} <= paths
 
 
-def test_no_generated_request_gets_a_server_error(operations: list[Any], figure: Any) -> None:
-    """Schemathesis' own pytest plugin does not load under pytest 9, so each operation runs through Hypothesis here."""
+def test_no_generated_request_gets_a_server_error(fuzzed: tuple[list[Any], dict[str, str]], figure: Any) -> None:
+    """Schemathesis' own pytest plugin does not load under pytest 9, so each operation runs through Hypothesis here.
+    With keys on, a request the key may not make is a 4xx as well (never a 5xx)."""
+    operations, headers = fuzzed
     for operation in operations:
 
         @settings(
@@ -42,10 +54,11 @@ def test_no_generated_request_gets_a_server_error(operations: list[Any], figure:
         )
         @given(case=operation.as_strategy())
         def call(case: Any) -> None:
-            case.call_and_validate(checks=[not_a_server_error])
+            case.call_and_validate(headers=headers, checks=[not_a_server_error])
 
         call()
-    figure(f"schemathesis: {len(operations)} operations × up to 20 generated requests each, no 5xx")
+    mode = "with an admin key, auth on" if headers else "auth off"
+    figure(f"schemathesis ({mode}): {len(operations)} operations × up to 20 generated requests each, no 5xx")
 
 
 def test_digits_that_are_not_ascii_are_refused_not_crashed(bootstrapped: Any) -> None:
