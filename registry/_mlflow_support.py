@@ -13,6 +13,9 @@ from citymind.errors import AssetNotFound, RegistryError, RegistryUnavailable
 
 T = TypeVar("T")
 _RETRYABLE = ("database is locked", "database table is locked", "unable to open database")
+#: what an MLflow server answers when two writers upsert the same row at once (setting one alias): the later writer
+#: tries again and updates it
+RACED = ("duplicate key value violates unique constraint", "UNIQUE constraint failed")
 
 
 def write_lock(tracking_uri: str, lock_path: Path | None) -> contextlib.AbstractContextManager[Any]:
@@ -28,13 +31,13 @@ def write_lock(tracking_uri: str, lock_path: Path | None) -> contextlib.Abstract
     return FileLock(str(lock_path), timeout=300, thread_local=False)
 
 
-def retrying(call: Callable[[], T], attempts: int = 8) -> T:
-    """Run ``call``, retrying sqlite lock contention with a short backoff."""
+def retrying(call: Callable[[], T], attempts: int = 8, also: tuple[str, ...] = ()) -> T:
+    """Run ``call``, retrying sqlite lock contention (and the errors named in ``also``) with a short backoff."""
     for attempt in range(attempts):
         try:
             return call()
         except Exception as exc:
-            if attempt == attempts - 1 or not any(s in str(exc) for s in _RETRYABLE):
+            if attempt == attempts - 1 or not any(s in str(exc) for s in (*_RETRYABLE, *also)):
                 raise
             time.sleep(0.05 * 2**attempt)
     raise AssertionError("unreachable")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from registry import _lineage
 from registry.base import AssetVersion
-from registry.kinds import FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
+from registry.kinds import ALIAS_HISTORY_TAG, FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
 
 
 def to_asset_version(mv: Any, rm: Any) -> AssetVersion:
@@ -30,3 +31,19 @@ def to_asset_version(mv: Any, rm: Any) -> AssetVersion:
         created_at=int(mv.creation_timestamp or 0),
         lineage=tuple(_lineage.parse_lineage(tags.get(LINEAGE_TAG))),
     )
+
+
+def alias_history(tags: Mapping[str, str], alias: str, keep: int = 20) -> list[int]:
+    """The versions ``alias`` pointed at, oldest first, from its move tags (``citymind.alias_history.<alias>.<time>
+    .<random>`` = the version, or minus the version a rollback left) over the single tag of earlier releases
+    (``citymind.alias_history.<alias>`` = ``1,2,3``)."""
+    history = [int(v) for v in tags.get(ALIAS_HISTORY_TAG + alias, "").split(",") if v.isascii() and v.isdigit()]
+    prefix = f"{ALIAS_HISTORY_TAG}{alias}."
+    for key in sorted(k for k in tags if k.startswith(prefix)):
+        value = tags[key]
+        move = int(value) if value.lstrip("-").isascii() and value.lstrip("-").isdigit() else 0
+        if move > 0 and (not history or history[-1] != move):
+            history.append(move)
+        elif move < 0:
+            history = [h for h in history if h != -move]  # a rollback leaves that version for good
+    return history[-keep:]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
+import secrets
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +16,7 @@ from citymind.errors import AliasError, AssetNotFound, InvalidAsset, ValidationE
 from citymind.settings import Settings, get_settings
 from registry import _lineage
 from registry._mlflow_support import (
+    RACED,
     is_already_exists,
     mlflow_errors,
     not_found,
@@ -21,7 +25,7 @@ from registry._mlflow_support import (
     write_lock,
 )
 from registry._search import asset_filter, quote, search_names, search_versions
-from registry._versions import to_asset_version
+from registry._versions import alias_history, to_asset_version
 from registry.artifacts import SaveSpec, save_artifact
 from registry.base import Asset, AssetVersion, Direction, LineageRef
 from registry.kinds import ALIAS_HISTORY_TAG, DIGEST_TAG, FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
@@ -191,11 +195,8 @@ class MlflowRegistry:
         check_alias(alias)
         target = self._existing_version(name, version, alias)
         with mlflow_errors(self.tracking_uri), self._lock:
-            history = self._alias_history(name, alias)
-            if not history or history[-1] != target.version:
-                history.append(target.version)
-            retrying(lambda: self.client.set_registered_model_alias(name, alias, str(target.version)))
-            self._save_alias_history(name, alias, history)
+            retrying(lambda: self.client.set_registered_model_alias(name, alias, str(target.version)), also=RACED)
+            self._record_move(name, alias, target.version)
         return self.version(name, target.version)
 
     def delete_alias(self, name: str, alias: str) -> None:
@@ -246,17 +247,22 @@ class MlflowRegistry:
             )
         previous = history[-1]
         with mlflow_errors(self.tracking_uri), self._lock:
-            retrying(lambda: self.client.set_registered_model_alias(name, alias, str(previous)))
-            self._save_alias_history(name, alias, history)
+            retrying(lambda: self.client.set_registered_model_alias(name, alias, str(previous)), also=RACED)
+            self._record_move(name, alias, -current)  # the move to ``current`` is undone
         return self.version(name, previous)
 
     def _alias_history(self, name: str, alias: str) -> builtins.list[int]:
-        raw = self._registered_model(name).tags.get(ALIAS_HISTORY_TAG + alias, "")
-        return [int(v) for v in raw.split(",") if v.isascii() and v.isdigit()]
+        return alias_history(self._registered_model(name).tags, alias)
 
-    def _save_alias_history(self, name: str, alias: str, history: builtins.list[int]) -> None:
-        value = ",".join(str(v) for v in history[-_HISTORY_LEN:])
-        retrying(lambda: self.client.set_registered_model_tag(name, ALIAS_HISTORY_TAG + alias, value))
+    def _record_move(self, name: str, alias: str, version: int) -> None:
+        """One tag per move (its key unique: time and a random suffix), never a read-modify-write of one tag, so
+        writers that move aliases at once on an MLflow server lose no move. The oldest beyond the kept length go."""
+        key = f"{ALIAS_HISTORY_TAG}{alias}.{time.time_ns():020d}.{secrets.token_hex(3)}"
+        retrying(lambda: self.client.set_registered_model_tag(name, key, str(version)))
+        moves = sorted(k for k in self._registered_model(name).tags if k.startswith(f"{ALIAS_HISTORY_TAG}{alias}."))
+        for old in moves[: -4 * _HISTORY_LEN]:
+            with contextlib.suppress(Exception):  # another writer may have pruned it
+                self.client.delete_registered_model_tag(name, old)
 
     # -- reading ---------------------------------------------------------------------------------------
     def get(self, name: str, kind: Kind | str | None = None) -> Asset:
@@ -266,7 +272,7 @@ class MlflowRegistry:
             kind=Kind.parse(rm.tags.get(KIND_TAG, "model")),
             name=rm.name,
             description=rm.description or "",
-            tags=dict(rm.tags),
+            tags={k: v for k, v in rm.tags.items() if not k.startswith(ALIAS_HISTORY_TAG)},  # citymind's own record
             aliases={a: int(v) for a, v in (rm.aliases or {}).items()},
             latest_version=int(latest[0].version) if latest else None,
         )

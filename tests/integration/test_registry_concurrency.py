@@ -49,3 +49,38 @@ def test_four_processes_register_the_same_asset(store: dict[str, str], unique: s
         for v in stored
     }
     assert payloads == {(w, i) for w in range(4) for i in range(per_worker)}
+
+
+def test_alias_moves_at_once_lose_no_history(store: dict[str, str], unique: str, tmp_path: Path) -> None:
+    """Eight writers move one alias at once (threads, each with its own client): every move is in the history, so
+    a rollback goes where the alias last was. ef3d69f read, changed and wrote one tag: on an MLflow server with no
+    lock, moves were lost."""
+    import threading
+
+    name = f"alias-race-{unique}"
+    source = tmp_path / "asset.json"
+    source.write_text('{"format": "citymind.component/1", "component": "text.normalize", "params": {}}')
+    first = MlflowRegistry(store["tracking_uri"], artifact_location=store["artifact_location"] or None)
+    versions = [first.register("component", name, source).version for _ in range(8)]
+    barrier = threading.Barrier(len(versions))
+    errors: list[BaseException] = []
+
+    def move(version: int) -> None:
+        writer = MlflowRegistry(store["tracking_uri"], artifact_location=store["artifact_location"] or None)
+        writer.get(name)  # the client is ready before the race
+        barrier.wait()
+        try:
+            writer.set_alias(name, "production", version)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=move, args=(v,)) for v in versions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    history = first._alias_history(name, "production")
+    assert errors == [] and sorted(history) == versions, (errors, history)
+    current = first.get(name).aliases["production"]
+    assert history[-1] == current or current in history  # the moves' order is the store's
+    assert first.rollback(name, "production").version in versions and first.get(name).aliases["production"] != current
