@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,34 @@ import yaml
 
 from citymind.errors import InvalidAsset
 from registry.base import AssetVersion
-from registry.kinds import DIGEST_TAG
+from registry.kinds import DIGEST_TAG, Kind
+
+log = logging.getLogger("citymind.registry")
+
+
+#: what a serving process may load, per kind: data only (an ONNX graph, files it reads), never a pickle or a
+#: pyfunc (both run the artifact's code). ``MlflowRegistry(formats=SERVING_FORMATS)`` holds a gateway to it.
+SERVING_FORMATS: dict[Kind, frozenset[str]] = {
+    Kind.MODEL: frozenset({"onnx"}),
+    Kind.ALGORITHM: frozenset({"files"}),
+    Kind.RULE: frozenset({"files"}),
+    Kind.KNOWLEDGE: frozenset({"files"}),
+    Kind.COMPONENT: frozenset({"files"}),
+}
+
+
+def check_format(av: AssetVersion, formats: Mapping[Kind, frozenset[str]] | None) -> None:
+    """Refuse a version whose stored format its kind may not load here (a missing format tag is ``unknown``)."""
+    if formats is None or av.format in formats.get(Kind.parse(av.kind), frozenset()):
+        return
+    allowed = sorted(formats.get(Kind.parse(av.kind), frozenset())) or "nothing"
+    raise InvalidAsset(
+        f"{av.kind} {av.name!r} version {av.version} is stored as {av.format!r}; a serving process loads {av.kind}s "
+        f"stored as {allowed} only (no pickles, no code). Export it (to_onnx) and register that.",
+        kind=av.kind,
+        name=av.name,
+        version=str(av.version),
+    )
 
 
 def load_model_dir(path: Path, av: AssetVersion) -> Any:
@@ -40,14 +69,22 @@ def load_model_dir(path: Path, av: AssetVersion) -> Any:
 def onnx_file(path: Path) -> Path:
     """The ``.onnx`` file inside a saved ONNX model folder (sessions are created by the caller)."""
     spec = yaml.safe_load((path / "MLmodel").read_text())
-    name = str(spec["flavors"]["onnx"]["data"])
-    return path / name
+    return inside(path, str(spec["flavors"]["onnx"]["data"]))
 
 
 def files_dir(path: Path) -> Path:
     """The folder holding a file asset's files (rules YAML, knowledge snapshot, component spec)."""
     spec = yaml.safe_load((path / "MLmodel").read_text())
-    return path / str(spec["flavors"]["python_function"]["data"])
+    return inside(path, str(spec["flavors"]["python_function"]["data"]))
+
+
+def inside(folder: Path, relative: str) -> Path:
+    """``folder / relative``, refused unless it stays inside ``folder`` (an ``MLmodel`` naming ``../../etc`` or an
+    absolute path, or a link out of the folder)."""
+    target = (folder / relative).resolve()
+    if not target.is_relative_to(folder.resolve()):
+        raise InvalidAsset(f"the artifact's MLmodel names {relative!r}, outside its folder; register it again")
+    return target
 
 
 #: files others add to a stored model without changing it: MLflow writes ``registered_model_meta`` into the
@@ -88,7 +125,12 @@ def download_version(av: AssetVersion, tracking_uri: str, cache_root: Path) -> P
     key = hashlib.sha1(tracking_uri.encode(), usedforsecurity=False).hexdigest()[:12]
     target = cache_root / key / av.name / str(av.version)
     if (target / "MLmodel").exists():
-        return target
+        try:
+            check_digest(target, av)  # a cached copy is trusted no more than a fresh download
+            return target
+        except InvalidAsset:
+            log.warning("the cached copy of %s v%s changed on disk; downloading it again", av.name, av.version)
+            shutil.rmtree(target, ignore_errors=True)
     import mlflow.artifacts
 
     staging = target.with_name(f".{av.version}.{uuid.uuid4().hex}")

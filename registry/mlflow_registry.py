@@ -29,7 +29,7 @@ from registry._versions import alias_history, to_asset_version
 from registry.artifacts import SaveSpec, save_artifact
 from registry.base import Asset, AssetVersion, Direction, LineageRef
 from registry.kinds import ALIAS_HISTORY_TAG, DIGEST_TAG, FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
-from registry.loading import download_version, load_model_dir, tree_digest
+from registry.loading import check_format, download_version, load_model_dir, tree_digest
 from registry.refs import check_alias, check_name, parse_ref
 
 _HISTORY_LEN = 20
@@ -52,12 +52,14 @@ class MlflowRegistry:
         lock_path: Path | None = None,
         cache_dir: Path | None = None,
         experiment: str = "citymind-registry",
+        formats: Mapping[Kind, frozenset[str]] | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri
         self.artifact_location = artifact_location
         self.lock_path = lock_path
         self.cache_dir = cache_dir
         self.experiment = experiment
+        self.formats = formats  # None: any format loads; SERVING_FORMATS in a serving process (no pickle, no code)
         self._experiments: dict[str, str] = {}
 
     @classmethod
@@ -337,6 +339,7 @@ class MlflowRegistry:
         """The native object: estimator, torch module or pyfunc; for ``onnx`` the ``.onnx`` file, for ``files``
         the folder of files."""
         av = self.resolve(ref)
+        check_format(av, self.formats)
         return load_model_dir(self._download(av), av)
 
     def _download(self, av: AssetVersion) -> Path:

@@ -19,6 +19,7 @@ from events.state import EventState, SharedEventState
 from events.video import VideoConfig
 from models.served import Classification
 from registry import MlflowRegistry
+from registry.loading import SERVING_FORMATS
 from serving.app import create_app
 from serving.model_hub import ModelHub
 from serving.routes_classify import ModelRunnerHandle
@@ -79,6 +80,7 @@ class GatewayConfig:
             self.tracking_uri,
             artifact_location=self.artifact_location,
             cache_dir=Path(self.cache_dir) if self.cache_dir else None,
+            formats=SERVING_FORMATS,  # the gateway never unpickles nor runs an artifact's code
         )
         return ModelHub(
             registry,
