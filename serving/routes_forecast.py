@@ -41,7 +41,7 @@ class ForecastRequest(BaseModel):
         if (self.end.minute, self.end.second, self.end.microsecond) != (0, 0, 0):
             raise ValueError(f"end {self.end.isoformat()} is not on the hour; give the hour of the last reading")
         if not datetime(1970, 1, 2) <= self.end.replace(tzinfo=None) < datetime(2200, 1, 1):
-            raise ValueError("end must be between 1970-01-02 and 2200-01-01")
+            raise ValueError("end must be after 1970-01-02 and before 2200-01-01")
         return self
 
 

@@ -115,9 +115,16 @@ def guard(argv: list[str]) -> None:
 
 
 def _kind_of(argv: list[str], words: list[str]) -> str:
-    if "--kind" in argv and argv.index("--kind") + 1 < len(argv):
-        return argv[argv.index("--kind") + 1]
-
+    """The kind the command will act on: the last ``--kind`` given, as the parser reads it (``--kind x`` or
+    ``--kind=x``), else the asset's own."""
+    kind = None
+    for i, arg in enumerate(argv):
+        if arg == "--kind" and i + 1 < len(argv):
+            kind = argv[i + 1]
+        elif arg.startswith("--kind="):
+            kind = arg.split("=", 1)[1]
+    if kind is not None:
+        return kind
     return str(MlflowRegistry.from_settings().get(words[2]).kind) if len(words) > 2 else "model"
 
 

@@ -366,3 +366,13 @@ def test_a_key_past_its_concurrency_gets_429(tmp_path: Path, slow_onnx: Path) ->
         second = http.post("/v2/models/slow/infer", json=SLOW_BODY, headers={"x-api-key": secret})
         first.join(timeout=30)
     assert second.status_code == 429 and "1 requests in flight" in second.json()["error"]
+
+
+def test_the_cli_checks_the_kind_the_parser_will_use() -> None:
+    """ef3d69f read the first ``--kind`` while the parser takes the last: ``--kind rule --kind model`` passed a
+    rule author's check for a model."""
+    from citymind.cli import _kind_of
+
+    argv = ["registry", "register", "--kind", "rule", "x", "path", "--kind", "model"]
+    assert _kind_of(argv, []) == "model"
+    assert _kind_of(["registry", "register", "--kind=rule", "x", "--kind=knowledge"], []) == "knowledge"
