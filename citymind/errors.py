@@ -6,7 +6,8 @@
     │   ├── AssetNotFound        (KeyError)     no such asset / version / alias
     │   ├── InvalidAsset         (ValueError)   the artifact or its metadata is unusable
     │   ├── AliasError           (ValueError)   alias points nowhere / nothing to roll back to
-    │   └── RegistryUnavailable  (RuntimeError) the MLflow store cannot be reached
+    │   ├── RegistryUnavailable  (RuntimeError) the MLflow store cannot be reached
+    │   └── RegistryAccessDenied (PermissionError) the MLflow server refused this user (its authentication)
     ├── ValidationError          (ValueError)   user input (rules, requests, data) is malformed
     ├── ModelTimeout             (TimeoutError) a model run passed its time bound and was stopped
     └── QuotaExceeded            (RuntimeError) a key's request rate or concurrency quota is used up
@@ -51,6 +52,10 @@ class AliasError(RegistryError, ValueError):
 
 
 class RegistryUnavailable(RegistryError, RuntimeError):
+    pass
+
+
+class RegistryAccessDenied(RegistryError, PermissionError):
     pass
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from citymind.errors import AssetNotFound, RegistryError, RegistryUnavailable
+from citymind.errors import AssetNotFound, RegistryAccessDenied, RegistryError, RegistryUnavailable
 
 T = TypeVar("T")
 _RETRYABLE = ("database is locked", "database table is locked", "unable to open database")
@@ -77,9 +78,29 @@ def mlflow_errors(tracking_uri: str) -> Iterator[None]:
         raise
     except Exception as exc:
         text = str(exc)
+        refused = _refused(tracking_uri, text)
+        if refused is not None:
+            raise refused from exc
         if "Max retries exceeded" in text or "Connection refused" in text or "API request to" in text:
             raise RegistryUnavailable(
                 f"The registry at {tracking_uri} cannot be reached ({text[:200]}). Check "
                 "CITYMIND_TRACKING_URI and that the MLflow server is running."
             ) from exc
         raise
+
+
+def _refused(tracking_uri: str, text: str) -> RegistryAccessDenied | None:
+    """What an MLflow server with authentication (``--app-name basic-auth``) says to a caller it will not serve."""
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    if "error code 401" in text or "UNAUTHENTICATED" in text:
+        return RegistryAccessDenied(
+            f"the MLflow server at {tracking_uri} asks who you are: set MLFLOW_TRACKING_USERNAME and "
+            "MLFLOW_TRACKING_PASSWORD (docs/deploy.md, 'MLflow authentication')."
+        )
+    if "error code 403" in text or "PERMISSION_DENIED" in text:
+        return RegistryAccessDenied(
+            f"the MLflow server at {tracking_uri} refused user {user!r}: its permissions do not allow this "
+            f"({text[:160]}). A writer of the registry needs EDIT on the experiment 'citymind-registry' and on the "
+            "registered model; ask the MLflow admin (docs/deploy.md, 'MLflow authentication')."
+        )
+    return None

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from citymind.errors import ModelTimeout, QuotaExceeded
+from citymind.errors import ModelTimeout, QuotaExceeded, RegistryAccessDenied
 from registry import AliasError, AssetNotFound, CitymindError, InvalidAsset, RegistryUnavailable, ValidationError
 
 log = logging.getLogger("citymind.serving")
@@ -22,6 +22,7 @@ STATUS = [
     (ValidationError, 400),
     (InvalidAsset, 409),
     (RegistryUnavailable, 503),
+    (RegistryAccessDenied, 503),
     (ModelTimeout, 503),
     (QuotaExceeded, 429),
     (CitymindError, 400),

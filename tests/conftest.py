@@ -97,8 +97,11 @@ def postgres_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 @contextlib.contextmanager
-def running_mlflow_server(root: Path, backend_uri: str, env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
-    """`mlflow server` on a free port of 127.0.0.1 over ``backend_uri``, artifacts proxied to ``root``."""
+def running_mlflow_server(
+    root: Path, backend_uri: str, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Iterator[dict[str, str]]:
+    """`mlflow server` on a free port of 127.0.0.1 over ``backend_uri``, artifacts proxied to ``root``; ``args``
+    are more of its options (``--app-name basic-auth``)."""
     port = free_port()
     log = root / "server.log"
     proc = subprocess.Popen(
@@ -117,6 +120,7 @@ def running_mlflow_server(root: Path, backend_uri: str, env: dict[str, str] | No
             str(root / "artifacts"),
             "--workers",
             "1",
+            *args,
         ],
         stdout=open(log, "w"),
         stderr=subprocess.STDOUT,
