@@ -53,7 +53,11 @@ def gateway_urls(gateway_registry: Any, gateway_home: Path) -> Iterator[dict[str
     """The gateway on Ray Serve, started by a process of its own (tests/e2e/_gateway_process.py) over the
     bootstrapped registry; stopped (Serve and Ray shut down) after the last end-to-end test, so an idle Ray does
     not share the cores with the rest of the run."""
-    settings = {"refresh_interval": 0.5, "video": {"shards": 2}}  # e2e video cameras land on both shards
+    settings = {
+        "refresh_interval": 0.5,
+        "video": {"shards": 2},  # e2e video cameras land on both shards
+        "keys_file": str(gateway_home / "keys.json"),  # none until test_zzz_hostile.py, the last, makes some
+    }
     with gateway_process(gateway_registry, gateway_home, settings) as urls:
         yield urls
 

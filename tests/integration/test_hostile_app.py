@@ -1,5 +1,5 @@
 """Every hostile payload (tests/hostile_payloads.py) against the gateway's app with API keys on, as every role and
-as no one: never a 5xx. The same payloads run against the real Ray Serve gateway in tests/e2e/test_zy_hostile.py
+as no one: never a 5xx. The same payloads run against the real Ray Serve gateway in tests/e2e/test_zzz_hostile.py
 (with the CPU and memory each costs there)."""
 
 from __future__ import annotations

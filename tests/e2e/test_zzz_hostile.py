@@ -1,28 +1,35 @@
-"""The hostile payloads (tests/hostile_payloads.py) against the real Ray Serve gateway: no answer of 500 or more,
-no request costs the replicas more than 2 s of CPU, and the ingress replica's resident memory grows by less than
-200 MB across the suite. Figures at the end of ``make test`` ("reliability figures")."""
+"""The hostile payloads (tests/hostile_payloads.py) against the real Ray Serve gateway, with API keys on, as no one,
+a wrong key and every role: no answer of 500 or more, no request costs the replicas more than 2 s of CPU, and the
+ingress replica's resident memory grows by less than 200 MB across the suite. Figures at the end of ``make test``
+("reliability figures").
+
+The last end-to-end file (``zzz``): it creates the session gateway's first keys, and keys never vanish from a
+running gateway (security.md), so every test after it would need one."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import socket
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import psutil
 
+from citymind.access import ROLES, KeyStore
+from serving.launcher import PROXY_OFFSET
 from tests.hostile_payloads import Payload, payloads
 from tests.integration.test_hostile_app import send
 
 
-def send_raw(url: str, payload: Payload) -> int:
+def send_raw(url: str, payload: Payload, headers: dict[str, str]) -> int:
     """A request whose headers an HTTP client would refuse to send (a Content-Length that lies), over a socket;
     the server may answer, or close the connection (0): both refuse it."""
     address = urlsplit(url)
     head = [f"{payload.method} {payload.path} HTTP/1.1", f"host: {address.netloc}", "connection: close"]
-    head += [f"{k}: {v}" for k, v in payload.headers.items()]
+    head += [f"{k}: {v}" for k, v in {**payload.headers, **headers}.items()]
     with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
         sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (payload.content or b""))
         reply = sock.recv(4096).decode("latin-1")
@@ -57,32 +64,45 @@ def ingress_rss(procs: list[psutil.Process]) -> int:
     return total
 
 
-def test_hostile_payloads_against_the_gateway(gateway: str, figure: Any) -> None:
+def test_hostile_payloads_against_the_gateway_as_every_role(gateway: str, gateway_home: Path, figure: Any) -> None:
+    # through Serve's HTTP proxy: it stays where it is when a replica is replaced (test_zz_fault_replica.py, before
+    # this one, replaces the ingress replica, whose direct-ingress port may move)
+    address = urlsplit(gateway)
+    gateway = f"{address.scheme}://{address.hostname}:{(address.port or 80) + PROXY_OFFSET}"
     procs = replicas()
     assert procs, "no Serve replica process found"
+    store = KeyStore(gateway_home / "keys.json")  # the session gateway's keys file (tests/e2e/conftest.py)
+    callers = {"anonymous": {}, "wrong key": {"x-api-key": "cm_0000_wrong"}}
+    callers |= {role: {"x-api-key": store.create(f"hostile-{role}", role)[1]} for role in ROLES}
+    cases = [(p, c) for p in payloads() for c in callers if not (p.expect and c not in ("admin", "anonymous"))]
     with httpx.Client(base_url=gateway, timeout=60) as http:
-        send(http, payloads()[0], {})  # warm: the event engine and the components load on first use
+        assert send(http, payloads()[0], {}).status_code == 401  # the gateway read its first keys: auth is on
+        for payload in payloads():  # warm: the event engine, components and decoders load on first use, once
+            if "content-length" not in payload.headers:
+                send(http, payload, callers["admin"])
         rss_before = ingress_rss(procs)
         failures, costly, worst = [], [], ("", 0.0)
         statuses: dict[int, int] = {}
-        for payload in payloads():
+        for payload, caller in cases:
             before = cpu_seconds(procs)
             try:
                 raw = "content-length" in payload.headers
-                status = send_raw(gateway, payload) if raw else send(http, payload, {}).status_code
+                headers = callers[caller]
+                status = send_raw(gateway, payload, headers) if raw else send(http, payload, headers).status_code
             except (httpx.HTTPError, OSError) as exc:  # a dropped connection counts as a failure, like a 5xx
-                failures.append(f"{payload.name}: {type(exc).__name__}")
+                failures.append(f"{payload.name} as {caller}: {type(exc).__name__}")
                 continue
             spent = cpu_seconds(procs) - before
             statuses[status] = statuses.get(status, 0) + 1
-            worst = max(worst, (payload.name, spent), key=lambda w: w[1])
+            worst = max(worst, (f"{payload.name} as {caller}", spent), key=lambda w: w[1])
             if status >= 500:
-                failures.append(f"{payload.name}: {status}")
+                failures.append(f"{payload.name} as {caller}: {status}")
             if spent > 2.0:
-                costly.append(f"{payload.name}: {spent:.2f} s of CPU")
+                costly.append(f"{payload.name} as {caller}: {spent:.2f} s of CPU")
         live = http.get("/v2/health/live").status_code
     growth = (ingress_rss(procs) - rss_before) / 2**20
-    summary = {"payloads": len(payloads()), "statuses": dict(sorted(statuses.items())), "5xx": len(failures),
+    summary = {"payloads": len(payloads()), "callers": list(callers), "requests": len(cases),
+               "statuses": dict(sorted(statuses.items())), "5xx": len(failures),
                "worst_cpu_s": [worst[0], round(worst[1], 3)], "ingress_rss_growth_mb": round(growth, 1)}  # fmt: skip
     figure("hostile: " + json.dumps(summary, ensure_ascii=False))
     assert failures == [] and costly == [] and live == 200, failures + costly
