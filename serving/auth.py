@@ -5,13 +5,13 @@ listens beyond 127.0.0.1."""
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from citymind.access import AccessDenied, KeysFileError, KeyStore, QuotaBook, allowed
 from citymind.errors import QuotaExceeded
+from serving.errors import send_error
 
 OPEN_PATHS = {"/v2/health/live", "/v2/health/ready", "/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
 #: POST paths that change what is served, beyond inference
@@ -62,7 +62,7 @@ class ApiKeys:
         presented = _presented(scope)
         if action is None:  # an open path: a key sent along still counts (health shows more to a keyed caller)
             if presented:
-                with contextlib.suppress(AccessDenied):
+                with contextlib.suppress(AccessDenied, KeysFileError):
                     state["api_key"] = self.keys.verify(presented).id
         else:
             try:
@@ -92,12 +92,9 @@ def _presented(scope: Scope) -> str | None:
 
 
 async def _deny(send: Send, exc: AccessDenied | QuotaExceeded) -> None:
-    body = json.dumps({"error": str(exc)}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    status = exc.status if isinstance(exc, AccessDenied) else 429
-    if status == 401:
-        headers.append((b"www-authenticate", b'Bearer realm="citymind"'))
     if isinstance(exc, QuotaExceeded):
-        headers.append((b"retry-after", str(max(1, math.ceil(exc.retry_after))).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        await send_error(send, 429, str(exc), [(b"retry-after", str(max(1, math.ceil(exc.retry_after))).encode())])
+    elif exc.status == 401:
+        await send_error(send, 401, str(exc), [(b"www-authenticate", b'Bearer realm="citymind"')])
+    else:
+        await send_error(send, exc.status, str(exc))

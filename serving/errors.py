@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import Send
 
-from citymind.errors import ModelTimeout, QuotaExceeded, RegistryAccessDenied
+from citymind.errors import ModelTimeout, RegistryAccessDenied
 from registry import AliasError, AssetNotFound, CitymindError, InvalidAsset, RegistryUnavailable, ValidationError
 
 log = logging.getLogger("citymind.serving")
@@ -24,7 +26,6 @@ STATUS = [
     (RegistryUnavailable, 503),
     (RegistryAccessDenied, 503),
     (ModelTimeout, 503),
-    (QuotaExceeded, 429),
     (CitymindError, 400),
 ]
 
@@ -33,8 +34,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CitymindError)
     async def citymind_error(request: Request, exc: CitymindError) -> JSONResponse:
         status = next(code for kind, code in STATUS if isinstance(exc, kind))
-        headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if isinstance(exc, QuotaExceeded) else None
-        return JSONAnswer({"error": str(exc)}, status_code=status, headers=headers)
+        return JSONAnswer({"error": str(exc)}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -64,3 +64,11 @@ class JSONAnswer(JSONResponse):
         return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
             "utf-8", "replace"
         )
+
+
+async def send_error(send: Send, status: int, message: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    """``{"error": message}`` with ``status`` from an ASGI middleware (before the app, so without its handlers)."""
+    body = json.dumps({"error": message}).encode()
+    start = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": start})
+    await send({"type": "http.response.body", "body": body})

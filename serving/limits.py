@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.served import MAX_TEXT_CHARS
+from serving.errors import send_error
 
 __all__ = ["MAX_BODY_BYTES", "MAX_TEXTS", "MAX_TEXT_CHARS", "BodySizeLimit"]
 
@@ -16,9 +15,8 @@ MAX_TEXTS = 256
 
 
 class _TooLarge(HTTPException):
-    """Raised by the counting ``receive`` when a streamed body passes the limit: the app's HTTP error handler
-    answers 413 (FastAPI passes an ``HTTPException`` raised while reading a body on); ``BodySizeLimit`` answers it
-    if nothing inside did."""
+    """Raised by the counting ``receive`` when a streamed body passes the limit; FastAPI passes an
+    ``HTTPException`` raised while reading a body on, and the app's handler answers it: 413."""
 
 
 class BodySizeLimit:
@@ -39,10 +37,9 @@ class BodySizeLimit:
             return
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            await self._refuse(send, self._message(f"request body of {length.decode(errors='replace')} bytes"))
+            await send_error(send, 413, self._message(f"request body of {length.decode(errors='replace')} bytes"))
             return
         seen = 0
-        started = False
 
         async def counted() -> Message:
             nonlocal seen
@@ -53,22 +50,7 @@ class BodySizeLimit:
                     raise _TooLarge(413, self._message(f"request body of more than {self.max_bytes} bytes (streamed)"))
             return message
 
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, watched)
-        except _TooLarge as exc:
-            if not started:  # a route that already answered has read no more than the limit
-                await self._refuse(send, exc.detail)
+        await self.app(scope, counted, send)
 
     def _message(self, what: str) -> str:
         return f"{what} exceeds the limit of {self.max_bytes} bytes; split the batch."
-
-    async def _refuse(self, send: Send, message: str) -> None:
-        body = json.dumps({"error": message}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
