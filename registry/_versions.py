@@ -1,4 +1,5 @@
-"""An MLflow model version read back as citymind's ``AssetVersion``."""
+"""What citymind reads back of MLflow's records: a model version as an ``AssetVersion``, an asset's kind, an
+alias's history."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from typing import Any
 from registry import _lineage
 from registry.base import AssetVersion
 from registry.kinds import ALIAS_HISTORY_TAG, FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
+
+#: how many earlier targets of an alias are kept (what rollback can go back to)
+HISTORY_LEN = 20
+
+
+def kind_of(tags: Mapping[str, str]) -> Kind:
+    """The kind a registered model's (or version's) tags name; ``model`` for one no citymind client made."""
+    return Kind.parse(tags.get(KIND_TAG, "model"))
 
 
 def to_asset_version(mv: Any, rm: Any) -> AssetVersion:
@@ -19,7 +28,7 @@ def to_asset_version(mv: Any, rm: Any) -> AssetVersion:
         aliases = tuple(sorted(a for a, v in (rm.aliases or {}).items() if str(v) == str(mv.version)))
     tags = dict(mv.tags or {})
     return AssetVersion(
-        kind=Kind.parse(tags.get(KIND_TAG) or Kind.parse(rm.tags.get(KIND_TAG, "model"))),
+        kind=kind_of(tags) if tags.get(KIND_TAG) else kind_of(rm.tags),
         name=mv.name,
         version=int(mv.version),
         format=tags.get(FORMAT_TAG, "unknown"),
@@ -33,7 +42,7 @@ def to_asset_version(mv: Any, rm: Any) -> AssetVersion:
     )
 
 
-def alias_history(tags: Mapping[str, str], alias: str, keep: int = 20) -> list[int]:
+def alias_history(tags: Mapping[str, str], alias: str, keep: int = HISTORY_LEN) -> list[int]:
     """The versions ``alias`` pointed at, oldest first, from its move tags (``citymind.alias_history.<alias>.<time>
     .<random>`` = the version, or minus the version a rollback left) over the single tag of earlier releases
     (``citymind.alias_history.<alias>`` = ``1,2,3``)."""

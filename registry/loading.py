@@ -33,12 +33,12 @@ SERVING_FORMATS: dict[Kind, frozenset[str]] = {
 
 def check_format(av: AssetVersion, formats: Mapping[Kind, frozenset[str]] | None) -> None:
     """Refuse a version whose stored format its kind may not load here (a missing format tag is ``unknown``)."""
-    if formats is None or av.format in formats.get(Kind.parse(av.kind), frozenset()):
+    allowed = formats.get(Kind.parse(av.kind), frozenset()) if formats is not None else None
+    if allowed is None or av.format in allowed:
         return
-    allowed = sorted(formats.get(Kind.parse(av.kind), frozenset())) or "nothing"
     raise InvalidAsset(
         f"{av.kind} {av.name!r} version {av.version} is stored as {av.format!r}; a serving process loads {av.kind}s "
-        f"stored as {allowed} only (no pickles, no code). Export it (to_onnx) and register that.",
+        f"stored as {sorted(allowed) or 'nothing'} only (no pickles, no code). Export it (to_onnx) and register that.",
         kind=av.kind,
         name=av.name,
         version=str(av.version),

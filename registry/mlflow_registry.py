@@ -25,14 +25,12 @@ from registry._mlflow_support import (
     write_lock,
 )
 from registry._search import asset_filter, quote, search_names, search_versions
-from registry._versions import alias_history, to_asset_version
+from registry._versions import HISTORY_LEN, alias_history, kind_of, to_asset_version
 from registry.artifacts import SaveSpec, save_artifact
 from registry.base import Asset, AssetVersion, Direction, LineageRef
 from registry.kinds import ALIAS_HISTORY_TAG, DIGEST_TAG, FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
 from registry.loading import check_format, download_version, load_model_dir, tree_digest
 from registry.refs import check_alias, check_name, parse_ref
-
-_HISTORY_LEN = 20
 
 
 class MlflowRegistry:
@@ -262,7 +260,7 @@ class MlflowRegistry:
         key = f"{ALIAS_HISTORY_TAG}{alias}.{time.time_ns():020d}.{secrets.token_hex(3)}"
         retrying(lambda: self.client.set_registered_model_tag(name, key, str(version)))
         moves = sorted(k for k in self._registered_model(name).tags if k.startswith(f"{ALIAS_HISTORY_TAG}{alias}."))
-        for old in moves[: -4 * _HISTORY_LEN]:
+        for old in moves[: -4 * HISTORY_LEN]:
             with contextlib.suppress(Exception):  # another writer may have pruned it
                 self.client.delete_registered_model_tag(name, old)
 
@@ -271,7 +269,7 @@ class MlflowRegistry:
         rm = self._registered_model(name, kind)
         latest = search_versions(self.client, f"name = '{quote(name)}'", ["version_number DESC"], limit=1)
         return Asset(
-            kind=Kind.parse(rm.tags.get(KIND_TAG, "model")),
+            kind=kind_of(rm.tags),
             name=rm.name,
             description=rm.description or "",
             tags={k: v for k, v in rm.tags.items() if not k.startswith(ALIAS_HISTORY_TAG)},  # citymind's own record
@@ -368,7 +366,7 @@ class MlflowRegistry:
 
     def _existing_version(self, name: str, version: int | str, alias: str | None = None) -> AssetVersion:
         rm = self._registered_model(name)
-        kind = Kind.parse(rm.tags.get(KIND_TAG, "model"))
+        kind = kind_of(rm.tags)
         if not (str(version).isascii() and str(version).isdigit()):
             raise InvalidAsset(
                 f"Version must be a positive integer. Got {version!r} for {kind} {name!r}.", kind=kind, name=name
