@@ -25,13 +25,15 @@ class _Watchdog:
     def __init__(self, tick_s: float = 0.02) -> None:
         self.tick_s = tick_s
         self._runs: dict[int, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
     @contextlib.contextmanager
     def watch(self, options: Any, timeout_s: float) -> Iterator[None]:
         key = id(options)
-        with self._lock:
+        with self._cond:
+            if not self._runs:
+                self._cond.notify()  # the watchdog sleeps while nothing is watched
             self._runs[key] = (time.monotonic() + timeout_s, options)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="citymind-run-watchdog", daemon=True)
@@ -39,14 +41,17 @@ class _Watchdog:
         try:
             yield
         finally:
-            with self._lock:
+            with self._cond:
                 self._runs.pop(key, None)
 
     def _loop(self) -> None:
-        while True:
-            time.sleep(self.tick_s)
-            now = time.monotonic()
-            with self._lock:
+        with self._cond:
+            while True:
+                if not self._runs:
+                    self._cond.wait()
+                    continue
+                self._cond.wait(self.tick_s)
+                now = time.monotonic()
                 for deadline, options in self._runs.values():
                     if now > deadline:
                         options.terminate = True
