@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from training.forecast.run import log_forecast_run
 from training.forecast.series_data import HourlySeries
 from training.forecast.statsmodels_baseline import SarimaxSettings
 from training.mlflow_run import training_run
+from training.progress import Progress, one_step, silent
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,9 +34,6 @@ EXPERIMENT = "citymind-training"
 ALGORITHM = "ridge-direct-forecast"
 BASELINE_CARDS = ("seasonal-naive", "residual-anomaly")
 PARAMS_TAG, EVAL_TAG, ANOMALY_TAG = "citymind.params", "citymind.evaluation", "citymind.anomaly"
-
-Progress = Callable[[str, int, int], None]
-T = TypeVar("T")
 
 
 @dataclass
@@ -75,36 +73,27 @@ def train_forecaster(
 ) -> ForecasterResult:
     """Rolling-origin evaluation, fit on the whole series, ONNX export with parity, registration, promotion.
     ``progress(step, done, total)`` hears every step."""
-    step, plan = progress or _silent, plan or EvaluationPlan()
+    step, plan = progress or silent, plan or EvaluationPlan()
     model_params = {**HourlyForecaster().get_params(), **(params or {}), "horizon": plan.horizon}
     model_params["exog"] = tuple(series.exog)
     evaluation, forecasts, detector = _evaluate(series, model_params, plan, step)
-    model = _step(
+    model = one_step(
         step, "fit on the whole series", lambda: HourlyForecaster(**model_params).fit(series.frame, _target(series))
     )
-    onnx_model = _step(step, "export ONNX", model.to_onnx)
-    feed = model.feed(series.values, series.frame.index, _parity_origins(series, plan.horizon), _exog(series))
-    parity = _step(step, "ONNX parity", lambda: check_forecast_parity(model, onnx_model, feed))
+    onnx_model = one_step(step, "export ONNX", model.to_onnx)
+    feed = model.feed(series.values, series.frame.index, _parity_origins(series), _exog(series))
+    parity = one_step(step, "ONNX parity", lambda: check_forecast_parity(model, onnx_model, feed))
     with tempfile.TemporaryDirectory() as tmp:
         plot = plot_forecasts(evaluation, forecasts, series.frame.index, Path(tmp) / "forecast.png", name)
         trained = _Trained(model, onnx_model, model_params, evaluation, parity, detector.to_dict(), plot)
-        version, run_id = _step(step, "register", lambda: _register(registry, name, series, plan, trained, extra_tags))
+        version, run_id = one_step(
+            step, "register", lambda: _register(registry, name, series, plan, trained, extra_tags)
+        )
     comparison = compare_with_champion(registry, name, evaluation, series, plan, step)
     promoted = promote or comparison["challenger_wins"]
     if promoted:
-        _step(step, "promote to champion", lambda: registry.set_alias(name, "champion", version.version))
+        one_step(step, "promote to champion", lambda: registry.set_alias(name, "champion", version.version))
     return ForecasterResult(registry.version(name, version.version), evaluation, parity, run_id, promoted, comparison)
-
-
-def _silent(label: str, done: int, total: int) -> None:
-    pass
-
-
-def _step(progress: Progress, label: str, work: Callable[[], T]) -> T:
-    progress(label, 0, 1)
-    result = work()
-    progress(label, 1, 1)
-    return result
 
 
 def _target(series: HourlySeries) -> pd.Series:
@@ -130,7 +119,7 @@ def _evaluate(
     )
 
 
-def _parity_origins(series: HourlySeries, horizon: int) -> np.ndarray:
+def _parity_origins(series: HourlySeries) -> np.ndarray:
     """Up to 300 origins spread over the series (each with a week of history)."""
     return np.unique(np.linspace(WINDOW - 1, len(series.values) - 1, num=300).astype(int))
 
@@ -204,7 +193,7 @@ def compare_with_champion(
     evaluation: ForecastEvaluation,
     series: HourlySeries,
     plan: EvaluationPlan,
-    progress: Progress = _silent,
+    progress: Progress = silent,
 ) -> dict[str, Any]:
     """The champion's MASE on the same evaluation: stored when it was measured on the same data and plan,
     otherwise re-measured by evaluating the champion's parameters here (without statsmodels). Lower wins."""

@@ -7,13 +7,14 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from models.base import CityModel
 from models.text._export import PREPROCESS_METADATA
 from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
 from training.algorithms import ensure_algorithm, family
 from training.mlflow_run import log_dataset, log_json, log_values, training_run
+from training.progress import Progress, silent, timed
 from training.text.data import LabelledTexts
 from training.text.evaluation import Evaluation, cross_validate, plot_confusion
 from training.text.parity import ParityReport, check_parity
@@ -55,43 +56,25 @@ def train_event_classifier(
 
     ``progress(step, done, total)`` hears every step: cross-validation (per fold), fit, ONNX export, parity,
     registration, the champion re-check (per fold, when the champion must be re-measured) and promotion."""
-    step = progress or _silent
+    step = progress or silent
     cls = family(algorithm)
     model_params = {**cls().get_params(), **(params or {})}
-    evaluation = _timed(
+    evaluation = timed(
         step, "cross-validation", folds, lambda tick: _cross_validate(cls, model_params, data, folds, seed, tick)
     )
     trained = _fit_export_check(cls, model_params, data, evaluation, step)
-    version, run_id = _timed(
+    version, run_id = timed(
         step, "register", 1, lambda tick: _register(registry, name, algorithm, data, trained, extra_tags)
     )
     comparison = compare_with_champion(registry, name, evaluation, data, folds, seed, progress=step)
     promoted = promote or comparison["challenger_wins"]
     if promoted:
-        version = _timed(
+        version = timed(
             step, "promote to champion", 1, lambda tick: registry.set_alias(name, "champion", version.version)
         )
     return TrainingResult(
         registry.version(name, version.version), evaluation, trained.parity, run_id, promoted, comparison
     )
-
-
-Progress = Callable[[str, int, int], None]
-
-
-def _silent(label: str, done: int, total: int) -> None:
-    pass
-
-
-T = TypeVar("T")
-
-
-def _timed(step: Progress, label: str, total: int, work: Callable[[Callable[[int], None]], T]) -> T:
-    """Run ``work(tick)`` between a 0/total and a total/total report; ``tick(i)`` reports i done in between."""
-    step(label, 0, total)
-    result = work(lambda done: step(label, done, total))
-    step(label, total, total)
-    return result
 
 
 @dataclass(frozen=True)
@@ -122,10 +105,10 @@ def _fit_export_check(
 ) -> _Trained:
     """Fit on all rows, export ONNX and check parity on held-out rows; a parity failure raises before anything
     is registered."""
-    model = _timed(step, "fit on all rows", 1, lambda tick: cls(**params).fit(data.texts, data.labels))
-    onnx_model = _timed(step, "export ONNX", 1, lambda tick: model.to_onnx())
+    model = timed(step, "fit on all rows", 1, lambda tick: cls(**params).fit(data.texts, data.labels))
+    onnx_model = timed(step, "export ONNX", 1, lambda tick: model.to_onnx())
     holdout = [data.texts[i] for i in evaluation.holdout_index[:300]]
-    parity = _timed(step, "ONNX parity", 1, lambda tick: check_parity(model, onnx_model, holdout))
+    parity = timed(step, "ONNX parity", 1, lambda tick: check_parity(model, onnx_model, holdout))
     return _Trained(model, onnx_model, params, evaluation, parity)
 
 
@@ -183,7 +166,7 @@ def compare_with_champion(
     data: LabelledTexts,
     folds: int,
     seed: int,
-    progress: Progress = _silent,
+    progress: Progress = silent,
 ) -> dict[str, Any]:
     """The champion's macro-F1 on the same evaluation: reused when it was measured on the same data and
     folds, otherwise re-measured by cross-validating the champion's parameters on these folds."""
@@ -204,7 +187,7 @@ def compare_with_champion(
         if "ngram_range" in params:
             params["ngram_range"] = tuple(params["ngram_range"])
         cls = family(champion.tags.get(ALGORITHM_TAG, "char-ngram-linear"))
-        score = _timed(
+        score = timed(
             progress,
             "champion re-check",
             folds,
