@@ -54,7 +54,7 @@ def _mentions_any(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected groups of more than one module (Tarjan, iterative enough for this tree's depth)."""
+    """Strongly connected groups of more than one module (Tarjan's, recursive: imports nest shallowly)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []

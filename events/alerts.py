@@ -24,7 +24,7 @@ class AnalysedFrame(TypedDict):
 
 
 class VideoAnalysis(TypedDict):
-    """What the video analytics answer for a clip of one camera (``serving.video_deployment.VideoAnalyzer``):
+    """What the video analytics answer for a clip of one camera (``events.video.VideoAnalyzer``):
     each frame's detections, counts and events, the line crossings so far and the tracks alive."""
 
     camera: str

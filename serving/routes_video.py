@@ -65,6 +65,13 @@ def video_router(video: VideoShards, config: VideoConfig | None = None, replica:
     forwarder = FrameForwarder(video)
     router = APIRouter(tags=["Video analytics"])
 
+    async def analysed(request: Request) -> tuple[str, VideoAnalysis]:
+        """The request's clip of a configured camera, analysed by that camera's video shard."""
+        clip = await read_clip(request, config, decoder)
+        if clip.camera not in cameras:
+            raise AssetNotFound(f"unknown camera {clip.camera!r}; configured cameras: {sorted(cameras)}")
+        return clip.camera, await forwarder.forward(clip)
+
     @router.post("/v1/video/analyze", openapi_extra=OPENAPI_BODY)
     async def analyze(request: Request) -> dict[str, object]:
         """Detections, track IDs, zone counts and events for frames of one camera, in order.
@@ -72,10 +79,7 @@ def video_router(video: VideoShards, config: VideoConfig | None = None, replica:
         JSON: ``{"camera": "overpass", "frames": [base64, ...], "timestamps": [epoch s, ...]?, "fps": 10?}``.
         Multipart: field ``camera``, files ``frames`` (one or more images) or one file ``clip`` (a short
         video), optional fields ``fps`` and ``timestamps`` (comma-separated)."""
-        clip = await read_clip(request, config, decoder)
-        if clip.camera not in cameras:
-            raise AssetNotFound(f"unknown camera {clip.camera!r}; configured cameras: {sorted(cameras)}")
-        return dict(await forwarder.forward(clip))
+        return dict((await analysed(request))[1])
 
     if replica is not None:
 
@@ -84,14 +88,11 @@ def video_router(video: VideoShards, config: VideoConfig | None = None, replica:
             """The same input as ``/v1/video/analyze`` (JSON or multipart); ``?area=南村镇`` places the camera for
             dispatch (else city-wide). Returns the events the video rules raised, each with its category,
             departments, priority and explanation, and the analysis they came from (counts per frame)."""
-            clip = await read_clip(request, config, decoder)
-            if clip.camera not in cameras:
-                raise AssetNotFound(f"unknown camera {clip.camera!r}; configured cameras: {sorted(cameras)}")
-            analysis = await forwarder.forward(clip)
+            camera, analysis = await analysed(request)
             # in a thread: the rule timers may be the shared event state's, reached by a blocking call
             found = await asyncio.to_thread(video_events, replica.engine, analysis, area)
             frames = [{"index": f["index"], "t": f["t"], "counts": f["counts"]} for f in analysis["frames"]]
-            return {"camera": clip.camera, "events": found, "frames": frames, "crossings": analysis["crossings"]}
+            return {"camera": camera, "events": found, "frames": frames, "crossings": analysis["crossings"]}
 
     return router
 

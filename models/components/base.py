@@ -20,14 +20,17 @@ name and parameters (no pickling) and found again through the ``citymind.compone
 
 from __future__ import annotations
 
+import difflib
 import functools
 import inspect
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from citymind.errors import InvalidAsset, ValidationError
+from citymind.errors import AssetNotFound, InvalidAsset, ValidationError
 
 ENTRY_POINTS = "citymind.components"
 SPEC_FORMAT = "citymind.component/1"
@@ -169,8 +172,6 @@ def component_from_spec(spec: Mapping[str, Any]) -> Component:
     known = available_components()
     cls = known.get(spec["component"])
     if cls is None:
-        import difflib
-
         close = difflib.get_close_matches(spec["component"], known, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise InvalidAsset(f"component {spec['component']!r} is not installed.{hint} Installed: {sorted(known)}")
@@ -185,8 +186,6 @@ def component_from_spec(spec: Mapping[str, Any]) -> Component:
 def register_component(registry: Any, component: Component, *, alias: str | None = "production") -> Any:
     """Register a component's spec (kind ``component``) unless its latest version already has the same spec;
     return that version."""
-    from citymind.errors import AssetNotFound
-
     spec = component.to_spec()
     try:
         latest = registry.resolve(component.name)
@@ -202,9 +201,6 @@ def register_component(registry: Any, component: Component, *, alias: str | None
 
 def stored_spec(registry: Any, ref: str) -> Any:
     """The JSON a component version stores (``asset.json``), or the text of a YAML file it stores."""
-    import json
-    from pathlib import Path
-
     folder = Path(registry.load(ref))
     files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file())
     for path in files:
