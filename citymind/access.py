@@ -7,6 +7,7 @@ changes, so a revoked key stops working within a second on every gateway replica
 | consumer       | call inference and task endpoints, read the registry                             |
 | data_scientist | also register models, algorithms and components, move model aliases, canaries     |
 | rule_author    | also register rule sets, move rule aliases, run backtests                         |
+| dispatcher     | also report outcomes of recorded events (the dispatch system's key: 签收, 退单, 改派, 办结) |
 | admin          | everything, keys included                                                        |
 """
 
@@ -31,12 +32,13 @@ from citymind.settings import Settings, get_settings
 
 log = logging.getLogger("citymind.access")
 
-ROLES = ("consumer", "data_scientist", "rule_author", "admin")
+ROLES = ("consumer", "data_scientist", "rule_author", "dispatcher", "admin")
 #: what a role may do beyond consuming; admin may do all
 GRANTS = {
     "consumer": {"read", "infer"},
     "data_scientist": {"read", "infer", "register:model", "register:algorithm", "register:component", "operate"},
     "rule_author": {"read", "infer", "register:rule", "backtest"},
+    "dispatcher": {"read", "infer", "report:outcome"},
     "admin": {"*"},
 }
 PREFIX = "cm"
@@ -57,6 +59,7 @@ QUOTAS = {
     "consumer": Quota(rate=500, burst=1000, concurrent=32),
     "data_scientist": Quota(rate=100, burst=200, concurrent=8),
     "rule_author": Quota(rate=50, burst=100, concurrent=8),
+    "dispatcher": Quota(rate=500, burst=1000, concurrent=32),
     "admin": Quota(rate=100, burst=200, concurrent=16),
 }
 

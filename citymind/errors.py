@@ -9,6 +9,10 @@
     │   ├── RegistryUnavailable  (RuntimeError) the MLflow store cannot be reached
     │   └── RegistryAccessDenied (PermissionError) the MLflow server refused this user (its authentication)
     ├── ValidationError          (ValueError)   user input (rules, requests, data) is malformed
+    │   └── UnknownTerm                         a category or department not in the knowledge (422)
+    ├── EventNotFound            (KeyError)     no recorded event with that id (404)
+    ├── InvalidTransition                       an outcome the event's status does not allow (409)
+    ├── EventStoreUnavailable    (RuntimeError) the event records' database cannot be reached (503)
     ├── ModelTimeout             (TimeoutError) a model run passed its time bound and was stopped
     └── QuotaExceeded            (RuntimeError) a key's request rate or concurrency quota is used up
 
@@ -65,6 +69,26 @@ class ValidationError(CitymindError, ValueError):
     def __init__(self, message: str, *, location: str | None = None) -> None:
         super().__init__(f"{location}: {message}" if location else message)
         self.location = location
+
+
+class UnknownTerm(ValidationError):
+    """A category or department the current knowledge snapshot does not name; the message lists close ones."""
+
+
+class EventNotFound(CitymindError, KeyError):
+    """No recorded event has this id (never recorded, or purged after ``retention_days``)."""
+
+
+class InvalidTransition(CitymindError):
+    """An outcome the event's status does not allow now; ``allowed`` lists the ones it does."""
+
+    def __init__(self, message: str, *, allowed: list[str]) -> None:
+        super().__init__(message)
+        self.allowed = allowed
+
+
+class EventStoreUnavailable(CitymindError, RuntimeError):
+    """The event records' database did not answer; nothing was answered without being recorded."""
 
 
 class ModelTimeout(CitymindError, TimeoutError):

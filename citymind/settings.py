@@ -14,6 +14,9 @@
 | model_run_timeout_s| CITYMIND_MODEL_RUN_TIMEOUT_S | 10 (a model run longer than this is stopped: 503)  |
 | max_model_mb       | CITYMIND_MAX_MODEL_MB      | 512 (a larger model file is refused: 409)          |
 | quotas             | CITYMIND_QUOTAS            | per-role rate/burst/concurrency (citymind.access.QUOTAS) |
+| events_url         | CITYMIND_EVENTS_URL        | sqlite:///<home>/events.db, or postgresql://…; "off": none |
+| retention_days     | CITYMIND_RETENTION_DAYS    | 365 (older event records are purged)                      |
+| reporter_key_file  | CITYMIND_REPORTER_KEY_FILE | <home>/reporter.key (the key reporter ids are hashed with) |
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ class Settings(BaseSettings):
     model_run_timeout_s: float = Field(default=10.0, gt=0, description="A model run longer than this is stopped.")
     max_model_mb: int = Field(default=512, ge=1, description="A model file larger than this is not served.")
     quotas: str = Field(default="", description="Per-role request quotas over the defaults (JSON).")
+    events_url: str = Field(default="", description="Event records: SQLAlchemy URL; empty = <home>/events.db.")
+    retention_days: int = Field(default=365, ge=1, le=36_500, description="Event records older than this are purged.")
+    reporter_key_file: str = Field(default="", description="Key for reporter-id hashes; empty = <home>/reporter.key.")
     state_file: str = Field(
         default="", description="The event state across restarts; empty = <home>/event_state.json, off = memory."
     )
@@ -58,6 +64,17 @@ class Settings(BaseSettings):
         if self.state_file.lower() == "off":
             return None
         return self.state_file or str(self.resolved_home / "event_state.json")
+
+    @property
+    def resolved_events_url(self) -> str | None:
+        """Where event records are kept; None ("off"): nothing is recorded."""
+        if self.events_url.lower() == "off":
+            return None
+        return self.events_url or f"sqlite:///{self.resolved_home / 'events.db'}"
+
+    @property
+    def resolved_reporter_key_file(self) -> Path:
+        return Path(self.reporter_key_file) if self.reporter_key_file else self.resolved_home / "reporter.key"
 
     @property
     def resolved_tracking_uri(self) -> str:

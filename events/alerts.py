@@ -70,4 +70,5 @@ def video_events(engine: EventEngine, analysis: VideoAnalysis, area: str | None)
             RULE_FIRINGS.labels(firing.version or "", firing.rule).inc()
             source = {"camera": event["camera"], "zone": event["zone"], "frame": frame["index"], "t": frame["t"]}
             out.append(firing_to_event(engine, firing, area, source))
+    engine.record_warnings("video", out, [float(e["t"]) for e in out])  # type: ignore[arg-type]
     return out

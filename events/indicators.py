@@ -57,7 +57,7 @@ class IndicatorEngine:
             **self.forecast(indicator, series.get("model"), [v for _, v in points], [t.isoformat() for t, _ in points])
         }
         upcoming = _summary(prediction)
-        warnings = []
+        warnings, times = [], []
         fresh, first = self._new(indicator, area, points)
         events = []
         for when, value in fresh:
@@ -73,6 +73,8 @@ class IndicatorEngine:
                 RULE_FIRINGS.labels(firing.version or "", firing.rule).inc()
                 source = {"indicator": indicator, "t": when.isoformat(), "value": value}
                 warnings.append(firing_to_event(self.engine, firing, area, source))
+                times.append(when.timestamp())
+        self.engine.record_warnings("warning", warnings, times)
         return {
             "indicator": indicator,
             "area": area,

@@ -17,6 +17,8 @@ from events.classify import RoutedClassification, classify_routed
 from events.metrics import BATCH_SIZE, RULE_FIRINGS
 from events.ports import EventStore, ModelSource
 from events.recent import Duplicate, RecentEntry, Seen
+from events.recording import event_id_of, report_record, warning_record
+from events.records import EventRecords
 from events.state import EventState
 from knowledge_graph.snapshot import KnowledgeSnapshot
 from models.components.base import Component, available_components
@@ -90,9 +92,11 @@ class SimilarCases(TypedDict):
 
 class TriageAnswer(TypedDict):
     """``triage``'s answer for one report: category (model), departments (graph), priority, SLA, escalation,
-    transfer and queue (rules), similar past cases and duplicates, and the explanation of each part."""
+    transfer and queue (rules), similar past cases and duplicates, and the explanation of each part. ``event_id``
+    names its record (``GET /v1/events/{event_id}``; None when the gateway records nothing)."""
 
     id: str
+    event_id: str | None
     text: str
     pii: list[dict[str, object]]
     category: str
@@ -143,11 +147,13 @@ class EventEngine:
         config: TriageConfig | None = None,
         state: EventStore | None = None,
         canary: Canary | None = None,
+        records: EventRecords | None = None,
     ) -> None:
         """``state``: recent reports, rule timers and evaluated hours (an ``EventState`` that persists, or a
         ``SharedEventState``); None: this engine keeps its own, in memory. ``canary``: the replica's split (one
-        per replica, so every endpoint routes a request key the same way); None: the engine's own."""
-        self.hub, self.config = hub, config or TriageConfig()
+        per replica, so every endpoint routes a request key the same way); None: the engine's own. ``records``:
+        where every answer is recorded before it is returned (None: nothing is recorded)."""
+        self.hub, self.config, self.records = hub, config or TriageConfig(), records
         self.state: EventStore = EventState() if state is None else state
         self.canary = canary or Canary(hub, refresh_interval=self.config.refresh_interval)
         name, _, alias = self.config.knowledge.partition("@")
@@ -194,7 +200,31 @@ class EventEngine:
         firings = self.rules.evaluate_many(
             "dispatch", [(_rule_event(*part), part[0].time.timestamp()) for part in parts]
         )
-        return [self._decide(knowledge, *part, fired) for part, fired in zip(parts, firings, strict=True)]
+        answers = [self._decide(knowledge, *part, fired) for part, fired in zip(parts, firings, strict=True)]
+        self._record(prepared, answers)
+        return answers
+
+    def record_warnings(self, kind: str, warnings: list[dict[str, object]], times: list[float]) -> None:
+        """Indicator warnings (``kind`` "warning") or video events ("video") recorded before they are answered,
+        each then carrying its ``event_id``."""
+        if self.records is None or not warnings:
+            return
+        rules = self.rules.status()
+        rows = [warning_record(kind, w, rules, t) for w, t in zip(warnings, times, strict=True)]
+        self.records.record(rows)
+        for warning, row in zip(warnings, rows, strict=True):
+            warning["event_id"] = row["id"]
+
+    def _record(self, prepared: list[Prepared], answers: list[TriageAnswer]) -> None:
+        """Each answer recorded (one transaction) before any is returned; each then carries its ``event_id``."""
+        if self.records is None:
+            return
+        rows = []
+        for p, answer in zip(prepared, answers, strict=True):
+            answer["event_id"] = event_id = event_id_of(p.report)
+            reporter = self.records.reporter_hash((p.report.get("reporter") or {}).get("id"))
+            rows.append(report_record(event_id, p.report, p.time.timestamp(), answer, reporter))
+        self.records.record(rows)
 
     def _prepare_one(self, report: CitizenReport) -> Prepared:
         record: dict[str, Any] = {"text": report["text"]}  # the components' record
@@ -225,6 +255,7 @@ class EventEngine:
         cases = _similar(knowledge, prepared.text, self.config.similar_cases)
         return {
             "id": prepared.id,
+            "event_id": None,
             "text": prepared.text,
             "pii": prepared.pii,
             "category": classified["category"],

@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 import citymind
 from citymind.access import KeyStore, QuotaBook, key_store, quotas
 from events.ports import EventStore
+from events.records import EventRecords
 from events.triage import TriageConfig
 from events.video import VideoConfig
 from serving.auth import ApiKeys
@@ -24,6 +25,7 @@ from serving.replica import Replica
 from serving.routes_catalogue import catalogue_router
 from serving.routes_classify import ModelRunnerHandle, classify_router
 from serving.routes_components import components_router
+from serving.routes_events import events_router
 from serving.routes_forecast import forecast_router
 from serving.routes_health import health_router
 from serving.routes_indicators import indicators_router
@@ -45,15 +47,16 @@ def create_app(
     state: EventStore | None = None,
     triage: TriageConfig | None = None,
     quota_overrides: str = "",
+    records: EventRecords | None = None,
 ) -> FastAPI:
     """``runner`` is a Ray deployment handle for models that are not latency-critical (None: all in process);
     ``keys`` the API key store (None: the one the settings name); ``video`` the video deployment's handle (or
     handles, one per shard); ``state`` the event engine's recent reports and rule timers (an ``EventState`` that
     persists, or a ``SharedEventState`` of the ``event-state`` actor; None: the engine keeps its own, in memory);
     ``triage`` the model, knowledge and rules the event engine follows; ``quota_overrides`` per-role request quotas
-    over ``citymind.access.QUOTAS`` (JSON). The app's ``state.replica`` is the
-    :class:`Replica` every router shares."""
-    replica = Replica(hub, state=state, triage=triage)
+    over ``citymind.access.QUOTAS`` (JSON); ``records`` where every answered event is recorded and outcomes
+    apply (None: nothing is recorded). The app's ``state.replica`` is the :class:`Replica` every router shares."""
+    replica = Replica(hub, state=state, triage=triage, records=records)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +88,7 @@ def create_app(
 
         app.include_router(video_router(video, video_config, replica))
     app.include_router(triage_router(replica))
+    app.include_router(events_router(replica))
     app.include_router(health_router(replica))
     app.include_router(catalogue_router(hub))
     app.include_router(indicators_router(replica))

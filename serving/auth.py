@@ -24,6 +24,8 @@ def action_of(method: str, path: str) -> str | None:
         return None
     if path in OPERATE_PATHS:
         return "operate"
+    if method == "POST" and path.startswith("/v1/events/") and path.endswith("/outcomes"):
+        return "report:outcome"
     return "read" if method in ("GET", "HEAD") else "infer"
 
 

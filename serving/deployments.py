@@ -15,6 +15,8 @@ from ray import serve
 from citymind.access import KeyStore
 from citymind.settings import Settings, get_settings
 from events.ports import EventStore
+from events.records import EventRecords
+from events.records.database import reporter_key
 from events.state import EventState, SharedEventState
 from events.video import VideoConfig
 from models.served import Classification
@@ -52,6 +54,9 @@ class GatewayConfig:
     model_run_timeout_s: float = 10.0  # a model run longer than this is stopped (503)
     max_model_mb: int = 512  # a larger model file is refused (409; the previous version keeps serving)
     quotas: str = ""  # per-role rate and concurrency quotas over the defaults (JSON, citymind.access.QUOTAS)
+    events_url: str | None = None  # where events are recorded (SQLAlchemy URL); None: nothing is recorded
+    retention_days: int = 365  # event records older than this are purged
+    reporter_key_file: str | None = None  # the key reporter ids are hashed with; None: a new one per replica start
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> GatewayConfig:
@@ -68,6 +73,9 @@ class GatewayConfig:
                 "model_run_timeout_s": s.model_run_timeout_s,
                 "max_model_mb": s.max_model_mb,
                 "quotas": s.quotas,
+                "events_url": s.resolved_events_url,
+                "retention_days": s.retention_days,
+                "reporter_key_file": str(s.resolved_reporter_key_file),
                 "video": VideoConfig(cameras_file=s.cameras_file or None, shards=s.video_shards),
                 **overrides,
             },
@@ -110,8 +118,16 @@ class GatewayIngress:
         return create_app(
             self.hub, runner=self.runner, keys=keys, auth=self.config.auth, host=self.config.host,
             video=self.video, video_config=self.config.video, state=self._event_state(),
-            quota_overrides=self.config.quotas,
+            quota_overrides=self.config.quotas, records=self._records(),
         )  # fmt: skip
+
+    def _records(self) -> EventRecords | None:
+        """The event records every ingress replica writes to (the tables migrated, once, by whichever is first)."""
+        c = self.config
+        if not c.events_url:
+            return None
+        key = reporter_key(Path(c.reporter_key_file)) if c.reporter_key_file else None
+        return EventRecords(c.events_url, reporter_key=key, retention_days=c.retention_days)
 
     def _event_state(self) -> EventStore | None:
         """With two or more ingress replicas, the ``event-state`` actor's, shared with the others; else this

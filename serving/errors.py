@@ -13,7 +13,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import Send
 
-from citymind.errors import ModelTimeout, RegistryAccessDenied
+from citymind.errors import (
+    EventNotFound,
+    EventStoreUnavailable,
+    InvalidTransition,
+    ModelTimeout,
+    RegistryAccessDenied,
+    UnknownTerm,
+)
 from registry import AliasError, AssetNotFound, CitymindError, InvalidAsset, RegistryUnavailable, ValidationError
 
 log = logging.getLogger("citymind.serving")
@@ -21,11 +28,15 @@ log = logging.getLogger("citymind.serving")
 STATUS = [
     (AssetNotFound, 404),
     (AliasError, 404),
+    (EventNotFound, 404),
+    (InvalidTransition, 409),
+    (UnknownTerm, 422),
     (ValidationError, 400),
     (InvalidAsset, 409),
     (RegistryUnavailable, 503),
     (RegistryAccessDenied, 503),
     (ModelTimeout, 503),
+    (EventStoreUnavailable, 503),
     (CitymindError, 400),
 ]
 

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from events.canary import Canary
 from events.indicators import IndicatorEngine, onnx_forecast
 from events.ports import EventStore
+from events.records import EventRecords
 from events.triage import EventEngine, TriageConfig
 from models.components.shelf import ComponentShelf
 from serving.metrics import replica_metrics
@@ -27,10 +28,18 @@ T = TypeVar("T")
 
 class Replica:
     """``state``: the event state the replicas share (None: the engine keeps its own, in memory); ``triage``:
-    which model, knowledge and rules the event engine follows."""
+    which model, knowledge and rules the event engine follows; ``records``: where events are recorded (None:
+    nowhere)."""
 
-    def __init__(self, hub: ModelHub, *, state: EventStore | None = None, triage: TriageConfig | None = None) -> None:
-        self.hub, self.state, self.triage = hub, state, triage or TriageConfig()
+    def __init__(
+        self,
+        hub: ModelHub,
+        *,
+        state: EventStore | None = None,
+        triage: TriageConfig | None = None,
+        records: EventRecords | None = None,
+    ) -> None:
+        self.hub, self.state, self.triage, self.records = hub, state, triage or TriageConfig(), records
         self.canary = Canary(hub, refresh_interval=self.triage.refresh_interval)
         self.components = ComponentShelf(hub)
         self.metrics: CollectorRegistry = replica_metrics(hub)
@@ -49,7 +58,9 @@ class Replica:
             with self._lock:
                 engine = self._engine
                 if engine is None:
-                    engine = self._engine = EventEngine(self.hub, self.triage, state=self.state, canary=self.canary)
+                    engine = self._engine = EventEngine(
+                        self.hub, self.triage, state=self.state, canary=self.canary, records=self.records
+                    )
         return engine
 
     @property
@@ -76,5 +87,7 @@ class Replica:
             engine.close()
         if self.state is not None:
             self.state.close()
+        if self.records is not None:
+            self.records.close()
         if pool is not None:
             pool.shutdown(wait=False)

@@ -9,6 +9,7 @@ import typer
 
 from citymind.access import require
 from citymind.cli import components as cli_components
+from citymind.cli import events as cli_events
 from citymind.cli import keys as cli_keys
 from citymind.cli import kg as cli_kg
 from citymind.cli import registry as cli_registry
@@ -30,6 +31,7 @@ app.add_typer(cli_kg.app, name="kg")
 app.add_typer(cli_rules.app, name="rules")
 app.add_typer(cli_components.app, name="components")
 app.add_typer(cli_keys.app, name="keys")
+app.add_typer(cli_events.app, name="events")
 
 
 @app.command()

@@ -57,6 +57,8 @@ def gateway_urls(gateway_registry: Any, gateway_home: Path) -> Iterator[dict[str
         "refresh_interval": 0.5,
         "video": {"shards": 2},  # e2e video cameras land on both shards
         "keys_file": str(gateway_home / "keys.json"),  # none until test_zzz_hostile.py, the last, makes some
+        "events_url": f"sqlite:///{gateway_home / 'events.db'}",
+        "reporter_key_file": str(gateway_home / "reporter.key"),
     }
     with gateway_process(gateway_registry, gateway_home, settings) as urls:
         yield urls
