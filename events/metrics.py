@@ -22,3 +22,10 @@ RULE_FIRINGS = Counter(
 BATCH_SIZE = Histogram(
     "citymind_batch_size", "Records per call", ["route"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=METRICS
 )
+RECORDED = Counter("citymind_events_recorded", "Events recorded, by kind", ["kind"], registry=METRICS)
+OUTCOMES = Counter(
+    "citymind_event_outcomes", "Outcomes applied to recorded events, by type", ["type"], registry=METRICS
+)
+ESCALATIONS = Counter(
+    "citymind_event_escalations", "Overdue events escalated, by clock (sla, escalate)", ["clock"], registry=METRICS
+)

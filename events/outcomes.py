@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from citymind.errors import CitymindError, EventStoreUnavailable, UnknownTerm
+from events.metrics import OUTCOMES
 from events.records import EventRecords, Outcome
 from knowledge_graph.snapshot import KnowledgeSnapshot
 
@@ -20,7 +21,10 @@ def report_outcome(
         outcome["category"] = _known(knowledge, str(outcome["category"]), "EventCategory", "category")
     if outcome.get("department"):
         outcome["department"] = _known(knowledge, str(outcome["department"]), "Department", "department")
-    return records.add_outcome(event_id, outcome, by)
+    event, applied = records.add_outcome(event_id, outcome, by)
+    if applied:
+        OUTCOMES.labels(outcome["type"]).inc()
+    return event, applied
 
 
 def _known(knowledge: KnowledgeSnapshot, name: str, node_type: str, field: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any, NotRequired, Required, TypedDict
 from citymind.errors import CitymindError, ValidationError
 from events.canary import Canary
 from events.classify import RoutedClassification, classify_routed
-from events.metrics import BATCH_SIZE, RULE_FIRINGS
+from events.metrics import BATCH_SIZE, RECORDED, RULE_FIRINGS
 from events.ports import EventStore, ModelSource
 from events.recent import Duplicate, RecentEntry, Seen
 from events.recording import event_id_of, report_record, warning_record
@@ -212,6 +212,7 @@ class EventEngine:
         rules = self.rules.status()
         rows = [warning_record(kind, w, rules, t) for w, t in zip(warnings, times, strict=True)]
         self.records.record(rows)
+        RECORDED.labels(kind).inc(len(rows))
         for warning, row in zip(warnings, rows, strict=True):
             warning["event_id"] = row["id"]
 
@@ -225,6 +226,7 @@ class EventEngine:
             reporter = self.records.reporter_hash((p.report.get("reporter") or {}).get("id"))
             rows.append(report_record(event_id, p.report, p.time.timestamp(), answer, reporter))
         self.records.record(rows)
+        RECORDED.labels("report").inc(len(rows))
 
     def _prepare_one(self, report: CitizenReport) -> Prepared:
         record: dict[str, Any] = {"text": report["text"]}  # the components' record

@@ -107,6 +107,10 @@ FIELDS: dict[str, frozenset[str]] = {
         }
     ),
     "video": frozenset({"camera", "zone", "label", "count", "dwell_s", "crossings", "hour"}),
+    # a recorded event past its SLA (clock "sla") or its escalate_after without being accepted ("escalate")
+    "overdue": frozenset(
+        {"category", "area", "department", "priority", "kind", "clock", "overdue_h", "hour", "returns", "reassigns"}
+    ),
 }
 
 _DURATION = {"type": "string", "pattern": r"^\d+(s|m|h|d)$", "description": "e.g. 30s, 10m, 24h, 2d"}

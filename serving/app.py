@@ -31,6 +31,7 @@ from serving.routes_health import health_router
 from serving.routes_indicators import indicators_router
 from serving.routes_models import models_router
 from serving.routes_oip import oip_router
+from serving.routes_open311 import open311_router
 from serving.routes_triage import triage_router
 from serving.video_deployment import VideoShards
 
@@ -48,6 +49,7 @@ def create_app(
     triage: TriageConfig | None = None,
     quota_overrides: str = "",
     records: EventRecords | None = None,
+    overdue_interval_s: float | None = 30.0,
 ) -> FastAPI:
     """``runner`` is a Ray deployment handle for models that are not latency-critical (None: all in process);
     ``keys`` the API key store (None: the one the settings name); ``video`` the video deployment's handle (or
@@ -55,11 +57,14 @@ def create_app(
     persists, or a ``SharedEventState`` of the ``event-state`` actor; None: the engine keeps its own, in memory);
     ``triage`` the model, knowledge and rules the event engine follows; ``quota_overrides`` per-role request quotas
     over ``citymind.access.QUOTAS`` (JSON); ``records`` where every answered event is recorded and outcomes
-    apply (None: nothing is recorded). The app's ``state.replica`` is the :class:`Replica` every router shares."""
+    apply (None: nothing is recorded); ``overdue_interval_s`` how often overdue records are escalated (None:
+    never, by this replica). The app's ``state.replica`` is the :class:`Replica` every router shares."""
     replica = Replica(hub, state=state, triage=triage, records=records)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if overdue_interval_s:
+            replica.watch_overdue(overdue_interval_s)
         yield
         replica.close()  # the followers the endpoints started stop with the app; a persisted state is written
 
@@ -89,6 +94,7 @@ def create_app(
         app.include_router(video_router(video, video_config, replica))
     app.include_router(triage_router(replica))
     app.include_router(events_router(replica))
+    app.include_router(open311_router(replica))
     app.include_router(health_router(replica))
     app.include_router(catalogue_router(hub))
     app.include_router(indicators_router(replica))

@@ -57,6 +57,7 @@ class GatewayConfig:
     events_url: str | None = None  # where events are recorded (SQLAlchemy URL); None: nothing is recorded
     retention_days: int = 365  # event records older than this are purged
     reporter_key_file: str | None = None  # the key reporter ids are hashed with; None: a new one per replica start
+    overdue_interval_s: float = 30.0  # how often each ingress replica escalates overdue recorded events
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> GatewayConfig:
@@ -119,6 +120,7 @@ class GatewayIngress:
             self.hub, runner=self.runner, keys=keys, auth=self.config.auth, host=self.config.host,
             video=self.video, video_config=self.config.video, state=self._event_state(),
             quota_overrides=self.config.quotas, records=self._records(),
+            overdue_interval_s=self.config.overdue_interval_s,
         )  # fmt: skip
 
     def _records(self) -> EventRecords | None:
@@ -211,8 +213,12 @@ def config_from_args(args: Mapping[str, object]) -> GatewayConfig:
     """``GatewayConfig.from_settings`` with ``args`` on top; numbers given as strings (``serve run`` passes
     ``key=value`` as text) are converted, ``preload`` may be comma-separated; ``video_<name>`` sets a
     :class:`VideoConfig` field (``video_shards=2``, ``video_cameras_file=/etc/citymind/cameras.yaml``)."""
-    numbers: dict[str, type[int] | type[float]] = {"refresh_interval": float, "batch_wait_timeout_s": float}
-    numbers |= dict.fromkeys(("ingress_replicas", "runner_replicas", "max_replicas_per_node", "max_batch_size"), int)
+    numbers: dict[str, type[int] | type[float]] = dict.fromkeys(
+        ("refresh_interval", "batch_wait_timeout_s", "overdue_interval_s"), float
+    )
+    numbers |= dict.fromkeys(
+        ("ingress_replicas", "runner_replicas", "max_replicas_per_node", "max_batch_size", "retention_days"), int
+    )
     overrides: dict[str, Any] = {  # GatewayConfig's fields, as given (it takes them as they are)
         k: numbers[k](v) if k in numbers and isinstance(v, str) else v
         for k, v in args.items()

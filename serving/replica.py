@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from events.canary import Canary
 from events.indicators import IndicatorEngine, onnx_forecast
+from events.overdue import OverdueWatch
 from events.ports import EventStore
 from events.records import EventRecords
 from events.triage import EventEngine, TriageConfig
@@ -48,6 +49,7 @@ class Replica:
         self._pool: ThreadPoolExecutor | None = None  # made at first use, again after a close
         self._engine: EventEngine | None = None
         self._indicators: IndicatorEngine | None = None
+        self._overdue: OverdueWatch | None = None
         self._lock = threading.Lock()
 
     @property
@@ -70,6 +72,15 @@ class Replica:
             self._indicators = IndicatorEngine(self.engine, onnx_forecast(self.hub))
         return self._indicators
 
+    def watch_overdue(self, interval_s: float) -> None:
+        """Escalate overdue recorded events every ``interval_s`` (and purge expired ones hourly)."""
+        if self.records is not None and self._overdue is None:
+            self._overdue = OverdueWatch(self.records, lambda: self.engine.rules, interval_s).start()
+
+    @property
+    def overdue_error(self) -> str | None:
+        return self._overdue.last_error if self._overdue is not None else None
+
     async def off_loop(self, work: Callable[..., T], *args: object) -> T:
         """``work(*args)`` in the replica's model threads, awaited without blocking the event loop."""
         with self._lock:
@@ -83,6 +94,9 @@ class Replica:
         with self._lock:
             engine, self._engine, self._indicators = self._engine, None, None
             pool, self._pool = self._pool, None
+            overdue, self._overdue = self._overdue, None
+        if overdue is not None:
+            overdue.stop()
         if engine is not None:
             engine.close()
         if self.state is not None:

@@ -34,6 +34,7 @@ def health_router(replica: Replica) -> APIRouter:
         else:
             parts["rules"], parts["knowledge"] = engine.rules.status(), engine.knowledge.status()
             parts["event_state"] = engine.state.status()  # a shared state that does not answer is reported, not a 503
+            parts["event_records"] = records_status(replica)
         if not trusted(request):
             parts = redacted(parts)
         return JSONResponse({"ready": ready, "parts": parts}, status_code=200 if ready else 503)
@@ -58,7 +59,21 @@ def redacted(parts: dict[str, Any]) -> dict[str, Any]:
             status = parts[name]
             out[name] = {k: status.get(k) for k in ("name", "alias", "version", "rules") if k in status}
             out[name]["last_error"] = None if status.get("last_error") is None else "(hidden: send an API key)"
+    if "event_records" in parts:
+        out["event_records"] = {k: v for k, v in parts["event_records"].items() if k in ("recording", "schema")}
     if "event_state" in parts:
         hidden = ("file", "own", "save_error")
         out["event_state"] = {k: v for k, v in parts["event_state"].items() if k not in hidden}
     return out
+
+
+def records_status(replica: Replica) -> dict[str, object]:
+    """Whether events are recorded, where (password hidden), the schema revision and the overdue sweep's error.
+    A store that does not answer is reported here; triage answers 503 until it does."""
+    if replica.records is None:
+        return {"recording": False}
+    try:
+        status: dict[str, object] = {"recording": True, **replica.records.status()}
+    except Exception as exc:
+        status = {"recording": True, "error": f"{type(exc).__name__}: {exc}"}
+    return {**status, "overdue_sweep_error": replica.overdue_error}

@@ -76,6 +76,7 @@ outcomes = Table(
     Column("reason", Text),
     Column("reply", Text),
     Column("satisfaction", String(8)),
+    Column("rules", Text),  # escalated: JSON list of the overdue rules that fired
     Column("status", String(16), nullable=False),  # the event's status after it
     Column("by", String(40)),  # the API key that wrote it
     UniqueConstraint("event_id", "outcome_id", name="uq_outcomes_event_outcome"),

@@ -194,6 +194,15 @@ class EventRecords:
             conn.commit()
         return [_answer(r) for r in claimed]
 
+    def note_escalation(self, event_id: str, at: float, reason: str, rules: Sequence[str]) -> None:
+        """Put the escalation the overdue rules raised on the event's timeline (by the gateway, not a caller)."""
+        with self._write() as conn:
+            row = self._row(conn, event_id)
+            conn.execute(outcomes.insert().values(
+                event_id=event_id, outcome_id=f"escalation-{int(at)}", type="escalated", at=at, recorded_at=time.time(),
+                reason=reason, rules=json.dumps(list(rules), ensure_ascii=False), status=row["status"], by="citymind",
+            ))  # fmt: skip
+
     def purge(self, now: float | None = None) -> int:
         """Delete events (and their outcomes) older than ``retention_days``; how many went."""
         cutoff = (time.time() if now is None else now) - self.retention_days * 86400
@@ -280,14 +289,7 @@ class EventRecords:
         timeline = conn.execute(
             select(outcomes).where(outcomes.c.event_id == row["id"]).order_by(outcomes.c.seq)
         ).mappings()
-        steps = [
-            {
-                k: _iso(v) if k in ("at", "recorded_at") else v
-                for k, v in t.items()
-                if k not in ("seq", "event_id") and v is not None
-            }
-            for t in timeline
-        ]
+        steps = [_step(t) for t in timeline]
         return {**_answer(row), "timeline": steps}
 
 
@@ -324,6 +326,16 @@ def _answer(row: RowMapping) -> dict[str, Any]:
             value = _iso(value)
         out[key] = value
     out["category_final"] = out.pop("final_category") or out["category"]
+    return out
+
+
+def _step(outcome: RowMapping) -> dict[str, Any]:
+    """One timeline entry: what it says, times as ISO 8601."""
+    out: dict[str, Any] = {}
+    for key, value in outcome.items():
+        if key in ("seq", "event_id") or value is None:
+            continue
+        out[key] = _iso(value) if key in ("at", "recorded_at") else json.loads(value) if key == "rules" else value
     return out
 
 

@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text),
         sa.Column("reply", sa.Text),
         sa.Column("satisfaction", sa.String(8)),
+        sa.Column("rules", sa.Text),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("by", sa.String(40)),
         sa.UniqueConstraint("event_id", "outcome_id", name="uq_outcomes_event_outcome"),
