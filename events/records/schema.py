@@ -8,6 +8,9 @@ from __future__ import annotations
 from sqlalchemy import Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
+#: Alembic's revision table of these tables: not ``alembic_version``, which MLflow's own migrations use, so the
+#: records may live in the registry's PostgreSQL database
+VERSION_TABLE = "citymind_events_version"
 
 events = Table(
     "events",

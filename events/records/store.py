@@ -11,6 +11,7 @@ import hmac
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from citymind.errors import EventNotFound, EventStoreUnavailable, ValidationErro
 from citymind.settings import Settings, get_settings
 from events.records import lifecycle
 from events.records.database import engine_for, insert_ignoring_duplicates, reporter_key
-from events.records.schema import events, outcomes
+from events.records.schema import VERSION_TABLE, events, outcomes
 
 log = logging.getLogger("citymind.events")
 
@@ -45,6 +46,7 @@ JSON_COLUMNS = ("assists", "rules_fired", "detail")
 TIME_COLUMNS = ("at", "recorded_at", "due_at", "escalate_at", "accepted_at", "resolved_at", "closed_at",
                 "escalated_at")  # fmt: skip
 MAX_PAGE = 500
+_MIGRATING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,12 @@ class EventRecords:
 
         config = Config()
         config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self.engine.begin() as conn:
+        with _MIGRATING, self._write() as conn:  # Alembic's context is per process; SQLite's write lock per file
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7404711)")  # one migrator at a time
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
-            return str(MigrationContext.configure(conn).get_current_revision())
+            return str(MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision())
 
     def close(self) -> None:
         self.engine.dispose()
@@ -265,7 +267,7 @@ class EventRecords:
         from alembic.runtime.migration import MigrationContext
 
         with self.engine.connect() as conn:
-            revision = MigrationContext.configure(conn).get_current_revision()
+            revision = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
         return {"url": self.engine.url.render_as_string(hide_password=True), "schema": revision,
                 "retention_days": self.retention_days}  # fmt: skip
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from events.records.schema import metadata
+from events.records.schema import VERSION_TABLE, metadata
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, version_table=VERSION_TABLE)
 with context.begin_transaction():
     context.run_migrations()

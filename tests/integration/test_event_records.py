@@ -1,0 +1,191 @@
+"""The event store's contract, on SQLite (the embedded default) and on PostgreSQL (a throwaway Debian cluster):
+recording, the outcome lifecycle, idempotency under concurrent writers, paging, overdue claims and retention."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from citymind.errors import EventNotFound, InvalidTransition, ValidationError
+from events.records import EventFilter, EventRecords, Outcome
+from tests.conftest import free_port
+
+NOW = time.time()
+
+
+@pytest.fixture(scope="module")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests import _postgres
+
+    reason = _postgres.unavailable_reason()
+    if reason:
+        if os.environ.get("CITYMIND_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"CITYMIND_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    cluster = _postgres.start(tmp_path_factory.mktemp("events-postgres"), free_port())
+    os.environ["PGPASSFILE"] = str(cluster.pgpass)  # libpq reads the password from it: never in the URL
+    try:
+        yield cluster.uri
+    finally:
+        _postgres.stop(cluster)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'events.db'}"
+        return
+    base = request.getfixturevalue("postgres_url")
+    records = EventRecords(base)
+    with records.engine.begin() as conn:  # each test starts from empty tables
+        conn.execute(text("DELETE FROM outcomes"))
+        conn.execute(text("DELETE FROM events"))
+    records.close()
+    yield base
+
+
+@pytest.fixture
+def records(url: str) -> Iterator[EventRecords]:
+    store = EventRecords(url, reporter_key=b"k" * 32, retention_days=30)
+    yield store
+    store.close()
+
+
+def event(id: str, at: float = NOW, **columns: object) -> dict[str, object]:
+    return {"id": id, "kind": "report", "at": at, "text": "南村镇垃圾没人清理", "category": "市容环境",
+            "lead": "市城市管理局", "area": "南村镇", "priority": "P3", "sla_s": 86400, "due_at": at + 86400,
+            **columns}  # fmt: skip
+
+
+def outcome(outcome_id: str, type: str, **fields: object) -> Outcome:
+    return {"outcome_id": outcome_id, "type": type, "at": NOW, **fields}  # type: ignore[typeddict-item]
+
+
+def test_a_record_is_kept_as_given_and_a_resent_report_keeps_the_first(records: EventRecords) -> None:
+    reporter = records.reporter_hash("13812345678")
+    assert reporter is not None and "13812345678" not in reporter and len(reporter) == 32
+    assert reporter == records.reporter_hash("13812345678") != records.reporter_hash("13812345679")
+    records.record([event("e1", reporter=reporter, assists=["市生态环境局"], rules_fired=["r1"])])
+    records.record([event("e1", text="sent again")])
+    got = records.get("e1")
+    assert (got["text"], got["reporter"], got["assists"], got["rules_fired"]) == (
+        "南村镇垃圾没人清理", reporter, ["市生态环境局"], ["r1"],
+    )  # fmt: skip
+    assert got["status"] == "open" and got["department"] == "市城市管理局" and got["timeline"] == []
+    with pytest.raises(EventNotFound, match="no event 'nope'"):
+        records.get("nope")
+
+
+def test_the_lifecycle_allows_what_the_table_says_and_names_the_rest(records: EventRecords) -> None:
+    records.record([event("e1")])
+    with pytest.raises(InvalidTransition) as refused:
+        records.add_outcome("e1", outcome("o0", "closed", satisfaction="满意"))
+    assert refused.value.allowed == ["accepted", "returned", "reassigned", "category_corrected"]
+    steps = [
+        outcome("o1", "returned", reason="不属于本单位职责"),
+        outcome("o2", "reassigned", department="市住房和城乡建设局"),
+        outcome("o3", "accepted"),
+        outcome("o4", "category_corrected", category="住房建设"),
+        outcome("o5", "resolved", reply="已清理"),
+        outcome("o6", "closed", satisfaction="基本满意"),
+        outcome("o7", "reopened"),
+    ]
+    for step in steps:
+        got, applied = records.add_outcome("e1", step, by="dispatch-key")
+        assert applied
+    assert [t["type"] for t in got["timeline"]] == [s["type"] for s in steps]
+    assert (got["status"], got["department"], got["category_final"], got["category"]) == (
+        "reopened", "市住房和城乡建设局", "住房建设", "市容环境",
+    )  # fmt: skip
+    assert (got["returns"], got["reassigns"], got["corrected"], got["reopens"]) == (1, 1, 1, 1)
+    assert got["satisfaction"] is None and got["timeline"][0]["by"] == "dispatch-key"
+    with pytest.raises(ValidationError, match="needs 'department'"):
+        records.add_outcome("e1", outcome("o8", "reassigned"))
+    with pytest.raises(ValidationError, match="satisfaction must be one of"):
+        records.add_outcome("e1", outcome("o9", "resolved")) and records.add_outcome(
+            "e1", outcome("o10", "closed", satisfaction="还行")
+        )
+
+
+def test_a_retried_outcome_is_applied_once_even_from_many_writers_at_once(records: EventRecords) -> None:
+    records.record([event("e1"), event("e2")])
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: records.add_outcome("e1", outcome("same", "accepted")), range(16)))
+    assert sum(applied for _, applied in results) == 1
+    assert [t["type"] for t in records.get("e1")["timeline"]] == ["accepted"]
+    with pytest.raises(ValidationError, match="already used for a 'accepted' outcome"):
+        records.add_outcome("e1", outcome("same", "resolved"))
+
+    def accept(i: int) -> str:  # different ids, one event: exactly one acceptance wins, the rest are refused
+        try:
+            return "applied" if records.add_outcome("e2", outcome(f"a{i}", "accepted"))[1] else "again"
+        except InvalidTransition:
+            return "refused"
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(accept, range(16)))
+    assert answers.count("applied") == 1 and answers.count("refused") == 15
+
+
+def test_paging_with_a_cursor_lists_every_match_once_newest_first(records: EventRecords) -> None:
+    records.record([event(f"e{i:02d}", at=NOW - i * 60, area="南村镇" if i % 2 else "古岘镇") for i in range(25)])
+    seen, cursor = [], None
+    while True:
+        page = records.page(EventFilter(area="南村镇"), limit=5, cursor=cursor)
+        seen += [e["id"] for e in page["events"]]
+        if not (cursor := page["next"]):
+            break
+    assert seen == [f"e{i:02d}" for i in range(25) if i % 2]
+    since = records.page(EventFilter(since=NOW - 5 * 60 - 1), limit=100)["events"]
+    assert [e["id"] for e in since] == ["e00", "e01", "e02", "e03", "e04", "e05"]
+    with pytest.raises(ValidationError, match="cursor"):
+        records.page(EventFilter(), cursor="not-a-cursor")
+
+
+def test_overdue_events_are_listed_and_claimed_once_across_writers(url: str, records: EventRecords) -> None:
+    records.record([
+        event("late", at=NOW - 2 * 86400),  # past its SLA
+        event("unaccepted", escalate_at=NOW - 60),  # past escalate_after, not accepted
+        event("accepted-in-time", escalate_at=NOW - 60, accepted_at=NOW - 120),
+        event("on-time"),
+        event("resolved-late", at=NOW - 2 * 86400, status="resolved"),
+    ])  # fmt: skip
+    overdue = {e["id"] for e in records.page(EventFilter(overdue=True), now=NOW)["events"]}
+    assert overdue == {"late", "unaccepted"}
+    other = EventRecords(url, reporter_key=b"k" * 32)  # a second replica's store
+    with ThreadPoolExecutor(2) as pool:
+        claims = list(pool.map(lambda store: store.claim_overdue(NOW), [records, other]))
+    assert sorted(e["id"] for claim in claims for e in claim) == ["late", "unaccepted"]
+    assert records.claim_overdue(NOW) == [] and other.claim_overdue(NOW + 1) == []
+    other.close()
+
+
+def test_retention_purges_old_events_and_their_outcomes(records: EventRecords) -> None:
+    records.record([event("old", at=NOW - 31 * 86400), event("new")])
+    records.add_outcome("old", outcome("o1", "accepted"))
+    assert records.purge(NOW) == 1 and records.count() == 1
+    with pytest.raises(EventNotFound):
+        records.get("old")
+
+
+def test_migrations_run_again_safely_beside_mlflows_own_revision_table(url: str) -> None:
+    first = EventRecords(url)
+    with first.engine.begin() as conn:  # a database MLflow also migrates: its alembic_version is not ours
+        conn.execute(text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL)"))
+        conn.execute(text("INSERT INTO alembic_version VALUES ('some-mlflow-revision')"))
+    assert first.migrate() == first.migrate() == "0001"
+    done = threading.Barrier(3)
+    with ThreadPoolExecutor(3) as pool:  # replicas starting together each migrate
+        revisions = list(pool.map(lambda _: (done.wait(), EventRecords(url).status()["schema"])[1], range(3)))
+    assert revisions == ["0001"] * 3
+    with first.engine.begin() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "some-mlflow-revision"
+        conn.execute(text("DROP TABLE alembic_version"))
+    first.close()
