@@ -2,7 +2,8 @@
 is killed with SIGKILL under load; Ray Serve replaces it, and a client that retries what is safe to retry (a
 refused or reset connection, a 503, and the 500 Ray's proxy answers for a request that was in flight on the killed
 replica) gets every answer. 5xx answers are allowed only in the gap. Printed: requests, retries, in-flight 500s, the
-gap, the time to replace."""
+gap, the time to replace. Triage under the same kill loses no answered event: every event id a client got is in
+the store afterwards, and a report retried with its channel id is recorded once."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -18,6 +20,7 @@ import httpx
 import psutil
 import pytest
 
+from events.records import EventRecords
 from serving.launcher import PROXY_OFFSET
 
 pytestmark = pytest.mark.slow
@@ -48,6 +51,37 @@ def direct_port(pids: set[int], first: int) -> int:
     raise AssertionError(f"replicas {pids} listen on no port of {first}..{first + PROXY_OFFSET - 1}")
 
 
+def triage_with_retries(url: str, report: dict[str, Any], deadline: float) -> str:
+    """A report the channel names (``id``) may be sent again after any failure: it is the same event."""
+    while True:
+        try:
+            response = httpx.post(f"{url}/v1/events/triage", json={"report": report}, timeout=10)
+            if response.status_code < 500:
+                response.raise_for_status()
+                return str(response.json()["event_id"])
+        except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no triage answer from {url} before the deadline")
+        time.sleep(0.2)
+
+
+def accept_with_retries(url: str, event_id: str, deadline: float) -> None:
+    """An outcome retried after any failure (a timeout included) with its own id is applied once."""
+    body = {"outcome_id": f"accept-{event_id}", "type": "accepted"}
+    while True:
+        try:
+            response = httpx.post(f"{url}/v1/events/{event_id}/outcomes", json=body, timeout=10)
+            if response.status_code < 500:
+                response.raise_for_status()
+                return
+        except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no outcome answer from {url} before the deadline")
+        time.sleep(0.2)
+
+
 def classify_with_retries(
     url: str, deadline: float, failed_at: list[tuple[float, int]] | None = None
 ) -> tuple[dict, int]:
@@ -70,7 +104,9 @@ def classify_with_retries(
         time.sleep(0.2)
 
 
-def test_a_killed_ingress_replica_is_replaced_and_no_answer_is_lost(gateway: str, figure: Any) -> None:
+def test_a_killed_ingress_replica_is_replaced_and_no_answer_is_lost(
+    gateway: str, gateway_home: Path, figure: Any
+) -> None:
     port = urlparse(gateway).port
     assert port is not None
     proxy = f"http://127.0.0.1:{port + PROXY_OFFSET}"
@@ -93,7 +129,27 @@ def test_a_killed_ingress_replica_is_replaced_and_no_answer_is_lost(gateway: str
             answers.append(answer)
             retries[0] += tried
 
-    threads = [threading.Thread(target=load) for _ in range(4)]
+    event_ids: list[str] = []
+
+    def triage_load(worker: int) -> None:
+        n = 0
+        while not stop.is_set():
+            report = {
+                "text": f"南村镇{worker}号小区门口垃圾堆放{n}天没人清理",
+                "id": f"kill-{worker}-{n}",
+                "channel": "app",
+            }
+            try:
+                event_id = triage_with_retries(proxy, report, time.monotonic() + 90)
+                accept_with_retries(proxy, event_id, time.monotonic() + 90)
+                event_ids.append(event_id)
+            except BaseException as exc:
+                errors.append(exc)
+                return
+            n += 1
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    threads += [threading.Thread(target=triage_load, args=(w,)) for w in range(2)]
     for thread in threads:
         thread.start()
     time.sleep(2)
@@ -125,3 +181,11 @@ def test_a_killed_ingress_replica_is_replaced_and_no_answer_is_lost(gateway: str
     assert outside_gap == [], f"5xx answers outside the restart gap (s after the kill, status): {outside_gap}"
     assert errors == [] and answers
     assert all(a["category"] == answered_after_kill["category"] == direct["category"] for a in answers)
+    records = EventRecords(f"sqlite:///{gateway_home / 'events.db'}", migrate=False)
+    kept = {row[0]: row[1] for row in records.rows(("id", "report_id")) if str(row[1]).startswith("kill-")}
+    accepted = [[t["type"] for t in records.get(event_id)["timeline"]] for event_id in event_ids]
+    records.close()
+    assert accepted == [["accepted"]] * len(event_ids)  # each outcome applied once, retries and all
+    figure(f"replica kill under triage: {len(event_ids)} answered events, {len(kept)} recorded")
+    assert event_ids and set(event_ids) <= set(kept), set(event_ids) - set(kept)  # no answered event lost
+    assert len(set(kept.values())) == len(kept)  # and none recorded twice
