@@ -34,7 +34,7 @@ def report_record(
     return {
         "id": event_id,
         "kind": "report",
-        "report_id": report.get("id"),
+        "report_id": answer["id"],  # the channel's id, else the one triage gave it (duplicates name it)
         "at": at,
         "channel": report.get("channel"),
         "area": answer["area"],

@@ -191,7 +191,10 @@ class EventEngine:
         prepared = [self._prepare_one(r) for r in reports]
         keys = [str((p.report.get("reporter") or {}).get("id") or p.id) for p in prepared]
         classified = self._classify([p.text for p in prepared], keys)
-        seen = self.state.add_many([_recent_entry(p, c) for p, c in zip(prepared, classified, strict=True)])
+        reporters = [self._reporter(p) for p in prepared]
+        seen = self.state.add_many(
+            [_recent_entry(p, c, r) for p, c, r in zip(prepared, classified, reporters, strict=True)]
+        )
         knowledge = self.knowledge.current()
         dispatches = [
             dispatch_of(knowledge, c["category"], p.area_name) for p, c in zip(prepared, classified, strict=True)
@@ -201,8 +204,14 @@ class EventEngine:
             "dispatch", [(_rule_event(*part), part[0].time.timestamp()) for part in parts]
         )
         answers = [self._decide(knowledge, *part, fired) for part, fired in zip(parts, firings, strict=True)]
-        self._record(prepared, answers)
+        self._record(prepared, answers, reporters)
         return answers
+
+    def _reporter(self, prepared: Prepared) -> str | None:
+        """The reporter's id as the engine keeps it: a keyed hash when events are recorded (the store and the
+        recent reports then count repeat callers by the same value), else as given."""
+        given = (prepared.report.get("reporter") or {}).get("id")
+        return self.records.reporter_hash(given) if self.records is not None else given
 
     def record_warnings(self, kind: str, warnings: list[dict[str, object]], times: list[float]) -> None:
         """Indicator warnings (``kind`` "warning") or video events ("video") recorded before they are answered,
@@ -216,14 +225,13 @@ class EventEngine:
         for warning, row in zip(warnings, rows, strict=True):
             warning["event_id"] = row["id"]
 
-    def _record(self, prepared: list[Prepared], answers: list[TriageAnswer]) -> None:
+    def _record(self, prepared: list[Prepared], answers: list[TriageAnswer], reporters: list[str | None]) -> None:
         """Each answer recorded (one transaction) before any is returned; each then carries its ``event_id``."""
         if self.records is None:
             return
         rows = []
-        for p, answer in zip(prepared, answers, strict=True):
+        for p, answer, reporter in zip(prepared, answers, reporters, strict=True):
             answer["event_id"] = event_id = event_id_of(p.report)
-            reporter = self.records.reporter_hash((p.report.get("reporter") or {}).get("id"))
             rows.append(report_record(event_id, p.report, p.time.timestamp(), answer, reporter))
         self.records.record(rows)
         RECORDED.labels("report").inc(len(rows))
@@ -303,9 +311,8 @@ def _rule_event(
     }
 
 
-def _recent_entry(prepared: Prepared, classified: RoutedClassification) -> RecentEntry:
+def _recent_entry(prepared: Prepared, classified: RoutedClassification, reporter: str | None) -> RecentEntry:
     """What the recent-report store keeps of a report (``RecentReports.add``'s arguments)."""
-    reporter = (prepared.report.get("reporter") or {}).get("id")
     return (prepared.id, prepared.text, classified["category"], prepared.area_name, reporter,
             prepared.time.timestamp())  # fmt: skip
 

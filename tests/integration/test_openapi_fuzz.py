@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from citymind.access import KeyStore
+from events.records import EventRecords
 from serving.app import create_app
 from serving.model_hub import ModelHub
 
@@ -23,11 +24,13 @@ def fuzzed(
 ) -> Iterator[tuple[list[Any], dict[str, str]]]:
     """The operations of an open local install (no keys), and of one with keys (every request sends an admin's,
     so the generated requests reach the routes; the quotas are raised so the fuzzer is not rate limited)."""
-    keys = KeyStore(Path(tmp_path_factory.mktemp("fuzz-keys")) / "keys.json")
+    home = Path(tmp_path_factory.mktemp("fuzz-keys"))
+    keys = KeyStore(home / "keys.json")
     headers = {"x-api-key": keys.create("fuzz", "admin")[1]} if request.param == "keyed" else {}
     hub = ModelHub(bootstrapped)
     hub.get("event-classifier")  # ready: readiness answers 503 only before a model is served, as the OIP wants
-    app = create_app(hub, keys=keys, quota_overrides='{"admin": {"rate": 100000, "burst": 100000}}')
+    records = EventRecords(f"sqlite:///{home / 'events.db'}")  # the closed loop's routes have a store behind them
+    app = create_app(hub, keys=keys, quota_overrides='{"admin": {"rate": 100000, "burst": 100000}}', records=records)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     yield [result.ok() for result in schema.get_all_operations()], headers
     app.state.replica.close()  # schemathesis calls the app without its lifespan
@@ -41,6 +44,8 @@ def operations(fuzzed: tuple[list[Any], dict[str, str]]) -> list[Any]:
 def test_every_operation_is_fuzzed(operations: list[Any]) -> None:
     paths = {op.path for op in operations}
     assert {"/v1/events/triage", "/v1/events/classify", "/v2/models/{name}/infer", "/v1/pipelines/{name}"} <= paths
+    assert {"/v1/events", "/v1/events/{event_id}", "/v1/events/{event_id}/outcomes", "/open311/v2/requests.json",
+            "/open311/v2/requests/{request_id}.json"} <= paths  # fmt: skip
 
 
 def test_no_generated_request_gets_a_server_error(fuzzed: tuple[list[Any], dict[str, str]], figure: Any) -> None:

@@ -78,6 +78,7 @@ def test_the_published_schema_is_valid_json_schema(tmp_path: Path) -> None:
     assert json.loads(json.dumps(SCHEMA))["properties"]["groups"]["items"]["properties"]["kind"]["enum"] == [
         "alert",
         "dispatch",
+        "overdue",
         "video",
     ]
 
