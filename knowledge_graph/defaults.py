@@ -76,15 +76,21 @@ def _category(kg: CityKnowledge, notation: str, label: str, entry: dict[str, Any
 
 def _duties(kg: CityKnowledge, category: str, entry: dict[str, Any], spec: dict[str, Any]) -> None:
     """City-wide lead/assists; with ``local: true`` each 街道/镇 government leads in its own area (属地管理)
-    and the city department assists there."""
+    and the city department assists there; ``areas: {area id: {lead, assists, source}}`` names another lead in
+    an area (it replaces the 属地 lead there)."""
     if "lead" not in entry:
         return
     source = spec["dispatch_source"]
     kg.add_edge(entry["lead"], category, "leads", source=source)
     for dept in entry.get("assists", []):
         kg.add_edge(dept, category, "assists", source=source)
+    overrides: dict[str, dict[str, Any]] = entry.get("areas") or {}
+    for area_id, duty in overrides.items():
+        kg.add_edge(duty["lead"], category, "leads", area=area_id, source=duty.get("source") or source)
+        for dept in duty.get("assists", []):
+            kg.add_edge(dept, category, "assists", area=area_id, source=duty.get("source") or source)
     if entry.get("local"):
-        for area in spec["areas"]:
+        for area in (a for a in spec["areas"] if a["id"] not in overrides):
             local = spec["sources"]["local"].format(area=area["label"])
             kg.add_edge(_government(area), category, "leads", area=area["id"], source=local)
             kg.add_edge(entry["lead"], category, "assists", area=area["id"], source=source)

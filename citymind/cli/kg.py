@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from citymind.cli._output import emit
+from citymind.cli.events import open_records
+from events.suggestions import catalogue_diff, suggest
 from knowledge_graph.cases import Case, squeeze
+from knowledge_graph.defaults import PINGDU_YAML
 from knowledge_graph.graph import CityKnowledge
 from knowledge_graph.retrieval import CaseIndex
 from knowledge_graph.snapshot import KnowledgeSnapshot
@@ -209,3 +213,49 @@ def search(
     hits = KnowledgeSnapshot.from_registry(MlflowRegistry.from_settings(), ref).search(text, k)
     rows = [{"id": h.case.id, "score": h.score, "title": h.case.title, "reply": h.case.reply[:80]} for h in hits]
     emit(rows, as_json=as_json, columns=["id", "score", "title", "reply"])
+
+
+@app.command("suggest")
+def suggest_changes(
+    from_events: Annotated[bool, typer.Option("--from-events", help="read the recorded reassignments (改派)")] = False,
+    since: Annotated[str | None, typer.Option(help="outcomes from this ISO date on")] = None,
+    min_count: Annotated[int, typer.Option(min=1, help="reassigned reports needed for a proposal")] = 3,
+    share: Annotated[float, typer.Option(min=0.0, max=1.0, help="their least share of the group's")] = 0.6,
+    catalogue: Annotated[Path, typer.Option(help="the catalogue YAML to diff against")] = PINGDU_YAML,
+    out: Annotated[Path | None, typer.Option(help="write the diff to this file")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Propose dispatch-catalogue changes where a category in an area keeps being reassigned to the same
+    department: a diff of the catalogue to review (never applied) and the evidence (counts, example events)."""
+    if not from_events:
+        raise typer.BadParameter("only --from-events is supported: suggestions come from the recorded outcomes")
+    start = _day(since)
+    records = open_records()
+    try:
+        found = suggest(records, start, min_count=min_count, share=share)
+    finally:
+        records.close()
+    diff, skipped = catalogue_diff(found, catalogue) if found else ("", [])
+    if out is not None:
+        out.write_text(diff, encoding="utf-8")
+    if as_json:
+        report = {"suggestions": [s.to_dict() for s in found], "diff": diff, "not_placed": skipped}
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    columns = ["area", "category", "from_lead", "to_department", "count", "group", "share", "event_ids"]
+    emit([s.to_dict() for s in found], as_json=False, columns=columns, title="repeated reassignments")
+    for line in skipped:
+        typer.echo(f"not placed: {line}", err=True)
+    if not diff:
+        typer.echo("no change to propose")
+    else:
+        typer.echo(f"diff written to {out}" if out is not None else diff)
+
+
+def _day(day: str | None) -> float | None:
+    if day is None:
+        return None
+    try:
+        return datetime.fromisoformat(day).timestamp()
+    except ValueError:
+        raise typer.BadParameter(f"--since must be an ISO date, e.g. 2026-01-01. Got {day!r} instead.") from None

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from citymind.cli._output import emit
+from citymind.cli.events import open_records
+from events.backtest import backtest_events
 from registry import MlflowRegistry
 from rules.engine import RuleEngine
 from rules.loader import RuleFileError, is_test_file, load_rules
@@ -98,20 +101,45 @@ def eval_event(
 @app.command("backtest")
 def backtest_rules(
     rules_ref: Annotated[str, typer.Argument(metavar="RULES", help="a rule file, or name@alias / name/3 registered")],
-    data: Annotated[Path, typer.Option(help="CSV of history (one row per event or per hour)")],
+    data: Annotated[Path | None, typer.Option(help="CSV of history (one row per event or per hour)")] = None,
+    events: Annotated[
+        bool, typer.Option("--events", help="replay the recorded reports (dispatch rules) instead of a CSV")
+    ] = False,
+    since: Annotated[str | None, typer.Option(help="with --events: reports from this ISO date on")] = None,
     kind: Annotated[str, typer.Option(help="dispatch | alert | video")] = "alert",
     value_col: Annotated[str | None, typer.Option(help="column to expose as `value` (alert rules)")] = None,
     time_cols: Annotated[str, typer.Option(help="columns that make the timestamp, e.g. year,month,day,hour")] = "",
     compare: Annotated[str | None, typer.Option(help="a second rule file or registered version")] = None,
 ) -> None:
-    """Run rules over history with no side effects; per rule: would_fire, hit_rate, first and last firing."""
+    """Run rules over history with no side effects; per rule: would_fire, hit_rate, first and last firing.
+    With ``--events``: how the rules would have decided the recorded reports (changed priority, SLA, transfer,
+    review queue) next to what happened to those reports (escalated, overdue, returned, reassigned ...)."""
 
-    events = events_from_csv(data, value_col=value_col, time_cols=[c for c in time_cols.split(",") if c])
-    report: dict[str, Any] = {"rows": len(events), "rules": {rules_ref: backtest(_ruleset(rules_ref), kind, events)}}
+    if events == (data is not None):
+        raise typer.BadParameter("give either --data FILE or --events")
+    if data is None:
+        typer.echo(json.dumps(_events_backtest(rules_ref, since), ensure_ascii=False, indent=2, default=str))
+        return
+    rows = events_from_csv(data, value_col=value_col, time_cols=[c for c in time_cols.split(",") if c])
+    report: dict[str, Any] = {"rows": len(rows), "rules": {rules_ref: backtest(_ruleset(rules_ref), kind, rows)}}
     if compare is not None:
-        report["rules"][compare] = backtest(_ruleset(compare), kind, events)
+        report["rules"][compare] = backtest(_ruleset(compare), kind, rows)
         report["changes"] = compare_reports(report["rules"][rules_ref], report["rules"][compare])
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+
+
+def _events_backtest(rules_ref: str, since: str | None) -> dict[str, Any]:
+    start = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since).timestamp()
+        except ValueError:
+            raise typer.BadParameter(f"--since must be an ISO date, e.g. 2026-01-01. Got {since!r} instead.") from None
+    records = open_records()
+    try:
+        return backtest_events(records, _ruleset(rules_ref), since=start)
+    finally:
+        records.close()
 
 
 def _ruleset(ref: str) -> Any:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from registry import MlflowRegistry
+from citymind.cli.events import open_records
+from events.canary import WEIGHT_TAG
+from events.learning import EventExamples, training_examples
+from registry import MlflowRegistry, ValidationError
 from training.forecast.forecaster import EvaluationPlan, train_forecaster
 from training.forecast.series_data import load_hourly_series
 from training.forecast.statsmodels_baseline import SarimaxSettings
-from training.text.data import load_labelled_texts
+from training.text.data import LabelledTexts, load_labelled_texts
 from training.text.event_classifier import train_event_classifier
 
 app = typer.Typer(help="Train, evaluate, export to ONNX and register models.", no_args_is_help=True)
@@ -21,9 +26,21 @@ app = typer.Typer(help="Train, evaluate, export to ONNX and register models.", n
 
 @app.command("event-classifier")
 def event_classifier(
-    data: Annotated[Path, typer.Option(help="CSV, TSV/TXT or XLSX with text and label columns")],
-    text_col: Annotated[list[str], typer.Option(help="text column(s); several are joined (title, body)")],
-    label_col: Annotated[str, typer.Option(help="label column")],
+    data: Annotated[Path | None, typer.Option(help="CSV, TSV/TXT or XLSX with text and label columns")] = None,
+    text_col: Annotated[list[str] | None, typer.Option(help="text column(s); several are joined (title, body)")] = None,
+    label_col: Annotated[str, typer.Option(help="label column")] = "label",
+    from_events: Annotated[
+        bool,
+        typer.Option("--from-events", help="train on the recorded events whose category was confirmed or corrected"),
+    ] = False,
+    since: Annotated[str | None, typer.Option(help="with --from-events: events from this ISO date on")] = None,
+    with_file: Annotated[
+        Path | None, typer.Option("--with", help="with --from-events: a labelled file added to the training part only")
+    ] = None,
+    holdout_share: Annotated[float, typer.Option(min=0.05, max=0.5, help="newest share held out")] = 0.2,
+    canary_weight: Annotated[
+        float | None, typer.Option("--canary", min=0.0, max=1.0, help="share of keys sent to a new challenger")
+    ] = None,
     columns: Annotated[str | None, typer.Option(help="comma-separated names for a headerless file")] = None,
     label_names: Annotated[Path | None, typer.Option(help="file of label names, one per line, by label id")] = None,
     name: Annotated[str, typer.Option(help="registered model name")] = "event-classifier",
@@ -35,14 +52,30 @@ def event_classifier(
     promote: Annotated[bool, typer.Option(help="make it champion even if it does not win")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Stratified k-fold evaluation, fit, ONNX export with parity check, registration, champion/challenger."""
+    """Stratified k-fold evaluation, fit, ONNX export with parity check, registration, champion/challenger.
 
-    dataset = load_labelled_texts(
-        data, text_col, label_col, columns=columns.split(",") if columns else None, label_names=label_names
-    )
+    With ``--from-events``: the recorded reports whose category was confirmed or corrected (one per 并单 group),
+    the newest ``--holdout-share`` held out by time; champion and new model are compared on that slice."""
+
+    def load(path: Path) -> Any:
+        if not text_col:
+            raise typer.BadParameter(f"--text-col names the text column(s) of {path}")
+        split = columns.split(",") if columns else None
+        return load_labelled_texts(path, text_col, label_col, columns=split, label_names=label_names)
+
+    if from_events == (data is not None):
+        raise typer.BadParameter("give either --data FILE or --from-events (with --with FILE to add a labelled file)")
+    holdout, provenance = None, None
+    if from_events:
+        dataset, holdout, provenance = events_training_set(since, load(with_file) if with_file else None, holdout_share)
+    else:
+        assert data is not None
+        dataset = load(data)
     with _progress(disabled=as_json) as step:
         result = train_event_classifier(
             dataset,
+            holdout=holdout,
+            provenance=provenance,
             registry=MlflowRegistry.from_settings(),
             name=name,
             folds=folds,
@@ -64,10 +97,17 @@ def event_classifier(
         "run_id": result.run_id,
         "promoted": result.promoted,
         "comparison": result.comparison,
+        **({"holdout": {**result.holdout.metrics(), "note": result.holdout.note}} if result.holdout else {}),
+        **({"lineage": provenance} if provenance else {}),
     }
+    if canary_weight is not None and not result.promoted:
+        MlflowRegistry.from_settings().set_tag(name, WEIGHT_TAG, str(canary_weight))
+        summary["canary_weight"] = canary_weight
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
+    if result.holdout is not None:
+        typer.echo(f"newest {result.holdout.rows} rows held out: macro-F1 {result.holdout.macro_f1:.4f}")
     typer.echo(
         f"{name} v{summary['version']}  macro-F1 {summary['macro_f1']:.4f}  accuracy "
         f"{summary['accuracy']:.4f}  ({folds}-fold, {summary['rows']} rows, {summary['classes']} classes)"
@@ -125,6 +165,54 @@ def forecaster(
     typer.echo(f"{result.evaluation.interval:.0%} interval coverage {result.evaluation.coverage:.3f}")
     typer.echo(f"ONNX parity: max relative difference {result.parity.max_rel_diff:.2e} on {result.parity.rows} rows")
     _echo_comparison(result, "mase", "MASE ")
+
+
+def events_training_set(
+    since: str | None, extra: LabelledTexts | None, share: float = 0.2
+) -> tuple[LabelledTexts, LabelledTexts, dict[str, str]]:
+    """``(training part, newest holdout, lineage)`` from the event records: the newest ``share`` by time is the
+    holdout; ``extra`` (a labelled file) joins the training part only."""
+    records = open_records()
+    try:
+        examples = training_examples(records, since=_epoch(since))
+    finally:
+        records.close()
+    if len(examples) < 10:
+        raise ValidationError(
+            f"only {len(examples)} recorded reports have a confirmed or corrected category"
+            f"{f' since {since}' if since else ''}; record outcomes (accepted, category_corrected ...) or use --data"
+        )
+    older, newest = examples.newest(share)
+    train = _labelled(older, "train")
+    if extra is not None:
+        digest = hashlib.sha256(f"{older.digest}+{extra.digest}".encode()).hexdigest()[:16]
+        train = LabelledTexts(train.texts + extra.texts, train.labels + extra.labels,
+                              f"{train.source}+{extra.source}", f"sha256:{digest}")  # fmt: skip
+    provenance = {
+        "name": "events",
+        "events_query": json.dumps(examples.query, ensure_ascii=False),
+        "events_digest": examples.digest,
+        "events_count": str(len(examples)),
+        "events_since": since or "",
+        "events_holdout_digest": newest.digest,
+        "events_holdout_rows": str(len(newest)),
+        "events_holdout_from": datetime.fromtimestamp(newest.times[0]).isoformat(timespec="seconds"),
+        "with_file": extra.source if extra is not None else "",
+    }
+    return train, _labelled(newest, "newest"), provenance
+
+
+def _labelled(examples: EventExamples, part: str) -> LabelledTexts:
+    return LabelledTexts(examples.texts, examples.labels, f"{examples.query['store']}#events-{part}", examples.digest)
+
+
+def _epoch(day: str | None) -> float | None:
+    if day is None:
+        return None
+    try:
+        return datetime.fromisoformat(day).timestamp()
+    except ValueError:
+        raise typer.BadParameter(f"--since must be an ISO date, e.g. 2026-01-01. Got {day!r} instead.") from None
 
 
 def _echo_comparison(result: Any, metric: str, label: str) -> None:

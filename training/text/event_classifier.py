@@ -17,6 +17,7 @@ from training.mlflow_run import log_dataset, log_json, log_values, training_run
 from training.progress import Progress, silent, timed
 from training.text.data import LabelledTexts
 from training.text.evaluation import Evaluation, cross_validate, plot_confusion
+from training.text.holdout import HoldoutScores, score_holdout
 from training.text.parity import ParityReport, check_parity
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ PARAMS_TAG = "citymind.params"
 EVAL_TAG = "citymind.evaluation"
 ALGORITHM_TAG = "citymind.algorithm"
 ONNX_INPUT_TAG = "citymind.onnx_input"
+HOLDOUT_TAG = "citymind.holdout"
 
 
 @dataclass
@@ -37,6 +39,7 @@ class TrainingResult:
     run_id: str
     promoted: bool
     comparison: dict[str, Any] = field(default_factory=dict)
+    holdout: HoldoutScores | None = None
 
 
 def train_event_classifier(
@@ -51,30 +54,72 @@ def train_event_classifier(
     progress: Progress | None = None,
     extra_tags: Mapping[str, str] | None = None,
     algorithm: str = "char-ngram-linear",
+    holdout: LabelledTexts | None = None,
+    provenance: Mapping[str, str] | None = None,
 ) -> TrainingResult:
     """Evaluate by stratified k-fold, fit on all rows, export ONNX, check parity, register, maybe promote.
 
+    ``holdout``: the newest rows, never trained on (``data`` is the older part); the new model and the champion
+    are both scored on it (``holdout_macro_f1``, ``champion_holdout_macro_f1``) and that decides which wins.
+    ``provenance``: where ``data`` came from (an event query and its digest), logged as run parameters and tags
+    and kept on the model version.
+
     ``progress(step, done, total)`` hears every step: cross-validation (per fold), fit, ONNX export, parity,
-    registration, the champion re-check (per fold, when the champion must be re-measured) and promotion."""
+    the holdout, registration, the champion re-check (per fold, when the champion must be re-measured) and
+    promotion."""
     step = progress or silent
     cls = family(algorithm)
     model_params = {**cls().get_params(), **(params or {})}
     evaluation = timed(
         step, "cross-validation", folds, lambda tick: _cross_validate(cls, model_params, data, folds, seed, tick)
     )
-    trained = _fit_export_check(cls, model_params, data, evaluation, step)
+    trained = _fit_export_check(cls, model_params, data, evaluation, step, holdout)
+    scores = None
+    if holdout is not None:
+        scores = timed(step, "newest holdout", 1, lambda tick: score_holdout(trained.model, holdout, registry, name))
+    tags = {**(extra_tags or {}), **_provenance_tags(provenance, scores)}
     version, run_id = timed(
-        step, "register", 1, lambda tick: _register(registry, name, algorithm, data, trained, extra_tags)
+        step,
+        "register",
+        1,
+        lambda tick: _register(registry, name, algorithm, data, trained, tags, provenance or {}, scores),
     )
-    comparison = compare_with_champion(registry, name, evaluation, data, folds, seed, progress=step)
+    if scores is not None and (scores.champion is None or scores.champion_macro_f1 is not None):
+        comparison = _holdout_comparison(scores)
+    else:
+        comparison = compare_with_champion(registry, name, evaluation, data, folds, seed, progress=step)
     promoted = promote or comparison["challenger_wins"]
     if promoted:
         version = timed(
             step, "promote to champion", 1, lambda tick: registry.set_alias(name, "champion", version.version)
         )
     return TrainingResult(
-        registry.version(name, version.version), evaluation, trained.parity, run_id, promoted, comparison
+        registry.version(name, version.version), evaluation, trained.parity, run_id, promoted, comparison, scores
     )
+
+
+def _provenance_tags(provenance: Mapping[str, str] | None, scores: HoldoutScores | None) -> dict[str, str]:
+    """The model version's tags for where its data came from and how it did on the newest slice."""
+    tags = {f"citymind.source.{k}": v for k, v in (provenance or {}).items()}
+    if scores is not None:
+        tags[HOLDOUT_TAG] = json.dumps({**scores.metrics(), "champion": scores.champion, "note": scores.note})
+        tags["holdout_macro_f1"] = f"{scores.macro_f1:.4f}"
+    return tags
+
+
+def _holdout_comparison(scores: HoldoutScores) -> dict[str, Any]:
+    """Champion and challenger on the same newest slice (the challenger never trained on it)."""
+    if scores.champion is None:
+        return {"champion": None, "challenger_macro_f1": scores.macro_f1, "challenger_wins": True,
+                "how": f"no champion yet; {scores.rows} newest rows held out"}  # fmt: skip
+    assert scores.champion_macro_f1 is not None
+    return {
+        "champion": scores.champion,
+        "champion_macro_f1": scores.champion_macro_f1,
+        "challenger_macro_f1": scores.macro_f1,
+        "challenger_wins": scores.macro_f1 > scores.champion_macro_f1,
+        "how": f"both scored on the same {scores.rows} newest rows (time-ordered holdout)",
+    }
 
 
 @dataclass(frozen=True)
@@ -101,13 +146,18 @@ def _cross_validate(
 
 
 def _fit_export_check(
-    cls: type[CityModel], params: dict[str, Any], data: LabelledTexts, evaluation: Evaluation, step: Progress
+    cls: type[CityModel],
+    params: dict[str, Any],
+    data: LabelledTexts,
+    evaluation: Evaluation,
+    step: Progress,
+    newest: LabelledTexts | None = None,
 ) -> _Trained:
-    """Fit on all rows, export ONNX and check parity on held-out rows; a parity failure raises before anything
-    is registered."""
+    """Fit on all rows, export ONNX and check parity on held-out rows (the newest, when they are held out); a
+    parity failure raises before anything is registered."""
     model = timed(step, "fit on all rows", 1, lambda tick: cls(**params).fit(data.texts, data.labels))
     onnx_model = timed(step, "export ONNX", 1, lambda tick: model.to_onnx())
-    holdout = [data.texts[i] for i in evaluation.holdout_index[:300]]
+    holdout = newest.texts[:300] if newest else [data.texts[i] for i in evaluation.holdout_index[:300]]
     parity = timed(step, "ONNX parity", 1, lambda tick: check_parity(model, onnx_model, holdout))
     return _Trained(model, onnx_model, params, evaluation, parity)
 
@@ -119,6 +169,8 @@ def _register(
     data: LabelledTexts,
     trained: _Trained,
     extra_tags: Mapping[str, str] | None,
+    provenance: Mapping[str, str],
+    scores: HoldoutScores | None,
 ) -> tuple[AssetVersion, str]:
     """One MLflow run with params, metrics and artifacts; one model version with lineage, alias challenger."""
     card = ensure_algorithm(registry, algorithm)
@@ -126,11 +178,17 @@ def _register(
     with training_run(registry, name, EXPERIMENT) as run:
         run_id = run.info.run_id
         _log_run(registry, run_id, data, trained.params, evaluation, trained.parity, name)
+        if provenance or scores is not None:
+            log_values(registry.client, run_id, provenance, scores.metrics() if scores else {})
+            for key, value in _provenance_tags(provenance, None).items():
+                registry.client.set_tag(run_id, key, value)
         lineage = [
             LineageRef("algorithm", card.name, str(card.version)),
             LineageRef("dataset", Path(data.source).name, None, {"digest": data.digest, "source": data.source}),
             LineageRef("run", run_id, None, {"experiment": EXPERIMENT}),
         ]
+        if provenance:  # the query the rows came from (e.g. the event records), with its own digest
+            lineage.insert(2, LineageRef("dataset", provenance.get("name", "provenance"), None, dict(provenance)))
         tags = {
             **type(trained.model).tags.to_mlflow_tags(),
             ALGORITHM_TAG: algorithm,

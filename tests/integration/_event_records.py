@@ -1,0 +1,29 @@
+"""Event stores the learning tests fill by hand: recorded reports and the outcomes the dispatch system reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from events.records import EventRecords
+
+T0 = 1_767_225_600.0  # 2026-01-01
+
+
+def report(event_id: str, at: float, text: str, category: str, **extra: Any) -> dict[str, object]:
+    """A recorded report as triage writes it (P3, 24 h unless given)."""
+    return {"id": event_id, "kind": "report", "at": at, "text": text, "category": category, "confidence": 0.9,
+            "priority": "P3", "sla_s": 86_400, "due_at": at + 86_400, **extra}  # fmt: skip
+
+
+def outcome(records: EventRecords, event_id: str, kind: str, at: float, **fields: str) -> None:
+    records.add_outcome(event_id, {"outcome_id": f"{event_id}-{kind}-{at}", "type": kind, "at": at, **fields})  # type: ignore[typeddict-item]
+
+
+def store(folder: Path) -> EventRecords:
+    """An empty store in ``folder`` (``events.db``), the one ``CITYMIND_EVENTS_URL`` of :func:`cli_env` names."""
+    return EventRecords(events_url(folder))
+
+
+def events_url(folder: Path) -> str:
+    return f"sqlite:///{folder / 'events.db'}"
