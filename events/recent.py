@@ -1,16 +1,38 @@
-"""Recent open reports, for merging duplicates (并单) and counting repeat callers: bounded in size and time.
+"""Recent open reports, for merging duplicates (并单) and counting repeat callers: bounded in bytes, count and time.
 With several ingress replicas they share one store (``events.state``), so a duplicate is found whichever
-replica each report reached."""
+replica each report reached.
+
+A report is kept as a MinHash signature of its character bigrams (:func:`signature`, ``PERMUTATIONS`` uint32
+slots, the same in every process), not as its text or its bigrams: under 1 KB whatever the text's length, so the
+default 32 MiB holds some 35,000 reports (docs/benchmarks/duplicates.json: bytes, speed, agreement with exact
+bigram Jaccard)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import sys
 import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+import numpy as np
+import numpy.typing as npt
+
 #: what the store keeps of a report: id, masked text, category, area, reporter id, epoch seconds
 RecentEntry = tuple[str, str, str, str | None, str | None, float]
+
+#: signature slots: the estimated Jaccard's standard error is at most 0.5/sqrt(PERMUTATIONS) (0.044)
+PERMUTATIONS = 128
+#: what a kept report costs beyond its id, reporter and signature objects (its record, time, places in the
+#: store's indexes and their slack): tracemalloc measured 250 after 20,000 reports through a 1 MiB budget
+_OVERHEAD = 300
+
+_U64 = npt.NDArray[np.uint64]
+# the PERMUTATIONS hash functions x -> (a x + b) >> 32 (mod 2^64, a odd), fixed: from SHAKE-256 of a constant
+_A, _B = np.frombuffer(hashlib.shake_256(b"citymind.events.recent").digest(16 * PERMUTATIONS), "<u8").reshape(2, -1)
+_A = _A | np.uint64(1)
 
 
 class Duplicate(TypedDict):
@@ -30,10 +52,10 @@ class Seen:
     reporter_count: int = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Report:
     id: str
-    grams: frozenset[str]
+    sig: bytes
     key: tuple[str | None, str]
     reporter: str | None
     at: float
@@ -41,71 +63,92 @@ class _Report:
 
 class RecentReports:
     """A report duplicates an earlier one when both are about the same category in the same area within
-    ``window_s`` and their texts share at least ``similarity`` of their character bigrams (Jaccard). At most
-    ``max_reports`` are kept (oldest dropped first), and none older than the window; a new report is compared
-    with the ``max_candidates`` most recent of its area and category, and the ``max_duplicates`` most similar
-    are returned (a flood of one complaint must not make every answer longer and slower)."""
+    ``window_s`` and their texts share at least ``similarity`` of their character bigrams (Jaccard, estimated:
+    the fraction of equal signature slots). At most ``max_reports`` are kept and ``max_bytes`` used (oldest
+    dropped first), and none older than the window; a new report is compared with the ``max_candidates`` most
+    recent of its area and category (one vectorised comparison), and the ``max_duplicates`` most similar are
+    returned (a flood of one complaint must not make every answer longer and slower)."""
 
     def __init__(
         self,
         window_s: float = 72 * 3600,
-        max_reports: int = 20_000,
+        max_reports: int = 100_000,
         similarity: float = 0.5,
         *,
         max_candidates: int = 500,
         max_duplicates: int = 5,
+        max_bytes: int = 32 * 2**20,
     ) -> None:
         self.window_s, self.max_reports, self.similarity = window_s, max_reports, similarity
-        self.max_candidates, self.max_duplicates = max_candidates, max_duplicates
+        self.max_candidates, self.max_duplicates, self.max_bytes = max_candidates, max_duplicates, max_bytes
         self._reports: OrderedDict[str, _Report] = OrderedDict()
-        self._by_key: dict[tuple[str | None, str], list[str]] = defaultdict(list)
+        self._by_key: dict[tuple[str | None, str], list[_Report]] = {}
         self._by_reporter: dict[str, int] = defaultdict(int)
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def add(self, id: str, text: str, category: str, area: str | None, reporter: str | None, at: float) -> Seen:
-        report = _Report(id, _bigrams(text), (area, category), reporter, at)
+        sig = signature(text)
         with self._lock:
             self._expire(at)
             if id in self._reports:  # the same report sent again replaces itself
                 self._drop(id)
+            group = self._by_key.get((area, category), [])
+            candidates = group[-self.max_candidates :]  # the most recent, bounded
             duplicates: list[Duplicate] = []
-            for other_id in self._by_key.get(report.key, [])[-self.max_candidates :]:  # the most recent, bounded
-                other = self._reports[other_id]
-                score = _jaccard(report.grams, other.grams)
-                if abs(at - other.at) <= self.window_s and score >= self.similarity:
-                    duplicates.append({"id": other.id, "similarity": round(score, 3), "at": other.at})
+            if candidates:
+                scores = similarities(sig, [c.sig for c in candidates])
+                ats = np.fromiter((c.at for c in candidates), np.float64, len(candidates))
+                hits = np.flatnonzero((scores >= self.similarity) & (np.abs(ats - at) <= self.window_s))
+                best = hits[np.lexsort((-ats[hits], -scores[hits]))][: self.max_duplicates]  # most similar, newest
+                duplicates = [
+                    {"id": candidates[i].id, "similarity": round(float(scores[i]), 3), "at": candidates[i].at}
+                    for i in best
+                ]
             count = 1 + (self._by_reporter.get(reporter, 0) if reporter else 0)
-            self._insert(report)
-        duplicates.sort(key=lambda d: (-float(d["similarity"]), -float(d["at"])))
-        return Seen(duplicates[: self.max_duplicates], count)
+            key = group[0].key if group else (area, category)  # one key object per area and category
+            self._insert(_Report(id, sig, key, reporter, float(at)))
+        return Seen(duplicates, count)
 
     def add_many(self, entries: list[RecentEntry]) -> list[Seen]:
-        """``add`` for each entry (its arguments), in order: a batch's own duplicates are found too."""
+        """``add`` for each entry (its arguments), in order: a batch's own duplicates are found too. Refilling
+        the window from an event store at start is this too (20,000 reports: docs/benchmarks/duplicates.json)."""
         return [self.add(*entry) for entry in entries]
 
     def __len__(self) -> int:
         return len(self._reports)
 
+    @property
+    def nbytes(self) -> int:
+        """The bytes the kept reports cost (as counted against ``max_bytes``)."""
+        return self._bytes
+
     def records(self) -> list[list[str | float | None]]:
-        """The reports kept, oldest first, as JSON can hold them: id, bigrams (joined, not the text), area,
+        """The reports kept, oldest first, as JSON can hold them: id, signature (base64, not the text), area,
         category, reporter, time."""
         with self._lock:
-            return [[r.id, "".join(r.grams), *r.key, r.reporter, r.at] for r in self._reports.values()]
+            return [[r.id, base64.b64encode(r.sig).decode(), *r.key, r.reporter, r.at] for r in self._reports.values()]
 
     def restore(self, records: list[list[Any]]) -> None:
-        """Keep ``records`` (from :meth:`records`) as if they had been added, in order."""
+        """Keep ``records`` (from :meth:`records`) as if they had been added, in order; a signature of another
+        length raises ``ValueError``."""
         with self._lock:
-            for id, grams, area, category, reporter, at in records:
+            for id, sig64, area, category, reporter, at in records:
+                sig = base64.b64decode(sig64, validate=True)
+                if len(sig) != 4 * PERMUTATIONS:
+                    raise ValueError(f"a signature of {len(sig)} bytes, this version keeps {4 * PERMUTATIONS}")
                 if id in self._reports:
                     self._drop(id)
-                self._insert(_Report(id, _split_grams(grams), (area, category), reporter, at))
+                group = self._by_key.get((area, category))
+                self._insert(_Report(id, sig, group[0].key if group else (area, category), reporter, float(at)))
 
     def _insert(self, report: _Report) -> None:
         self._reports[report.id] = report
-        self._by_key[report.key].append(report.id)
+        self._by_key.setdefault(report.key, []).append(report)
         if report.reporter:
             self._by_reporter[report.reporter] += 1
-        while len(self._reports) > self.max_reports:
+        self._bytes += _cost(report)
+        while self._reports and (len(self._reports) > self.max_reports or self._bytes > self.max_bytes):
             self._drop(next(iter(self._reports)))
 
     def _expire(self, now: float) -> None:
@@ -117,27 +160,48 @@ class RecentReports:
 
     def _drop(self, id: str) -> None:
         report = self._reports.pop(id)
-        ids = self._by_key[report.key]
-        ids.remove(id)
-        if not ids:
+        group = self._by_key[report.key]
+        group.remove(report)  # by identity (eq=False); the oldest is at the front
+        if not group:
             del self._by_key[report.key]
         if report.reporter:
             self._by_reporter[report.reporter] -= 1
             if not self._by_reporter[report.reporter]:
                 del self._by_reporter[report.reporter]
+        self._bytes -= _cost(report)
 
 
-def _bigrams(text: str) -> frozenset[str]:
+def signature(text: str) -> bytes:
+    """The MinHash of ``text``'s character bigrams (whitespace removed; a text of under two characters is its own
+    single gram): ``PERMUTATIONS`` little-endian uint32. A bigram is its two code points (42 bits, no hash to
+    collide), mixed, then hashed ``PERMUTATIONS`` ways with fixed parameters: the same in every process."""
     squeezed = "".join(text.split())
-    return frozenset(squeezed[i : i + 2] for i in range(len(squeezed) - 1)) or frozenset([squeezed])
+    codes = np.frombuffer(squeezed.encode("utf-32-le"), "<u4").astype(np.uint64)
+    if len(codes) >= 2:
+        grams = (codes[:-1] << np.uint64(21)) | codes[1:]
+    else:  # one character, or none
+        grams = codes | np.uint64(1 << 42) if len(codes) else np.array([1 << 43], np.uint64)
+    hashed: _U64 = (_mix(grams)[:, None] * _A + _B) >> np.uint64(32)
+    return bytes(hashed.min(axis=0).astype("<u4").tobytes())
 
 
-def _split_grams(joined: str) -> frozenset[str]:
-    """The bigrams ``records`` joined (a text of under two characters is its own single gram)."""
-    if len(joined) < 2:
-        return frozenset([joined])
-    return frozenset(joined[i : i + 2] for i in range(0, len(joined), 2))
+def similarities(sig: bytes, others: list[bytes]) -> npt.NDArray[np.float64]:
+    """The estimated Jaccard of ``sig``'s text with each of ``others``': the fraction of equal slots."""
+    mine = np.frombuffer(sig, "<u4")
+    theirs = np.frombuffer(b"".join(others), "<u4").reshape(len(others), len(mine))
+    equal: npt.NDArray[np.intp] = np.count_nonzero(theirs == mine, axis=1)
+    return equal / len(mine)
 
 
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
+def _mix(x: _U64) -> _U64:
+    """SplitMix64's finaliser: every bit of a bigram's code points moves about half of the output's."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _cost(report: _Report) -> int:
+    """What ``report`` costs against ``max_bytes``: its id, reporter and signature objects, and the rest (its
+    area and category are shared with the other reports of the same ones, and not counted)."""
+    reporter = sys.getsizeof(report.reporter) if report.reporter else 0
+    return _OVERHEAD + sys.getsizeof(report.sig) + sys.getsizeof(report.id) + reporter

@@ -148,7 +148,7 @@ class EventState:
 
 
 #: the layout of the saved state; another one is set aside, not misread
-FORMAT = 1
+FORMAT = 2  # 2: recent reports as MinHash signatures, not bigrams
 
 
 class Wait(Protocol):

@@ -232,7 +232,7 @@ def test_an_unreadable_event_state_is_set_aside_and_the_state_starts_empty(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "event_state.json"
-    path.write_text('{"format": 1, "recent": [{"id": "a"}]', encoding="utf-8")
+    path.write_text('{"format": 2, "recent": [{"id": "a"}]', encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="citymind.events"):
         state = EventState(path)
     assert len(state.recent) == 0 and len(state.timers) == 0
