@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from citymind.files import write_private
 from events.ports import SeriesHour
 from events.recent import RecentEntry, RecentReports, Seen
+from events.records import EventRecords
 from rules.timers import Outcome, RuleTimers, Step
 
 if TYPE_CHECKING:
@@ -37,10 +38,21 @@ class EventState:
     own). With a ``path`` they outlive a restart: read from it at start, written to it (atomically, owner-only)
     every ``save_every_s`` when something changed, and when the state closes (the gateway's shutdown closes the
     actor; a replica's own closes in ``__del__`` when Serve stops the replica). A file that cannot be read is set
-    aside (``.unreadable``) with a warning, and the state starts empty."""
+    aside (``.unreadable``) with a warning, and the state starts empty. With ``events_url`` (where events are
+    recorded) the recent reports are not written to the file: the newest ``refill`` recorded reports of the window
+    are read back from the store at start."""
 
-    def __init__(self, path: str | Path | None = None, save_every_s: float = 30.0, max_series: int = 10_000) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        save_every_s: float = 30.0,
+        max_series: int = 10_000,
+        *,
+        events_url: str | None = None,
+        refill: int = 20_000,
+    ) -> None:
         self.recent = RecentReports()
+        self.events_url = events_url
         self.timers = RuleTimers()
         self.hours: OrderedDict[tuple[str, str | None], float] = OrderedDict()  # last hour evaluated, per series
         self.max_series = max_series
@@ -51,6 +63,9 @@ class EventState:
         self._stop, self._saving, self._lock = threading.Event(), threading.Lock(), threading.Lock()
         if self.path is not None:
             self._load(self.path)
+        if events_url:
+            self._refill(events_url, refill)
+        if self.path is not None:
             threading.Thread(target=self._save_every, args=(save_every_s,), name="event-state", daemon=True).start()
 
     def add_many(self, entries: list[RecentEntry]) -> list[Seen]:
@@ -84,7 +99,8 @@ class EventState:
                 return
             with self._lock:
                 hours = [[*key, hour] for key, hour in self.hours.items()]
-            state = {"format": FORMAT, "recent": self.recent.records(), "timers": self.timers.records(), "hours": hours}
+            recent = [] if self.events_url else self.recent.records()  # the event store keeps them then
+            state = {"format": FORMAT, "recent": recent, "timers": self.timers.records(), "hours": hours}
             write_private(self.path, json.dumps(state, ensure_ascii=False, separators=(",", ":")))
             self._saved, self.saved_at = changes, time.time()
 
@@ -121,6 +137,18 @@ class EventState:
                 log.warning(
                     "could not save the event state to %s (%s); trying again in %.0f s", self.path, exc, seconds
                 )
+
+    def _refill(self, events_url: str, limit: int) -> None:
+        """The newest ``limit`` recorded reports of the recent window, oldest first, as if just added."""
+        records = EventRecords(events_url, migrate=False)
+        try:
+            since = time.time() - self.recent.window_s
+            self.recent.add_many(records.recent_reports(since, limit))
+        except Exception as exc:  # a store not migrated yet, or down: the window starts empty
+            log.warning("the recent reports could not be read back from the event store (%s); starting empty", exc)
+        finally:
+            records.close()
+        log.info("%d recent reports read back from the event store", len(self.recent))
 
     def _load(self, path: Path) -> None:
         if not path.exists():

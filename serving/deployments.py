@@ -133,12 +133,14 @@ class GatewayIngress:
 
     def _event_state(self) -> EventStore | None:
         """With two or more ingress replicas, the ``event-state`` actor's, shared with the others; else this
-        replica's own, persisted to ``state_file`` if one is set."""
-        if self.config.ingress_replicas >= 2:
-            return SharedEventState(
-                event_state_actor(self.config.state_file, self.config.tracking_uri, self.config.env)
-            )
-        return EventState(self.config.state_file) if self.config.state_file else None
+        replica's own, persisted to ``state_file`` if one is set. Where events are recorded, the recent reports
+        come back from the event store at start."""
+        c = self.config
+        if c.ingress_replicas >= 2:
+            return SharedEventState(event_state_actor(c.state_file, c.tracking_uri, c.env, events_url=c.events_url))
+        if c.state_file or c.events_url:
+            return EventState(c.state_file, events_url=c.events_url)
+        return None
 
     def check_health(self) -> None:
         if not self.hub.served():

@@ -20,11 +20,12 @@ ACTOR_PREFIX = "event-state-"
 
 
 def event_state_actor(
-    state_file: str | None, tracking_uri: str, env: dict[str, str] | None = None
+    state_file: str | None, tracking_uri: str, env: dict[str, str] | None = None, *, events_url: str | None = None
 ) -> ActorHandle[EventState]:
     """The ``event-state`` actor of this registry and state file, started by the first ingress replica that asks
     (the others get the same one): detached, so it outlives any one replica, and restarted by Ray if its process
-    dies (it reads its file again). ``close_event_state_actors`` saves and stops it."""
+    dies (it reads its file again, and its recent reports from ``events_url``). ``close_event_state_actors`` saves
+    and stops it."""
 
     key = hashlib.blake2b(f"{tracking_uri}\n{state_file or ''}".encode(), digest_size=6).hexdigest()
     options = {"runtime_env": {"env_vars": env}} if env else {}
@@ -39,7 +40,7 @@ def event_state_actor(
             num_cpus=0,
             **options,
         )
-        .remote(state_file)
+        .remote(state_file, events_url=events_url)
     )
     return cast("ActorHandle[EventState]", actor)  # ray.remote(cls) is typed as maybe the class itself
 

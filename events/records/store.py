@@ -4,7 +4,6 @@ default, PostgreSQL by URL at scale; the same tables and Alembic migrations on b
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import hmac
@@ -14,7 +13,6 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     RowMapping,
-    Select,
     and_,
     delete,
     func,
@@ -36,6 +33,7 @@ from citymind.errors import EventNotFound, EventStoreUnavailable, ValidationErro
 from citymind.settings import Settings, get_settings
 from events.records import lifecycle
 from events.records.database import engine_for, insert_ignoring_duplicates, reporter_key
+from events.records.query import EventFilter, cursor_of, filtered, overdue, read_cursor
 from events.records.schema import VERSION_TABLE, events, outcomes
 
 log = logging.getLogger("citymind.events")
@@ -47,20 +45,6 @@ TIME_COLUMNS = ("at", "recorded_at", "due_at", "escalate_at", "accepted_at", "re
                 "escalated_at")  # fmt: skip
 MAX_PAGE = 500
 _MIGRATING = threading.Lock()
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    """Which events to list: each given field must match; ``overdue`` True keeps only overdue ones (at ``now``)."""
-
-    status: str | None = None
-    department: str | None = None
-    area: str | None = None
-    category: str | None = None
-    kind: str | None = None
-    overdue: bool | None = None
-    since: float | None = None
-    until: float | None = None
 
 
 class EventRecords:
@@ -179,7 +163,7 @@ class EventRecords:
         now = time.time() if now is None else now
         with self._write() as conn:
             ids = conn.scalars(
-                select(events.c.id).where(_overdue(now), events.c.escalated_at.is_(None)).limit(limit)
+                select(events.c.id).where(overdue(now), events.c.escalated_at.is_(None)).limit(limit)
             ).all()
             if not ids:
                 return []
@@ -226,25 +210,39 @@ class EventRecords:
     ) -> dict[str, Any]:
         """Newest first: ``{"events": [...], "next": cursor or None}``; pass ``next`` back for the page after."""
         limit = max(1, min(limit, MAX_PAGE))
-        query = _filtered(select(events), where, time.time() if now is None else now)
+        query = filtered(select(events), where, time.time() if now is None else now)
         if cursor:
-            at, last = _read_cursor(cursor)
+            at, last = read_cursor(cursor)
             query = query.where(or_(events.c.at < at, and_(events.c.at == at, events.c.id < last)))
         query = query.order_by(events.c.at.desc(), events.c.id.desc()).limit(limit + 1)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         more = len(rows) > limit
         rows = rows[:limit]
-        return {"events": [_answer(r) for r in rows], "next": _cursor(rows[-1]) if more else None}
+        return {"events": [_answer(r) for r in rows], "next": cursor_of(rows[-1]) if more else None}
 
     def rows(
         self, columns: Sequence[str], where: EventFilter | None = None, now: float | None = None
     ) -> Iterator[tuple[Any, ...]]:
         """The given columns of the matching events, oldest first (for evaluation, training and backtests)."""
         query = select(*(events.c[name] for name in columns))
-        query = _filtered(query, where or EventFilter(), time.time() if now is None else now).order_by(events.c.at)
+        query = filtered(query, where or EventFilter(), time.time() if now is None else now).order_by(events.c.at)
         with self.engine.connect() as conn:
             yield from conn.execute(query.execution_options(yield_per=10_000))
+
+    def recent_reports(self, since: float, limit: int) -> list[tuple[str, str, str, str | None, str | None, float]]:
+        """The newest ``limit`` reports since ``since``, oldest first, as the recent-report store takes them: report
+        id, masked text, category, area, hashed reporter, time."""
+        columns = (events.c.report_id, events.c.text, events.c.category, events.c.area, events.c.reporter, events.c.at)
+        query = (
+            select(*columns)
+            .where(events.c.kind == "report", events.c.at >= since, events.c.text.is_not(None))
+            .order_by(events.c.at.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [(str(r[0]), str(r[1]), str(r[2]), r[3], r[4], float(r[5])) for r in reversed(rows)]
 
     def timeline_rows(self, types: Sequence[str], since: float | None = None) -> list[dict[str, Any]]:
         """Outcomes of the given types (with their event's area, category and lead), oldest first."""
@@ -343,40 +341,6 @@ def _step(outcome: RowMapping) -> dict[str, Any]:
 
 def _iso(value: float | None) -> str | None:
     return None if value is None else datetime.fromtimestamp(value).isoformat(timespec="seconds")
-
-
-def _overdue(now: float) -> Any:
-    open_ = events.c.status.not_in(lifecycle.DONE)
-    late = or_(events.c.due_at < now, and_(events.c.escalate_at < now, events.c.accepted_at.is_(None)))
-    return and_(open_, late)
-
-
-def _filtered(query: Select[Any], where: EventFilter, now: float) -> Select[Any]:
-    for name in ("status", "department", "area", "category", "kind"):
-        value = getattr(where, name)
-        if value is not None:
-            query = query.where(events.c[name] == value)
-    if where.overdue is not None:
-        query = query.where(_overdue(now) if where.overdue else ~_overdue(now))
-    if where.since is not None:
-        query = query.where(events.c.at >= where.since)
-    if where.until is not None:
-        query = query.where(events.c.at < where.until)
-    return query
-
-
-def _cursor(row: RowMapping) -> str:
-    return base64.urlsafe_b64encode(json.dumps([row["at"], row["id"]]).encode()).decode().rstrip("=")
-
-
-def _read_cursor(cursor: str) -> tuple[float, str]:
-    try:
-        at, last = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return float(at), str(last)
-    except (ValueError, TypeError) as exc:
-        raise ValidationError(
-            f"cursor {cursor[:40]!r} is not one this gateway gave ({exc}); start without one"
-        ) from None
 
 
 def _same_outcome(earlier: RowMapping, outcome: lifecycle.Outcome) -> None:

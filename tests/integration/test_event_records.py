@@ -189,3 +189,21 @@ def test_migrations_run_again_safely_beside_mlflows_own_revision_table(url: str)
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "some-mlflow-revision"
         conn.execute(text("DROP TABLE alembic_version"))
     first.close()
+
+
+def test_the_recent_reports_come_back_from_the_store_not_the_state_file(
+    url: str, records: EventRecords, tmp_path: Path
+) -> None:
+    import json
+
+    from events.state import EventState
+
+    text_ = "南村镇幸福小区门口垃圾堆放很久没人清理"
+    records.record([event(f"e{i}", at=NOW - 60 + i, report_id=f"r{i}", text=text_, reporter="h1") for i in range(3)])
+    records.record([event("old", at=NOW - 4 * 86400, report_id="r-old", text=text_)])  # outside the 72 h window
+    state = EventState(tmp_path / "state.json", events_url=url)
+    assert len(state.recent) == 3
+    [seen] = state.add_many([("r9", text_ + "了", "市容环境", "南村镇", "h1", NOW)])
+    assert {d["id"] for d in seen.duplicates} == {"r0", "r1", "r2"} and seen.reporter_count == 4
+    state.close()
+    assert json.loads((tmp_path / "state.json").read_text())["recent"] == []  # the store keeps them
