@@ -3,7 +3,7 @@ canary arm, shadow agreement, rule firings per rule, records per call."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 #: the registry every citymind metric of a process is kept in (the gateway adds its request metrics)
 METRICS = CollectorRegistry(auto_describe=True)
@@ -28,4 +28,11 @@ OUTCOMES = Counter(
 )
 ESCALATIONS = Counter(
     "citymind_event_escalations", "Overdue events escalated, by clock (sla, escalate)", ["clock"], registry=METRICS
+)
+EVALUATION = Gauge(
+    "citymind_evaluation",
+    "综合评判 of the last 7 days' reports: first_time_right, category_accuracy, sla_compliance, satisfaction, "
+    "reopen_rate (NaN: nothing to rate yet)",
+    ["measure"],
+    registry=METRICS,
 )

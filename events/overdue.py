@@ -1,18 +1,20 @@
 """Overdue events (超期督办): a recorded event past its SLA without being resolved, or past ``escalate_after``
 without being accepted, is escalated once — whichever replica finds it first claims it in the store — through the
 ``overdue`` rules of the rule set the engine follows. The escalation goes on the event's timeline. The same watch
-purges records past ``retention_days`` once an hour."""
+purges records past ``retention_days`` once an hour and refreshes the 综合评判 gauges every five minutes."""
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from events.metrics import ESCALATIONS, RULE_FIRINGS
+from events.evaluation import headline
+from events.metrics import ESCALATIONS, EVALUATION, RULE_FIRINGS
 from events.records import EventRecords
 from events.triage import merge_decisions
 from rules.service import RuleService
@@ -31,9 +33,10 @@ class OverdueWatch:
         rules: Callable[[], RuleService],
         interval_s: float = 30.0,
         purge_every_s: float = 3600.0,
+        gauge_every_s: float = 300.0,
     ) -> None:
         self.records, self.rules = records, rules
-        self.interval_s, self.purge_every_s = interval_s, purge_every_s
+        self.interval_s, self.purge_every_s, self.gauge_every_s = interval_s, purge_every_s, gauge_every_s
         self.last_error: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -67,8 +70,13 @@ class OverdueWatch:
     def stop(self) -> None:
         self._stop.set()
 
+    def gauge(self, now: float | None = None) -> None:
+        """Set the 综合评判 gauges from the last 7 days' outcomes."""
+        for measure, value in headline(self.records, now=now).items():
+            EVALUATION.labels(measure).set(float("nan") if value is None else value)
+
     def _run(self) -> None:
-        purged_at = 0.0
+        purged_at = gauged_at = -math.inf
         while not self._stop.wait(self.interval_s):
             try:
                 self.sweep()
@@ -76,6 +84,9 @@ class OverdueWatch:
                     purged_at = time.monotonic()
                     if gone := self.records.purge():
                         log.info("purged %d event records past their retention", gone)
+                if time.monotonic() - gauged_at >= self.gauge_every_s:
+                    gauged_at = time.monotonic()
+                    self.gauge()
                 self.last_error = None
             except Exception as exc:  # reported; the next sweep tries again
                 self.last_error = f"{type(exc).__name__}: {exc}"

@@ -25,6 +25,7 @@ from serving.replica import Replica
 from serving.routes_catalogue import catalogue_router
 from serving.routes_classify import ModelRunnerHandle, classify_router
 from serving.routes_components import components_router
+from serving.routes_evaluation import evaluation_router
 from serving.routes_events import events_router
 from serving.routes_forecast import forecast_router
 from serving.routes_health import health_router
@@ -94,6 +95,7 @@ def create_app(
         app.include_router(video_router(video, video_config, replica))
     app.include_router(triage_router(replica))
     app.include_router(events_router(replica))
+    app.include_router(evaluation_router(replica))
     app.include_router(open311_router(replica))
     app.include_router(health_router(replica))
     app.include_router(catalogue_router(hub))
