@@ -41,7 +41,8 @@ RATES = (
     ("satisfaction", "satisfied", "rated"),
     ("reopen_rate", "reopened", "finished"),
 )
-MAX_SPAN_DAYS = 400
+#: a period's longest span (the store holds ``retention_days``, 365 by default; a replay of old records may hold more)
+MAX_SPAN_DAYS = 3660
 
 
 def evaluate(

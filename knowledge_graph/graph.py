@@ -84,17 +84,28 @@ class CityKnowledge:
         return found[:limit]
 
     def resolve(self, text: str, type: str) -> str:
-        """The one node of ``type`` named ``text`` exactly; ``UnknownConcept`` with suggestions when none is,
-        ``AmbiguousConcept`` listing the candidates (with codes) when several are."""
+        """The one node of ``type`` named ``text`` exactly (of several on one branch, the broadest);
+        ``UnknownConcept`` with suggestions when none is, ``AmbiguousConcept`` listing the candidates (with codes)
+        when several on different branches are."""
         exact = {m.node for m in self.lookup(text, type, fuzzy=False, limit=1_000)}
         if len(exact) == 1:
             return exact.pop()
+        if (broadest := self._broadest(exact)) is not None:
+            return broadest
         if exact:
             listed = "; ".join(self._describe(n) for n in sorted(exact))
             raise AmbiguousConcept(f"{text!r} names {len(exact)} {type} nodes: {listed}. Use a code or an id.")
         close = sorted({m.label for m in self.lookup(text, type)})
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise UnknownConcept(f"no {type} named {text!r}.{hint}")
+
+    def _broadest(self, nodes: set[str]) -> str | None:
+        """The one of ``nodes`` every other one is under (a catalogue naming a subcategory like its parent,
+        交通运输 › 交通运输: the name means the parent), else None."""
+        for node in nodes:
+            if all(node in self.ancestors(other, "broader") for other in nodes):
+                return node
+        return None
 
     def _describe(self, node: str) -> str:
         data = self.graph.nodes[node]

@@ -27,7 +27,7 @@ def evaluation_router(replica: Replica) -> APIRouter:
     ) -> dict[str, Any]:
         """Per group: volume, first-time-right dispatch, category accuracy, SLA compliance, median time to accept
         and to resolve, satisfaction, reopen rate (each rate with its numerator and denominator). The period is
-        ``[since, until)``, by default the 30 days up to now; at most 400 days."""
+        ``[since, until)``, by default the 30 days up to now; at most 3660 days."""
         if replica.records is None:
             raise EventStoreUnavailable("this gateway records no events (CITYMIND_EVENTS_URL=off)")
         return evaluate(

@@ -4,6 +4,7 @@ its event state on the way out."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from events.records import EventRecords
 from tests.conftest import free_port
 
 pytestmark = [pytest.mark.serve, pytest.mark.slow]
@@ -91,7 +93,10 @@ def test_citymind_serve_classifies_a_report_and_stops_cleanly(
         assert proc.wait(timeout=90) == 0, log.read_text()[-3000:]
         assert "gateway stopped" in log.read_text()
         assert wait_for_no_processes(proc.pid) == {}, "Ray processes outlived citymind serve"
-        assert triaged["id"] in state.read_text(encoding="utf-8")  # the event state, written as the gateway stopped
+        assert json.loads(state.read_text(encoding="utf-8"))["format"] == 2  # the event state, written as it stopped
+        records = EventRecords(f"sqlite:///{Path(env['CITYMIND_HOME']) / 'events.db'}", migrate=False)
+        assert records.get(triaged["event_id"])["report_id"] == triaged["id"]  # recorded in the embedded store
+        records.close()
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{url}/v2/health/live", timeout=5)
     finally:

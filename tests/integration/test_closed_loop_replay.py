@@ -48,8 +48,11 @@ def env(bootstrapped: MlflowRegistry, tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def knowledge(registry: MlflowRegistry, taxonomy: Path) -> None:
-    """Pingdu's places and departments with the real catalogue's categories, each top category led city-wide."""
-    kg = import_catalogue(taxonomy, scheme="tipdm", into=load_pingdu())
+    """Pingdu's places and departments with the real catalogue's categories (instead of Pingdu's own, some of
+    which have the same names), each top category led city-wide."""
+    kg = load_pingdu()
+    kg.graph.remove_nodes_from([n for n, data in kg.graph.nodes(data=True) if data["type"] == "EventCategory"])
+    kg = import_catalogue(taxonomy, scheme="tipdm", into=kg)
     for label, department in LEADS.items():
         kg.add_edge(department, kg.resolve(label, "EventCategory"), "leads", source="replay: 一级分类 → 主办")
     KnowledgeSnapshot(kg).register(registry, KNOWLEDGE)
@@ -121,7 +124,7 @@ def test_the_loop_learns_from_real_outcomes(
         assert learned["promoted"], learned["comparison"]
         assert client.post("/v1/models/refresh").status_code == 200
         decided = replay(client, all_messages[cut:], graph)
-        evaluation = client.get("/v1/evaluation", params={"by": "model", "since": "2000-01-01", "until": "2100-01-01"})
+        evaluation = client.get("/v1/evaluation", params={"by": "model", "since": "2011-01-01", "until": "2020-02-01"})
     assert evaluation.status_code == 200, evaluation.text
     labels = [m["label"] for m in all_messages[cut:]]
     macro_f1 = f1_score(labels, decided, average="macro")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from knowledge_graph.defaults import load_pingdu
-from knowledge_graph.errors import KnowledgeError, UnknownConcept
+from knowledge_graph.errors import AmbiguousConcept, KnowledgeError, UnknownConcept
 from knowledge_graph.graph import CityKnowledge
 
 
@@ -54,6 +54,16 @@ def test_dispatch_falls_back_up_the_category_tree() -> None:
     answer = kg.validate().dispatch("井盖异响", "李园街道")
     assert answer.lead == "市城市管理局" and answer.path[-1].startswith("市容环境 @ city-wide")
     assert len(answer.path) == 6  # 3 areas (李园街道, 平度市, city-wide) × 2 categories
+
+
+def test_a_subcategory_named_like_its_parent_means_the_parent_and_unrelated_namesakes_stay_ambiguous() -> None:
+    kg = load_pingdu()  # real catalogues do this: 交通运输 › 交通运输 (the 517-row TipDM one)
+    kg.add_node("pingdu:01.98", "EventCategory", "市容环境", notation="01.98", scheme="pingdu", alt=[], hidden=[])
+    kg.add_edge("pingdu:01.98", "pingdu:01", "broader")
+    assert kg.validate().resolve("市容环境", "EventCategory") == "pingdu:01"
+    kg.add_node("other:01", "EventCategory", "市容环境", notation="01", scheme="other", alt=[], hidden=[])
+    with pytest.raises(AmbiguousConcept, match="names 3 EventCategory nodes"):
+        kg.resolve("市容环境", "EventCategory")
 
 
 def test_unknown_category_or_area_suggests_close_matches(pingdu: CityKnowledge) -> None:
