@@ -71,7 +71,12 @@ class ValidationError(CitymindError, ValueError):
         self.location = location
 
 
-class UnknownTerm(ValidationError):
+class Unprocessable(ValidationError):
+    """Well-formed input that does not fit what is served (a component's input, a model's window, the knowledge's
+    terms): HTTP 422, where malformed input is a 400."""
+
+
+class UnknownTerm(Unprocessable):
     """A category or department the current knowledge snapshot does not name; the message lists close ones."""
 
 

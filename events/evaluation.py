@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 
-from citymind.errors import ValidationError
+from citymind.errors import Unprocessable, ValidationError
 from events.records import EventRecords
 from events.records.lifecycle import DONE
 from events.records.schema import events
@@ -62,7 +62,7 @@ def evaluate(
     until = now if until is None else until
     since = until - 30 * 86400 if since is None else since
     if not since < until or until - since > MAX_SPAN_DAYS * 86400:
-        raise ValidationError(f"the period must run forward and span at most {MAX_SPAN_DAYS} days")
+        raise Unprocessable(f"the period must run forward and span at most {MAX_SPAN_DAYS} days")
     window = [events.c.at >= since, events.c.at < until, *([events.c.kind == kind] if kind else [])]
     groups = _counts(records, _KEYS[by], window, now)
     _add_medians(records, _KEYS[by], window, groups)
@@ -114,7 +114,7 @@ def _counts(
         for row in conn.execute(query).mappings():
             group = _group_name(keys, [row[k] for k in keys])
             counts = {name: int(row[name] or 0) for name in ("volume", *conditions)}
-            out[group] = {"group": group, **dict(zip(keys, (row[k] for k in keys), strict=True)), **counts}
+            out[group] = {"group": group, "key": {k: row[k] for k in keys}, **counts}
             out[group].update(_rates(counts))
     return out
 
@@ -162,4 +162,4 @@ def _group_name(keys: Sequence[str], values: Sequence[object]) -> str:
 
 def _empty(group: str) -> dict[str, Any]:
     counts = dict.fromkeys(("volume", *_conditions(0.0)), 0)
-    return {"group": group, **counts, **_rates(counts), "median_accept_s": None, "median_resolve_s": None}
+    return {"group": group, "key": {}, **counts, **_rates(counts), "median_accept_s": None, "median_resolve_s": None}

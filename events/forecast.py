@@ -12,7 +12,7 @@ from typing import NotRequired, TypedDict
 
 import numpy as np
 
-from citymind.errors import ValidationError
+from citymind.errors import Unprocessable
 from models.forecast.onnx_graph import FORECAST_METADATA
 from models.served import ModelSource, ServedModel
 
@@ -76,7 +76,7 @@ def forecast_contract(model: ServedModel) -> ForecastContract:
         return cached[1]
     meta = model.session.get_modelmeta().custom_metadata_map
     if FORECAST_METADATA not in meta:
-        raise ValidationError(
+        raise Unprocessable(
             f"model {model.name} v{model.version} is not a forecaster; call /v2/models/{model.name}/infer.",
             location="model",
         )
@@ -98,7 +98,7 @@ def forecaster_feed(
     UTC (as the model was trained) and, when the model uses weather, ``exog`` at the last hour."""
     window = int(contract["window"])
     if len(history) < window and not rules.pad:
-        raise ValidationError(
+        raise Unprocessable(
             f"{len(history)} hourly values given; this model reads the last {window} (a week): "
             f"send at least {window}, oldest first.",
             location="history",
@@ -112,7 +112,7 @@ def forecaster_feed(
     if columns:
         feed["exog"] = np.array([exog_values(exog, columns)], dtype=np.float64)
     elif exog:
-        raise ValidationError("this model uses no weather columns; leave 'exog' out.", location="exog")
+        raise Unprocessable("this model uses no weather columns; leave 'exog' out.", location="exog")
     return feed
 
 
@@ -120,13 +120,13 @@ def _check_observed(recent: np.ndarray, window: int, rules: FeedRules) -> None:
     observed = ~np.isnan(recent)
     if rules.min_observed is not None:
         if int(observed.sum()) < rules.min_observed:
-            raise ValidationError(
+            raise Unprocessable(
                 f"{rules.label}{int(observed.sum())} hourly readings in the last week; the forecaster needs at "
                 f"least {rules.min_observed} (it reads {window} hours)"
             )
         return
     if not observed[-24:].any() or observed.mean() < MIN_OBSERVED_FRACTION:
-        raise ValidationError(
+        raise Unprocessable(
             f"{int(observed.sum())} readings in the last {window} hours and "
             f"{int(observed[-24:].sum())} in the last 24; a forecast needs at least one in the last 24 hours and "
             f"{MIN_OBSERVED_FRACTION:.0%} of the {window}.",
@@ -138,7 +138,7 @@ def exog_values(given: dict[str, Reading] | None, columns: list[str]) -> list[fl
     given = given or {}
     missing, unknown = [c for c in columns if c not in given], [c for c in given if c not in columns]
     if missing or unknown:
-        raise ValidationError(
+        raise Unprocessable(
             f"this model reads exog {columns} at the last hour (null when unknown); missing {missing}, "
             f"unknown {unknown}.",
             location="exog",
@@ -149,6 +149,11 @@ def exog_values(given: dict[str, Reading] | None, columns: list[str]) -> list[fl
 def run_forecaster(model: ServedModel, feed: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The mean forecast and its interval, each one row of ``horizon`` hours."""
     mean, lower, upper = model.run(["forecast", "lower", "upper"], feed)
+    if not (np.isfinite(mean).all() and np.isfinite(lower).all() and np.isfinite(upper).all()):
+        raise Unprocessable(
+            f"model {model.name} v{model.version} forecasts no finite values from these readings; they are far "
+            "outside what it was trained on (send readings in the indicator's units)"
+        )
     return mean[0], lower[0], upper[0]
 
 
@@ -176,7 +181,7 @@ def forecast_answer(
         "summary": {
             "max": max(values),
             "min": min(values),
-            "mean": round(sum(values) / len(values), 4),
+            "mean": round(math.fsum(v / len(values) for v in values), 4),  # no overflow near the float limit
             "hours": len(values),
         },
     }
@@ -191,7 +196,7 @@ def indicator_forecast(
     served = hub.get(model or f"{indicator}-forecaster")
     contract = forecast_contract(served)
     if contract.get("exog"):
-        raise ValidationError(f"model {served.name} needs weather at the origin; call /v1/forecast with 'exog'")
+        raise Unprocessable(f"model {served.name} needs weather at the origin; call /v1/forecast with 'exog'")
     last = datetime.fromisoformat(times[-1])
     rules = FeedRules(pad=True, min_observed=min_observed, label=f"{indicator}: ")
     mean, lower, upper = run_forecaster(served, forecaster_feed(contract, list(history), last, rules=rules))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NotRequired, Required, TypedDict
 
-from citymind.errors import CitymindError, ValidationError
+from citymind.errors import CitymindError, Unprocessable, ValidationError
 from events.canary import Canary
 from events.classify import RoutedClassification, classify_routed
 from events.metrics import BATCH_SIZE, RECORDED, RULE_FIRINGS
@@ -390,7 +390,7 @@ def _parse_time(value: object) -> datetime:
     except ValueError:
         raise ValidationError(f"time must be ISO 8601, e.g. '2026-11-26T09:30:00'. Got {value!r}.") from None
     if not EARLIEST <= when.replace(tzinfo=None) < LATEST:
-        raise ValidationError(
+        raise Unprocessable(
             f"time {when.isoformat()} is outside {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}; send when it was reported"
         )
     return when

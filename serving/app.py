@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Response
-from fastapi.openapi.utils import get_openapi
 
 import citymind
 from citymind.access import KeyStore, QuotaBook, key_store, quotas
@@ -20,11 +19,12 @@ from serving.errors import JSONAnswer, install_error_handlers
 from serving.limits import BodySizeLimit
 from serving.metrics import RequestMetrics, exposition
 from serving.model_hub import ModelHub
-from serving.oip import InferenceRequest
+from serving.openapi import publish
 from serving.replica import Replica
 from serving.routes_catalogue import catalogue_router
 from serving.routes_classify import ModelRunnerHandle, classify_router
 from serving.routes_components import components_router
+from serving.routes_docs import docs_router
 from serving.routes_evaluation import evaluation_router
 from serving.routes_events import events_router
 from serving.routes_forecast import forecast_router
@@ -73,6 +73,8 @@ def create_app(
         lifespan=lifespan,
         default_response_class=JSONAnswer,
         title="citymind gateway",
+        docs_url=None,  # served by routes_docs from the installed package's files, not a CDN
+        redoc_url=None,
         version=citymind.__version__,
         description="Inference gateway of the city brain: Open Inference Protocol (KServe v2) and the "
         "event engine's task endpoints.",
@@ -81,7 +83,9 @@ def create_app(
     app.add_middleware(BodySizeLimit)
     store = keys if keys is not None else key_store()
     store.check()  # a keys file that cannot be read stops the gateway here, with what to do
-    app.add_middleware(ApiKeys, keys=store, mode=auth, host=host, quotas=QuotaBook(quotas(quota_overrides)))
+    app.add_middleware(
+        ApiKeys, keys=store, mode=auth, host=host, quotas=QuotaBook(quotas(quota_overrides)), routes=app.router.routes
+    )
     app.add_middleware(RequestMetrics)  # added last, so outermost: refused requests are counted too
     install_error_handlers(app)
     app.include_router(oip_router(replica))
@@ -107,21 +111,6 @@ def create_app(
         body, content_type = exposition(replica.metrics)
         return Response(body, media_type=content_type)
 
-    _publish_oip_schema(app)
+    app.include_router(docs_router(app))
+    publish(app)
     return app
-
-
-def _publish_oip_schema(app: FastAPI) -> None:
-    """The OIP infer routes read raw bodies (for the binary extension); publish their JSON schema anyway."""
-
-    def openapi() -> dict[str, object]:
-        if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            defs = InferenceRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.update(defs.pop("$defs", {}))
-            components["InferenceRequest"] = defs
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

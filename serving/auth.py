@@ -6,21 +6,30 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Sequence
 
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from citymind.access import AccessDenied, KeysFileError, KeyStore, QuotaBook, allowed
 from citymind.errors import QuotaExceeded
 from serving.errors import send_error
 
-OPEN_PATHS = {"/v2/health/live", "/v2/health/ready", "/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
+OPEN_PATHS = {"/v2/health/live", "/v2/health/ready", "/v1/health", "/docs", "/redoc", "/openapi.json",
+              "/docs/oauth2-redirect"}  # fmt: skip
+#: the API documentation's own files (served from the installed package, never a CDN)
+OPEN_PREFIXES = ("/docs/static/",)
 #: POST paths that change what is served, beyond inference
 OPERATE_PATHS = {"/v1/models/refresh"}
 
 
+def is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
 def action_of(method: str, path: str) -> str | None:
     """What a request does, for the role check; None for the open paths."""
-    if path in OPEN_PATHS:
+    if is_open(path):
         return None
     if path in OPERATE_PATHS:
         return "operate"
@@ -39,10 +48,17 @@ class ApiKeys:
     """ASGI middleware (plain ASGI: no per-request overhead beyond a header lookup and one SHA-256)."""
 
     def __init__(
-        self, app: ASGIApp, keys: KeyStore, mode: str = "auto", host: str = "127.0.0.1", quotas: QuotaBook | None = None
+        self,
+        app: ASGIApp,
+        keys: KeyStore,
+        mode: str = "auto",
+        host: str = "127.0.0.1",
+        quotas: QuotaBook | None = None,
+        routes: Sequence[BaseRoute] = (),
     ) -> None:
         self.app, self.keys, self.mode, self.host = app, keys, mode, host
         self.quotas = quotas or QuotaBook()
+        self.routes = routes  # a method a path does not take is a 405 whoever asks, not a 401 or 403
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,6 +89,9 @@ class ApiKeys:
                     raise AccessDenied(f"key {key.id} ({key.role}) may not {action} here", 403)
                 self.quotas.acquire(key.id, key.role)
             except (AccessDenied, QuotaExceeded) as exc:
+                if not_allowed(self.routes, scope):
+                    await self.app(scope, receive, send)  # the router answers 405 with an Allow header
+                    return
                 await _deny(send, exc)
                 return
             state["api_key"] = key.id
@@ -82,6 +101,12 @@ class ApiKeys:
                 self.quotas.release(key.id)
             return
         await self.app(scope, receive, send)
+
+
+def not_allowed(routes: Sequence[BaseRoute], scope: Scope) -> bool:
+    """The path is a route's but the method is none of them (checked only for a request about to be refused)."""
+    matches = [route.matches(scope)[0] for route in routes]
+    return Match.FULL not in matches and Match.PARTIAL in matches
 
 
 def _presented(scope: Scope) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,7 +20,7 @@ from citymind.errors import (
     InvalidTransition,
     ModelTimeout,
     RegistryAccessDenied,
-    UnknownTerm,
+    Unprocessable,
 )
 from registry import AliasError, AssetNotFound, CitymindError, InvalidAsset, RegistryUnavailable, ValidationError
 
@@ -30,7 +31,7 @@ STATUS = [
     (AliasError, 404),
     (EventNotFound, 404),
     (InvalidTransition, 409),
-    (UnknownTerm, 422),
+    (Unprocessable, 422),
     (ValidationError, 400),
     (InvalidAsset, 409),
     (RegistryUnavailable, 503),
@@ -57,14 +58,37 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def describe(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+    """Pydantic's errors as one line per field, where a union's branches (``list[str] | None``) do not show: the
+    location reads ``texts.1``, and "should be None" is left out when the value failed another branch too."""
+    found: dict[str, str] = {}
+    errs = exc.errors()
+    for err in [e for e in errs if e.get("type") != "none_required"] or errs:
         if err.get("type") == "json_invalid":
-            parts.append(f"request body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})")
-        else:
-            parts.append(f"{where}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts) or "invalid request"
+            return f"request body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body" and not _branch(p)) or "body"
+        found.setdefault(where, _message(err))
+    return "; ".join(f"{where}: {msg}" for where, msg in list(found.items())[:5]) or "invalid request"
+
+
+def _message(err: Any) -> str:
+    """Pydantic's message, except that a pattern is said in words where the gateway has words for it."""
+    if err.get("type") == "string_pattern_mismatch":
+        from serving.requests import PATTERN_MEANINGS  # requests → limits → errors: imported when needed
+
+        meaning = PATTERN_MEANINGS.get(err.get("ctx", {}).get("pattern", ""))
+        if meaning:
+            return f"{meaning} (got {str(err.get('input'))[:80]!r})"
+    return str(err.get("msg", "invalid")).removeprefix("Value error, ")
+
+
+def _branch(part: object) -> bool:
+    """A union branch's tag in an error location (``none``, ``list[constrained-str]``, ``function-after[...]``)."""
+    return isinstance(part, str) and (
+        "[" in part or part in _TAGS or part.startswith("constrained-") or part[:1].isupper()  # a model: Report
+    )
+
+
+_TAGS = {"none", "str", "int", "float", "bool", "datetime", "list", "dict", "lax-or-strict"}
 
 
 class JSONAnswer(JSONResponse):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, TypedDict
+from typing import Annotated, Any, Literal, Protocol, TypedDict
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
-from citymind.errors import ModelTimeout, ValidationError
+from citymind.errors import ModelTimeout, Unprocessable, ValidationError
 from models.served import ServedModel, check_text_lengths
 
 #: OIP datatype ↔ numpy dtype; BYTES carries UTF-8 strings.
@@ -30,6 +30,8 @@ DATATYPES: dict[str, Any] = {
     "FP64": np.float64,
     "BYTES": object,
 }
+Datatype = Literal["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32",
+                   "FP64", "BYTES"]  # fmt: skip
 ORT_TYPES = {
     "tensor(bool)": "BOOL",
     "tensor(uint8)": "UINT8",
@@ -49,10 +51,10 @@ MAX_ELEMENTS = 1_000_000
 
 
 class RequestInput(BaseModel):
-    name: str = Field(max_length=256)
-    shape: list[int] = Field(max_length=8)
-    datatype: str
-    data: list[Any] = Field(default_factory=list)
+    name: str = Field(max_length=256, examples=["text"])
+    shape: list[Annotated[int, Field(ge=0)]] = Field(max_length=8, examples=[[1, 1]])
+    datatype: Datatype = Field(examples=["BYTES"])
+    data: list[Any] = Field(default_factory=list, examples=[["小区门口路灯坏了"]])
     parameters: dict[str, Any] | None = None
 
 
@@ -62,6 +64,14 @@ class RequestOutput(BaseModel):
 
 
 class InferenceRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"inputs": [{"name": "text", "shape": [2, 1], "datatype": "BYTES", "data": ["路灯坏了", "噪音扰民"]}]}
+            ]
+        }
+    )
+
     id: str | None = None
     inputs: list[RequestInput] = Field(min_length=1, max_length=64)
     outputs: list[RequestOutput] | None = None
@@ -135,29 +145,27 @@ def decode_input(tensor: RequestInput, expected_type: str | None) -> np.ndarray:
             f"datatype {tensor.datatype!r} is not an OIP datatype; use one of {sorted(DATATYPES)}.", location=where
         )
     if expected_type and tensor.datatype != expected_type:
-        raise ValidationError(f"the model expects datatype {expected_type}, got {tensor.datatype}.", location=where)
+        raise Unprocessable(f"the model expects datatype {expected_type}, got {tensor.datatype}.", location=where)
     if any(d < 0 for d in tensor.shape):
-        raise ValidationError(f"shape {tensor.shape} has a negative dimension.", location=where)
+        raise Unprocessable(f"shape {tensor.shape} has a negative dimension.", location=where)
     count = math.prod(tensor.shape)
     flat = _flatten(tensor.data)
     if count > MAX_ELEMENTS:
-        raise ValidationError(
-            f"shape {tensor.shape} has {count} elements; the limit is {MAX_ELEMENTS}.", location=where
-        )
+        raise Unprocessable(f"shape {tensor.shape} has {count} elements; the limit is {MAX_ELEMENTS}.", location=where)
     if len(flat) != count:
-        raise ValidationError(f"shape {tensor.shape} needs {count} elements but data has {len(flat)}.", location=where)
+        raise Unprocessable(f"shape {tensor.shape} needs {count} elements but data has {len(flat)}.", location=where)
     if tensor.datatype == "BYTES":
         if not all(isinstance(v, str) for v in flat):
-            raise ValidationError("BYTES data must be strings.", location=where)
+            raise Unprocessable("BYTES data must be strings.", location=where)
         return np.asarray(flat, dtype=object).reshape(tensor.shape)
     if not all(isinstance(v, int | float | bool) and not isinstance(v, str) for v in flat):
-        raise ValidationError(f"{tensor.datatype} data must be numbers.", location=where)
+        raise Unprocessable(f"{tensor.datatype} data must be numbers.", location=where)
     try:
         array = np.asarray(flat, dtype=DATATYPES[tensor.datatype]).reshape(tensor.shape)
     except (OverflowError, ValueError) as exc:
-        raise ValidationError(f"data does not fit {tensor.datatype}: {exc}", location=where) from exc
+        raise Unprocessable(f"data does not fit {tensor.datatype}: {exc}", location=where) from exc
     if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise ValidationError("data contains NaN or infinity.", location=where)
+        raise Unprocessable("data contains NaN or infinity.", location=where)
     return array
 
 
@@ -271,7 +279,7 @@ def infer(model: ServedModel, inputs: list[RequestInput], wanted: list[str] | No
     unknown = [t.name for t in inputs if t.name not in declared]
     missing = [n for n in declared if n not in {t.name for t in inputs}]
     if unknown or missing:
-        raise ValidationError(
+        raise Unprocessable(
             f"model {model.name} v{model.version} takes inputs {sorted(declared)}; unknown "
             f"{unknown}, missing {missing}.",
             location="inputs",
@@ -282,11 +290,11 @@ def infer(model: ServedModel, inputs: list[RequestInput], wanted: list[str] | No
     names = [o.name for o in model.session.get_outputs()]
     bad = [n for n in wanted or [] if n not in names]
     if bad:
-        raise ValidationError(f"model {model.name} has outputs {names}; {bad} requested.", location="outputs")
+        raise Unprocessable(f"model {model.name} has outputs {names}; {bad} requested.", location="outputs")
     try:
         values = model.run(wanted or names, feed)
     except ModelTimeout:
         raise
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidArgument types
-        raise ValidationError(f"model {model.name} v{model.version} rejected the input: {exc}") from exc
+        raise Unprocessable(f"model {model.name} v{model.version} rejected the input: {exc}") from exc
     return dict(zip(wanted or names, values, strict=True))

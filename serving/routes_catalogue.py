@@ -3,12 +3,17 @@ event categories as an Open311 GeoReport v2 service list."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
+from fastapi import APIRouter, Path
+
+from citymind.api import Open311Service, RegistryAsset, RegistryList
 from knowledge_graph.graph import CityKnowledge
 from registry import AssetNotFound, AssetRegistry, AssetVersion, Kind, UnknownKind
 from registry.follow import AliasFollower
 from serving.model_hub import ModelHub
+from serving.openapi import errors
+from serving.requests import NAME_PATTERN
 
 
 def catalogue_router(hub: ModelHub, *, knowledge: str = "pingdu-knowledge@production") -> APIRouter:
@@ -16,19 +21,23 @@ def catalogue_router(hub: ModelHub, *, knowledge: str = "pingdu-knowledge@produc
     name, _, alias = knowledge.partition("@")
     graph = AliasFollower(hub.registry, name, alias or "production", _graph_of, refresh_interval=30.0)
 
-    @router.get("/v1/registry/{kind}", tags=["Registry"])
-    def list_kind(kind: str) -> dict[str, object]:
+    @router.get("/v1/registry/{kind}", tags=["Registry"], response_model=RegistryList, responses=errors(503))
+    def list_kind(kind: Kind) -> dict[str, object]:
         """Assets of one library (model, algorithm, rule, knowledge, component) with their aliases."""
-        checked = _kind(kind)
+        checked = _kind(kind.value)
         return {"kind": checked, "assets": [a.to_dict() for a in hub.registry.list(checked)]}
 
-    @router.get("/v1/registry/{kind}/{name}", tags=["Registry"])
-    def show(kind: str, name: str) -> dict[str, object]:
+    @router.get(
+        "/v1/registry/{kind}/{name}", tags=["Registry"], response_model=RegistryAsset, responses=errors(404, 503)
+    )
+    def show(kind: Kind, name: Annotated[str, Path(max_length=100, pattern=NAME_PATTERN)]) -> dict[str, object]:
         """Every version of one asset with its aliases, tags and lineage (what it came from)."""
-        asset = hub.registry.get(name, _kind(kind))
+        asset = hub.registry.get(name, _kind(kind.value))
         return {**asset.to_dict(), "versions": [v.to_dict() for v in hub.registry.versions(name)]}
 
-    @router.get("/open311/v2/services.json", tags=["Open311"])
+    @router.get(
+        "/open311/v2/services.json", tags=["Open311"], response_model=list[Open311Service], responses=errors(404)
+    )
     def services() -> list[dict[str, object]]:
         """GeoReport v2 service list: one service per leaf event category, grouped by its top category."""
         return open311_services(graph.current())

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import Protocol
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Header
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
+from citymind.api import ClassifyAnswer, ClassifyBatchAnswer
 from events.classify import canary_answers
 from models.served import ServedModel
-from serving.limits import MAX_TEXT_CHARS, MAX_TEXTS
+from serving.openapi import errors
 from serving.replica import Replica
+from serving.requests import AssetName, Batch, Words, check_one_of, one_of
 
 
 class RemoteClassify(Protocol):
@@ -30,24 +33,24 @@ class ModelRunnerHandle(Protocol):
 class ClassifyRequest(BaseModel):
     """One report (``text``) or a batch (``texts``); ``model`` defaults to the event classifier."""
 
-    text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
-    texts: list[str] | None = Field(default=None, min_length=1, max_length=MAX_TEXTS)
+    model_config = ConfigDict(
+        json_schema_extra=one_of(
+            "text",
+            "texts",
+            {"text": "南村镇小区门口路灯坏了，晚上一片漆黑"},
+            {"texts": ["路口红绿灯坏了，车辆乱停堵路", "单位拖欠工资三个月"], "top_k": 2},
+        )
+    )
+
+    text: Words | SkipJsonSchema[None] = Field(default=None, examples=["南村镇小区门口路灯坏了，晚上一片漆黑"])
+    texts: Batch[Words] | SkipJsonSchema[None] = None
     top_k: int = Field(default=3, ge=1, le=50)
-    model: str = Field(default="event-classifier", max_length=100)
+    model: AssetName = "event-classifier"
     version: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def one_of_text_or_texts(self) -> ClassifyRequest:
-        if (self.text is None) == (self.texts is None):
-            raise ValueError("give exactly one of 'text' (a report) or 'texts' (a list of reports)")
-        if self.text is not None and not self.text.strip():
-            raise ValueError("'text' is empty or only whitespace; send the report's words")
-        too_long = [i for i, t in enumerate(self.texts or []) if len(t) > MAX_TEXT_CHARS]
-        if too_long:
-            raise ValueError(f"texts {too_long[:5]} exceed {MAX_TEXT_CHARS} characters")
-        blank = [i for i, t in enumerate(self.texts or []) if not t.strip()]
-        if blank:
-            raise ValueError(f"texts {blank[:5]} are empty or only whitespace; drop them or send the reports' words")
+        check_one_of(self, "text", "texts", "'text' (a report) or 'texts' (a list of reports)")
         return self
 
 
@@ -70,8 +73,14 @@ def classify_router(replica: Replica, runner: ModelRunnerHandle | None = None) -
         head = {"model": model.name, "version": model.version}
         return model, {**head, **results[0]} if body.text is not None else {**head, "results": results}
 
-    @router.post("/v1/events/classify")
-    async def classify(body: ClassifyRequest, x_request_key: str | None = Header(default=None)) -> dict[str, object]:
+    @router.post(
+        "/v1/events/classify",
+        response_model=ClassifyAnswer | ClassifyBatchAnswer,
+        responses=errors(404, 503),
+    )
+    async def classify(
+        body: ClassifyRequest, x_request_key: Annotated[str | None, Header(max_length=200)] = None
+    ) -> dict[str, object]:
         """Category, confidence and top-k of citizen reports, with the model name and version that decided.
 
         Latency-critical models run here, in the ingress process (the fast path); others go to the batching

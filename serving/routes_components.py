@@ -4,26 +4,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel, Field, model_validator
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
+from citymind.api import ComponentAnswer, ComponentList
 from models.components.base import Component, available_components, described
-from serving.limits import MAX_TEXT_CHARS, MAX_TEXTS
+from serving.limits import MAX_TEXT_CHARS
+from serving.openapi import errors
 from serving.replica import Replica
+from serving.requests import NAME_PATTERN, Batch, check_one_of, one_of
+
+#: a record: fields of any JSON values; ``text``, where given, a report's text
+Record = Annotated[
+    dict[str, Any],
+    WithJsonSchema({"type": "object", "properties": {"text": {"type": "string", "maxLength": MAX_TEXT_CHARS}}}),
+]
 
 
 class RecordsRequest(BaseModel):
-    """One ``record`` or a batch of ``records`` (objects of fields, e.g. ``{"text": "..."}``)."""
+    """One ``record`` or a batch of ``records`` (objects of fields, e.g. ``{"text": "..."}``); which fields a
+    component reads is in its ``input_schema`` (``GET /v1/components``): a record without them is a 422."""
 
-    record: dict[str, Any] | None = None
-    records: list[dict[str, Any]] | None = Field(default=None, min_length=1, max_length=MAX_TEXTS)
+    model_config = ConfigDict(
+        json_schema_extra=one_of(
+            "record",
+            "records",
+            {"record": {"text": "电话13812345678，路灯坏了"}},
+            {"records": [{"text": "身份证370283199001011234"}, {"text": "小区门口路灯坏了"}]},
+        )
+    )
+
+    record: Record | SkipJsonSchema[None] = Field(default=None, examples=[{"text": "电话13812345678，路灯坏了"}])
+    records: Batch[Record] | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def one_of_record_or_records(self) -> RecordsRequest:
-        if (self.record is None) == (self.records is None):
-            raise ValueError("give exactly one of 'record' (an object) or 'records' (a list of objects)")
+        check_one_of(self, "record", "records", "'record' (an object) or 'records' (a list of objects)")
         records = [self.record] if self.record is not None else self.records or []
         long = [i for i, r in enumerate(records) if isinstance(r.get("text"), str) and len(r["text"]) > MAX_TEXT_CHARS]
         if long:
@@ -38,7 +57,7 @@ def components_router(replica: Replica) -> APIRouter:
     router = APIRouter(tags=["Components"])
     shelf, registry = replica.components, replica.hub.registry
 
-    @router.get("/v1/components")
+    @router.get("/v1/components", response_model=ComponentList)
     def list_components() -> dict[str, object]:
         """Installed components and registered pipelines, with their input and output schemas."""
         installed = [cls().describe() for cls in available_components().values()]
@@ -46,13 +65,17 @@ def components_router(replica: Replica) -> APIRouter:
         pipelines = [{"name": a.name, "aliases": a.aliases, "description": a.description} for a in registered]
         return {"components": installed, "pipelines": pipelines}
 
-    @router.post("/v1/components/{name}")
-    def run_component(name: str, body: RecordsRequest) -> dict[str, object]:
+    @router.post("/v1/components/{name}", response_model=ComponentAnswer, responses=errors(404, 422))
+    def run_component(
+        name: Annotated[str, Path(max_length=100, examples=["privacy.mask"])], body: RecordsRequest
+    ) -> dict[str, object]:
         """Run one component on a record or a batch of records."""
         return _run(shelf.get(name, pipeline=False), body)
 
-    @router.post("/v1/pipelines/{name}")
-    def run_pipeline(name: str, body: RecordsRequest) -> dict[str, object]:
+    @router.post("/v1/pipelines/{name}", response_model=ComponentAnswer, responses=errors(404, 422, 503))
+    def run_pipeline(
+        name: Annotated[str, Path(pattern=NAME_PATTERN, max_length=100)], body: RecordsRequest
+    ) -> dict[str, object]:
         """Run a registered pipeline (its ``production`` version) on a record or a batch."""
         return _run(shelf.get(name, pipeline=True), body)
 

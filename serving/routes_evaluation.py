@@ -3,26 +3,26 @@ model version or rule-set version (events/evaluation.py says what each rate coun
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
+from citymind.api import Evaluation
 from citymind.errors import EventStoreUnavailable
 from events.evaluation import evaluate
+from serving.openapi import errors
 from serving.replica import Replica
-from serving.routes_events import epoch
-
-Iso = Annotated[str | None, Query(max_length=40, description="ISO 8601")]
+from serving.routes_events import Time, epoch
 
 
 def evaluation_router(replica: Replica) -> APIRouter:
     router = APIRouter(tags=["Event records"])
 
-    @router.get("/v1/evaluation")
+    @router.get("/v1/evaluation", response_model=Evaluation, responses=errors(422, 503))
     def evaluation(
         by: Literal["department", "area", "category", "model", "rules", "kind", "all"] = "department",
-        since: Iso = None,
-        until: Iso = None,
+        since: Time = None,
+        until: Time = None,
         kind: Literal["report", "warning", "video", "any"] = "report",
     ) -> dict[str, Any]:
         """Per group: volume, first-time-right dispatch, category accuracy, SLA compliance, median time to accept

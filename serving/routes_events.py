@@ -3,29 +3,45 @@ dispatch system reports (``POST /v1/events/{id}/outcomes``, its own role) and �
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from citymind.errors import EventStoreUnavailable, ValidationError
+from citymind.api import EventPage, EventRecord, OutcomeAnswer
+from citymind.errors import EventStoreUnavailable, Unprocessable
 from events.outcomes import report_outcome
 from events.records import EventFilter, EventRecords, Outcome
 from events.records.lifecycle import STATUSES
+from events.records.query import CURSOR_PATTERN
+from serving.openapi import errors
 from serving.replica import Replica
+from serving.requests import Moment
 
 EventId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
 Name = Annotated[str | None, Query(max_length=100)]
+#: a time in a query: ISO 8601 (a day, or a day and time; city local time unless it says)
+Time = Annotated[Moment | None, Query(description="ISO 8601, e.g. 2026-11-30 or 2026-11-30T08:00:00")]
 
 
 class OutcomeReport(BaseModel):
     """One outcome of a recorded event, as the dispatch system reports it."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"outcome_id": "dispatch-20261130-0001", "type": "accepted"},
+                {"outcome_id": "dispatch-20261130-0002", "type": "resolved", "reply": "路灯已修复"},
+            ]
+        }
+    )
+
     outcome_id: str = Field(min_length=1, max_length=64, description="the caller's id: a retry is applied once")
     type: Literal["accepted", "returned", "reassigned", "category_corrected", "resolved", "closed", "reopened"]
-    at: str | None = Field(default=None, max_length=40, description="ISO 8601, when it happened; default now")
+    at: Moment | None = Field(default=None, description="ISO 8601, when it happened; default now")
     department: str | None = Field(default=None, max_length=100, description="reassigned: the new department")
     category: str | None = Field(default=None, max_length=100, description="category_corrected: the right one")
     reason: str | None = Field(default=None, max_length=2000, description="returned: why (退单理由)")
@@ -41,7 +57,7 @@ def events_router(replica: Replica) -> APIRouter:
             raise EventStoreUnavailable("this gateway records no events (CITYMIND_EVENTS_URL=off)")
         return replica.records
 
-    @router.get("/v1/events")
+    @router.get("/v1/events", response_model=EventPage, responses=errors(422, 503))
     def list_events(
         status: Annotated[Literal[STATUSES] | None, Query()] = None,  # type: ignore[valid-type]
         department: Name = None,
@@ -49,21 +65,23 @@ def events_router(replica: Replica) -> APIRouter:
         category: Name = None,
         kind: Annotated[Literal["report", "warning", "video"] | None, Query()] = None,
         overdue: bool | None = None,
-        since: Annotated[str | None, Query(max_length=40, description="ISO 8601")] = None,
-        until: Annotated[str | None, Query(max_length=40, description="ISO 8601")] = None,
+        since: Time = None,
+        until: Time = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        cursor: Annotated[
+            str | None, Query(pattern=CURSOR_PATTERN, description="the 'next' of the page before")
+        ] = None,
     ) -> dict[str, Any]:
         """Recorded events, newest first, filtered; ``next`` is the cursor of the page after (None: the last)."""
         where = EventFilter(status, department, area, category, kind, overdue, epoch(since), epoch(until))
         return records().page(where, limit, cursor)
 
-    @router.get("/v1/events/{event_id}")
+    @router.get("/v1/events/{event_id}", response_model=EventRecord, responses=errors(404, 503))
     def get_event(event_id: EventId) -> dict[str, Any]:
         """The record of one event (masked text, decision, the versions that decided it) and its timeline."""
         return records().get(event_id)
 
-    @router.post("/v1/events/{event_id}/outcomes", responses={409: {"description": "not allowed in its status"}})
+    @router.post("/v1/events/{event_id}/outcomes", response_model=OutcomeAnswer, responses=errors(404, 409, 422, 503))
     def add_outcome(event_id: EventId, body: OutcomeReport, request: Request) -> dict[str, Any]:
         """Report an outcome (append-only). The same ``outcome_id`` again is applied once (``applied`` false)."""
         outcome: Outcome = {**body.model_dump(exclude_none=True), "at": epoch(body.at) or time.time()}  # type: ignore[typeddict-item]
@@ -74,10 +92,14 @@ def events_router(replica: Replica) -> APIRouter:
     return router
 
 
-def epoch(value: str | None) -> float | None:
+def epoch(value: datetime | None) -> float | None:
+    """Epoch seconds of a time a request gave (naive: city local time); a time before 1970 or after 2200 is a 422."""
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value).timestamp()
-    except ValueError:
-        raise ValidationError(f"time must be ISO 8601, e.g. '2026-11-26T09:30:00'; got {value!r}") from None
+        seconds = value.timestamp()
+    except (OverflowError, OSError, ValueError):
+        seconds = math.nan
+    if not 0 <= seconds < 7_258_118_400:
+        raise Unprocessable(f"time {value.isoformat()} is outside 1970–2200")
+    return seconds

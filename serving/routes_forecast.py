@@ -6,16 +6,33 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, StrictFloat, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictFloat, StrictInt, model_validator
+from pydantic.json_schema import WithJsonSchema
 
+from citymind.api import ForecastAnswer
 from events.forecast import forecast_answer, forecast_contract, forecaster_feed, run_forecaster
+from serving.openapi import errors
 from serving.replica import Replica
+from serving.requests import AssetName, Moment
 
 MAX_HISTORY = 5000
+#: ``end``: an hour on the clock between 1971 and 2199 (ISO 8601)
+HOUR_PATTERN = (
+    r"^(197[1-9]|19[89][0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):00:00"
+    r"(\.0+)?(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])?$"
+)
+#: (the pattern alone: with ``format: date-time`` as well, generators filter out most of what the pattern makes)
+HOUR_SCHEMA = {"type": "string", "pattern": HOUR_PATTERN}
 
 Reading = StrictFloat | StrictInt | None
+
+
+#: a week of hourly PM2.5 readings ending at 08:00, for the example: a daily cycle, a missing hour
+WEEK: list[JsonValue] = [round(45 + 25 * math.sin((h - 9) / 24 * 2 * math.pi) + (h % 7), 1) for h in range(168)]
+WEEK[100] = None
 
 
 class ForecastRequest(BaseModel):
@@ -23,11 +40,15 @@ class ForecastRequest(BaseModel):
     wall-clock hour of the last reading (city local time); ``exog`` the weather at that hour, when the model
     uses weather. The model is ``{indicator}-forecaster`` unless ``model`` names another."""
 
-    history: list[Reading] = Field(min_length=1, max_length=MAX_HISTORY)
-    end: datetime
-    exog: dict[str, Reading] | None = None
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"indicator": "pm25", "history": WEEK, "end": "2026-11-27T08:00:00"}]}
+    )
+
+    history: list[Reading] = Field(min_length=1, max_length=MAX_HISTORY, description="as many as the model reads")
+    end: Annotated[Moment, WithJsonSchema(HOUR_SCHEMA)] = Field(examples=["2026-11-27T08:00:00"])
+    exog: dict[str, Reading] | None = Field(default=None, description="the weather columns the model reads")
     indicator: str = Field(default="pm25", pattern=r"^[a-z0-9][a-z0-9_-]{0,60}$")
-    model: str | None = Field(default=None, max_length=100, description="default: {indicator}-forecaster")
+    model: AssetName | None = Field(default=None, description="default: {indicator}-forecaster")
     version: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
@@ -49,7 +70,7 @@ def forecast_router(replica: Replica) -> APIRouter:
     router = APIRouter(tags=["Trend prediction"])
     hub = replica.hub
 
-    @router.post("/v1/forecast")
+    @router.post("/v1/forecast", response_model=ForecastAnswer, responses=errors(404, 422, 503))
     async def forecast(body: ForecastRequest) -> dict[str, object]:
         """The next hours of an indicator with a conformal interval, and the model name and version that made
         them. ``summary`` (max, min, mean, hours) is what forecast alert rules read."""

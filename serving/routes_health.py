@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from citymind.api import Health
 from serving.replica import Replica
 
 
@@ -14,7 +15,9 @@ def health_router(replica: Replica) -> APIRouter:
     router = APIRouter(tags=["Health"])
     hub = replica.hub
 
-    @router.get("/v1/health", responses={503: {"description": "a part cannot serve"}})
+    @router.get(
+        "/v1/health", response_model=Health, responses={503: {"model": Health, "description": "a part cannot serve"}}
+    )
     def health(request: Request) -> JSONResponse:
         """The models, the rule set, the knowledge snapshot and the event state. 200 when all can serve, 503
         otherwise. It reads what is loaded (no rule runs on a made-up event). Errors, files and artifact paths are

@@ -5,50 +5,63 @@ from __future__ import annotations
 from typing import cast
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
+from citymind.api import TriageAnswer, TriageBatchAnswer
 from events.triage import CitizenReport
-from serving.limits import MAX_TEXT_CHARS, MAX_TEXTS
+from serving.openapi import errors
 from serving.replica import Replica
+from serving.requests import Batch, Moment, Words, check_one_of, one_of
 
 
 class Reporter(BaseModel):
     id: str | None = Field(default=None, max_length=100, description="stable id of the caller (hashed upstream)")
-    vulnerable: bool = Field(default=False, description="elderly, disabled or otherwise to be served first")
+    vulnerable: bool = Field(
+        default=False, strict=True, description="elderly, disabled or otherwise to be served first"
+    )
 
 
 class Report(BaseModel):
     """A citizen report as the hotline, app or web channel receives it."""
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    id: str | None = Field(default=None, max_length=64)
+    text: Words = Field(examples=["南村镇小区门口路灯坏了，晚上一片漆黑，电话13812345678"])
+    id: str | None = Field(default=None, max_length=64, description="the channel's id: sent again, the same event")
     area: str | None = Field(default=None, max_length=50, description="街道/镇 if known; else found in the text")
-    time: str | None = Field(default=None, max_length=40, description="ISO 8601; default: now")
-    channel: str | None = Field(default=None, max_length=30)
+    time: Moment | None = Field(default=None, description="ISO 8601, city local time unless it says; default: now")
+    channel: str | None = Field(default=None, max_length=30, examples=["hotline"])
     reporter: Reporter | None = None
-
-    @model_validator(mode="after")
-    def text_has_content(self) -> Report:
-        if not self.text.strip():
-            raise ValueError("text is blank; send the citizen's words")
-        return self
 
 
 class TriageRequest(BaseModel):
-    report: Report | None = None
-    reports: list[Report] | None = Field(default=None, min_length=1, max_length=MAX_TEXTS)
+    """One report (``report``) or a batch (``reports``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=one_of(
+            "report",
+            "reports",
+            {"report": {"text": "南村镇小区门口路灯坏了，晚上一片漆黑，电话13812345678", "channel": "hotline"}},
+            {"reports": [{"text": "凤台街道夜里工地施工噪音扰民", "time": "2026-11-30T23:10:00"}]},
+        )
+    )
+
+    report: Report | SkipJsonSchema[None] = None
+    reports: Batch[Report] | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def one_of_report_or_reports(self) -> TriageRequest:
-        if (self.report is None) == (self.reports is None):
-            raise ValueError("give exactly one of 'report' (an object) or 'reports' (a list)")
+        check_one_of(self, "report", "reports", "'report' (an object) or 'reports' (a list)")
         return self
 
 
 def triage_router(replica: Replica) -> APIRouter:
     router = APIRouter(tags=["Event engine"])
 
-    @router.post("/v1/events/triage")
+    @router.post(
+        "/v1/events/triage",
+        response_model=TriageAnswer | TriageBatchAnswer,
+        responses=errors(404, 422, 503),
+    )
     def triage(body: TriageRequest) -> dict[str, object]:
         """Category, departments (graph), priority/SLA/escalation (rules), similar past cases and duplicates of a
         report, with the explanation of each part. Personal data is masked before anything is kept."""

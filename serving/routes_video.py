@@ -9,23 +9,35 @@ import asyncio
 import itertools
 import math
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
+from citymind.api import VideoAnalysis as VideoAnalysisAnswer
+from citymind.api import VideoEvents
 from events.alerts import VideoAnalysis, video_events
 from events.video import Frame, FrameClip, VideoAnalyzer, VideoConfig
 from models.components.image_decode import ImageDecoder
 from models.video import load_cameras
 from models.video.camera import check_camera_id
 from registry import AssetNotFound, CitymindError, ValidationError
+from serving.openapi import errors
 from serving.replica import Replica
 from serving.video_deployment import VideoHandle, VideoShards, camera_shard
+
+#: an 8×8 grey PNG, base64: the example's frames
+GREY_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAJElEQVQIHW3BAQEAAAABIG72f4gDqshT5CnyFHmKPEWeIk+RZ6jRCH"
+    "nE23/uAAAAAElFTkSuQmCC"
+)
 
 
 class AnalyzeRequest(BaseModel):
     """JSON form: ``frames`` are base64 JPEG/PNG (a ``data:image/...;base64,`` prefix is fine)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"camera": "overpass", "frames": [GREY_PNG] * 2}]})
 
     camera: str = Field(max_length=64)
     frames: list[str] = Field(min_length=1)
@@ -72,7 +84,9 @@ def video_router(video: VideoShards, config: VideoConfig | None = None, replica:
             raise AssetNotFound(f"unknown camera {clip.camera!r}; configured cameras: {sorted(cameras)}")
         return clip.camera, await forwarder.forward(clip)
 
-    @router.post("/v1/video/analyze", openapi_extra=OPENAPI_BODY)
+    @router.post(
+        "/v1/video/analyze", openapi_extra=OPENAPI_BODY, response_model=VideoAnalysisAnswer, responses=errors(404, 503)
+    )
     async def analyze(request: Request) -> dict[str, object]:
         """Detections, track IDs, zone counts and events for frames of one camera, in order.
 
@@ -83,8 +97,16 @@ def video_router(video: VideoShards, config: VideoConfig | None = None, replica:
 
     if replica is not None:
 
-        @router.post("/v1/video/events", tags=["Event engine"])
-        async def events(request: Request, area: str | None = None) -> dict[str, object]:
+        @router.post(
+            "/v1/video/events",
+            tags=["Event engine"],
+            openapi_extra=OPENAPI_BODY,
+            response_model=VideoEvents,
+            responses=errors(404, 503),
+        )
+        async def events(
+            request: Request, area: Annotated[str | None, Query(max_length=50)] = None
+        ) -> dict[str, object]:
             """The same input as ``/v1/video/analyze`` (JSON or multipart); ``?area=南村镇`` places the camera for
             dispatch (else city-wide). Returns the events the video rules raised, each with its category,
             departments, priority and explanation, and the analysis they came from (counts per frame)."""

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from citymind.errors import AssetNotFound, InvalidAsset, ValidationError
+from citymind.errors import AssetNotFound, InvalidAsset, Unprocessable
 
 ENTRY_POINTS = "citymind.components"
 SPEC_FORMAT = "citymind.component/1"
@@ -110,12 +110,12 @@ class Component(ABC):
 def check_record(name: str, schema: Mapping[str, Any], record: Any, what: str = "record") -> None:
     """Raise ValidationError naming the component, the field and the problem (fast: jsonschema-rs)."""
     if not isinstance(record, Mapping):
-        raise ValidationError(f"{name}: a {what} must be an object of fields, got {type(record).__name__}")
+        raise Unprocessable(f"{name}: a {what} must be an object of fields, got {type(record).__name__}")
     errors = [e for e in _validator(schema).iter_errors(_json_view(record))]
     if errors:
         first = errors[0]
         where = "/".join(map(str, first.instance_path)) or "(the record)"
-        raise ValidationError(f"{name}: {what} field {where}: {first.message}")
+        raise Unprocessable(f"{name}: {what} field {where}: {first.message}")
 
 
 def described(value: Any) -> Any:
@@ -208,5 +208,7 @@ def stored_spec(registry: Any, ref: str) -> Any:
             return json.loads(path.read_text(encoding="utf-8"))
     yamls = [p for p in files if p.suffix in (".yaml", ".yml")]
     if len(yamls) != 1:
-        raise InvalidAsset(f"{ref}: expected a component spec (asset.json) or one YAML pipeline, found {files}")
+        raise InvalidAsset(
+            f"{ref}: expected a component spec (asset.json) or one YAML pipeline, found {[p.name for p in files]}"
+        )
     return yamls[0].read_text(encoding="utf-8")

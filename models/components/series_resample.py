@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from citymind.errors import Unprocessable
 from models.components.base import Component, ComponentTags
-from registry import ValidationError
 
 _POINT: dict[str, Any] = {
     "type": "object",
@@ -71,7 +71,7 @@ class SeriesResampler(Component):
             unit = "s" if pd.api.types.is_numeric_dtype(frame["t"]) else None
             frame["t"] = pd.to_datetime(frame["t"], unit=unit)
         except (ValueError, TypeError, OverflowError) as exc:
-            raise ValidationError(f"series.resample: a time 't' cannot be read: {exc}") from None
+            raise Unprocessable(f"series.resample: a time 't' cannot be read: {exc}") from None
         self._check_span(frame["t"].min(), frame["t"].max())
         values = frame.set_index("t")["value"].astype(float).sort_index().resample(self.freq).mean()
         missing = values.isna()
@@ -100,7 +100,7 @@ class SeriesResampler(Component):
             return
         buckets = (last - first).value // step + 1
         if buckets > self.max_buckets:
-            raise ValidationError(
+            raise Unprocessable(
                 f"series.resample: the readings span {first.isoformat()} to {last.isoformat()}, {buckets} buckets "
                 f"of {self.freq!r}; at most {self.max_buckets}. Send readings of a shorter period."
             )

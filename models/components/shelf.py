@@ -46,6 +46,10 @@ class ComponentShelf:
             return self._followers[name]
 
     def _load(self, registry: AssetRegistry, target: AssetVersion) -> Component:
+        if target.kind != "component":
+            raise AssetNotFound(
+                f"{target.name!r} is a {target.kind} asset, not a component or pipeline", name=target.name
+            )
         return self._set_up(load_registered(registry, f"{target.name}/{target.version}"))
 
     def _installed_default(self, name: str, pipeline: bool) -> Component:

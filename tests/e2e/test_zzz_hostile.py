@@ -11,6 +11,9 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +23,7 @@ import psutil
 
 from citymind.access import ROLES, KeyStore
 from serving.launcher import PROXY_OFFSET
+from tests.e2e.conftest import REPO
 from tests.hostile_payloads import Payload, payloads
 from tests.integration.test_hostile_app import send
 
@@ -107,3 +111,26 @@ def test_hostile_payloads_against_the_gateway_as_every_role(gateway: str, gatewa
     figure("hostile: " + json.dumps(summary, ensure_ascii=False))
     assert failures == [] and costly == [] and live == 200, failures + costly
     assert len(payloads()) >= 80 and growth < 200, summary
+
+
+def test_schemathesis_with_every_check_finds_nothing_as_a_consumer(
+    gateway: str, gateway_home: Path, figure: Any
+) -> None:
+    """Schemathesis' CLI, every check on (undocumented statuses, answers against their schema, schema-valid requests
+    rejected, schema-violating ones accepted, methods, auth ...), all its phases, with a consumer's key, against the
+    real gateway over HTTP; the repository's schemathesis.toml says how 422 is read."""
+    address = urlsplit(gateway)
+    proxy = f"{address.scheme}://{address.hostname}:{(address.port or 80) + PROXY_OFFSET}"
+    secret = KeyStore(gateway_home / "keys.json").create("schemathesis", "consumer")[1]
+    with httpx.Client(base_url=proxy, timeout=30) as http:  # the gateway reads the new key within its interval
+        for _ in range(100):
+            if http.get("/v1/components", headers={"x-api-key": secret}).status_code == 200:
+                break
+            time.sleep(0.2)
+    command = [str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(REPO / "schemathesis.toml")]
+    command += ["--no-color", "run", f"{proxy}/openapi.json", "--checks", "all", "-H", f"X-API-Key: {secret}"]
+    command += ["--max-examples", "20", "--seed", "20261205"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=REPO)
+    cases = next((line.strip() for line in run.stdout.splitlines() if " generated, " in line), "")
+    figure(f"schemathesis (every check, consumer key, real gateway): {cases}")
+    assert run.returncode == 0 and " passed" in cases, run.stdout[-6000:]

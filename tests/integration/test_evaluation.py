@@ -78,7 +78,7 @@ def test_champion_and_challenger_are_compared_on_their_own_events(records: Event
     groups = {g["group"]: g for g in result["groups"]}
     assert set(groups) == {"m:1 champion", "m:2 challenger"}
     assert (groups["m:1 champion"]["volume"], groups["m:1 champion"]["category_accuracy"]) == (2, 0.5)
-    assert (groups["m:2 challenger"]["volume"], groups["m:2 challenger"]["model_arm"]) == (3, "challenger")
+    assert (groups["m:2 challenger"]["volume"], groups["m:2 challenger"]["key"]["model_arm"]) == (3, "challenger")
     assert result["overall"]["volume"] == 5 and result["overall"]["first_time_right"] == round(2 / 3, 4)
     with_warnings = evaluate(records, by="kind", kind=None, now=NOW)
     assert {g["group"]: g["volume"] for g in with_warnings["groups"]} == {"report": 5, "warning": 1}
@@ -110,7 +110,7 @@ def test_the_gateway_answers_the_evaluation(records: EventRecords, bootstrapped:
         bad = client.get("/v1/evaluation", params={"since": "yesterday"})
         assert bad.status_code == 400 and "ISO 8601" in bad.text
         backwards = client.get("/v1/evaluation", params={"since": "2026-02-01", "until": "2026-01-01"})
-        assert backwards.status_code == 400 and "run forward" in backwards.text
+        assert backwards.status_code == 422 and "run forward" in backwards.text
 
 
 @pytest.fixture

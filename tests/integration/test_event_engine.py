@@ -85,9 +85,9 @@ def test_batch_triage_and_bad_reports(http: TestClient) -> None:
     assert batch.status_code == 200 and len(batch.json()["results"]) == 2
     assert all(r["priority"] and r["department"]["lead"] for r in batch.json()["results"])
     for body, says in [
-        ({"report": {"text": "   "}}, "text is blank"),
+        ({"report": {"text": "   "}}, "report.text: must have words in it"),
         ({"report": {"text": "x"}, "reports": [{"text": "y"}]}, "exactly one of"),
-        ({"report": {"text": "x", "time": "yesterday"}}, "time must be ISO 8601"),
+        ({"report": {"text": "x", "time": "yesterday"}}, "report.time: give an ISO 8601 date"),
         ({"report": {"text": "x" * 6000}}, "at most 5000 characters"),
         ({"reports": []}, "at least 1 item"),
     ]:

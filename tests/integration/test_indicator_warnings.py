@@ -119,7 +119,7 @@ def test_bad_series_get_a_clear_400(http: Any) -> None:
         ({"series": [{"indicator": "pm25", "points": [{"t": "2014-01-01T00:00", "value": 1}] * 3}]}, "readings"),
         (
             {"series": [{"indicator": "pm25", "points": [{"t": "x", "value": 1}, {"t": "y", "value": 2}]}]},
-            "cannot be read",
+            "series.0.points.0.t: give an ISO 8601 date",
         ),
         ({"series": [{"indicator": "no such", "points": []}]}, "series"),
         ({"series": [{"indicator": "nox", "points": [{"t": "2014-01-01T00:00", "value": 1}] * 2}]}, "nox-forecaster"),

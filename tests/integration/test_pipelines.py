@@ -128,7 +128,7 @@ def test_pipeline_over_http_equals_the_pipeline_in_process(http: Any, reg: Mlflo
 @pytest.mark.parametrize(
     ("path", "body", "status", "says"),
     [
-        ("/v1/components/privacy.mask", {"record": {"txt": "x"}}, 400, "privacy.mask: record field"),
+        ("/v1/components/privacy.mask", {"record": {"txt": "x"}}, 422, "privacy.mask: record field"),
         ("/v1/components/privacy.mask", {"record": {"text": "x"}, "records": [{"text": "y"}]}, 400, "exactly one of"),
         ("/v1/components/no.such", {"record": {"text": "x"}}, 404, "no component 'no.such'"),
         ("/v1/pipelines/no-such", {"record": {"text": "x"}}, 404, "no pipeline 'no-such'"),

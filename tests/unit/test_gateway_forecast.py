@@ -91,21 +91,21 @@ def _with(**changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [
-        (lambda: _with(history=[50.0] * 100), 400, "history: 100 hourly values given; this model reads the last 168"),
-        (lambda: _with(history=[None] * 168), 400, "a forecast needs at least one in the last 24 hours"),
-        (lambda: _with(history=[50.0] * 100 + [None] * 68), 400, "0 in the last 24"),
+        (lambda: _with(history=[50.0] * 100), 422, "history: 100 hourly values given; this model reads the last 168"),
+        (lambda: _with(history=[None] * 168), 422, "a forecast needs at least one in the last 24 hours"),
+        (lambda: _with(history=[50.0] * 100 + [None] * 68), 422, "0 in the last 24"),
         (lambda: _with(history=["50"] * 168), 400, "history.0"),
         (lambda: _with(history="fifty"), 400, "history"),
         (lambda: _with(end="2025-01-19T23:30:00"), 400, "not on the hour"),
         (lambda: _with(end="yesterday"), 400, "end"),
         (lambda: _with(end="1960-01-01T00:00:00"), 400, "after 1970"),
-        (lambda: _with(exog=None), 400, "missing ['temperature']"),
-        (lambda: _with(exog={"temperature": 3.0, "wind": 1.0}), 400, "unknown ['wind']"),
+        (lambda: _with(exog=None), 422, "missing ['temperature']"),
+        (lambda: _with(exog={"temperature": 3.0, "wind": 1.0}), 422, "unknown ['wind']"),
         (lambda: _with(model="ghost"), 404, "ghost"),
         (lambda: _with(indicator="no2"), 404, "no2-forecaster"),
         (lambda: _with(indicator="PM 2.5"), 400, "indicator"),
         (lambda: _with(version=7), 404, "Version 7"),
-        (lambda: _with(model="../x"), 400, "not valid"),
+        (lambda: _with(model="../x"), 400, "must be an asset name"),
     ],
 )
 def test_bad_requests_get_a_clear_4xx(client: TestClient, body: Any, status: int, message: str) -> None:

@@ -1,0 +1,64 @@
+"""What request bodies share: text that must have words in it, and "one item or a batch" bodies — each said in
+the OpenAPI schema as well as checked, so the schema a client (or a fuzzer) reads is exactly what is accepted."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, Field
+
+from events.records.query import CURSOR_PATTERN
+from serving.limits import MAX_TEXT_CHARS, MAX_TEXTS
+
+T = TypeVar("T")
+
+#: a citizen's words: not empty, not only whitespace, at most MAX_TEXT_CHARS characters
+Words = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S")]
+
+
+def one_of(single: str, batch: str, *examples: dict[str, Any]) -> dict[str, Any]:
+    """``json_schema_extra`` of a body that takes exactly one of ``single`` and ``batch``, with its examples."""
+    return {"oneOf": [{"required": [single]}, {"required": [batch]}], "examples": list(examples)}
+
+
+def check_one_of(body: BaseModel, single: str, batch: str, what: str) -> None:
+    """ValueError unless exactly one of the two fields is given, and not as ``null``."""
+    given = [name for name in (single, batch) if getattr(body, name) is not None]
+    nulls = [name for name in (single, batch) if name in body.model_fields_set and getattr(body, name) is None]
+    if len(given) != 1 or nulls:
+        raise ValueError(f"give exactly one of {what} (and not null)")
+
+
+#: the names of registered assets a request may give (letters, digits, CJK, '_', '-', '.', inner spaces): a subset
+#: of what the registry takes (registry/refs.py), spelled without ``\w``, which JSON Schema reads as ASCII only
+NAME_PATTERN = r"^[A-Za-z0-9_一-鿿]([A-Za-z0-9_一-鿿.\- ]{0,98}[A-Za-z0-9_一-鿿.\-])?$"
+AssetName = Annotated[str, Field(max_length=100, pattern=NAME_PATTERN, examples=["event-classifier"])]
+
+#: a version in a path: a positive integer, in ASCII digits ('¹'.isdigit() is True, yet int('¹') fails)
+VERSION_PATTERN = r"^[1-9][0-9]{0,8}$"
+
+#: what a pattern asks, in words, for the 400 of a value that does not match it
+PATTERN_MEANINGS = {
+    r"\S": "must have words in it, not be empty or only whitespace",
+    NAME_PATTERN: "must be an asset name: letters, digits, Chinese characters, '_', '-', '.' and inner spaces",
+    CURSOR_PATTERN: "must be the 'next' of the page before, as it was given",
+    VERSION_PATTERN: "must be a version: a positive integer",
+}
+
+#: a batch: 1 to MAX_TEXTS items
+Batch = Annotated[list[T], Field(min_length=1, max_length=MAX_TEXTS)]
+
+_ISO_DAY = re.compile(r"^\d{4}-\d\d-\d\d")
+
+
+def _iso_only(value: object) -> object:
+    """A time is ISO 8601 text, as the schema says (pydantic alone would also take epoch numbers and '0.5')."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DAY.match(value)):
+        return value
+    raise ValueError("give an ISO 8601 date or date and time, e.g. 2026-11-30 or 2026-11-30T08:00:00+08:00")
+
+
+#: a time in a request: ISO 8601 only (a day, or a day and time; city local time unless it says)
+Moment = Annotated[datetime, BeforeValidator(_iso_only)]
