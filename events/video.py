@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
+from citymind.errors import Unprocessable
 from events.alerts import VideoAnalysis
 from models.components.image_decode import ImageDecoder
 from registry import AssetNotFound, AssetRegistry, AssetVersion, ValidationError
@@ -171,7 +172,7 @@ class VideoAnalyzer:
         last = session.analytics.last_t
         if clip.timestamps is not None:
             if last is not None and clip.timestamps[0] < last:
-                raise ValidationError(
+                raise Unprocessable(
                     f"camera {clip.camera}: frame time {clip.timestamps[0]} is before the last frame analysed "
                     f"({last}); send a camera's frames in order.",
                     location="timestamps",
@@ -229,7 +230,7 @@ def pixels(decoder: ImageDecoder, frames: Sequence[Frame], first: int = 0, grey:
         try:
             out.append(decoder.pixels(frame, grey=grey) if isinstance(frame, bytes) else frame)
         except ValidationError as exc:
-            raise ValidationError(str(exc), location=f"frames[{i}]") from None
+            raise Unprocessable(str(exc), location=f"frames[{i}]") from None
     return out
 
 

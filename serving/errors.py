@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,11 +51,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONAnswer({"error": describe(exc)}, status_code=400)
+        return JSONAnswer({"error": describe(exc)}, status_code=422 if well_formed(exc) else 400)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         return JSONAnswer({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d\d-\d\d")
 
 
 def describe(exc: RequestValidationError) -> str:
@@ -68,6 +72,19 @@ def describe(exc: RequestValidationError) -> str:
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body" and not _branch(p)) or "body"
         found.setdefault(where, _message(err))
     return "; ".join(f"{where}: {msg}" for where, msg in list(found.items())[:5]) or "invalid request"
+
+
+#: pydantic's errors for a value of the right form that names nothing real: 2026-02-30
+_NO_SUCH_DAY = {"datetime_from_date_parsing", "date_from_datetime_parsing", "datetime_parsing", "date_parsing"}
+
+
+def well_formed(exc: RequestValidationError) -> bool:
+    """Every error is a date or time of the right form that does not exist (Feb 30, 25:00): the schema's form is
+    met, so the request is well formed and answered 422 like other values that do not fit."""
+    errs = exc.errors()
+    return bool(errs) and all(
+        e.get("type") in _NO_SUCH_DAY and isinstance(e.get("input"), str) and _ISO_DAY.match(e["input"]) for e in errs
+    )
 
 
 def _message(err: Any) -> str:

@@ -35,6 +35,10 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        repeated = _repeated(scope.get("query_string", b""))
+        if repeated:
+            await send_error(send, 400, f"query parameter {repeated!r} is given more than once; give it once")
+            return
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
             await send_error(send, 413, self._message(f"request body of {length.decode(errors='replace')} bytes"))
@@ -54,3 +58,18 @@ class BodySizeLimit:
 
     def _message(self, what: str) -> str:
         return f"{what} exceeds the limit of {self.max_bytes} bytes; split the batch."
+
+
+def _repeated(query: bytes) -> str | None:
+    """The first query parameter named twice (no route takes a list in its query: ``?area=a&area=b`` would
+    otherwise be read as ``b`` alone)."""
+    if b"&" not in query:
+        return None
+    from urllib.parse import parse_qsl
+
+    seen: set[str] = set()
+    for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name in seen:
+            return name
+        seen.add(name)
+    return None

@@ -10,12 +10,17 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, BeforeValidator, Field
 
 from events.records.query import CURSOR_PATTERN
+from models.video.camera import CAMERA_ID
 from serving.limits import MAX_TEXT_CHARS, MAX_TEXTS
 
 T = TypeVar("T")
 
+#: a character that is not whitespace in any of the regex dialects that read it: Python's and Rust's ``\s`` (which
+#: pydantic checks) include U+0085, JavaScript's (JSON Schema's, a client's) U+FEFF
+WORDS_PATTERN = r"[^\s\u0085\ufeff]"
+
 #: a citizen's words: not empty, not only whitespace, at most MAX_TEXT_CHARS characters
-Words = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S")]
+Words = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=WORDS_PATTERN)]
 
 
 def one_of(single: str, batch: str, *examples: dict[str, Any]) -> dict[str, Any]:
@@ -41,8 +46,9 @@ VERSION_PATTERN = r"^[1-9][0-9]{0,8}$"
 
 #: what a pattern asks, in words, for the 400 of a value that does not match it
 PATTERN_MEANINGS = {
-    r"\S": "must have words in it, not be empty or only whitespace",
+    WORDS_PATTERN: "must have words in it, not be empty or only whitespace",
     NAME_PATTERN: "must be an asset name: letters, digits, Chinese characters, '_', '-', '.' and inner spaces",
+    CAMERA_ID.pattern: "must be a camera id: 1-64 letters, digits, '.', '_' or '-', e.g. 'cam-07'",
     CURSOR_PATTERN: "must be the 'next' of the page before, as it was given",
     VERSION_PATTERN: "must be a version: a positive integer",
 }

@@ -67,7 +67,8 @@ def components_router(replica: Replica) -> APIRouter:
 
     @router.post("/v1/components/{name}", response_model=ComponentAnswer, responses=errors(404, 422))
     def run_component(
-        name: Annotated[str, Path(max_length=100, examples=["privacy.mask"])], body: RecordsRequest
+        name: Annotated[str, Path(pattern=NAME_PATTERN, max_length=100, examples=["privacy.mask"])],
+        body: RecordsRequest,
     ) -> dict[str, object]:
         """Run one component on a record or a batch of records."""
         return _run(shelf.get(name, pipeline=False), body)

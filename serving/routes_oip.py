@@ -30,7 +30,7 @@ INFER_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "the outputs: JSON, or (binary_data_output) a JSON header then the tensors' bytes",
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     },
-    **errors(404, 422, 503),
+    **errors(404, 409, 422, 503),
 }
 
 
@@ -66,20 +66,22 @@ def oip_router(replica: Replica) -> APIRouter:
     def server_metadata() -> dict[str, object]:
         return {"name": "citymind", "version": citymind.__version__, "extensions": EXTENSIONS}
 
-    @router.get("/v2/models/{name}", response_model=ModelMetadata, responses=errors(404, 503))
+    @router.get("/v2/models/{name}", response_model=ModelMetadata, responses=errors(404, 409, 503))
     def model_metadata(name: ModelName) -> dict[str, object]:
         return oip_metadata(hub.get(name))
 
-    @router.get("/v2/models/{name}/versions/{version}", response_model=ModelMetadata, responses=errors(404, 503))
+    @router.get("/v2/models/{name}/versions/{version}", response_model=ModelMetadata, responses=errors(404, 409, 503))
     def version_metadata(name: ModelName, version: VersionText) -> dict[str, object]:
         return oip_metadata(hub.get(name, _version(version)))
 
-    @router.get("/v2/models/{name}/ready", response_model=ModelReady, responses=errors(404, 503))
+    @router.get("/v2/models/{name}/ready", response_model=ModelReady, responses=errors(404, 409, 503))
     def model_ready(name: ModelName) -> dict[str, object]:
         model = hub.get(name)
         return {"name": name, "ready": True, "version": str(model.version)}
 
-    @router.get("/v2/models/{name}/versions/{version}/ready", response_model=ModelReady, responses=errors(404, 503))
+    @router.get(
+        "/v2/models/{name}/versions/{version}/ready", response_model=ModelReady, responses=errors(404, 409, 503)
+    )
     def version_ready(name: ModelName, version: VersionText) -> dict[str, object]:
         hub.get(name, _version(version))
         return {"name": name, "ready": True, "version": version}

@@ -15,6 +15,7 @@ from events.records.lifecycle import DONE
 from serving.limits import MAX_TEXT_CHARS
 from serving.openapi import errors
 from serving.replica import Replica
+from serving.requests import WORDS_PATTERN
 from serving.routes_events import EventId
 
 
@@ -29,7 +30,7 @@ def open311_router(replica: Replica) -> APIRouter:
     @router.post("/open311/v2/requests.json", response_model=list[Open311Receipt], responses=errors(503))
     def create_request(
         description: Annotated[
-            str, Form(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S", description="the citizen's words")
+            str, Form(min_length=1, max_length=MAX_TEXT_CHARS, pattern=WORDS_PATTERN, description="the citizen's words")
         ],
         service_code: Annotated[str | None, Form(max_length=50)] = None,
         address_string: Annotated[str | None, Form(max_length=200)] = None,

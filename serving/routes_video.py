@@ -17,15 +17,20 @@ from starlette.datastructures import UploadFile
 
 from citymind.api import VideoAnalysis as VideoAnalysisAnswer
 from citymind.api import VideoEvents
+from citymind.errors import Unprocessable
 from events.alerts import VideoAnalysis, video_events
 from events.video import Frame, FrameClip, VideoAnalyzer, VideoConfig
 from models.components.image_decode import ImageDecoder
 from models.video import load_cameras
-from models.video.camera import check_camera_id
+from models.video.camera import CAMERA_ID, check_camera_id
 from registry import AssetNotFound, CitymindError, ValidationError
 from serving.openapi import errors
 from serving.replica import Replica
 from serving.video_deployment import VideoHandle, VideoShards, camera_shard
+
+#: frame times: epoch seconds up to 2200; a frame rate of at least one frame in 100 s (times stay finite)
+MAX_EPOCH = 7_258_118_400
+MIN_FPS = 0.01
 
 #: an 8×8 grey PNG, base64: the example's frames
 GREY_PNG = (
@@ -39,10 +44,12 @@ class AnalyzeRequest(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"camera": "overpass", "frames": [GREY_PNG] * 2}]})
 
-    camera: str = Field(max_length=64)
+    camera: str = Field(pattern=CAMERA_ID.pattern, examples=["overpass"])
     frames: list[str] = Field(min_length=1)
-    timestamps: list[float] | None = None
-    fps: float | None = Field(default=None, gt=0, le=1000)
+    timestamps: list[Annotated[float, Field(ge=0, le=MAX_EPOCH)]] | None = Field(
+        default=None, description="epoch seconds of each frame, in order (1970–2200)"
+    )
+    fps: float | None = Field(default=None, ge=MIN_FPS, le=1000)
 
 
 OPENAPI_BODY = {  # the route reads its body itself (JSON or multipart); publish both shapes for /docs and clients
@@ -54,12 +61,17 @@ OPENAPI_BODY = {  # the route reads its body itself (JSON or multipart); publish
                 "schema": {
                     "type": "object",
                     "required": ["camera"],
+                    "oneOf": [{"required": ["frames"]}, {"required": ["clip"]}],
                     "properties": {
-                        "camera": {"type": "string"},
-                        "frames": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                        "camera": {"type": "string", "pattern": CAMERA_ID.pattern},
+                        "frames": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1},
                         "clip": {"type": "string", "format": "binary"},
-                        "fps": {"type": "number"},
-                        "timestamps": {"type": "string", "description": "comma-separated epoch seconds"},
+                        "fps": {"type": "number", "minimum": MIN_FPS, "maximum": 1000},
+                        "timestamps": {
+                            "type": "string",
+                            "pattern": r"^ *[0-9]+(\.[0-9]+)? *(, *[0-9]+(\.[0-9]+)? *)*$",
+                            "description": "comma-separated epoch seconds",
+                        },
                     },
                 }
             },
@@ -85,7 +97,10 @@ def video_router(video: VideoShards, config: VideoConfig | None = None, replica:
         return clip.camera, await forwarder.forward(clip)
 
     @router.post(
-        "/v1/video/analyze", openapi_extra=OPENAPI_BODY, response_model=VideoAnalysisAnswer, responses=errors(404, 503)
+        "/v1/video/analyze",
+        openapi_extra=OPENAPI_BODY,
+        response_model=VideoAnalysisAnswer,
+        responses=errors(404, 422, 503),
     )
     async def analyze(request: Request) -> dict[str, object]:
         """Detections, track IDs, zone counts and events for frames of one camera, in order.
@@ -102,7 +117,7 @@ def video_router(video: VideoShards, config: VideoConfig | None = None, replica:
             tags=["Event engine"],
             openapi_extra=OPENAPI_BODY,
             response_model=VideoEvents,
-            responses=errors(404, 503),
+            responses=errors(404, 422, 503),
         )
         async def events(
             request: Request, area: Annotated[str | None, Query(max_length=50)] = None
@@ -167,7 +182,7 @@ async def _read_form(
     uploads = [f for f in form.getlist("frames") if isinstance(f, UploadFile)]
     clip = form.get("clip")
     if bool(uploads) == isinstance(clip, UploadFile):
-        raise ValidationError("send image files as 'frames' or one video file as 'clip' (exactly one of them)")
+        raise Unprocessable("send image files as 'frames' or one video file as 'clip' (exactly one of them)")
     fps = _float(form.get("fps"), "fps") if form.get("fps") else None
     if uploads:
         _check_count(len(uploads), config)
@@ -196,11 +211,11 @@ def _parse_json(raw: bytes) -> AnalyzeRequest:
 
 def _checked(decoder: ImageDecoder, image: str | bytes, index: int) -> bytes:
     if not image:
-        raise ValidationError("the frame is empty (0 bytes); send JPEG or PNG data", location=f"frames[{index}]")
+        raise Unprocessable("the frame is empty (0 bytes); send JPEG or PNG data", location=f"frames[{index}]")
     try:
         return decoder.encoded(image)
-    except ValidationError as exc:
-        raise ValidationError(str(exc), location=f"frames[{index}]") from None
+    except ValidationError as exc:  # well formed, but not an image this gateway decodes
+        raise Unprocessable(str(exc), location=f"frames[{index}]") from None
 
 
 def _check_count(n: int, config: VideoConfig) -> None:
@@ -212,9 +227,11 @@ def _check_timestamps(timestamps: list[float] | None, n: int) -> None:
     if timestamps is None:
         return
     if len(timestamps) != n:
-        raise ValidationError(f"{len(timestamps)} timestamps for {n} frames", location="timestamps")
-    if any(not math.isfinite(t) for t in timestamps) or any(b < a for a, b in itertools.pairwise(timestamps)):
-        raise ValidationError("timestamps must be finite and in order (not decreasing)", location="timestamps")
+        raise Unprocessable(f"{len(timestamps)} timestamps for {n} frames", location="timestamps")
+    if any(not 0 <= t <= MAX_EPOCH for t in timestamps) or any(b < a for a, b in itertools.pairwise(timestamps)):
+        raise Unprocessable(
+            "timestamps must be epoch seconds between 1970 and 2200, in order (not decreasing)", location="timestamps"
+        )
 
 
 def _float(value: object, name: str) -> float:
@@ -222,7 +239,7 @@ def _float(value: object, name: str) -> float:
         out = float(str(value))
     except ValueError:
         raise ValidationError(f"{value!r} is not a number", location=name) from None
-    if not math.isfinite(out) or (name == "fps" and out <= 0):
+    if not math.isfinite(out) or (name == "fps" and not MIN_FPS <= out <= 1000):
         raise ValidationError(f"{value!r} is out of range", location=name)
     return out
 

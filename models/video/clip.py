@@ -6,7 +6,7 @@ import os
 import tempfile
 from typing import Any
 
-from registry import ValidationError
+from citymind.errors import Unprocessable
 
 
 def read_video(data: bytes, max_frames: int, max_pixels: int) -> tuple[list[Any], float | None]:
@@ -14,7 +14,7 @@ def read_video(data: bytes, max_frames: int, max_pixels: int) -> tuple[list[Any]
     import cv2
 
     if not data:
-        raise ValidationError("the clip is empty (0 bytes)", location="clip")
+        raise Unprocessable("the clip is empty (0 bytes)", location="clip")
     handle, path = tempfile.mkstemp(suffix=".video")  # VideoCapture reads files, not buffers
     try:
         with os.fdopen(handle, "wb") as file:
@@ -32,10 +32,10 @@ def _frames(capture: Any, max_frames: int, max_pixels: int) -> tuple[list[Any], 
     import cv2
 
     if not capture.isOpened():
-        raise ValidationError("the clip is not a video OpenCV can read (AVI, MP4, ...)", location="clip")
+        raise Unprocessable("the clip is not a video OpenCV can read (AVI, MP4, ...)", location="clip")
     width, height = capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
     if width * height > max_pixels:
-        raise ValidationError(
+        raise Unprocessable(
             f"the clip is {int(width)}×{int(height)}; the limit is {max_pixels} pixels a frame", location="clip"
         )
     frames: list[Any] = []
@@ -44,9 +44,9 @@ def _frames(capture: Any, max_frames: int, max_pixels: int) -> tuple[list[Any], 
         if not ok:
             break
         if len(frames) == max_frames:
-            raise ValidationError(f"the clip has more than {max_frames} frames; send a shorter one", location="clip")
+            raise Unprocessable(f"the clip has more than {max_frames} frames; send a shorter one", location="clip")
         frames.append(frame)
     if not frames:
-        raise ValidationError("the clip has no readable frames", location="clip")
+        raise Unprocessable("the clip has no readable frames", location="clip")
     fps = capture.get(cv2.CAP_PROP_FPS)
     return frames, float(fps) if fps and fps > 0 else None

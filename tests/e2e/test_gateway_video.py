@@ -65,9 +65,9 @@ def test_one_cameras_tracks_continue_across_requests(client: httpx.Client) -> No
 def test_bad_frames_and_cameras_are_4xx_through_ray(client: httpx.Client) -> None:
     ok = b64png(np.zeros((16, 16, 3), np.uint8))
     cases = [
-        ({"camera": "overpass", "frames": [base64.b64encode(b"GIF89a").decode()]}, 400),
+        ({"camera": "overpass", "frames": [base64.b64encode(b"GIF89a").decode()]}, 422),
         ({"camera": "nowhere", "frames": [ok]}, 404),
-        ({"camera": "overpass", "frames": [ok], "timestamps": [1.0, 2.0]}, 400),
+        ({"camera": "overpass", "frames": [ok], "timestamps": [1.0, 2.0]}, 422),
     ]
     for body, status in cases:
         response = client.post("/v1/video/analyze", json=body)
@@ -75,19 +75,19 @@ def test_bad_frames_and_cameras_are_4xx_through_ray(client: httpx.Client) -> Non
     # a frame whose header reads but whose data is cut: found where it is decoded, in the video replica
     cut = base64.b64encode(cv2.imencode(".jpg", np.full((64, 64, 3), 90, np.uint8))[1].tobytes()[:200]).decode()
     response = client.post("/v1/video/analyze", json={"camera": "overpass", "frames": [ok, cut]})
-    assert response.status_code == 400 and response.json()["error"].startswith("frames[1]: "), response.text
+    assert response.status_code == 422 and response.json()["error"].startswith("frames[1]: "), response.text
     assert "damaged" in response.json()["error"]
     big = cv2.imencode(".png", np.zeros((1200, 2000, 1), np.uint8))[1].tobytes()
     response = client.post(
         "/v1/video/analyze", data={"camera": "plaza"}, files=[("frames", ("big.png", big, "image/png"))]
     )
-    assert response.status_code == 400 and "limit" in response.json()["error"]
+    assert response.status_code == 422 and "limit" in response.json()["error"]
     assert (
         client.post("/v1/video/analyze", json={"camera": "plaza", "frames": [ok], "timestamps": [9e9]}).status_code
         == 200
     )
     late = client.post("/v1/video/analyze", json={"camera": "plaza", "frames": [ok], "timestamps": [1.0]})
-    assert late.status_code == 400 and "in order" in late.json()["error"]
+    assert late.status_code == 422 and "in order" in late.json()["error"]
 
 
 def test_cameras_are_sharded_over_video_deployments(client: httpx.Client) -> None:
