@@ -3,7 +3,7 @@ canary arm, shadow agreement, rule firings per rule, records per call."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 #: the registry every citymind metric of a process is kept in (the gateway adds its request metrics)
 METRICS = CollectorRegistry(auto_describe=True)
@@ -28,4 +28,10 @@ OUTCOMES = Counter(
 )
 ESCALATIONS = Counter(
     "citymind_event_escalations", "Overdue events escalated, by clock (sla, escalate)", ["clock"], registry=METRICS
+)
+DRIFT_PSI = Gauge(
+    "citymind_model_drift_psi",
+    "Population stability index of a model version's recent answers against its training data, by measure",
+    ["model", "version", "measure"],
+    registry=METRICS,
 )
