@@ -18,6 +18,7 @@ from citymind.errors import ValidationError
 from events.indicators import MAX_SPAN_HOURS, IndicatorEngine, IndicatorReading, IndicatorReadings
 from events.records import EventRecords
 from events.records.aggregates import busiest_pairs, first_report_at, hourly_counts
+from events.triage import EARLIEST, LATEST
 
 INDICATOR = "reports"
 MAX_DAYS = MAX_SPAN_HOURS // 24
@@ -42,8 +43,16 @@ class DemandQuery:
             raise ValidationError(f"days must be 2 to {MAX_DAYS}; got {self.days}", location="days")
         if not 1 <= self.top <= MAX_SERIES:
             raise ValidationError(f"top must be 1 to {MAX_SERIES}; got {self.top}", location="top")
-        until = (time.time() if self.until is None else self.until) // 3600 * 3600
+        until = window_end(self.until) // 3600 * 3600
         return until - self.days * 86400, until
+
+
+def window_end(until: float | None) -> float:
+    """``until`` (default now), refused outside the times a report may carry."""
+    end = time.time() if until is None else until
+    if not EARLIEST.timestamp() <= end < LATEST.timestamp():
+        raise ValidationError(f"until must be from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}", location="until")
+    return end
 
 
 def demand_series(records: EventRecords, query: DemandQuery) -> tuple[list[IndicatorReadings], str | None]:

@@ -14,13 +14,13 @@ measure), so the ``alert`` rules warn on it (``model-drift``); and the gauge ``c
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from citymind.errors import CitymindError, ValidationError
+from events.demand import window_end
 from events.indicators import IndicatorEngine
 from events.metrics import DRIFT_PSI
 from events.records import EventRecords
@@ -59,7 +59,7 @@ class DriftQuery:
     def window(self) -> tuple[float, float]:
         if not 1 <= self.days <= MAX_DAYS:
             raise ValidationError(f"days must be 1 to {MAX_DAYS}; got {self.days}", location="days")
-        until = time.time() if self.until is None else self.until
+        until = window_end(self.until)
         return until - self.days * 86400, until
 
 

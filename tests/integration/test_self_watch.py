@@ -95,12 +95,13 @@ def test_a_burst_of_one_category_in_one_area_is_a_hotspot(gateway: Any) -> None:
 def test_demand_refuses_unbounded_or_unreadable_requests(gateway: Any) -> None:
     client, _, headers, _ = gateway
     for params, where in (({"days": 57}, "days"), ({"top": 0}, "top"), ({"until": "soon"}, "ISO 8601"),
-                          ({"area": "x" * 101}, "area")):  # fmt: skip
+                          ({"area": "x" * 101}, "area"), ({"until": "1000-01-01T00:00:00"}, "until must be")):  # fmt: skip
         refused = client.post("/v1/indicators/demand", params=params, headers=headers)
         assert refused.status_code == 400 and where in refused.text, refused.text
     quiet = client.post("/v1/indicators/demand", params={"until": iso(T0)}, headers=headers).json()
     assert quiet["series"] == [] and "needs 48" in quiet["note"]
     assert client.post("/v1/indicators/demand").status_code == 401
+    assert client.get("/v1/evaluation/drift", params={"days": 0}, headers=headers).status_code == 400
 
 
 def answers(prefix: str, start: float, categories: list[str], confidence: float) -> list[dict[str, object]]:
