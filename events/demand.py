@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import NotRequired, TypedDict, cast
 
 from citymind.errors import ValidationError
 from events.indicators import MAX_SPAN_HOURS, IndicatorEngine, IndicatorReading, IndicatorReadings
@@ -75,21 +75,33 @@ def demand_series(records: EventRecords, query: DemandQuery) -> tuple[list[Indic
     return series, None
 
 
-def evaluate_demand(indicators: IndicatorEngine, records: EventRecords, query: DemandQuery) -> dict[str, Any]:
+class DemandAnswer(TypedDict):
+    """What a demand run found: the window, per series its last hour and the day ahead, the warnings raised."""
+
+    indicator: str
+    since: str
+    until: str
+    series: list[dict[str, object]]
+    warnings: list[dict[str, object]]
+    note: NotRequired[str]
+
+
+def evaluate_demand(indicators: IndicatorEngine, records: EventRecords, query: DemandQuery) -> DemandAnswer:
     """Each series through the baseline and the alert rules (hours evaluated before are not evaluated again):
     per series its last hour (count and what was expected of it) and the day ahead, and every warning raised."""
     series, note = demand_series(records, query)
     since, until = query.window()
     results = [indicators.evaluate(s) for s in series]
-    warnings: list[dict[str, object]] = [w for r in results for w in r["warnings"]]  # type: ignore[attr-defined]
-    return {
+    answer: DemandAnswer = {
         "indicator": INDICATOR,
         "since": _iso(since),
         "until": _iso(until),
         "series": [{k: v for k, v in r.items() if k not in ("gaps", "warnings")} for r in results],
-        "warnings": warnings,
-        **({"note": note} if note else {}),
+        "warnings": [w for r in results for w in cast("list[dict[str, object]]", r["warnings"])],
     }
+    if note:
+        answer["note"] = note
+    return answer
 
 
 def _iso(epoch: float) -> str:

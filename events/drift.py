@@ -17,11 +17,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from citymind.errors import CitymindError, ValidationError
 from events.demand import window_end
-from events.indicators import IndicatorEngine
+from events.indicators import IndicatorEngine, Reading
 from events.metrics import DRIFT_PSI
 from events.records import EventRecords
 from events.records.aggregates import answer_counts
@@ -47,6 +47,27 @@ def psi(expected: Mapping[str, float], actual: Mapping[str, float]) -> float:
     return round(out, 4)
 
 
+class DriftFigure(TypedDict):
+    """One model version's figures: its reports in the window, the PSI of each measure (None: see ``notes``)
+    and the categories whose share moved most."""
+
+    model: str
+    version: str
+    events: int
+    category: float | None
+    confidence: float | None
+    notes: list[str]
+    top_shifts: NotRequired[list[dict[str, object]]]
+
+
+class DriftFigures(TypedDict):
+    since: str
+    until: str
+    days: int
+    versions: list[DriftFigure]
+    warnings: NotRequired[list[dict[str, object]]]  # when run through the alert rules
+
+
 @dataclass(frozen=True)
 class DriftQuery:
     """The recent window: ``days`` before ``until`` (default now); a version with fewer than ``min_events``
@@ -63,7 +84,7 @@ class DriftQuery:
         return until - self.days * 86400, until
 
 
-def drift_figures(records: EventRecords, registry: AssetRegistry, query: DriftQuery) -> dict[str, Any]:
+def drift_figures(records: EventRecords, registry: AssetRegistry, query: DriftQuery) -> DriftFigures:
     """Per model version that answered reports in the window: its events and the PSI of its category mix and of
     its confidence against its training data (None, with a ``note``, where one side is missing)."""
     since, until = query.window()
@@ -71,17 +92,17 @@ def drift_figures(records: EventRecords, registry: AssetRegistry, query: DriftQu
     versions = [_figures(registry, model, version, cats, conf, query.min_events)
                 for (model, version), (cats, conf) in sorted(counts.items())]  # fmt: skip
     for figure in versions:
-        for measure in ("category", "confidence"):
-            if figure[measure] is not None:
-                DRIFT_PSI.labels(figure["model"], figure["version"], measure).set(figure[measure])
+        for measure, value in (("category", figure["category"]), ("confidence", figure["confidence"])):
+            if value is not None:
+                DRIFT_PSI.labels(figure["model"], figure["version"], measure).set(value)
     return {"since": _iso(since), "until": _iso(until), "days": query.days, "versions": versions}
 
 
 def _figures(
     registry: AssetRegistry, model: str, version: str, categories: dict[str, int], confidence: list[int], least: int
-) -> dict[str, Any]:
+) -> DriftFigure:
     events = sum(categories.values())
-    out: dict[str, Any] = {"model": model, "version": version, "events": events, "category": None,
+    out: DriftFigure = {"model": model, "version": version, "events": events, "category": None,
                            "confidence": None, "notes": []}  # fmt: skip
     if events < least:
         out["notes"].append(f"{events} reports in the window; a figure needs at least {least}")
@@ -119,17 +140,17 @@ def _shifts(expected: Mapping[str, int], actual: Mapping[str, int], n: int = 5) 
     return [{"category": k, "training": round(e, 4), "recent": round(a, 4)} for k, (e, a) in moved]
 
 
-def evaluate_drift(indicators: IndicatorEngine, figures: Mapping[str, Any]) -> list[dict[str, object]]:
+def evaluate_drift(indicators: IndicatorEngine, figures: DriftFigures) -> list[dict[str, object]]:
     """Each figure as a reading of ``model_drift`` at the window's last hour, through the alert rules; the
     warnings (recorded). An hour already evaluated for a series is not evaluated again."""
     at = datetime.fromisoformat(figures["until"]).replace(minute=0, second=0, microsecond=0)
     warnings = []
     for figure in figures["versions"]:
-        for measure in ("category", "confidence"):
-            if figure[measure] is None:
+        for measure, value in (("category", figure["category"]), ("confidence", figure["confidence"])):
+            if value is None:
                 continue
             labels = {"model": figure["model"], "version": figure["version"], "measure": measure}
-            reading = (at, figure[measure], {"events": figure["events"]})
+            reading: Reading = (at, value, {"events": figure["events"]})
             warnings += indicators.alert(INDICATOR, None, labels, [reading])
     return warnings
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
 
-from events.demand import DemandQuery, evaluate_demand
-from events.drift import DriftQuery, drift_figures, evaluate_drift
+from events.demand import DemandAnswer, DemandQuery, evaluate_demand
+from events.drift import DriftFigures, DriftQuery, drift_figures, evaluate_drift
 from events.indicators import IndicatorEngine
 from events.records import EventRecords
 from registry import AssetRegistry
@@ -39,12 +38,13 @@ class SelfWatch:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> tuple[DemandAnswer, DriftFigures]:
         """Demand and drift now: what each found and the warnings raised."""
         engine = self.indicators()
         demand = evaluate_demand(engine, self.records, self.demand)
-        figures = drift_figures(self.records, self.registry, self.drift)
-        return {"demand": demand, "drift": {**figures, "warnings": evaluate_drift(engine, figures)}}
+        drift = drift_figures(self.records, self.registry, self.drift)
+        drift["warnings"] = evaluate_drift(engine, drift)
+        return demand, drift
 
     def start(self) -> SelfWatch:
         if self._thread is None:
@@ -58,8 +58,8 @@ class SelfWatch:
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                found = self.run()
-                raised = len(found["demand"]["warnings"]) + len(found["drift"]["warnings"])
+                demand, drift = self.run()
+                raised = len(demand["warnings"]) + len(drift.get("warnings", []))
                 if raised:
                     log.info("the self-watch raised %d warnings", raised)
                 self.last_error = None

@@ -4,13 +4,13 @@ through the alert rules now (``POST /v1/indicators/drift``) and the drift figure
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from citymind.errors import EventStoreUnavailable
-from events.demand import MAX_DAYS, MAX_SERIES, DemandQuery, evaluate_demand
-from events.drift import DriftQuery, drift_figures, evaluate_drift
+from events.demand import MAX_DAYS, MAX_SERIES, DemandAnswer, DemandQuery, evaluate_demand
+from events.drift import DriftFigures, DriftQuery, drift_figures, evaluate_drift
 from events.records import EventRecords
 from serving.replica import Replica
 from serving.routes_events import epoch
@@ -29,29 +29,30 @@ def selfwatch_router(replica: Replica) -> APIRouter:
             raise EventStoreUnavailable("this gateway records no events (CITYMIND_EVENTS_URL=off)")
         return replica.records
 
-    @router.post("/v1/indicators/demand")
+    @router.post("/v1/indicators/demand", response_model=None)
     def demand(
         days: Annotated[int, Query(ge=2, le=MAX_DAYS, description="history, in days")] = 28,
         top: Annotated[int, Query(ge=1, le=MAX_SERIES, description="the busiest area × category pairs")] = 20,
         until: Until = None,
         area: Name = None,
         category: Name = None,
-    ) -> dict[str, Any]:
+    ) -> DemandAnswer:
         """需求感知 now: recorded reports per hour for the busiest area × category pairs → a seasonal baseline →
         the alert rules (``report-hotspot``); the series' last hours, the day ahead and the warnings raised
         (recorded). Hours evaluated before, by a call or by the hourly watch, are not evaluated again."""
         query = DemandQuery(days, top, epoch(until), area, category)
         return evaluate_demand(replica.baseline_indicators, records(), query)
 
-    @router.post("/v1/indicators/drift")
-    def drift_now(days: Days = 7, until: Until = None, min_events: MinEvents = 100) -> dict[str, Any]:
+    @router.post("/v1/indicators/drift", response_model=None)
+    def drift_now(days: Days = 7, until: Until = None, min_events: MinEvents = 100) -> DriftFigures:
         """Drift now: the figures of ``GET /v1/evaluation/drift`` as the indicator ``model_drift`` through the
         alert rules (``model-drift``), with the warnings raised (recorded)."""
         figures = drift_figures(records(), replica.hub.registry, DriftQuery(days, epoch(until), min_events))
-        return {**figures, "warnings": evaluate_drift(replica.baseline_indicators, figures)}
+        figures["warnings"] = evaluate_drift(replica.baseline_indicators, figures)
+        return figures
 
-    @router.get("/v1/evaluation/drift")
-    def drift(days: Days = 7, until: Until = None, min_events: MinEvents = 100) -> dict[str, Any]:
+    @router.get("/v1/evaluation/drift", response_model=None)
+    def drift(days: Days = 7, until: Until = None, min_events: MinEvents = 100) -> DriftFigures:
         """Per model version that classified reports in the last ``days``: the population stability index of
         its category mix and of its confidence against its training data (under 0.1 stable, over 0.25 shifted)."""
         return drift_figures(records(), replica.hub.registry, DriftQuery(days, epoch(until), min_events))

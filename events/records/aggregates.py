@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Engine, Integer, and_, case, cast, func, select
+from sqlalchemy import ColumnElement, Engine, Integer, and_, case, cast, func, select
 
 from events.records.schema import events
 
@@ -16,14 +15,14 @@ from events.records.schema import events
 Pair = tuple[str, str]
 
 
-def _hour(engine: Engine) -> Any:
+def _hour(engine: Engine) -> ColumnElement[int]:
     """The hour an event falls in (epoch seconds // 3600), exact on both dialects (PostgreSQL's cast rounds)."""
     if engine.dialect.name == "postgresql":
         return cast(func.floor(events.c.at / 3600.0), Integer)
     return cast(events.c.at, Integer) // 3600  # SQLite's cast truncates; the times are positive
 
 
-def _reports(since: float, until: float) -> Any:
+def _reports(since: float, until: float) -> ColumnElement[bool]:
     return and_(events.c.kind == "report", events.c.at >= since, events.c.at < until)
 
 

@@ -216,7 +216,8 @@ def test_the_self_watch_counts_group_in_the_database_alike_on_both(records: Even
     rows = [event(f"a{i}", at=hour + 3599.9 * (i % 2) + 3600 * (i // 2), confidence=0.05 + 0.1 * i,
                   model="event-classifier", model_version="2") for i in range(6)]  # fmt: skip
     rows += [event("b1", at=hour + 10, area="东阁街道", category="道路交通", confidence=1.0, model="m",
-                   model_version="1"), event("w1", at=hour, kind="warning"), event("x1", at=hour, area=None)]  # fmt: skip
+                   model_version="1"), event("w1", at=hour, kind="warning"),
+             event("x1", at=hour, area=None)]  # fmt: skip
     records.record(rows)
     since, until = hour - 3600, hour + 10 * 3600
     assert first_report_at(records.engine, since, until) == hour
