@@ -55,8 +55,8 @@ def _interval(means: np.ndarray, residuals: np.ndarray, coverage: float) -> tupl
     from scipy.stats import poisson
 
     tail = (1 - coverage) / 2
-    rate = np.nan_to_num(np.maximum(means, 0.0))
-    low, high = poisson.ppf(tail, rate).astype(float), poisson.ppf(1 - tail, rate).astype(float)
+    rates, at = np.unique(np.nan_to_num(np.maximum(means, 0.0)), return_inverse=True)  # few: means of counts
+    low, high = poisson.ppf(tail, rates).astype(float)[at], poisson.ppf(1 - tail, rates).astype(float)[at]
     if len(residuals) >= MIN_RESIDUALS:
         low = np.minimum(low, means + np.quantile(residuals, tail))
         high = np.maximum(high, means + np.quantile(residuals, 1 - tail))
@@ -65,7 +65,7 @@ def _interval(means: np.ndarray, residuals: np.ndarray, coverage: float) -> tupl
 
 
 def _list(values: np.ndarray) -> list[float | None]:
-    return [None if np.isnan(v) else round(float(v), 3) for v in values]
+    return [None if v != v else v for v in np.round(values, 3).tolist()]  # NaN → None
 
 
 def baseline_forecast(
