@@ -18,7 +18,7 @@ from citymind.errors import ValidationError
 from events.indicators import MAX_SPAN_HOURS, IndicatorEngine, IndicatorReading, IndicatorReadings
 from events.records import EventRecords
 from events.records.aggregates import busiest_pairs, first_report_at, hourly_counts
-from events.triage import EARLIEST, LATEST
+from events.triage import EARLIEST
 
 INDICATOR = "reports"
 MAX_DAYS = MAX_SPAN_HOURS // 24
@@ -48,10 +48,12 @@ class DemandQuery:
 
 
 def window_end(until: float | None) -> float:
-    """``until`` (default now), refused outside the times a report may carry."""
-    end = time.time() if until is None else until
-    if not EARLIEST.timestamp() <= end < LATEST.timestamp():
-        raise ValidationError(f"until must be from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}", location="until")
+    """``until`` (default now), refused before the times a report may carry and in the future: the hours a run
+    evaluates are not evaluated again, so a window ending in the future would silence the hours up to it."""
+    now = time.time()
+    end = now if until is None else until
+    if not EARLIEST.timestamp() <= end <= now + 60:
+        raise ValidationError(f"until must be from {EARLIEST:%Y-%m-%d} to now, not in the future", location="until")
     return end
 
 

@@ -96,7 +96,8 @@ def test_demand_refuses_unbounded_or_unreadable_requests(gateway: Any) -> None:
     client, _, headers, _ = gateway
     for params, where in (({"days": 57}, "days"), ({"top": 0}, "top"), ({"until": "soon"}, "ISO 8601"),
                           ({"area": "x" * 101}, "area"),
-                          ({"until": "1000-01-01T00:00:00"}, "until must be")):  # fmt: skip
+                          ({"until": "1000-01-01T00:00:00"}, "until must be"),
+                          ({"until": "2199-01-01T00:00:00"}, "not in the future")):  # fmt: skip
         refused = client.post("/v1/indicators/demand", params=params, headers=headers)
         assert refused.status_code == 400 and where in refused.text, refused.text
     quiet = client.post("/v1/indicators/demand", params={"until": iso(T0)}, headers=headers).json()
