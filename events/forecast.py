@@ -55,15 +55,25 @@ class ModelRef(TypedDict):
     version: int
 
 
+class Expected(TypedDict):
+    """Per hour of a history, what a forecaster expected of it from the hours before (a baseline gives this)."""
+
+    mean: list[float | None]
+    lower: list[float | None]
+    upper: list[float | None]
+
+
 class IndicatorForecast(TypedDict, total=False):
     """An indicator's forecast as its warnings read it: the hours ahead, the mean and its interval (None where
-    a forecaster gives no value), and the model that made it."""
+    a forecaster gives no value), and the model that made it; ``expected``, when the forecaster gives it, each
+    hour of the history as it was expected."""
 
     model: ModelRef
     hours: list[str]
     mean: list[float | None]
     lower: list[float | None]
     upper: list[float | None]
+    expected: Expected
 
 
 _CONTRACTS: dict[int, tuple[object, ForecastContract]] = {}

@@ -33,12 +33,18 @@ class IndicatorReading(TypedDict):
 
 class IndicatorReadings(TypedDict, total=False):
     """Recent readings of one indicator in one area (None: city-wide); ``model`` names the forecaster (default
-    ``{indicator}-forecaster``)."""
+    ``{indicator}-forecaster``); ``labels`` name the series further (a category, a model version): each is a field
+    the rules read and part of what keeps the series apart."""
 
     indicator: Required[str]
     area: str | None
     model: str | None
+    labels: dict[str, str]
     points: Required[list[IndicatorReading]]
+
+
+#: one hour of a series as the rules see it: its time, its value and what else they read of it
+Reading = tuple[datetime, float | None, dict[str, object]]
 
 
 class IndicatorEngine:
@@ -50,48 +56,67 @@ class IndicatorEngine:
         self._resample: Component = SeriesResampler(max_buckets=MAX_SPAN_HOURS)
 
     def evaluate(self, series: IndicatorReadings) -> dict[str, object]:
-        indicator, area = str(series["indicator"]), series.get("area")
+        indicator, area, labels = str(series["indicator"]), series.get("area"), dict(series.get("labels") or {})
         hourly = self._resample({"series": list(series["points"])})
         points = [(datetime.fromisoformat(p["t"]), p["value"]) for p in hourly["series"]]
         prediction: IndicatorForecast = {
             **self.forecast(indicator, series.get("model"), [v for _, v in points], [t.isoformat() for t, _ in points])
         }
-        upcoming = _summary(prediction)
-        warnings, times = [], []
-        fresh, first = self._new(indicator, area, points)
-        events = []
-        for when, value in fresh:
-            event: dict[str, object] = {"indicator": indicator, "area": area, "value": value, "hour": when.hour}
-            if when == points[-1][0]:
-                event["forecast"] = upcoming  # the forecast starts after the last reading
-            events.append((event, when.timestamp()))
-        for (when, value), fired in zip(fresh, self.engine.rules.evaluate_many("alert", events), strict=True):
-            for firing in fired:
-                # a first call replays the week to set the `for` timers; only the present is reported
-                if firing.suppressed or (first and when != points[-1][0]):
-                    continue
-                RULE_FIRINGS.labels(firing.version or "", firing.rule).inc()
-                source = {"indicator": indicator, "t": when.isoformat(), "value": value}
-                warnings.append(firing_to_event(self.engine, firing, area, source))
-                times.append(when.timestamp())
-        self.engine.record_warnings("warning", warnings, times)
+        expected = prediction.pop("expected", None)
+        facts: list[dict[str, object]] = [{} for _ in points]
+        if expected is not None:  # what the forecaster expected of each hour from the hours before it
+            for i, fact in enumerate(facts):
+                fact["expected"] = {"mean": expected["mean"][i], "lower": expected["lower"][i],
+                                    "upper": expected["upper"][i]}  # fmt: skip
+        facts[-1]["forecast"] = _summary(prediction)  # the forecast starts after the last reading
+        readings = [(t, v, fact) for (t, v), fact in zip(points, facts, strict=True)]
+        last = {"t": points[-1][0].isoformat(), "value": points[-1][1], **facts[-1]}
+        last.pop("forecast")
         return {
             "indicator": indicator,
             "area": area,
-            "last": {"t": points[-1][0].isoformat(), "value": points[-1][1]},
+            **({"labels": labels} if labels else {}),
+            "last": last,
             "forecast": prediction,
             "gaps": hourly["gaps"],
-            "warnings": warnings,
+            "warnings": self.alert(indicator, area, labels, readings),
         }
 
-    def _new(
-        self, indicator: str, area: str | None, points: list[tuple[datetime, float | None]]
-    ) -> tuple[list[tuple[datetime, float | None]], bool]:
+    def alert(
+        self, indicator: str, area: str | None, labels: dict[str, str], readings: list[Reading]
+    ) -> list[dict[str, object]]:
+        """``alert`` rules over the hours of a series not evaluated before (in order; all of them the first time,
+        to set the ``for`` timers, but only the newest hour's firings reported then); the warnings, recorded."""
+        fresh, first = self._new(_series_name(indicator, labels), area, readings)
+        events = [
+            ({"indicator": indicator, "area": area, **labels, "value": value, "hour": when.hour, **facts},
+             when.timestamp())
+            for when, value, facts in fresh
+        ]  # fmt: skip
+        warnings, times = [], []
+        for (when, value, _), fired in zip(fresh, self.engine.rules.evaluate_many("alert", events), strict=True):
+            for firing in fired:
+                # a first call replays the history to set the `for` timers; only the present is reported
+                if firing.suppressed or (first and when != readings[-1][0]):
+                    continue
+                RULE_FIRINGS.labels(firing.version or "", firing.rule).inc()
+                source = {"indicator": indicator, **labels, "t": when.isoformat(), "value": value}
+                warnings.append(firing_to_event(self.engine, firing, area, source))
+                times.append(when.timestamp())
+        self.engine.record_warnings("warning", warnings, times)
+        return warnings
+
+    def _new(self, name: str, area: str | None, readings: list[Reading]) -> tuple[list[Reading], bool]:
         """Hours after the last one evaluated for this series (all of them the first time), in order, and whether
         this is the first time. What was evaluated is the event state's: shared by the ingress replicas, kept across
         restarts."""
-        [last] = self.engine.state.evaluated([((indicator, area), points[-1][0].timestamp())])
-        return [(t, v) for t, v in points if last is None or t.timestamp() > last], last is None
+        [last] = self.engine.state.evaluated([((name, area), readings[-1][0].timestamp())])
+        return [r for r in readings if last is None or r[0].timestamp() > last], last is None
+
+
+def _series_name(indicator: str, labels: dict[str, str]) -> str:
+    """What keeps a series apart in the event state: the indicator, and its labels when it has any."""
+    return indicator + "".join(f"|{k}={v}" for k, v in sorted(labels.items()))
 
 
 def _summary(prediction: IndicatorForecast) -> dict[str, float]:

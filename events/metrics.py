@@ -36,3 +36,9 @@ EVALUATION = Gauge(
     ["measure"],
     registry=METRICS,
 )
+DRIFT_PSI = Gauge(
+    "citymind_model_drift_psi",
+    "Population stability index of a model version's recent answers against its training data, by measure",
+    ["model", "version", "measure"],
+    registry=METRICS,
+)

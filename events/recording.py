@@ -59,7 +59,8 @@ def warning_record(kind: str, event: Mapping[str, object], rules: Mapping[str, o
     decides it; ``detail`` keeps where it came from (indicator and value, or camera, zone and frame)."""
     department = event.get("department") or {}
     assert isinstance(department, Mapping)
-    detail_keys = ("rule", "severity", "indicator", "value", "t", "camera", "zone", "frame", "summary")
+    detail_keys = ("rule", "severity", "indicator", "value", "t", "camera", "zone", "frame", "summary", "model",
+                   "version", "measure")  # fmt: skip
     return {
         "id": new_event_id(at),
         "kind": kind,

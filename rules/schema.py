@@ -104,6 +104,15 @@ FIELDS: dict[str, frozenset[str]] = {
             "forecast.lower_min",
             "area",
             "hour",
+            # the self-watch's series (docs/event_engine.md): reports per area × category, drift per model version
+            "category",
+            "expected.mean",
+            "expected.lower",
+            "expected.upper",
+            "model",
+            "version",
+            "measure",
+            "events",
         }
     ),
     "video": frozenset({"camera", "zone", "label", "count", "dwell_s", "crossings", "hour"}),

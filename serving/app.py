@@ -33,6 +33,7 @@ from serving.routes_indicators import indicators_router
 from serving.routes_models import models_router
 from serving.routes_oip import oip_router
 from serving.routes_open311 import open311_router
+from serving.routes_selfwatch import selfwatch_router
 from serving.routes_triage import triage_router
 from serving.video_deployment import VideoShards
 
@@ -51,6 +52,7 @@ def create_app(
     quota_overrides: str = "",
     records: EventRecords | None = None,
     overdue_interval_s: float | None = 30.0,
+    selfwatch_interval_s: float | None = 3600.0,
 ) -> FastAPI:
     """``runner`` is a Ray deployment handle for models that are not latency-critical (None: all in process);
     ``keys`` the API key store (None: the one the settings name); ``video`` the video deployment's handle (or
@@ -59,13 +61,17 @@ def create_app(
     ``triage`` the model, knowledge and rules the event engine follows; ``quota_overrides`` per-role request quotas
     over ``citymind.access.QUOTAS`` (JSON); ``records`` where every answered event is recorded and outcomes
     apply (None: nothing is recorded); ``overdue_interval_s`` how often overdue records are escalated (None:
-    never, by this replica). The app's ``state.replica`` is the :class:`Replica` every router shares."""
+    never, by this replica); ``selfwatch_interval_s`` how often demand and drift go through the alert rules
+    (``events.selfwatch``; None: never by itself, on request only). The app's ``state.replica`` is the
+    :class:`Replica` every router shares."""
     replica = Replica(hub, state=state, triage=triage, records=records)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if overdue_interval_s:
             replica.watch_overdue(overdue_interval_s)
+        if selfwatch_interval_s:
+            replica.watch_self(selfwatch_interval_s)
         yield
         replica.close()  # the followers the endpoints started stop with the app; a persisted state is written
 
@@ -104,6 +110,7 @@ def create_app(
     app.include_router(health_router(replica))
     app.include_router(catalogue_router(hub))
     app.include_router(indicators_router(replica))
+    app.include_router(selfwatch_router(replica))
 
     @app.get("/metrics", tags=["Health"], include_in_schema=False)
     def metrics() -> Response:

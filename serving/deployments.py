@@ -58,6 +58,7 @@ class GatewayConfig:
     retention_days: int = 365  # event records older than this are purged
     reporter_key_file: str | None = None  # the key reporter ids are hashed with; None: a new one per replica start
     overdue_interval_s: float = 30.0  # how often each ingress replica escalates overdue recorded events
+    selfwatch_interval_s: float = 3600.0  # how often demand and drift go through the alert rules (0: never)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> GatewayConfig:
@@ -121,6 +122,7 @@ class GatewayIngress:
             video=self.video, video_config=self.config.video, state=self._event_state(),
             quota_overrides=self.config.quotas, records=self._records(),
             overdue_interval_s=self.config.overdue_interval_s,
+            selfwatch_interval_s=self.config.selfwatch_interval_s,
         )  # fmt: skip
 
     def _records(self) -> EventRecords | None:
@@ -216,7 +218,7 @@ def config_from_args(args: Mapping[str, object]) -> GatewayConfig:
     ``key=value`` as text) are converted, ``preload`` may be comma-separated; ``video_<name>`` sets a
     :class:`VideoConfig` field (``video_shards=2``, ``video_cameras_file=/etc/citymind/cameras.yaml``)."""
     numbers: dict[str, type[int] | type[float]] = dict.fromkeys(
-        ("refresh_interval", "batch_wait_timeout_s", "overdue_interval_s"), float
+        ("refresh_interval", "batch_wait_timeout_s", "overdue_interval_s", "selfwatch_interval_s"), float
     )
     numbers |= dict.fromkeys(
         ("ingress_replicas", "runner_replicas", "max_replicas_per_node", "max_batch_size", "retention_days"), int

@@ -14,11 +14,13 @@ from typing import TypeVar
 
 from prometheus_client import CollectorRegistry
 
+from events.baseline import baseline_forecast
 from events.canary import Canary
 from events.indicators import IndicatorEngine, onnx_forecast
 from events.overdue import OverdueWatch
 from events.ports import EventStore
 from events.records import EventRecords
+from events.selfwatch import SelfWatch
 from events.triage import EventEngine, TriageConfig
 from models.components.shelf import ComponentShelf
 from serving.metrics import replica_metrics
@@ -49,7 +51,9 @@ class Replica:
         self._pool: ThreadPoolExecutor | None = None  # made at first use, again after a close
         self._engine: EventEngine | None = None
         self._indicators: IndicatorEngine | None = None
+        self._baseline: IndicatorEngine | None = None
         self._overdue: OverdueWatch | None = None
+        self._selfwatch: SelfWatch | None = None
         self._lock = threading.Lock()
 
     @property
@@ -72,6 +76,27 @@ class Replica:
             self._indicators = IndicatorEngine(self.engine, onnx_forecast(self.hub))
         return self._indicators
 
+    @property
+    def baseline_indicators(self) -> IndicatorEngine:
+        """The self-watch's indicators (report counts, drift) on the same rules and state, forecast by the
+        seasonal baseline (``events.baseline``) instead of a registered forecaster."""
+        if self._baseline is None:
+            self._baseline = IndicatorEngine(self.engine, baseline_forecast)
+        return self._baseline
+
+    def self_watch(self) -> SelfWatch | None:
+        """The demand and drift watch over the recorded events (None: nothing is recorded)."""
+        if self.records is not None and self._selfwatch is None:
+            self._selfwatch = SelfWatch(self.records, lambda: self.baseline_indicators, self.hub.registry)
+        return self._selfwatch
+
+    def watch_self(self, interval_s: float) -> None:
+        """Run the self-watch every ``interval_s`` (demand sensing and drift through the alert rules)."""
+        watch = self.self_watch()
+        if watch is not None:
+            watch.interval_s = interval_s
+            watch.start()
+
     def watch_overdue(self, interval_s: float) -> None:
         """Escalate overdue recorded events every ``interval_s`` (and purge expired ones hourly)."""
         if self.records is not None and self._overdue is None:
@@ -80,6 +105,10 @@ class Replica:
     @property
     def overdue_error(self) -> str | None:
         return self._overdue.last_error if self._overdue is not None else None
+
+    @property
+    def selfwatch_error(self) -> str | None:
+        return self._selfwatch.last_error if self._selfwatch is not None else None
 
     async def off_loop(self, work: Callable[..., T], *args: object) -> T:
         """``work(*args)`` in the replica's model threads, awaited without blocking the event loop."""
@@ -92,11 +121,12 @@ class Replica:
     def close(self) -> None:
         """Stop the engine's followers, if it was made, and write a persisted event state a last time."""
         with self._lock:
-            engine, self._engine, self._indicators = self._engine, None, None
+            engine, self._engine, self._indicators, self._baseline = self._engine, None, None, None
             pool, self._pool = self._pool, None
-            overdue, self._overdue = self._overdue, None
-        if overdue is not None:
-            overdue.stop()
+            watches, self._overdue, self._selfwatch = (self._overdue, self._selfwatch), None, None
+        for watch in watches:
+            if watch is not None:
+                watch.stop()
         if engine is not None:
             engine.close()
         if self.state is not None:

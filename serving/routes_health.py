@@ -71,12 +71,12 @@ def redacted(parts: dict[str, Any]) -> dict[str, Any]:
 
 
 def records_status(replica: Replica) -> dict[str, object]:
-    """Whether events are recorded, where (password hidden), the schema revision and the overdue sweep's error.
-    A store that does not answer is reported here; triage answers 503 until it does."""
+    """Whether events are recorded, where (password hidden), the schema revision, the overdue sweep's and the
+    self-watch's errors. A store that does not answer is reported here; triage answers 503 until it does."""
     if replica.records is None:
         return {"recording": False}
     try:
         status: dict[str, object] = {"recording": True, **replica.records.status()}
     except Exception as exc:
         status = {"recording": True, "error": f"{type(exc).__name__}: {exc}"}
-    return {**status, "overdue_sweep_error": replica.overdue_error}
+    return {**status, "overdue_sweep_error": replica.overdue_error, "selfwatch_error": replica.selfwatch_error}

@@ -7,6 +7,8 @@ from citymind.api.events import (
     Classification,
     ClassifyAnswer,
     ClassifyBatchAnswer,
+    DemandAnswer,
+    DriftAnswer,
     Evaluation,
     EventPage,
     EventRecord,
@@ -32,8 +34,8 @@ from citymind.api.video import VideoAnalysis, VideoEvents
 
 __all__ = [
     "Answer", "Classification", "ClassifyAnswer", "ClassifyBatchAnswer", "ComponentAnswer", "ComponentList",
-    "ErrorAnswer", "Evaluation", "EventPage", "EventRecord", "ForecastAnswer", "Health", "IndicatorAnswer",
-    "InferenceAnswer", "ModelMetadata", "ModelReady", "Open311Receipt", "Open311Request", "Open311Service",
-    "OutcomeAnswer", "RefreshAnswer", "RegistryAsset",
-    "RegistryList", "ServerMetadata", "TriageAnswer", "TriageBatchAnswer", "VideoAnalysis", "VideoEvents",
+    "DemandAnswer", "DriftAnswer", "ErrorAnswer", "Evaluation", "EventPage", "EventRecord", "ForecastAnswer",
+    "Health", "IndicatorAnswer", "InferenceAnswer", "ModelMetadata", "ModelReady", "Open311Receipt",
+    "Open311Request", "Open311Service", "OutcomeAnswer", "RefreshAnswer", "RegistryAsset", "RegistryList",
+    "ServerMetadata", "TriageAnswer", "TriageBatchAnswer", "VideoAnalysis", "VideoEvents",
 ]  # fmt: skip

@@ -132,3 +132,36 @@ class Evaluation(Answer):
     kind: str | None
     groups: list[EvaluationGroup]
     overall: EvaluationGroup
+
+
+class DemandAnswer(Answer):
+    """需求感知: the busiest area × category series of recorded reports, each with its last hour against its
+    seasonal baseline and the day ahead, and the warnings the alert rules raised."""
+
+    indicator: str
+    since: str
+    until: str
+    series: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    note: str | None = None
+
+
+class DriftFigure(Answer):
+    """One model version: its reports in the window, the population stability index of its category mix and of
+    its confidence against its training data (None: see ``notes``)."""
+
+    model: str
+    version: str
+    events: int
+    category: float | None
+    confidence: float | None
+    notes: list[str]
+    top_shifts: list[dict[str, Any]] | None = None
+
+
+class DriftAnswer(Answer):
+    since: str
+    until: str
+    days: int
+    versions: list[DriftFigure]
+    warnings: list[dict[str, Any]] | None = Field(default=None, description="when run through the alert rules")

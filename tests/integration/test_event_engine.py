@@ -121,7 +121,7 @@ def test_health_names_every_part_and_its_version(http: TestClient) -> None:
     assert health.status_code == 200, health.text
     parts = health.json()["parts"]
     assert parts["models"]["served"] == {"event-classifier": 1}
-    assert (parts["rules"]["name"], parts["rules"]["version"], parts["rules"]["rules"]) == ("pingdu-rules", 1, 18)
+    assert (parts["rules"]["name"], parts["rules"]["version"], parts["rules"]["rules"]) == ("pingdu-rules", 1, 20)
     assert parts["knowledge"]["name"] == "pingdu-knowledge" and parts["knowledge"]["last_error"] is None
     state = parts["event_state"]  # this app keeps its own, in memory
     assert (state["shared"], state["file"]) == (False, None)

@@ -207,3 +207,26 @@ def test_the_recent_reports_come_back_from_the_store_not_the_state_file(
     assert {d["id"] for d in seen.duplicates} == {"r0", "r1", "r2"} and seen.reporter_count == 4
     state.close()
     assert json.loads((tmp_path / "state.json").read_text())["recent"] == []  # the store keeps them
+
+
+def test_the_self_watch_counts_group_in_the_database_alike_on_both(records: EventRecords) -> None:
+    from events.records.aggregates import answer_counts, busiest_pairs, first_report_at, hourly_counts
+
+    hour = 1_767_225_600.0  # an hour boundary
+    rows = [event(f"a{i}", at=hour + 3599.9 * (i % 2) + 3600 * (i // 2), confidence=0.05 + 0.1 * i,
+                  model="event-classifier", model_version="2") for i in range(6)]  # fmt: skip
+    rows += [event("b1", at=hour + 10, area="东阁街道", category="道路交通", confidence=1.0, model="m",
+                   model_version="1"), event("w1", at=hour, kind="warning"),
+             event("x1", at=hour, area=None)]  # fmt: skip
+    records.record(rows)
+    since, until = hour - 3600, hour + 10 * 3600
+    assert first_report_at(records.engine, since, until) == hour
+    assert busiest_pairs(records.engine, since, until, 5) == [("南村镇", "市容环境", 6), ("东阁街道", "道路交通", 1)]
+    assert busiest_pairs(records.engine, since, until, 1, category="道路交通") == [("东阁街道", "道路交通", 1)]
+    h0 = int(hour // 3600)  # x1 has no area, w1 is no report; 3599.9 s is still the hour it started in
+    assert hourly_counts(records.engine, since, until, [("南村镇", "市容环境")]) == {
+        ("南村镇", "市容环境"): {h0: 2, h0 + 1: 2, h0 + 2: 2}
+    }
+    counts = answer_counts(records.engine, since, until, [k / 10 for k in range(11)])
+    assert counts[("event-classifier", "2")] == ({"市容环境": 6}, [1, 1, 1, 1, 1, 1, 0, 0, 0, 0])
+    assert counts[("m", "1")] == ({"道路交通": 1}, [0] * 9 + [1])

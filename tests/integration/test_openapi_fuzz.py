@@ -45,7 +45,8 @@ def test_every_operation_is_fuzzed(operations: list[Any]) -> None:
     paths = {op.path for op in operations}
     assert {"/v1/events/triage", "/v1/events/classify", "/v2/models/{name}/infer", "/v1/pipelines/{name}"} <= paths
     assert {"/v1/events", "/v1/events/{event_id}", "/v1/events/{event_id}/outcomes", "/open311/v2/requests.json",
-            "/open311/v2/requests/{request_id}.json"} <= paths  # fmt: skip
+            "/open311/v2/requests/{request_id}.json", "/v1/indicators/demand", "/v1/indicators/drift",
+            "/v1/evaluation/drift"} <= paths  # fmt: skip
 
 
 def test_no_generated_request_gets_a_server_error(fuzzed: tuple[list[Any], dict[str, str]], figure: Any) -> None:

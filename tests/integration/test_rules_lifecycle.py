@@ -109,7 +109,7 @@ def test_the_service_follows_the_alias_by_itself(reg: MlflowRegistry, tmp_path: 
             time.sleep(0.1)
         firing = service.evaluate("dispatch", GAS)[0]
         assert (service.version, firing.version, firing.then["sla"]) == (2, f"{name}/2", "10m")
-        status = {"name": name, "alias": "production", "version": 2, "rules": 18, "last_error": None}
+        status = {"name": name, "alias": "production", "version": 2, "rules": 20, "last_error": None}
         assert service.status() == status | {"rule_errors": {}, "rule_last_error": {}}
     finally:
         service.stop()

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from models.base import CityModel
+from models.text.profile import confidence_counts
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Evaluation:
     classes: list[str]
     confusion: list[list[int]]
     holdout_index: list[int] = field(default_factory=list)  # rows of the last fold, unseen by its model
+    #: out-of-fold predictions per confidence bin (``models.text.profile``); empty when the family gives none
+    confidence_counts: list[int] = field(default_factory=list)
 
     def metrics(self) -> dict[str, float]:
         """MLflow metrics: accuracy, macro_f1 and ``f1_<label>`` per class, CJK labels kept (``f1_交通运输``).
@@ -51,12 +54,13 @@ def cross_validate(
     x = np.asarray(texts, dtype=object)
     y = np.asarray(labels, dtype=object)
     predicted = np.empty(len(y), dtype=object)
+    confidence = np.full(len(y), np.nan)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     test_index: np.ndarray = np.array([], dtype=int)
     for fold, (train_index, test_index) in enumerate(splitter.split(x, y.astype(str))):
-        predicted[test_index] = (
-            make_model().fit(list(x[train_index]), list(y[train_index])).predict(list(x[test_index]))
-        )
+        model = make_model().fit(list(x[train_index]), list(y[train_index]))
+        predicted[test_index] = model.predict(list(x[test_index]))
+        confidence[test_index] = _top_probability(model, list(x[test_index]))
         if on_fold:
             on_fold(fold)
     classes = sorted(set(y))
@@ -70,7 +74,16 @@ def cross_validate(
         classes=classes,
         confusion=confusion_matrix(y, predicted, labels=classes).tolist(),
         holdout_index=[int(i) for i in test_index],
+        confidence_counts=confidence_counts(confidence) if not np.isnan(confidence).all() else [],
     )
+
+
+def _top_probability(model: CityModel, texts: list[str]) -> np.ndarray:
+    """The probability of the predicted class of each text (NaN when the family predicts no probabilities)."""
+    try:
+        return np.asarray(model.predict_proba(texts), dtype=np.float64).max(axis=1)
+    except NotImplementedError:
+        return np.full(len(texts), np.nan)
 
 
 def plot_confusion(evaluation: Evaluation, path: Path, title: str) -> Path:

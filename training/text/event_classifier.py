@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from models.base import CityModel
 from models.text._export import PREPROCESS_METADATA
+from models.text.profile import profile_tags
 from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
 from training.algorithms import ensure_algorithm, family
 from training.mlflow_run import log_dataset, log_json, log_values, training_run
@@ -198,6 +199,7 @@ def _register(
             "macro_f1": f"{evaluation.macro_f1:.4f}",
             "accuracy": f"{evaluation.accuracy:.4f}",
             "classes": json.dumps(getattr(trained.model, "classes_", []), ensure_ascii=False),
+            **profile_tags(data.labels, evaluation.confidence_counts),  # what drift compares recent events with
             **(extra_tags or {}),
         }
         version = registry.register(
