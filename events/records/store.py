@@ -27,14 +27,15 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
-from citymind.errors import EventNotFound, EventStoreUnavailable, ValidationError
+from citymind.errors import EventNotFound, ValidationError
 from citymind.settings import Settings, get_settings
 from events.records import lifecycle
-from events.records.database import engine_for, insert_ignoring_duplicates, reporter_key
+from events.records.database import engine_for, reporter_key
 from events.records.query import EventFilter, cursor_of, filtered, overdue, read_cursor
 from events.records.schema import VERSION_TABLE, events, outcomes
+from events.records.writer import GroupCommit
 
 log = logging.getLogger("citymind.events")
 
@@ -58,6 +59,7 @@ class EventRecords:
         self.url, self.retention_days = url, retention_days
         self._key = reporter_key or secrets.token_bytes(32)
         self.engine = engine_for(url)
+        self._writer = GroupCommit(self.engine)
         if migrate:
             self.migrate()
 
@@ -89,6 +91,7 @@ class EventRecords:
             return str(MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision())
 
     def close(self) -> None:
+        self._writer.close()
         self.engine.dispose()
 
     # -- writing -----------------------------------------------------------------------------------------------
@@ -99,18 +102,11 @@ class EventRecords:
 
     def record(self, rows: Sequence[Mapping[str, object]]) -> None:
         """Insert ``rows`` (event columns; ``reporter`` already hashed) in one transaction, committed when this
-        returns. A row whose id is already recorded (a channel sent the same report again) is left as it was."""
+        returns (concurrent callers share transactions: ``events.records.writer``). A row whose id is already
+        recorded (a channel sent the same report again) is left as it was."""
         if not rows:
             return
-        prepared = [_to_row(r) for r in rows]
-        try:
-            with self._write() as conn:
-                conn.execute(insert_ignoring_duplicates(conn), prepared)
-        except OperationalError as exc:
-            url = self.engine.url.render_as_string(hide_password=True)
-            raise EventStoreUnavailable(
-                f"the event store {url} did not take the record ({exc.orig}); try again"
-            ) from None
+        self._writer.write([_to_row(r) for r in rows])
 
     def add_outcome(
         self, event_id: str, outcome: lifecycle.Outcome, by: str | None = None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from citymind.errors import EventNotFound, InvalidTransition, ValidationError
 from events.records import EventFilter, EventRecords, Outcome
@@ -81,6 +82,28 @@ def test_a_record_is_kept_as_given_and_a_resent_report_keeps_the_first(records: 
     assert got["status"] == "open" and got["department"] == "市城市管理局" and got["timeline"] == []
     with pytest.raises(EventNotFound, match="no event 'nope'"):
         records.get("nope")
+
+
+def test_concurrent_records_share_commits_each_visible_when_its_call_returns(url: str, records: EventRecords) -> None:
+    reader = EventRecords(url, migrate=False)  # another connection pool: what a second replica would read
+
+    def record(i: int) -> str:
+        if (
+            i % 25 == 7
+        ):  # a caller whose row the store refuses: that caller fails, the others it shared a commit with not
+            with pytest.raises(IntegrityError):
+                records.record([event(f"bad{i}", kind=None)])
+            return "refused"
+        records.record([event(f"c{i}-a"), event(f"c{i}-b")])
+        return "seen" if [reader.get(f"c{i}-{x}")["id"] for x in "ab"] == [f"c{i}-a", f"c{i}-b"] else "wrong"
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(record, range(200)))
+        assert answers.count("seen") == 192 and answers.count("refused") == 8
+        assert reader.count() == 384
+    finally:
+        reader.close()
 
 
 def test_the_lifecycle_allows_what_the_table_says_and_names_the_rest(records: EventRecords) -> None:

@@ -1,0 +1,86 @@
+"""Triage requests/s with and without recording, in one run (``bench_event_store.py``): two in-process
+``EventEngine``s on the same bootstrapped registry and model hub, one recording every answer in the event store
+before returning it, one recording nothing; each driven by the same number of threads (the gateway answers triage
+in 4 model threads) with real citizen messages. The two alternate in rounds (with first in every other round), so a
+change in the machine's load falls on both; the ratio is total requests over total seconds, recording over not."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from events.records import EventRecords
+from events.triage import EventEngine, TriageConfig
+
+
+def measure(
+    home: Path, records: EventRecords, texts: list[str], *, threads: int, rounds: int, seconds: float
+) -> dict[str, Any]:
+    from benchmarks.bench_components import registry
+    from serving.model_hub import ModelHub
+
+    hub = ModelHub(registry(home))
+    config = TriageConfig(refresh_interval=60.0)
+    engines = {
+        "without_recording": EventEngine(hub, config),
+        "with_recording": EventEngine(hub, config, records=records),
+    }
+    try:
+        for engine in engines.values():  # warm-up: models loaded, first answers compiled
+            drive(engine, texts, threads, 2.0, seed=0)
+        totals = {name: [0, 0.0] for name in engines}
+        per_round: list[dict[str, float]] = []
+        for n in range(rounds):
+            order = list(engines) if n % 2 == 0 else list(reversed(engines))
+            this: dict[str, float] = {}
+            for name in order:
+                done, took = drive(engines[name], texts, threads, seconds, seed=n + 1)
+                totals[name][0] += done
+                totals[name][1] += took
+                this[name] = round(done / took, 1)
+            per_round.append(this)
+    finally:
+        for engine in engines.values():
+            engine.close()
+    rps = {name: round(done / took, 1) for name, (done, took) in totals.items()}
+    return {
+        "threads": threads,
+        "rounds": rounds,
+        "seconds_each": seconds,
+        "requests_per_s": rps,
+        "per_round": per_round,
+        "ratio_with_to_without": round(rps["with_recording"] / rps["without_recording"], 3),
+    }
+
+
+def drive(engine: EventEngine, texts: list[str], threads: int, seconds: float, seed: int) -> tuple[int, float]:
+    """``threads`` callers triaging for ``seconds``: (answers, seconds taken)."""
+    stop = threading.Event()
+    counts = [0] * threads
+    errors: list[BaseException] = []
+
+    def caller(i: int) -> None:
+        k = seed * 7919 + i * 104729
+        try:
+            while not stop.is_set():
+                text = texts[k % len(texts)]
+                engine.triage({"text": text, "reporter": {"id": f"caller-{k % 5000}"}, "channel": "12345"})
+                counts[i] += 1
+                k += threads
+        except BaseException as exc:  # reported after the round: a benchmark that hides errors measures nothing
+            errors.append(exc)
+
+    workers = [threading.Thread(target=caller, args=(i,)) for i in range(threads)]
+    start = time.perf_counter()
+    for w in workers:
+        w.start()
+    time.sleep(seconds)
+    stop.set()
+    for w in workers:
+        w.join()
+    took = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return sum(counts), took

@@ -1,0 +1,147 @@
+"""Group commit of event records: concurrent ``record`` calls share transactions, and none returns before its
+rows are committed. A caller that finds no transaction being written writes one with every row queued until then
+(its own among them) and wakes the callers it carried; callers arriving meanwhile queue for the next. One commit
+(SQLite: one WAL append; PostgreSQL: one flush) serves many requests, and on SQLite the writers of one process never
+wait on the file's lock for each other (its busy handler sleeps a millisecond and more). On SQLite the insert is
+the driver's ``executemany`` of a statement made once, on a connection kept for recording."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, bindparam
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from citymind.errors import EventStoreUnavailable
+from events.records.database import insert_ignoring_duplicates
+from events.records.schema import events
+
+
+def _sqlite_insert() -> tuple[str, tuple[str, ...]]:
+    """The SQLite insert of every event column (a recorded id left as it was), and the order of its parameters."""
+    from sqlalchemy.dialects import sqlite
+
+    values: dict[str, Any] = {c.name: bindparam(c.name) for c in events.c}
+    statement = sqlite.insert(events).values(values).on_conflict_do_nothing(index_elements=["id"])
+    compiled = statement.compile(dialect=sqlite.dialect())
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
+SQLITE_INSERT, COLUMNS = _sqlite_insert()
+
+
+class _Pending:
+    """One caller's rows and, once written, whether they were committed (``error`` None) or what went wrong."""
+
+    __slots__ = ("done", "error", "rows")
+
+    def __init__(self, rows: Sequence[dict[str, object]]) -> None:
+        self.rows = rows
+        self.done = False
+        self.error: BaseException | None = None
+
+    def result(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class GroupCommit:
+    """``write(rows)``: the rows inserted, committed when it returns (a recorded id left as it was)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._changed = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._writing = False
+        self._raw: Any = None  # SQLite: the DBAPI connection kept for recording
+
+    def write(self, rows: Sequence[dict[str, object]]) -> None:
+        mine = _Pending(rows)
+        with self._changed:
+            self._queue.append(mine)
+            while self._writing and not mine.done:
+                self._changed.wait()
+            if mine.done:  # carried by another caller's transaction
+                return mine.result()
+            self._writing = True
+            batch, self._queue = self._queue, []
+        try:
+            self._commit(batch)
+        finally:
+            with self._changed:
+                self._writing = False
+                self._changed.notify_all()
+        mine.result()
+
+    def close(self) -> None:
+        with self._changed:
+            raw, self._raw = self._raw, None
+        if raw is not None:
+            raw.close()
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        errors: list[BaseException | None] = []
+        try:
+            errors = self._errors(batch)
+        except BaseException as exc:  # interrupted: no caller of the batch may take its rows as recorded
+            errors = [exc] * len(batch)
+            raise
+        finally:
+            for pending, error in zip(batch, errors, strict=True):
+                pending.error, pending.done = error, True
+
+    def _errors(self, batch: list[_Pending]) -> list[BaseException | None]:
+        """The batch in one transaction: None for each caller. When that fails and it carried several callers,
+        each caller's rows in a transaction of their own, so one caller's bad row fails that caller alone."""
+        try:
+            self._insert([row for pending in batch for row in pending.rows])
+            return [None] * len(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                return [exc]
+        return [self._alone(pending.rows) for pending in batch]
+
+    def _alone(self, rows: Sequence[dict[str, object]]) -> BaseException | None:
+        try:
+            self._insert(rows)
+        except Exception as exc:
+            return exc
+        return None
+
+    def _insert(self, rows: Sequence[dict[str, object]]) -> None:
+        try:
+            if self.engine.dialect.name == "sqlite":
+                self._insert_sqlite([tuple(row[name] for name in COLUMNS) for row in rows])
+            else:
+                with self.engine.begin() as conn:
+                    conn.execute(insert_ignoring_duplicates(conn), list(rows))
+        except OperationalError as exc:
+            url = self.engine.url.render_as_string(hide_password=True)
+            raise EventStoreUnavailable(
+                f"the event store {url} did not take the record ({exc.orig}); try again"
+            ) from None
+
+    def _insert_sqlite(self, rows: list[tuple[object, ...]]) -> None:
+        if self._raw is None:
+            self._raw = self.engine.raw_connection()  # with the engine's pragmas: WAL, busy timeout
+        conn = self._raw.driver_connection
+        dbapi = self.engine.dialect.loaded_dbapi
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(SQLITE_INSERT, rows)
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            self._rollback(conn)
+            if isinstance(exc, dbapi.Error):  # as SQLAlchemy raises it, like on PostgreSQL
+                raise DBAPIError.instance(SQLITE_INSERT, None, exc, dbapi.Error) from None
+            raise
+
+    def _rollback(self, conn: Any) -> None:
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except Exception:  # the connection is not usable: the next write opens another
+            raw, self._raw = self._raw, None
+            raw.invalidate()
