@@ -2,10 +2,12 @@
 ``EventEngine``s on the same bootstrapped registry and model hub, one recording every answer in the event store
 before returning it, one recording nothing; each driven by the same number of threads (the gateway answers triage
 in 4 model threads) with real citizen messages. The two alternate in rounds (with first in every other round), so a
-change in the machine's load falls on both; the ratio is total requests over total seconds, recording over not."""
+change in the machine's load falls on both; the ratio is total requests over total seconds, recording over not
+(and, beside it, the median of the pairs' own ratios)."""
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from pathlib import Path
@@ -30,28 +32,37 @@ def measure(
     try:
         for engine in engines.values():  # warm-up: models loaded, first answers compiled
             drive(engine, texts, threads, 2.0, seed=0)
-        totals = {name: [0, 0.0] for name in engines}
-        per_round: list[dict[str, float]] = []
-        for n in range(rounds):
-            order = list(engines) if n % 2 == 0 else list(reversed(engines))
-            this: dict[str, float] = {}
-            for name in order:
-                done, took = drive(engines[name], texts, threads, seconds, seed=n + 1)
-                totals[name][0] += done
-                totals[name][1] += took
-                this[name] = round(done / took, 1)
-            per_round.append(this)
+        pairs = [run_pair(engines, texts, threads, seconds, n) for n in range(rounds)]
     finally:
         for engine in engines.values():
             engine.close()
-    rps = {name: round(done / took, 1) for name, (done, took) in totals.items()}
+    return summary(pairs, threads, seconds)
+
+
+def run_pair(engines: dict[str, EventEngine], texts: list[str], threads: int, seconds: float, n: int) -> dict:
+    """Both engines for ``seconds`` each, back to back (with recording first in every other pair)."""
+    order = list(engines) if n % 2 == 0 else list(reversed(engines))
+    return {name: drive(engines[name], texts, threads, seconds, seed=n + 1) for name in order}
+
+
+def summary(pairs: list[dict[str, tuple[int, float]]], threads: int, seconds: float) -> dict[str, Any]:
+    """Requests/s of each over the whole run, and the ratio: over the whole run (the figure) and the median of the
+    pairs' own (what a load spike of the machine's other work leaves of it)."""
+    names = ("without_recording", "with_recording")
+    rps = {k: round(sum(p[k][0] for p in pairs) / sum(p[k][1] for p in pairs), 1) for k in names}
+    ratios = sorted((p[names[1]][0] / p[names[1]][1]) / (p[names[0]][0] / p[names[0]][1]) for p in pairs)
     return {
         "threads": threads,
-        "rounds": rounds,
+        "pairs": len(pairs),
         "seconds_each": seconds,
+        "requests": {k: sum(p[k][0] for p in pairs) for k in names},
         "requests_per_s": rps,
-        "per_round": per_round,
-        "ratio_with_to_without": round(rps["with_recording"] / rps["without_recording"], 3),
+        "ratio_with_to_without": round(rps[names[1]] / rps[names[0]], 3),
+        "pair_ratios": {
+            "median": round(statistics.median(ratios), 3),
+            "min": round(ratios[0], 3),
+            "max": round(ratios[-1], 3),
+        },
     }
 
 

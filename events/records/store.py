@@ -45,6 +45,10 @@ JSON_COLUMNS = ("assists", "rules_fired", "detail")
 TIME_COLUMNS = ("at", "recorded_at", "due_at", "escalate_at", "accepted_at", "resolved_at", "closed_at",
                 "escalated_at")  # fmt: skip
 MAX_PAGE = 500
+_EMPTY_ROW: dict[str, object] = dict.fromkeys(c.name for c in events.c)
+_COUNTERS = dict.fromkeys(("returns", "reassigns", "corrected", "reopens", "revision"), 0)
+#: ``json.dumps(value, ensure_ascii=False)``, without making an encoder each call (a record is written per request)
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 _MIGRATING = threading.Lock()
 
 
@@ -300,12 +304,14 @@ def report_event_id(channel: str | None, report_id: str) -> str:
 
 
 def _to_row(given: Mapping[str, object]) -> dict[str, object]:
-    row: dict[str, object] = {c.name: None for c in events.c}
-    row.update({k: v for k, v in given.items() if k in row})
+    row = _EMPTY_ROW.copy()
+    row.update(given)
+    if len(row) > len(_EMPTY_ROW):  # keys that are not columns are left out
+        row = {name: row[name] for name in _EMPTY_ROW}
     for name in JSON_COLUMNS:
         if row[name] is not None and not isinstance(row[name], str):
-            row[name] = json.dumps(row[name], ensure_ascii=False)
-    row.update(dict.fromkeys(("returns", "reassigns", "corrected", "reopens", "revision"), 0))
+            row[name] = _to_json(row[name])
+    row.update(_COUNTERS)
     row.update(status=row["status"] or "open", department=row["department"] or row["lead"],
                recorded_at=row["recorded_at"] or time.time())  # fmt: skip
     return row

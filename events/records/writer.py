@@ -3,10 +3,13 @@ rows are committed. A caller that finds no transaction being written writes one 
 (its own among them) and wakes the callers it carried; callers arriving meanwhile queue for the next. One commit
 (SQLite: one WAL append; PostgreSQL: one flush) serves many requests, and on SQLite the writers of one process never
 wait on the file's lock for each other (its busy handler sleeps a millisecond and more). On SQLite the insert is
-the driver's ``executemany`` of a statement made once, on a connection kept for recording."""
+the driver's ``executemany`` of a statement made once, on a connection kept for recording, each caller turning its
+rows into the statement's parameters before it queues; the WAL is checkpointed off the request path
+(``events.records.checkpoint``)."""
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +18,7 @@ from sqlalchemy import Engine, bindparam
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from citymind.errors import EventStoreUnavailable
+from events.records.checkpoint import FALLBACK_PAGES, WalCheckpointer
 from events.records.database import insert_ignoring_duplicates
 from events.records.schema import events
 
@@ -30,6 +34,8 @@ def _sqlite_insert() -> tuple[str, tuple[str, ...]]:
 
 
 SQLITE_INSERT, COLUMNS = _sqlite_insert()
+#: a row's parameters of ``SQLITE_INSERT``, in order
+_parameters = operator.itemgetter(*COLUMNS)
 
 
 class _Pending:
@@ -37,7 +43,7 @@ class _Pending:
 
     __slots__ = ("done", "error", "rows")
 
-    def __init__(self, rows: Sequence[dict[str, object]]) -> None:
+    def __init__(self, rows: Sequence[Any]) -> None:
         self.rows = rows
         self.done = False
         self.error: BaseException | None = None
@@ -55,10 +61,12 @@ class GroupCommit:
         self._changed = threading.Condition()
         self._queue: list[_Pending] = []
         self._writing = False
+        self.sqlite = engine.dialect.name == "sqlite"
         self._raw: Any = None  # SQLite: the DBAPI connection kept for recording
+        self._checkpoints = WalCheckpointer(engine)
 
     def write(self, rows: Sequence[dict[str, object]]) -> None:
-        mine = _Pending(rows)
+        mine = _Pending([_parameters(row) for row in rows] if self.sqlite else rows)
         with self._changed:
             self._queue.append(mine)
             while self._writing and not mine.done:
@@ -76,6 +84,7 @@ class GroupCommit:
         mine.result()
 
     def close(self) -> None:
+        self._checkpoints.stop()
         with self._changed:
             raw, self._raw = self._raw, None
         if raw is not None:
@@ -103,17 +112,17 @@ class GroupCommit:
                 return [exc]
         return [self._alone(pending.rows) for pending in batch]
 
-    def _alone(self, rows: Sequence[dict[str, object]]) -> BaseException | None:
+    def _alone(self, rows: Sequence[Any]) -> BaseException | None:
         try:
             self._insert(rows)
         except Exception as exc:
             return exc
         return None
 
-    def _insert(self, rows: Sequence[dict[str, object]]) -> None:
+    def _insert(self, rows: Sequence[Any]) -> None:
         try:
-            if self.engine.dialect.name == "sqlite":
-                self._insert_sqlite([tuple(row[name] for name in COLUMNS) for row in rows])
+            if self.sqlite:
+                self._insert_sqlite(rows)
             else:
                 with self.engine.begin() as conn:
                     conn.execute(insert_ignoring_duplicates(conn), list(rows))
@@ -123,9 +132,10 @@ class GroupCommit:
                 f"the event store {url} did not take the record ({exc.orig}); try again"
             ) from None
 
-    def _insert_sqlite(self, rows: list[tuple[object, ...]]) -> None:
+    def _insert_sqlite(self, rows: Sequence[tuple[object, ...]]) -> None:
         if self._raw is None:
             self._raw = self.engine.raw_connection()  # with the engine's pragmas: WAL, busy timeout
+            self._raw.driver_connection.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES:d}")
         conn = self._raw.driver_connection
         dbapi = self.engine.dialect.loaded_dbapi
         try:
@@ -137,6 +147,7 @@ class GroupCommit:
             if isinstance(exc, dbapi.Error):  # as SQLAlchemy raises it, like on PostgreSQL
                 raise DBAPIError.instance(SQLITE_INSERT, None, exc, dbapi.Error) from None
             raise
+        self._checkpoints.touch()
 
     def _rollback(self, conn: Any) -> None:
         try:
