@@ -30,7 +30,8 @@ def measure(
         "with_recording": EventEngine(hub, config, records=records),
     }
     try:
-        for engine in engines.values():  # warm-up: models loaded, first answers compiled
+        for engine in engines.values():  # warm-up: knowledge and rules loaded (in this thread), models run
+            engine.triage({"text": texts[0]})
             drive(engine, texts, threads, 2.0, seed=0)
         pairs = [run_pair(engines, texts, threads, seconds, n) for n in range(rounds)]
     finally:

@@ -16,6 +16,7 @@ Run: ``.venv/bin/python benchmarks/bench_event_store.py --out docs/benchmarks/ev
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import random
@@ -43,6 +44,7 @@ PATH = {"open": ("accepted", "resolved", "closed"), "returned": ("accepted", "re
 
 def main() -> None:
     args = arguments()
+    faulthandler.enable()  # a crash in a native library says where
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     home = Path(tempfile.mkdtemp(prefix="citymind-bench-event-store-"))
     os.environ["CITYMIND_HOME"] = str(home)
@@ -73,9 +75,9 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--outcome-events", type=int, default=1000, help="random events taken through outcomes")
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=15.0, help="each round, each engine")
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=30, help="pairs of runs, with and without recording")
+    parser.add_argument("--seconds", type=float, default=3.0, help="each engine in each pair")
     parser.add_argument("--data", type=Path, default=shared_data_dir())
     parser.add_argument("--store", type=Path, help="a store file to use; generated only when it holds no events")
     parser.add_argument("--out", type=Path, help="also write the JSON here")

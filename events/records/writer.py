@@ -3,12 +3,13 @@ rows are committed. A caller that finds no transaction being written writes one 
 (its own among them) and wakes the callers it carried; callers arriving meanwhile queue for the next. One commit
 (SQLite: one WAL append; PostgreSQL: one flush) serves many requests, and on SQLite the writers of one process never
 wait on the file's lock for each other (its busy handler sleeps a millisecond and more). On SQLite the insert is
-the driver's ``executemany`` of a statement made once, on a connection kept for recording, each caller turning its
-rows into the statement's parameters before it queues; the WAL is checkpointed off the request path
-(``events.records.checkpoint``)."""
+one multi-row statement (its own transaction: one step of the driver) made once for each number of rows, on a
+connection kept for recording, each caller turning its rows into the statement's parameters before it queues; the
+WAL is checkpointed off the request path (``events.records.checkpoint``)."""
 
 from __future__ import annotations
 
+import functools
 import operator
 import threading
 from collections.abc import Sequence
@@ -36,6 +37,16 @@ def _sqlite_insert() -> tuple[str, tuple[str, ...]]:
 SQLITE_INSERT, COLUMNS = _sqlite_insert()
 #: a row's parameters of ``SQLITE_INSERT``, in order
 _parameters = operator.itemgetter(*COLUMNS)
+#: rows a statement inserts at most (SQLite allows 32,766 parameters)
+ROWS_A_STATEMENT = 500
+
+
+@functools.lru_cache(maxsize=64)
+def _rows_statement(n: int) -> str:
+    """``SQLITE_INSERT`` of ``n`` rows in one statement."""
+    head, _, tail = SQLITE_INSERT.partition(" VALUES ")
+    values, _, conflict = tail.partition(" ON CONFLICT ")
+    return head + " VALUES " + ", ".join([values] * n) + " ON CONFLICT " + conflict
 
 
 class _Pending:
@@ -133,15 +144,22 @@ class GroupCommit:
             ) from None
 
     def _insert_sqlite(self, rows: Sequence[tuple[object, ...]]) -> None:
+        """Up to ``ROWS_A_STATEMENT`` rows in one statement, its own transaction (SQLite takes the write lock and
+        commits in the one step, the GIL released once); more in chunks inside ``BEGIN IMMEDIATE``."""
         if self._raw is None:
             self._raw = self.engine.raw_connection()  # with the engine's pragmas: WAL, busy timeout
             self._raw.driver_connection.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES:d}")
         conn = self._raw.driver_connection
         dbapi = self.engine.dialect.loaded_dbapi
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(SQLITE_INSERT, rows)
-            conn.execute("COMMIT")
+            if len(rows) <= ROWS_A_STATEMENT:
+                conn.execute(_rows_statement(len(rows)), [value for row in rows for value in row])
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+                for start in range(0, len(rows), ROWS_A_STATEMENT):
+                    chunk = rows[start : start + ROWS_A_STATEMENT]
+                    conn.execute(_rows_statement(len(chunk)), [value for row in chunk for value in row])
+                conn.execute("COMMIT")
         except BaseException as exc:
             self._rollback(conn)
             if isinstance(exc, dbapi.Error):  # as SQLAlchemy raises it, like on PostgreSQL

@@ -102,7 +102,8 @@ def test_concurrent_records_share_commits_each_visible_when_its_call_returns(url
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(record, range(200)))
         assert answers.count("seen") == 192 and answers.count("refused") == 8
-        assert reader.count() == 384
+        records.record([event(f"many{i}") for i in range(1200)] + [event("c1-a", text="sent again")])
+        assert reader.count() == 384 + 1200 and reader.get("c1-a")["text"] == "南村镇垃圾没人清理"
     finally:
         reader.close()
 
