@@ -53,7 +53,7 @@ def evaluate_sql(
     out = {}
     for group, *figures in rows:
         out[str(group)] = {
-            **dict(zip(names, figures, strict=True)),
+            **dict(zip(names, [_rounded(f) for f in figures], strict=True)),
             "median_accept_s": _median(accept[group]),
             "median_resolve_s": _median(resolve[group]),
         }
@@ -65,6 +65,10 @@ def _share(condition: Any, among: Any = None) -> Any:
     hit = case((and_(condition, among) if among is not None else condition, 1.0), else_=0.0)
     base = case((among, 1), else_=0) if among is not None else 1
     return func.sum(hit) / func.nullif(func.sum(base), 0)
+
+
+def _rounded(value: Any) -> Any:
+    return round(value, 4) if isinstance(value, float) else value
 
 
 def _median(values: list[float]) -> float | None:
