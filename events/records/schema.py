@@ -23,7 +23,9 @@ events = Table(
     Column("channel", String(30)),
     Column("area", String(50)),
     Column("text", Text),  # masked: personal data never reaches the store
-    Column("reporter", String(64)),  # a keyed hash of the reporter's id, never the id
+    Column(
+        "reporter", String(64)
+    ),  # a keyed hash of the reporter's id, never the id (not indexed: nothing reads by it)
     Column("category", String(100)),  # as decided
     Column("confidence", Float),
     Column("model", String(100)),
@@ -62,7 +64,6 @@ events = Table(
     Index("ix_events_department_at", "department", "at"),
     Index("ix_events_area_at", "area", "at"),
     Index("ix_events_category_at", "category", "at"),
-    Index("ix_events_reporter_at", "reporter", "at"),
 )
 
 outcomes = Table(

@@ -27,14 +27,15 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
-from citymind.errors import EventNotFound, EventStoreUnavailable, ValidationError
+from citymind.errors import EventNotFound, ValidationError
 from citymind.settings import Settings, get_settings
 from events.records import lifecycle
-from events.records.database import engine_for, insert_ignoring_duplicates, reporter_key
+from events.records.database import engine_for, reporter_key
 from events.records.query import EventFilter, cursor_of, filtered, overdue, read_cursor
 from events.records.schema import VERSION_TABLE, events, outcomes
+from events.records.writer import GroupCommit
 
 log = logging.getLogger("citymind.events")
 
@@ -44,6 +45,10 @@ JSON_COLUMNS = ("assists", "rules_fired", "detail")
 TIME_COLUMNS = ("at", "recorded_at", "due_at", "escalate_at", "accepted_at", "resolved_at", "closed_at",
                 "escalated_at")  # fmt: skip
 MAX_PAGE = 500
+_EMPTY_ROW: dict[str, object] = dict.fromkeys(c.name for c in events.c)
+_COUNTERS = dict.fromkeys(("returns", "reassigns", "corrected", "reopens", "revision"), 0)
+#: ``json.dumps(value, ensure_ascii=False)``, without making an encoder each call (a record is written per request)
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 _MIGRATING = threading.Lock()
 
 
@@ -58,6 +63,7 @@ class EventRecords:
         self.url, self.retention_days = url, retention_days
         self._key = reporter_key or secrets.token_bytes(32)
         self.engine = engine_for(url)
+        self._writer = GroupCommit(self.engine)
         if migrate:
             self.migrate()
 
@@ -89,6 +95,7 @@ class EventRecords:
             return str(MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision())
 
     def close(self) -> None:
+        self._writer.close()
         self.engine.dispose()
 
     # -- writing -----------------------------------------------------------------------------------------------
@@ -99,18 +106,11 @@ class EventRecords:
 
     def record(self, rows: Sequence[Mapping[str, object]]) -> None:
         """Insert ``rows`` (event columns; ``reporter`` already hashed) in one transaction, committed when this
-        returns. A row whose id is already recorded (a channel sent the same report again) is left as it was."""
+        returns (concurrent callers share transactions: ``events.records.writer``). A row whose id is already
+        recorded (a channel sent the same report again) is left as it was."""
         if not rows:
             return
-        prepared = [_to_row(r) for r in rows]
-        try:
-            with self._write() as conn:
-                conn.execute(insert_ignoring_duplicates(conn), prepared)
-        except OperationalError as exc:
-            url = self.engine.url.render_as_string(hide_password=True)
-            raise EventStoreUnavailable(
-                f"the event store {url} did not take the record ({exc.orig}); try again"
-            ) from None
+        self._writer.write([_to_row(r) for r in rows])
 
     def add_outcome(
         self, event_id: str, outcome: lifecycle.Outcome, by: str | None = None
@@ -304,12 +304,14 @@ def report_event_id(channel: str | None, report_id: str) -> str:
 
 
 def _to_row(given: Mapping[str, object]) -> dict[str, object]:
-    row: dict[str, object] = {c.name: None for c in events.c}
-    row.update({k: v for k, v in given.items() if k in row})
+    row = _EMPTY_ROW.copy()
+    row.update(given)
+    if len(row) > len(_EMPTY_ROW):  # keys that are not columns are left out
+        row = {name: row[name] for name in _EMPTY_ROW}
     for name in JSON_COLUMNS:
         if row[name] is not None and not isinstance(row[name], str):
-            row[name] = json.dumps(row[name], ensure_ascii=False)
-    row.update(dict.fromkeys(("returns", "reassigns", "corrected", "reopens", "revision"), 0))
+            row[name] = _to_json(row[name])
+    row.update(_COUNTERS)
     row.update(status=row["status"] or "open", department=row["department"] or row["lead"],
                recorded_at=row["recorded_at"] or time.time())  # fmt: skip
     return row

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
+import events.records as events_records
 from citymind.errors import EventNotFound, InvalidTransition, ValidationError
 from events.records import EventFilter, EventRecords, Outcome
 from tests.conftest import free_port
@@ -81,6 +83,29 @@ def test_a_record_is_kept_as_given_and_a_resent_report_keeps_the_first(records: 
     assert got["status"] == "open" and got["department"] == "市城市管理局" and got["timeline"] == []
     with pytest.raises(EventNotFound, match="no event 'nope'"):
         records.get("nope")
+
+
+def test_concurrent_records_share_commits_each_visible_when_its_call_returns(url: str, records: EventRecords) -> None:
+    reader = EventRecords(url, migrate=False)  # another connection pool: what a second replica would read
+
+    def record(i: int) -> str:
+        if (
+            i % 25 == 7
+        ):  # a caller whose row the store refuses: that caller fails, the others it shared a commit with not
+            with pytest.raises(IntegrityError):
+                records.record([event(f"bad{i}", kind=None)])
+            return "refused"
+        records.record([event(f"c{i}-a"), event(f"c{i}-b")])
+        return "seen" if [reader.get(f"c{i}-{x}")["id"] for x in "ab"] == [f"c{i}-a", f"c{i}-b"] else "wrong"
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(record, range(200)))
+        assert answers.count("seen") == 192 and answers.count("refused") == 8
+        records.record([event(f"many{i}") for i in range(1200)] + [event("c1-a", text="sent again")])
+        assert reader.count() == 384 + 1200 and reader.get("c1-a")["text"] == "南村镇垃圾没人清理"
+    finally:
+        reader.close()
 
 
 def test_the_lifecycle_allows_what_the_table_says_and_names_the_rest(records: EventRecords) -> None:
@@ -180,15 +205,38 @@ def test_migrations_run_again_safely_beside_mlflows_own_revision_table(url: str)
     with first.engine.begin() as conn:  # a database MLflow also migrates: its alembic_version is not ours
         conn.execute(text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL)"))
         conn.execute(text("INSERT INTO alembic_version VALUES ('some-mlflow-revision')"))
-    assert first.migrate() == first.migrate() == "0001"
+    assert first.migrate() == first.migrate() == "0002"
     done = threading.Barrier(3)
     with ThreadPoolExecutor(3) as pool:  # replicas starting together each migrate
         revisions = list(pool.map(lambda _: (done.wait(), EventRecords(url).status()["schema"])[1], range(3)))
-    assert revisions == ["0001"] * 3
+    assert revisions == ["0002"] * 3
     with first.engine.begin() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "some-mlflow-revision"
         conn.execute(text("DROP TABLE alembic_version"))
     first.close()
+
+
+def test_a_store_made_at_the_first_revision_is_upgraded_keeping_its_records(url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    old = EventRecords(url, migrate=False)
+    config = Config()
+    config.set_main_option("script_location", str(Path(events_records.__file__).parent / "migrations"))
+    with old.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        if inspect(conn).has_table("events"):  # PostgreSQL's, migrated by the fixture: from nothing again
+            command.downgrade(config, "base")
+        command.upgrade(config, "0001")
+    old.record([event("kept", reporter="h1")])
+    old.close()
+    upgraded = EventRecords(url)
+    with upgraded.engine.connect() as conn:
+        indexes = {i["name"] for i in inspect(conn).get_indexes("events")}
+    assert "ix_events_reporter_at" not in indexes and "ix_events_at" in indexes
+    assert upgraded.status()["schema"] == "0002" and upgraded.get("kept")["reporter"] == "h1"
+    upgraded.close()
 
 
 def test_the_recent_reports_come_back_from_the_store_not_the_state_file(
