@@ -30,9 +30,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import _triage_recording
-from benchmarks._evaluation_sql import evaluate_sql
 from benchmarks._event_rows import DAY, Generator, insert_all
 from benchmarks.bench_event_classify import stdout_to_stderr
+from events.evaluation import evaluate
 from events.records import EventRecords, Outcome
 from tests.conftest import shared_data_dir
 
@@ -124,35 +124,26 @@ def measure_evaluation(records: EventRecords, db: Path, now: float) -> dict[str,
     """The 30 days before ``now`` by department: seconds warm (best and median of 5) and after dropping the
     file's pages from the OS cache."""
     since = now - 30 * DAY
-    evaluate, what = evaluator()
     evaluate(records, by="department", since=since, until=now, now=now)  # the connection pool and page cache warm
     warm = []
     for _ in range(5):
         start = time.perf_counter()
-        groups = evaluate(records, by="department", since=since, until=now, now=now)
+        answer = evaluate(records, by="department", since=since, until=now, now=now)
         warm.append(time.perf_counter() - start)
     drop_cache(db)
     start = time.perf_counter()
     evaluate(records, by="department", since=since, until=now, now=now)
     cold = time.perf_counter() - start
     return {
-        "evaluated_by": what,
-        "events_in_window": sum(int(g["volume"]) for g in groups.values()),
-        "groups": len(groups),
+        "evaluated_by": "events.evaluation.evaluate",
+        "events_in_window": answer["overall"]["volume"],
+        "groups": len(answer["groups"]),
         "warm_s": {"best": round(min(warm), 3), "median": round(statistics.median(warm), 3)},
         "cold_s": round(cold, 3),
         "ratio_to_goal": round(max(statistics.median(warm), cold) / GOALS["evaluation_s"], 3),
         "query_plan": query_plan(records, since, now),
-        "example_group": next(iter(groups.items())),
+        "example_group": answer["groups"][0],
     }
-
-
-def evaluator() -> tuple[Any, str]:
-    try:
-        from events.evaluation import evaluate  # type: ignore[import-not-found]
-    except ImportError:  # TODO(lead): events/evaluation.py is not on this branch yet; then this stand-in goes
-        return evaluate_sql, "benchmarks/_evaluation_sql.py (a stand-in for events.evaluation.evaluate)"
-    return evaluate, "events.evaluation.evaluate"
 
 
 def drop_cache(path: Path) -> None:
