@@ -38,7 +38,8 @@ class Trained:
     def client(self) -> Any:
         from mlflow import MlflowClient
 
-        return MlflowClient(f"sqlite:///{self.home / 'mlflow.db'}")
+        uri = f"sqlite:///{self.home / 'mlflow.db'}"
+        return MlflowClient(uri, registry_uri=uri)  # not the process's registry URI, which other tests may set
 
 
 def train(*args: str) -> dict[str, Any]:
