@@ -128,6 +128,7 @@ class AssetRegistry(Protocol):
         lineage: Sequence[LineageRef | Mapping[str, Any]] = (),
         signature: Any = None,
         input_example: Any = None,
+        run_id: str | None = None,
     ) -> AssetVersion: ...
 
     def get(self, name: str, kind: Kind | str | None = None) -> Asset: ...

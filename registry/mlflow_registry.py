@@ -24,6 +24,7 @@ from registry._mlflow_support import (
     retrying_or_none,
     write_lock,
 )
+from registry._runs import log_into_new_run, log_into_run
 from registry._search import asset_filter, quote, search_names, search_versions
 from registry._versions import HISTORY_LEN, alias_history, kind_of, to_asset_version
 from registry.artifacts import SaveSpec, save_artifact
@@ -97,11 +98,15 @@ class MlflowRegistry:
         lineage: Sequence[LineageRef | Mapping[str, Any]] = (),
         signature: Any = None,
         input_example: Any = None,
+        run_id: str | None = None,
     ) -> AssetVersion:
         """Validate ``artifact`` and its lineage, store it and create the next version of ``name``.
 
         ``input_example`` (one batch of inputs, e.g. a numpy array) gives models their MLflow signature;
         a ``torch.nn.Module`` needs it. An explicit ``signature`` wins.
+        ``run_id``: the run that made the artifact (a training run). The model is logged into it under ``model/``
+        and the version's run is that run, with its metrics and plots; without it a ``register-<kind>-<name>`` run
+        of its own holds the files.
         """
         kind = Kind.parse(kind)
         check_name(name)
@@ -118,10 +123,12 @@ class MlflowRegistry:
             )
             version_tags[DIGEST_TAG] = tree_digest(dest)  # downloads are checked against it
             with mlflow_errors(self.tracking_uri), self._lock:
-                mv = self._create_version(kind, name, dest, version_tags, description)
+                mv = self._create_version(kind, name, dest, version_tags, description, run_id)
         return self.version(name, int(mv.version))
 
-    def _create_version(self, kind: Kind, name: str, model_dir: Path, tags: dict[str, str], description: str) -> Any:
+    def _create_version(
+        self, kind: Kind, name: str, model_dir: Path, tags: dict[str, str], description: str, run_id: str | None
+    ) -> Any:
         existing = retrying_or_none(lambda: self.client.get_registered_model(name))
         if existing is not None and existing.tags.get(KIND_TAG, kind.value) != kind.value:
             raise InvalidAsset(
@@ -129,7 +136,10 @@ class MlflowRegistry:
                 kind=kind,
                 name=name,
             )
-        run_id, source = self._upload(kind, name, model_dir)
+        if run_id is None:
+            run_id, source = log_into_new_run(self.client, self.experiment_id(), model_dir, kind, name)
+        else:
+            source = log_into_run(self.client, run_id, model_dir, kind, name)
         created = False
         if existing is None:
             try:
@@ -152,19 +162,6 @@ class MlflowRegistry:
             if created:
                 retrying(lambda: self.client.delete_registered_model(name))
             raise
-
-    def _upload(self, kind: Kind, name: str, model_dir: Path) -> tuple[str, str]:
-        run = retrying(
-            lambda: self.client.create_run(
-                self.experiment_id(),
-                run_name=f"register-{kind}-{name}"[:250],
-                tags={KIND_TAG: kind.value, "citymind.asset": name},
-            )
-        )
-        run_id = run.info.run_id
-        self.client.log_artifacts(run_id, str(model_dir), "model")
-        retrying(lambda: self.client.set_terminated(run_id))
-        return run_id, f"{run.info.artifact_uri}/model"
 
     def experiment_id(self, experiment: str | None = None) -> str:
         """The id of an experiment on this store (created with our artifact location when missing)."""

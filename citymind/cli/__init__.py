@@ -15,6 +15,7 @@ from citymind.cli import kg as cli_kg
 from citymind.cli import registry as cli_registry
 from citymind.cli import rules as cli_rules
 from citymind.cli import train as cli_train
+from citymind.cli import ui as cli_ui
 from citymind.cli.bootstrap import bootstrap as run_bootstrap
 from citymind.settings import get_settings
 from events.canary import SHADOW_TAG, WEIGHT_TAG
@@ -32,6 +33,7 @@ app.add_typer(cli_rules.app, name="rules")
 app.add_typer(cli_components.app, name="components")
 app.add_typer(cli_keys.app, name="keys")
 app.add_typer(cli_events.app, name="events")
+app.command("ui")(cli_ui.ui)
 
 
 @app.command()
@@ -97,6 +99,7 @@ GUARDED = {
     ("train", None): "register:model",
     ("canary", None): "register:model",
     ("bootstrap", None): "admin",
+    ("ui", None): "admin",  # the MLflow UI can move any alias and delete any version
     ("keys", "create"): "admin",
     ("keys", "revoke"): "admin",
 }

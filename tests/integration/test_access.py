@@ -99,6 +99,8 @@ def test_registry_changing_commands_check_the_role(bootstrapped: MlflowRegistry,
     register = ["rules", "register", str(rules), "--name", "access-rules"]
     denied = cli({**env, "CITYMIND_API_KEY": ds}, *register)
     assert denied.returncode == 2 and "(data_scientist) may not register:rule" in denied.stderr
+    ui = cli({**env, "CITYMIND_API_KEY": ds}, "ui", "--port", "1")  # MLflow's UI can move any alias: admin only
+    assert ui.returncode == 2 and "(data_scientist) may not admin" in ui.stderr
     assert cli({k: v for k, v in env.items() if k != "CITYMIND_API_KEY"}, *register).returncode == 2
     assert cli(env, *register).returncode == 0  # admin
     listed = json.loads(cli(env, "keys", "list", "--json").stdout)

@@ -241,3 +241,25 @@ def test_an_alias_resolves_to_the_whole_version(registry: MlflowRegistry, tmp_pa
     client.set_registered_model_alias(name, "foreign", foreign.version)
     resolved = registry.resolve(f"{name}@foreign")
     assert (resolved.kind, resolved.version, resolved.aliases) == (Kind.RULE, 2, ("foreign",))
+
+
+def test_a_version_made_from_a_run_is_that_run(registry: MlflowRegistry, tmp_path: Path, unique: str) -> None:
+    """A training run registers its model into itself: the version's run is the run with its metrics; a second
+    model into the same run, or a run the store does not have, is refused and registers nothing."""
+    from registry.loading import SERVING_FORMATS
+
+    client, name = registry.client, f"from-run-{unique}"
+    run = client.create_run(registry.experiment_id(f"training-{unique}"), run_name=f"train-{name}")
+    client.log_metric(run.info.run_id, "macro_f1", 0.8)
+    version = registry.register("model", name, tiny_onnx(tmp_path / "m.onnx"), run_id=run.info.run_id)
+    assert version.run_id == run.info.run_id and version.source == f"{run.info.artifact_uri}/model"
+    assert client.get_run(version.run_id).data.metrics == {"macro_f1": 0.8}
+    assert "model/MLmodel" in {a.path for a in client.list_artifacts(run.info.run_id, "model")}
+    served = MlflowRegistry(registry.tracking_uri, cache_dir=tmp_path / "served", formats=SERVING_FORMATS)
+    assert served.load(f"{name}/1").suffix == ".onnx"  # downloaded and checked against its digest
+
+    with pytest.raises(InvalidAsset, match="already holds a registered model"):
+        registry.register("model", name, tiny_onnx(tmp_path / "m2.onnx", 2.0), run_id=run.info.run_id)
+    with pytest.raises(InvalidAsset, match="no such run on this store"):
+        registry.register("model", name, tiny_onnx(tmp_path / "m3.onnx", 3.0), run_id="0" * 32)
+    assert [v.version for v in registry.versions(name)] == [1]

@@ -23,7 +23,7 @@ from training.forecast.plot import plot_forecasts
 from training.forecast.run import log_forecast_run
 from training.forecast.series_data import HourlySeries
 from training.forecast.statsmodels_baseline import SarimaxSettings
-from training.mlflow_run import training_run
+from training.mlflow_run import now_ms, training_run
 from training.progress import Progress, one_step, silent
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def train_forecaster(
 ) -> ForecasterResult:
     """Rolling-origin evaluation, fit on the whole series, ONNX export with parity, registration, promotion.
     ``progress(step, done, total)`` hears every step."""
-    step, plan = progress or silent, plan or EvaluationPlan()
+    step, plan, started = progress or silent, plan or EvaluationPlan(), now_ms()
     model_params = {**HourlyForecaster().get_params(), **(params or {}), "horizon": plan.horizon}
     model_params["exog"] = tuple(series.exog)
     evaluation, forecasts, detector = _evaluate(series, model_params, plan, step)
@@ -85,7 +85,7 @@ def train_forecaster(
     parity = one_step(step, "ONNX parity", lambda: check_forecast_parity(model, onnx_model, feed))
     with tempfile.TemporaryDirectory() as tmp:
         plot = plot_forecasts(evaluation, forecasts, series.frame.index, Path(tmp) / "forecast.png", name)
-        trained = _Trained(model, onnx_model, model_params, evaluation, parity, detector.to_dict(), plot)
+        trained = _Trained(model, onnx_model, model_params, evaluation, parity, detector.to_dict(), plot, started)
         version, run_id = one_step(
             step, "register", lambda: _register(registry, name, series, plan, trained, extra_tags)
         )
@@ -133,6 +133,7 @@ class _Trained:
     parity: ForecastParity
     anomaly: dict[str, Any]
     plot: Path
+    started: int  # when the training began (ms since the epoch): its MLflow run starts then
 
 
 def _register(
@@ -145,7 +146,7 @@ def _register(
 ) -> tuple[AssetVersion, str]:
     cards = [ensure_algorithm(registry, card) for card in (ALGORITHM, *BASELINE_CARDS)]
     evaluation = trained.evaluation
-    with training_run(registry, name, EXPERIMENT) as run:
+    with training_run(registry, name, EXPERIMENT, trained.started) as run:
         run_id = run.info.run_id
         log_forecast_run(registry, run_id, series, trained.params, evaluation, trained.parity, trained.plot)
         lineage = [
@@ -161,6 +162,7 @@ def _register(
             tags=_tags(trained, series, plan, extra_tags),
             lineage=lineage,
             signature=trained.model.signature().to_mlflow(),
+            run_id=run_id,
         )
     registry.set_alias(name, "challenger", version.version)
     return version, run_id

@@ -1,5 +1,5 @@
-"""The MLflow run of a forecaster's training: parameters, metrics, ``evaluation.json``, ``forecast.png`` and the
-dataset with its digest."""
+"""The MLflow run of a forecaster's training: parameters, metrics (MAE by hours ahead as steps), ``evaluation.json``,
+``forecast.png`` and the dataset with its digest."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from registry import MlflowRegistry
 from training.forecast.evaluation import ForecastEvaluation
 from training.forecast.parity import ForecastParity
 from training.forecast.series_data import HourlySeries
-from training.mlflow_run import log_dataset, log_json, log_values
+from training.mlflow_run import log_dataset, log_json, log_steps, log_values
 
 
 def log_forecast_run(
@@ -40,6 +40,7 @@ def log_forecast_run(
     }
     metrics = {**evaluation.metrics(), "onnx_parity_max_rel_diff": parity.max_rel_diff}
     log_values(client, run_id, logged, metrics)
+    log_steps(client, run_id, {f"mae_by_horizon/{m}": e for m, e in evaluation.per_horizon_mae.items()}, first=1)
     profile = {"hours": len(series.frame), "missing": series.missing, "inserted": series.inserted}
     log_dataset(client, run_id, series.source, series.digest, profile)
     log_json(client, run_id, "evaluation.json", asdict(evaluation))

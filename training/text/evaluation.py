@@ -27,6 +27,7 @@ class Evaluation:
     holdout_index: list[int] = field(default_factory=list)  # rows of the last fold, unseen by its model
     #: out-of-fold predictions per confidence bin (``models.text.profile``); empty when the family gives none
     confidence_counts: list[int] = field(default_factory=list)
+    per_fold: list[dict[str, float]] = field(default_factory=list)  # accuracy and macro_f1 of each fold's rows
 
     def metrics(self) -> dict[str, float]:
         """MLflow metrics: accuracy, macro_f1 and ``f1_<label>`` per class, CJK labels kept (``f1_交通运输``).
@@ -36,7 +37,18 @@ class Evaluation:
         """
         keys = _metric_keys(list(self.per_class_f1))
         per_class = {f"f1_{keys[c]}": v for c, v in self.per_class_f1.items()}
-        return {"accuracy": self.accuracy, "macro_f1": self.macro_f1, **per_class}
+        spread: dict[str, float] = {}
+        for key, values in self.fold_history().items():
+            spread |= {f"{key}_mean": float(np.mean(values)), f"{key}_std": float(np.std(values))}
+        return {"accuracy": self.accuracy, "macro_f1": self.macro_f1, **per_class, **spread}
+
+    def fold_history(self) -> dict[str, list[float]]:
+        """Each fold's scores as MLflow metric histories, step = fold index: ``fold/accuracy``, ``fold/macro_f1``
+        (``metrics()`` adds their ``_mean`` and ``_std``). ``accuracy``/``macro_f1`` stay the scores of all
+        out-of-fold predictions pooled: logged as steps, MLflow would show the last fold's as the run's."""
+        if not self.per_fold:
+            return {}
+        return {f"fold/{key}": [scores[key] for scores in self.per_fold] for key in ("accuracy", "macro_f1")}
 
 
 def cross_validate(
@@ -48,7 +60,7 @@ def cross_validate(
     seed: int = 0,
     on_fold: Callable[[int], None] | None = None,
 ) -> Evaluation:
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+    from sklearn.metrics import confusion_matrix, f1_score
     from sklearn.model_selection import StratifiedKFold
 
     x = np.asarray(texts, dtype=object)
@@ -57,24 +69,28 @@ def cross_validate(
     confidence = np.full(len(y), np.nan)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     test_index: np.ndarray = np.array([], dtype=int)
+    per_fold = []
     for fold, (train_index, test_index) in enumerate(splitter.split(x, y.astype(str))):
         model = make_model().fit(list(x[train_index]), list(y[train_index]))
         predicted[test_index] = model.predict(list(x[test_index]))
         confidence[test_index] = _top_probability(model, list(x[test_index]))
+        per_fold.append(_scores(y[test_index], predicted[test_index]))
         if on_fold:
             on_fold(fold)
     classes = sorted(set(y))
     scores = f1_score(y, predicted, labels=classes, average=None)
+    pooled = _scores(y, predicted)  # over all out-of-fold predictions, not the mean of the folds
     return Evaluation(
         folds=folds,
         seed=seed,
-        accuracy=float(accuracy_score(y, predicted)),
-        macro_f1=float(f1_score(y, predicted, average="macro")),
+        accuracy=pooled["accuracy"],
+        macro_f1=pooled["macro_f1"],
         per_class_f1={c: float(s) for c, s in zip(classes, scores, strict=True)},
         classes=classes,
         confusion=confusion_matrix(y, predicted, labels=classes).tolist(),
         holdout_index=[int(i) for i in test_index],
         confidence_counts=confidence_counts(confidence) if not np.isnan(confidence).all() else [],
+        per_fold=per_fold,
     )
 
 
@@ -84,6 +100,15 @@ def _top_probability(model: CityModel, texts: list[str]) -> np.ndarray:
         return np.asarray(model.predict_proba(texts), dtype=np.float64).max(axis=1)
     except NotImplementedError:
         return np.full(len(texts), np.nan)
+
+
+def _scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    return {
+        "accuracy": float(accuracy_score(actual, predicted)),
+        "macro_f1": float(f1_score(actual, predicted, average="macro")),
+    }
 
 
 def plot_confusion(evaluation: Evaluation, path: Path, title: str) -> Path:

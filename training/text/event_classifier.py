@@ -1,4 +1,4 @@
-"""Train, evaluate, export, check and register an event classifier: one MLflow run, one model version."""
+"""Train, evaluate, export, check and register an event classifier: one MLflow run, whose model is the version."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from models.text._export import PREPROCESS_METADATA
 from models.text.profile import profile_tags
 from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
 from training.algorithms import ensure_algorithm, family
-from training.mlflow_run import log_dataset, log_json, log_values, training_run
+from training.mlflow_run import log_dataset, log_json, log_steps, log_values, now_ms, training_run
 from training.progress import Progress, silent, timed
 from training.text.data import LabelledTexts
 from training.text.evaluation import Evaluation, cross_validate, plot_confusion
@@ -68,13 +68,13 @@ def train_event_classifier(
     ``progress(step, done, total)`` hears every step: cross-validation (per fold), fit, ONNX export, parity,
     the holdout, registration, the champion re-check (per fold, when the champion must be re-measured) and
     promotion."""
-    step = progress or silent
+    step, started = progress or silent, now_ms()
     cls = family(algorithm)
     model_params = {**cls().get_params(), **(params or {})}
     evaluation = timed(
         step, "cross-validation", folds, lambda tick: _cross_validate(cls, model_params, data, folds, seed, tick)
     )
-    trained = _fit_export_check(cls, model_params, data, evaluation, step, holdout)
+    trained = _fit_export_check(cls, model_params, data, evaluation, step, holdout, started)
     scores = None
     if holdout is not None:
         scores = timed(step, "newest holdout", 1, lambda tick: score_holdout(trained.model, holdout, registry, name))
@@ -130,6 +130,7 @@ class _Trained:
     params: dict[str, Any]
     evaluation: Evaluation
     parity: ParityReport
+    started: int  # when the training began (ms since the epoch): its MLflow run starts then
 
 
 def _cross_validate(
@@ -152,7 +153,8 @@ def _fit_export_check(
     data: LabelledTexts,
     evaluation: Evaluation,
     step: Progress,
-    newest: LabelledTexts | None = None,
+    newest: LabelledTexts | None,
+    started: int,
 ) -> _Trained:
     """Fit on all rows, export ONNX and check parity on held-out rows (the newest, when they are held out); a
     parity failure raises before anything is registered."""
@@ -160,7 +162,7 @@ def _fit_export_check(
     onnx_model = timed(step, "export ONNX", 1, lambda tick: model.to_onnx())
     holdout = newest.texts[:300] if newest else [data.texts[i] for i in evaluation.holdout_index[:300]]
     parity = timed(step, "ONNX parity", 1, lambda tick: check_parity(model, onnx_model, holdout))
-    return _Trained(model, onnx_model, params, evaluation, parity)
+    return _Trained(model, onnx_model, params, evaluation, parity, started)
 
 
 def _register(
@@ -173,10 +175,11 @@ def _register(
     provenance: Mapping[str, str],
     scores: HoldoutScores | None,
 ) -> tuple[AssetVersion, str]:
-    """One MLflow run with params, metrics and artifacts; one model version with lineage, alias challenger."""
+    """One MLflow run with params, metrics, plots and the model; the version made from it (lineage, alias
+    challenger)."""
     card = ensure_algorithm(registry, algorithm)
     evaluation = trained.evaluation
-    with training_run(registry, name, EXPERIMENT) as run:
+    with training_run(registry, name, EXPERIMENT, trained.started) as run:
         run_id = run.info.run_id
         _log_run(registry, run_id, data, trained.params, evaluation, trained.parity, name)
         if provenance or scores is not None:
@@ -210,6 +213,7 @@ def _register(
             tags=tags,
             lineage=lineage,
             signature=trained.model.signature().to_mlflow(),
+            run_id=run_id,
         )
     registry.set_alias(name, "challenger", version.version)
     return version, run_id
@@ -289,6 +293,7 @@ def _log_run(
         "rows": str(len(data.texts)),
     }
     log_values(client, run_id, logged, {**evaluation.metrics(), "onnx_parity_max_abs_diff": parity.max_abs_diff})
+    log_steps(client, run_id, evaluation.fold_history())
     log_dataset(client, run_id, data.source, data.digest, {"rows": len(data.texts), "classes": len(data.classes)})
     report = {k: getattr(evaluation, k) for k in ("per_class_f1", "classes", "confusion", "macro_f1")}
     log_json(client, run_id, "evaluation.json", report)
