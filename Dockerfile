@@ -2,6 +2,7 @@
 #   gateway (default): a serving install (no torch, statsmodels, matplotlib, skl2onnx) run by a non-root user,
 #                      `citymind serve` on 0.0.0.0 inside the container with API keys required
 #   train:             the same plus the train extra, for `citymind train` / `citymind bootstrap` jobs
+#   mlflow:            the MLflow server of deploy/compose.yaml (basic-auth app, PostgreSQL driver), same pins
 #
 #   docker build -t citymind:0.1.0 .                  docker build --target train -t citymind-train:0.1.0 .
 #
@@ -16,12 +17,34 @@ RUN --mount=type=cache,target=/root/.cache/pip --mount=type=secret,id=pip-ca \
     /src/deploy/install.sh /opt/citymind
 
 FROM ${BASE} AS install-train
-# torch's CPU wheels (PyPI's x86_64 torch is a multi-GB CUDA build); empty to take PyPI's
+# torch's CPU wheels (PyPI's x86_64 torch is a multi-GB CUDA build); empty to take PyPI's. PIP_FIND_LINKS: a folder
+# of wheels mounted into the build instead (podman build -v /opt/wheels:/opt/wheels:ro, as docs/deploy.md shows)
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+ARG PIP_FIND_LINKS=""
 COPY . /src
 RUN --mount=type=cache,target=/root/.cache/pip --mount=type=secret,id=pip-ca \
     if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi; \
     PIP_EXTRA_INDEX_URL="${TORCH_INDEX}" /src/deploy/install.sh /opt/citymind train
+
+FROM ${BASE} AS install-mlflow
+COPY constraints.txt /src/constraints.txt
+RUN --mount=type=cache,target=/root/.cache/pip --mount=type=secret,id=pip-ca \
+    if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi; \
+    python3 -m venv /opt/mlflow && /opt/mlflow/bin/python -m pip install --quiet --constraint /src/constraints.txt \
+      "mlflow[auth]==3.17.2" "psycopg2-binary>=2.9,<3" && /opt/mlflow/bin/python -m pip check
+
+FROM ${BASE} AS mlflow
+RUN useradd --system --uid 10002 --user-group --home-dir /var/lib/mlflow --create-home --shell /usr/sbin/nologin mlflow
+COPY --from=install-mlflow /opt/mlflow /opt/mlflow
+COPY deploy/mlflow-entrypoint.sh /usr/local/bin/mlflow-entrypoint
+ENV PATH=/opt/mlflow/bin:$PATH PYTHONUNBUFFERED=1
+USER mlflow
+WORKDIR /var/lib/mlflow
+EXPOSE 5000
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:5000/health', timeout=4).status != 200)"]
+ENTRYPOINT ["mlflow-entrypoint"]
+CMD ["mlflow", "server", "--host", "0.0.0.0", "--port", "5000"]
 
 FROM ${BASE} AS runtime
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/citymind --create-home --shell /usr/sbin/nologin citymind
@@ -31,6 +54,8 @@ ENV PATH=/opt/citymind/bin:$PATH \
     CITYMIND_KEYS_FILE=/etc/citymind/keys.json \
     RAY_USAGE_STATS_ENABLED=0
 WORKDIR /var/lib/citymind
+# KubeRay starts Ray pods with `bash -lc "ray start ..."`: a login shell resets PATH, /usr/local/bin stays on it
+RUN ln -s /opt/citymind/bin/citymind /opt/citymind/bin/ray /opt/citymind/bin/serve /usr/local/bin/
 
 FROM runtime AS train
 COPY --from=install-train /opt/citymind /opt/citymind
