@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.citymind-installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test check format bench clean
+.PHONY: install run test check format bench examples clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -36,6 +36,9 @@ format: install
 bench: install  ## every benchmark, each printing JSON (installs the peers they compare against)
 	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,train,bench]' 2>&1 | grep -v '^WARNING: Location' || true
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+examples: install  ## the README's request bodies from ../shared/data (committed: examples/*.json)
+	$(PY) examples/make_examples.py
 
 clean:
 	rm -rf .citymind .pytest_cache .mypy_cache .ruff_cache
