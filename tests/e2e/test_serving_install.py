@@ -100,6 +100,7 @@ def test_a_serving_install_registers_an_onnx_model_and_serves_it(
                                 stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
         url = wait_until_serving(proc, log)
+        assert url == f"http://127.0.0.1:{port}"  # --port, over CITYMIND_PORT's default
         assert httpx.get(f"{url}/v2/health/ready", timeout=10).status_code == 200
         body = httpx.post(f"{url}/v1/events/classify", json={"text": REPORT}, timeout=30).json()
         assert (body["model"], body["version"], body["category"]) == ("event-classifier", 1, expected), body
