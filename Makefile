@@ -4,12 +4,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.citymind-installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test check format bench clean
+.PHONY: install run test check format bench examples clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]' 2>&1 \
+	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,train]' 2>&1 \
 		| grep -vE '^WARNING: Location|BuildBackendWarning|^ *!!|^ *\*+|^ *$$|corresp|strategy|Please|By 20|See https|Editable|name as your' || true
 	@$(PY) -c "import registry, models, rules, knowledge_graph, training, events, serving, citymind" 
 	@touch $(STAMP)
@@ -34,8 +34,11 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 bench: install  ## every benchmark, each printing JSON (installs the peers they compare against)
-	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,bench]' 2>&1 | grep -v '^WARNING: Location' || true
+	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,train,bench]' 2>&1 | grep -v '^WARNING: Location' || true
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+examples: install  ## the README's request bodies from ../shared/data (committed: examples/*.json)
+	$(PY) examples/make_examples.py
 
 clean:
 	rm -rf .citymind .pytest_cache .mypy_cache .ruff_cache

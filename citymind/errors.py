@@ -14,7 +14,8 @@
     ├── InvalidTransition                       an outcome the event's status does not allow (409)
     ├── EventStoreUnavailable    (RuntimeError) the event records' database cannot be reached (503)
     ├── ModelTimeout             (TimeoutError) a model run passed its time bound and was stopped
-    └── QuotaExceeded            (RuntimeError) a key's request rate or concurrency quota is used up
+    ├── QuotaExceeded            (RuntimeError) a key's request rate or concurrency quota is used up
+    └── MissingExtra             (ImportError)  this needs packages a serving install leaves out
 
 Messages say what was wrong, what was received and what to do next.
 """
@@ -106,3 +107,11 @@ class QuotaExceeded(CitymindError, RuntimeError):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class MissingExtra(CitymindError, ImportError):
+    """A command or function needs packages of an extra this install does not have (``citymind[train]``)."""
+
+    def __init__(self, message: str, *, extra: str, missing: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.extra, self.missing = extra, missing

@@ -61,7 +61,7 @@ def unavailable_reason() -> str | None:
     try:
         import psycopg2  # noqa: F401
     except ImportError:
-        return "psycopg2 is not installed: pip install -e '.[dev]'"
+        return "psycopg2 is not installed: pip install -e '.[dev,train]'"
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")

@@ -36,6 +36,23 @@ app.add_typer(cli_events.app, name="events")
 app.command("ui")(cli_ui.ui)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"citymind {version('citymind')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """citymind: the algorithm and knowledge middle-platform of a city brain."""
+
+
 @app.command()
 def bootstrap(force: Annotated[bool, typer.Option(help="register defaults even if present")] = False) -> None:
     """Register the default Pingdu assets if the registry is empty."""
@@ -45,11 +62,21 @@ def bootstrap(force: Annotated[bool, typer.Option(help="register defaults even i
 
 
 @app.command()
-def serve() -> None:
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="bind address (CITYMIND_HOST, default 127.0.0.1); beyond it keys are required")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65435, help="first gateway port (CITYMIND_PORT, default 8000); Serve's proxy: +100"),
+    ] = None,
+) -> None:
     """Start the gateway on Ray Serve (127.0.0.1:8000 by default) and serve until Ctrl-C."""
     from serving.launcher import serve_forever
 
-    serve_forever()
+    settings = get_settings()
+    given = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    serve_forever(settings.model_copy(update=given) if given else settings)
 
 
 @app.command()

@@ -1,4 +1,7 @@
-"""Register the default Pingdu assets into an empty registry (what ``make run`` does first)."""
+"""Register the default Pingdu assets into an empty registry (what ``make run`` does first).
+
+The two sample models are trained here, which needs the ``train`` extra; a serving install registers the rest and
+says how to add the models (install the extra, or register ONNX models trained elsewhere) and run it again."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from pathlib import Path
 
 import knowledge_graph
 import rules
+from citymind import extras
+from citymind.errors import MissingExtra
 from knowledge_graph.defaults import PINGDU_YAML, load_pingdu
 from knowledge_graph.snapshot import KnowledgeSnapshot
 from models.components.base import available_components, register_component
@@ -92,15 +97,39 @@ DEFAULTS: list[tuple[str, str, str, Callable[[MlflowRegistry], AssetVersion]]] =
 ]
 
 
+#: defaults trained on sample data at bootstrap (the ``train`` extra)
+TRAINED = ("event-classifier", "pm25-forecaster")
+#: defaults that need another default's alias first (the report-intake pipeline runs the classifier)
+NEEDS = {"report-intake": "event-classifier@champion"}
+
+
 def bootstrap(registry: MlflowRegistry | None = None, *, force: bool = False) -> Iterator[str]:
-    """Register each default asset whose serving alias is unset; yield one line per asset."""
+    """Register each default asset whose serving alias is unset; yield one line per asset. Without the ``train``
+    extra, the sample models (and what needs them) are left out and :class:`MissingExtra` says what to do."""
     reg = registry or MlflowRegistry.from_settings()
+    absent = extras.missing("train")
+    waiting = []
     for kind, name, alias, build in DEFAULTS:
         if not force and _has_alias(reg, name, alias):
             yield f"present     {kind:<10} {name}@{alias}"
             continue
+        needs = NEEDS.get(name)
+        if (name in TRAINED and absent) or (needs and not _has_alias(reg, *needs.split("@"))):
+            waiting.append(name)
+            why = "trained here on sample data: needs the train extra" if name in TRAINED else f"needs {needs}"
+            yield f"waiting     {kind:<10} {name}@{alias} ({why})"
+            continue
         version = build(reg)
         yield f"registered  {kind:<10} {name}/{version.version} @{alias}"
+    if waiting:
+        raise MissingExtra(
+            f"not registered: {', '.join(waiting)}. The sample models are trained at bootstrap, which needs the "
+            f"'train' extra (missing: {', '.join(absent)}): {extras.install_hint()}, then run `citymind bootstrap` "
+            "again. Or register models trained elsewhere, e.g. `citymind registry register --kind model --name "
+            "event-classifier --file model.onnx --alias champion`, and run it again.",
+            extra="train",
+            missing=absent,
+        )
 
 
 def _has_alias(reg: MlflowRegistry, name: str, alias: str) -> bool:

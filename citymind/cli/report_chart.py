@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from citymind import extras
+
 #: the rates drawn, with their Chinese names
 MEASURES = {"first_time_right": "一次派准率", "category_accuracy": "分类准确率", "sla_compliance": "按时办结率",
             "satisfaction": "满意率", "reopen_rate": "重办率"}  # fmt: skip
@@ -20,6 +22,7 @@ MAX_GROUPS = 20
 def draw(report: Mapping[str, Any], path: Path) -> list[tuple[str, str]]:
     """Write the chart of ``report`` (an ``evaluate`` answer) to ``path``; the key of short labels when the groups'
     names could not be drawn (else empty)."""
+    extras.require("citymind events report --chart")
     import matplotlib
 
     matplotlib.use("Agg")

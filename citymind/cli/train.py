@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from citymind import extras
 from citymind.cli.events import open_records
 from events.canary import WEIGHT_TAG
 from events.learning import EventExamples, training_examples
@@ -22,6 +23,12 @@ from training.text.data import LabelledTexts, load_labelled_texts
 from training.text.event_classifier import train_event_classifier
 
 app = typer.Typer(help="Train, evaluate, export to ONNX and register models.", no_args_is_help=True)
+
+
+@app.callback()
+def _needs_training_packages() -> None:
+    """Train, evaluate, export to ONNX and register models (needs the train extra)."""
+    extras.require("citymind train")
 
 
 @app.command("event-classifier")

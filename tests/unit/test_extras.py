@@ -1,0 +1,71 @@
+"""The serving/training split of the package: what `pip install citymind` holds, what the train extra adds, that
+the serving path imports no training package, and the message when one is missing. (A real serving-only venv:
+tests/e2e/test_serving_install.py.)"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import subprocess
+import sys
+
+import pytest
+
+from citymind import extras
+from citymind.errors import CitymindError, MissingExtra
+
+TRAINING_ONLY = {"torch", "statsmodels", "matplotlib", "skl2onnx", "onnxscript", "mlflow"}
+
+
+def _requirements() -> tuple[set[str], dict[str, str]]:
+    core, train = set(), {}
+    for requirement in importlib.metadata.requires("citymind") or []:
+        name = re.split(r"[\s;<>=!\[~]", requirement, maxsplit=1)[0].lower()
+        if 'extra == "train"' in requirement:
+            train[name] = requirement
+        elif "extra ==" not in requirement:
+            core.add(name)
+    return core, train
+
+
+def test_training_packages_are_the_train_extra_and_torch_stays_pinned() -> None:
+    core, train = _requirements()
+    assert not core & TRAINING_ONLY, core & TRAINING_ONLY
+    assert {"mlflow-skinny", "onnxruntime", "ray", "sqlalchemy", "alembic"} <= core
+    assert set(train) == TRAINING_ONLY
+    assert train["torch"].startswith("torch==2.13.0")  # a bare torch pulls a multi-GB CUDA build
+
+
+def test_this_environment_has_the_train_extra_so_the_training_tests_run() -> None:
+    assert extras.missing("train") == ()  # make install: -e '.[dev,train]'
+
+
+def test_the_serving_path_imports_no_training_package() -> None:
+    heavy = sorted(TRAINING_ONLY - {"mlflow"})
+    probe = (
+        "import sys, citymind.cli, serving.deployments, serving.app, serving.launcher, events.triage, "
+        "models.onnx_session, knowledge_graph.retrieval, rules.engine\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_missing_extra_names_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(extras, "find_spec", lambda name: None if name == "skl2onnx" else real(name))
+    with pytest.raises(MissingExtra) as caught:
+        extras.require("citymind train")
+    assert isinstance(caught.value, CitymindError) and isinstance(caught.value, ImportError)
+    assert caught.value.missing == ("skl2onnx",) and caught.value.extra == "train"
+    assert str(caught.value).startswith("citymind train needs the 'train' extra")
+    assert "pip install 'citymind[train]'" in str(caught.value)
+
+
+def test_citymind_version_prints_the_installed_version() -> None:
+    done = subprocess.run([sys.executable, "-m", "citymind.cli", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"citymind {importlib.metadata.version('citymind')}"
