@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal, get_args
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
@@ -65,12 +65,10 @@ def evaluate(
         raise Unprocessable(f"the period must run forward and span at most {MAX_SPAN_DAYS} days")
     window = [events.c.at >= since, events.c.at < until, *([events.c.kind == kind] if kind else [])]
     groups = _counts(records, _KEYS[by], window, now)
-    _add_medians(records, _KEYS[by], window, groups)
-    overall = _counts(records, (), window, now)
-    _add_medians(records, (), window, overall)
+    overall = _overall(groups.values())  # the groups split the window: one scan for both
+    _add_medians(records, _KEYS[by], window, groups, overall)
     rows = sorted(groups.values(), key=lambda g: (-g["volume"], g["group"]))
-    return {"by": by, "since": since, "until": until, "kind": kind, "groups": rows,
-            "overall": overall.get("all") or _empty("all")}  # fmt: skip
+    return {"by": by, "since": since, "until": until, "kind": kind, "groups": rows, "overall": overall}
 
 
 def headline(records: EventRecords, days: float = 7.0, now: float | None = None) -> dict[str, float | None]:
@@ -119,10 +117,23 @@ def _counts(
     return out
 
 
+def _overall(groups: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The counts over every group, and their rates."""
+    overall = _empty("all")
+    for group in groups:
+        for name in ("volume", *_conditions(0.0)):
+            overall[name] += group[name]
+    return {**overall, **_rates(overall)}
+
+
 def _add_medians(
-    records: EventRecords, keys: Sequence[str], window: list[ColumnElement[bool]], groups: dict[str, dict[str, Any]]
+    records: EventRecords,
+    keys: Sequence[str],
+    window: list[ColumnElement[bool]],
+    groups: dict[str, dict[str, Any]],
+    overall: dict[str, Any],
 ) -> None:
-    """Median seconds from the report to its acceptance and to its resolution, per group."""
+    """Median seconds from the report to its acceptance and to its resolution, per group and over all."""
     c = events.c
     query = select(
         *(c[k] for k in keys), (c.accepted_at - c.at).label("accept"), (c.resolved_at - c.at).label("resolve")
@@ -137,7 +148,9 @@ def _add_medians(
                 accept[group].append(max(0.0, float(row.accept)))
             if row.resolve is not None:
                 resolve[group].append(max(0.0, float(row.resolve)))
-    for group, entry in groups.items():
+    accept["\0all"] = [s for values in accept.values() for s in values]
+    resolve["\0all"] = [s for values in resolve.values() for s in values]
+    for group, entry in [*groups.items(), ("\0all", overall)]:
         entry["median_accept_s"] = _median(accept.get(group))
         entry["median_resolve_s"] = _median(resolve.get(group))
 

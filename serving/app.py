@@ -79,6 +79,7 @@ def create_app(
         lifespan=lifespan,
         default_response_class=JSONAnswer,
         title="citymind gateway",
+        generate_unique_id_function=lambda route: route.name,  # operationIds a generated client names methods by
         docs_url=None,  # served by routes_docs from the installed package's files, not a CDN
         redoc_url=None,
         version=citymind.__version__,
@@ -99,10 +100,12 @@ def create_app(
     app.include_router(models_router(hub))
     app.include_router(components_router(replica))
     app.include_router(forecast_router(replica))
+    schemas: dict[str, object] = {}
     if video is not None:
-        from serving.routes_video import video_router  # OpenCV: imported only by a gateway that analyses video
+        from serving.routes_video import SCHEMAS, video_router  # OpenCV: imported only by a gateway with video
 
         app.include_router(video_router(video, video_config, replica))
+        schemas.update(SCHEMAS)
     app.include_router(triage_router(replica))
     app.include_router(events_router(replica))
     app.include_router(evaluation_router(replica))
@@ -119,5 +122,5 @@ def create_app(
         return Response(body, media_type=content_type)
 
     app.include_router(docs_router(app))
-    publish(app)
+    publish(app, schemas)
     return app

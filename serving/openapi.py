@@ -38,13 +38,15 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorAnswer, "description": MEANING[code]} for code in codes}
 
 
-def publish(app: FastAPI) -> None:
-    """Replace ``app.openapi`` with the finished document (built once)."""
+def publish(app: FastAPI, schemas: dict[str, Any] | None = None) -> None:
+    """Replace ``app.openapi`` with the finished document (built once); ``schemas`` are named schemas that routes
+    reading their own bodies refer to."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             app.openapi_schema = finish(schema)
+            app.openapi_schema["components"]["schemas"].update(schemas or {})
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

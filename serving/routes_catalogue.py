@@ -22,7 +22,7 @@ def catalogue_router(hub: ModelHub, *, knowledge: str = "pingdu-knowledge@produc
     graph = AliasFollower(hub.registry, name, alias or "production", _graph_of, refresh_interval=30.0)
 
     @router.get("/v1/registry/{kind}", tags=["Registry"], response_model=RegistryList, responses=errors(503))
-    def list_kind(kind: Kind) -> dict[str, object]:
+    def registry_assets(kind: Kind) -> dict[str, object]:
         """Assets of one library (model, algorithm, rule, knowledge, component) with their aliases."""
         checked = _kind(kind.value)
         return {"kind": checked, "assets": [a.to_dict() for a in hub.registry.list(checked)]}
@@ -30,13 +30,19 @@ def catalogue_router(hub: ModelHub, *, knowledge: str = "pingdu-knowledge@produc
     @router.get(
         "/v1/registry/{kind}/{name}", tags=["Registry"], response_model=RegistryAsset, responses=errors(404, 503)
     )
-    def show(kind: Kind, name: Annotated[str, Path(max_length=100, pattern=NAME_PATTERN)]) -> dict[str, object]:
+    def registry_asset(
+        kind: Kind, name: Annotated[str, Path(max_length=100, pattern=NAME_PATTERN)]
+    ) -> dict[str, object]:
         """Every version of one asset with its aliases, tags and lineage (what it came from)."""
         asset = hub.registry.get(name, _kind(kind.value))
         return {**asset.to_dict(), "versions": [v.to_dict() for v in hub.registry.versions(name)]}
 
     @router.get(
-        "/open311/v2/services.json", tags=["Open311"], response_model=list[Open311Service], responses=errors(404)
+        "/open311/v2/services.json",
+        name="open311_services",
+        tags=["Open311"],
+        response_model=list[Open311Service],
+        responses=errors(404),
     )
     def services() -> list[dict[str, object]]:
         """GeoReport v2 service list: one service per leaf event category, grouped by its top category."""

@@ -58,7 +58,7 @@ def components_router(replica: Replica) -> APIRouter:
     shelf, registry = replica.components, replica.hub.registry
 
     @router.get("/v1/components", response_model=ComponentList)
-    def list_components() -> dict[str, object]:
+    def components() -> dict[str, object]:
         """Installed components and registered pipelines, with their input and output schemas."""
         installed = [cls().describe() for cls in available_components().values()]
         registered = registry.search(kind="component", tags={"component.type": "pipeline"})

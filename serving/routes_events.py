@@ -57,7 +57,7 @@ def events_router(replica: Replica) -> APIRouter:
             raise EventStoreUnavailable("this gateway records no events (CITYMIND_EVENTS_URL=off)")
         return replica.records
 
-    @router.get("/v1/events", response_model=EventPage, responses=errors(422, 503))
+    @router.get("/v1/events", name="events", response_model=EventPage, responses=errors(422, 503))
     def list_events(
         status: Annotated[Literal[STATUSES] | None, Query()] = None,  # type: ignore[valid-type]
         department: Name = None,
@@ -76,7 +76,7 @@ def events_router(replica: Replica) -> APIRouter:
         where = EventFilter(status, department, area, category, kind, overdue, epoch(since), epoch(until))
         return records().page(where, limit, cursor)
 
-    @router.get("/v1/events/{event_id}", response_model=EventRecord, responses=errors(404, 503))
+    @router.get("/v1/events/{event_id}", name="event", response_model=EventRecord, responses=errors(404, 503))
     def get_event(event_id: EventId) -> dict[str, Any]:
         """The record of one event (masked text, decision, the versions that decided it) and its timeline."""
         return records().get(event_id)

@@ -67,7 +67,7 @@ def indicators_router(replica: Replica) -> APIRouter:
     router = APIRouter(tags=["Event engine"])
 
     @router.post("/v1/indicators/evaluate", response_model=IndicatorAnswer, responses=errors(404, 422, 503))
-    def evaluate(body: IndicatorRequest) -> dict[str, object]:
+    def evaluate_indicators(body: IndicatorRequest) -> dict[str, object]:
         """Recent readings of city indicators → forecasts with intervals → alert rules on actuals and forecasts
         (``for`` durations run across calls per indicator and area) → warnings with the departments responsible."""
         # an IndicatorSeries' fields are IndicatorReadings' (the engine reads the same fields as plain data)

@@ -13,7 +13,7 @@ def models_router(hub: ModelHub) -> APIRouter:
     router = APIRouter(tags=["Registry"])
 
     @router.post("/v1/models/refresh", response_model=RefreshAnswer, responses=errors(503))
-    def refresh() -> dict[str, dict[str, Change] | dict[str, str]]:
+    def refresh_models() -> dict[str, dict[str, Change] | dict[str, str]]:
         """Re-read the serving aliases now instead of waiting for the watcher."""
         return {"changes": hub.refresh(), "errors": hub.errors}
 

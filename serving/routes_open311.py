@@ -28,7 +28,7 @@ def open311_router(replica: Replica) -> APIRouter:
     router = APIRouter(tags=["Open311"])
 
     @router.post("/open311/v2/requests.json", response_model=list[Open311Receipt], responses=errors(503))
-    def create_request(
+    def open311_create(
         description: Annotated[
             str, Form(min_length=1, max_length=MAX_TEXT_CHARS, pattern=WORDS_PATTERN, description="the citizen's words")
         ],
@@ -58,7 +58,7 @@ def open311_router(replica: Replica) -> APIRouter:
     @router.get(
         "/open311/v2/requests/{request_id}.json", response_model=list[Open311Request], responses=errors(404, 503)
     )
-    def get_request(request_id: EventId) -> list[dict[str, Any]]:
+    def open311_request(request_id: EventId) -> list[dict[str, Any]]:
         """GeoReport v2 "GET Service Request": status ``open`` until resolved, then ``closed``; ``status_notes``
         is the latest reply or reason on its timeline."""
         if replica.records is None:

@@ -52,32 +52,35 @@ class AnalyzeRequest(BaseModel):
     fps: float | None = Field(default=None, ge=MIN_FPS, le=1000)
 
 
-OPENAPI_BODY = {  # the route reads its body itself (JSON or multipart); publish both shapes for /docs and clients
+#: the multipart form, a named schema (a generated client makes a form model of it)
+VIDEO_FORM = {
+    "type": "object",
+    "required": ["camera"],
+    "description": "image files as 'frames', or one video file as 'clip' (one of the two: both is a 422)",
+    "properties": {
+        "camera": {"type": "string", "pattern": CAMERA_ID.pattern},
+        "frames": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1},
+        "clip": {"type": "string", "format": "binary"},
+        "fps": {"type": "number", "minimum": MIN_FPS, "maximum": 1000},
+        "timestamps": {
+            "type": "string",
+            "pattern": r"^ *[0-9]+(\.[0-9]+)? *(, *[0-9]+(\.[0-9]+)? *)*$",
+            "description": "comma-separated epoch seconds",
+        },
+    },
+}
+#: the route reads its body itself (JSON or multipart); both shapes are published for /docs and clients
+OPENAPI_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": AnalyzeRequest.model_json_schema()},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["camera"],
-                    "oneOf": [{"required": ["frames"]}, {"required": ["clip"]}],
-                    "properties": {
-                        "camera": {"type": "string", "pattern": CAMERA_ID.pattern},
-                        "frames": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1},
-                        "clip": {"type": "string", "format": "binary"},
-                        "fps": {"type": "number", "minimum": MIN_FPS, "maximum": 1000},
-                        "timestamps": {
-                            "type": "string",
-                            "pattern": r"^ *[0-9]+(\.[0-9]+)? *(, *[0-9]+(\.[0-9]+)? *)*$",
-                            "description": "comma-separated epoch seconds",
-                        },
-                    },
-                }
-            },
+            "application/json": {"schema": {"$ref": "#/components/schemas/AnalyzeRequest"}},
+            "multipart/form-data": {"schema": {"$ref": "#/components/schemas/VideoForm"}},
         },
     }
 }
+#: the schemas OPENAPI_BODY names (serving.openapi.publish adds them)
+SCHEMAS = {"AnalyzeRequest": AnalyzeRequest.model_json_schema(), "VideoForm": VIDEO_FORM}
 
 
 def video_router(video: VideoShards, config: VideoConfig | None = None, replica: Replica | None = None) -> APIRouter:
@@ -102,7 +105,7 @@ def video_router(video: VideoShards, config: VideoConfig | None = None, replica:
         response_model=VideoAnalysisAnswer,
         responses=errors(404, 422, 503),
     )
-    async def analyze(request: Request) -> dict[str, object]:
+    async def analyze_video(request: Request) -> dict[str, object]:
         """Detections, track IDs, zone counts and events for frames of one camera, in order.
 
         JSON: ``{"camera": "overpass", "frames": [base64, ...], "timestamps": [epoch s, ...]?, "fps": 10?}``.
@@ -114,6 +117,7 @@ def video_router(video: VideoShards, config: VideoConfig | None = None, replica:
 
         @router.post(
             "/v1/video/events",
+            name="video_events",
             tags=["Event engine"],
             openapi_extra=OPENAPI_BODY,
             response_model=VideoEvents,
@@ -156,7 +160,6 @@ class FrameForwarder:
 
 
 async def read_clip(request: Request, config: VideoConfig, decoder: ImageDecoder) -> FrameClip:
-
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):
         camera, frames, timestamps, fps = await _read_form(request, config, decoder)

@@ -117,3 +117,17 @@ def test_the_docs_pages_load_everything_from_the_gateway(client: TestClient, pag
         asset = client.get(url)
         assert asset.status_code == 200 and len(asset.content) > 100, url
     assert "validator.swagger.io" not in html.text and "fonts.googleapis" not in html.text
+
+
+def test_operation_ids_are_the_client_methods(spec: dict[str, Any]) -> None:
+    """A generated client names its functions by operationId; citymind.client has a method of each name (the
+    ``version_`` / ``infer_version`` operations are its methods' ``version=`` argument)."""
+    from citymind.client import AsyncClient, Client
+
+    ids = [operation["operationId"] for _, _, operation in operations(spec)]
+    assert len(ids) == len(set(ids)), ids
+    by_version = {"infer_version": "infer", "version_metadata": "model_metadata", "version_ready": "model_ready"}
+    missing = [
+        i for i in ids if not (hasattr(Client, by_version.get(i, i)) and hasattr(AsyncClient, by_version.get(i, i)))
+    ]
+    assert missing == [], missing

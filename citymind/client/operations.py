@@ -1,0 +1,250 @@
+"""The gateway's operations, each a function that makes its :class:`~citymind.client._calls.Call`. The clients
+expose every one as a method of the same name and parameters (``Client.classify(...)`` returns a
+``ClassifyAnswer``; ``AsyncClient.classify(...)`` is awaited for one)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from citymind.api import (
+    ClassifyAnswer,
+    ClassifyBatchAnswer,
+    ComponentAnswer,
+    ComponentList,
+    DemandAnswer,
+    DriftAnswer,
+    Evaluation,
+    EventPage,
+    EventRecord,
+    ForecastAnswer,
+    Health,
+    IndicatorAnswer,
+    InferenceAnswer,
+    ModelMetadata,
+    ModelReady,
+    Open311Receipt,
+    Open311Request,
+    Open311Service,
+    OutcomeAnswer,
+    RefreshAnswer,
+    RegistryAsset,
+    RegistryList,
+    ServerMetadata,
+    TriageAnswer,
+    TriageBatchAnswer,
+    VideoAnalysis,
+    VideoEvents,
+)
+from citymind.client._calls import Call, Kind, frames_body, given, one_or_batch
+
+Moment = datetime | str | None
+OutcomeType = Literal["accepted", "returned", "reassigned", "category_corrected", "resolved", "closed", "reopened"]
+
+
+def _version(version: int | None) -> str:
+    return f"/versions/{version}" if version is not None else ""
+
+
+# -- health and the Open Inference Protocol --------------------------------------------------------------------
+
+
+def live() -> Call[dict[str, Any]]:
+    """``GET /v2/health/live``: the process answers."""
+    return Call("GET", "/v2/health/live", dict)
+
+
+def ready() -> Call[dict[str, Any]]:
+    """``GET /v2/health/ready``: ``{"ready": bool, "models": {...}}`` (a 503 is read as ``ready: false``)."""
+    return Call("GET", "/v2/health/ready", dict, accept=(503,))
+
+
+def health() -> Call[Health]:
+    """``GET /v1/health``: every part with its version and last error."""
+    return Call("GET", "/v1/health", Health, accept=(503,))
+
+
+def server_metadata() -> Call[ServerMetadata]:
+    return Call("GET", "/v2", ServerMetadata)
+
+
+def model_metadata(name: str, version: int | None = None) -> Call[ModelMetadata]:
+    return Call("GET", f"/v2/models/{name}{_version(version)}", ModelMetadata)
+
+
+def model_ready(name: str, version: int | None = None) -> Call[ModelReady]:
+    return Call("GET", f"/v2/models/{name}{_version(version)}/ready", ModelReady)
+
+
+def infer(name: str, inputs: list[dict[str, Any]], version: int | None = None, **body: Any) -> Call[InferenceAnswer]:
+    """``POST /v2/models/{name}/infer`` with JSON tensors (``{"name", "shape", "datatype", "data"}``); for NumPy
+    arrays and the binary extension use the client's ``infer_arrays``."""
+    return Call("POST", f"/v2/models/{name}{_version(version)}/infer", InferenceAnswer, json={"inputs": inputs, **body})
+
+
+def refresh_models() -> Call[RefreshAnswer]:
+    """``POST /v1/models/refresh`` (admin): read the registry's aliases now."""
+    return Call("POST", "/v1/models/refresh", RefreshAnswer)
+
+
+# -- the event engine ------------------------------------------------------------------------------------------
+
+
+def classify(
+    text: str | list[str], *, top_k: int = 3, model: str | None = None, version: int | None = None
+) -> Call[ClassifyAnswer | ClassifyBatchAnswer]:
+    """``POST /v1/events/classify``: one report (a str: ``ClassifyAnswer``) or a batch (a list:
+    ``ClassifyBatchAnswer``)."""
+    body = {**one_or_batch("text", "texts", text), **given(top_k=top_k, model=model, version=version)}
+    answer = ClassifyBatchAnswer if isinstance(text, list) else ClassifyAnswer
+    return Call("POST", "/v1/events/classify", answer, json=body)
+
+
+def triage(report: dict[str, Any] | list[dict[str, Any]]) -> Call[TriageAnswer | TriageBatchAnswer]:
+    """``POST /v1/events/triage``: a report ``{"text", "area"?, "time"?, "channel"?, "id"?, "reporter"?}`` or a
+    list of them. Each answer is recorded as an event: sent again, it is retried only when every report has the
+    channel's ``id`` (the gateway then answers the same event) or the gateway was never reached."""
+    reports = report if isinstance(report, list) else [report]
+    answer = TriageBatchAnswer if isinstance(report, list) else TriageAnswer
+    body = one_or_batch("report", "reports", report)
+    return Call("POST", "/v1/events/triage", answer, json=body, retry=all(r.get("id") for r in reports))
+
+
+def forecast(
+    history: list[float | None],
+    end: datetime | str,
+    *,
+    indicator: str = "pm25",
+    exog: dict[str, float | None] | None = None,
+    model: str | None = None,
+    version: int | None = None,
+) -> Call[ForecastAnswer]:
+    """``POST /v1/forecast``: the next hours of an indicator from its hourly history (oldest first)."""
+    body = given(history=history, end=end, indicator=indicator, exog=exog, model=model, version=version)
+    return Call("POST", "/v1/forecast", ForecastAnswer, json=body)
+
+
+def evaluate_indicators(series: list[dict[str, Any]]) -> Call[IndicatorAnswer]:
+    """``POST /v1/indicators/evaluate``: readings → forecasts → alert rules → warnings (recorded: not retried
+    once sent)."""
+    return Call("POST", "/v1/indicators/evaluate", IndicatorAnswer, json={"series": series}, retry=False)
+
+
+def components() -> Call[ComponentList]:
+    return Call("GET", "/v1/components", ComponentList)
+
+
+def run_component(name: str, record: dict[str, Any] | list[dict[str, Any]]) -> Call[ComponentAnswer]:
+    """``POST /v1/components/{name}`` with a record or a list of records."""
+    return Call("POST", f"/v1/components/{name}", ComponentAnswer, json=one_or_batch("record", "records", record))
+
+
+def run_pipeline(name: str, record: dict[str, Any] | list[dict[str, Any]]) -> Call[ComponentAnswer]:
+    return Call("POST", f"/v1/pipelines/{name}", ComponentAnswer, json=one_or_batch("record", "records", record))
+
+
+# -- recorded events, outcomes, 综合评判, the self-watch -----------------------------------------------------------
+
+
+def events(
+    *,
+    status: str | None = None,
+    department: str | None = None,
+    area: str | None = None,
+    category: str | None = None,
+    kind: str | None = None,
+    overdue: bool | None = None,
+    since: Moment = None,
+    until: Moment = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Call[EventPage]:
+    """``GET /v1/events``: one page, newest first; ``next`` is the cursor of the page after."""
+    params = given(status=status, department=department, area=area, category=category, kind=kind,
+                   overdue=overdue, since=since, until=until, limit=limit, cursor=cursor)  # fmt: skip
+    return Call("GET", "/v1/events", EventPage, params=params)
+
+
+def event(event_id: str) -> Call[EventRecord]:
+    return Call("GET", f"/v1/events/{event_id}", EventRecord)
+
+
+def add_outcome(event_id: str, outcome_id: str, type: OutcomeType, **fields: Any) -> Call[OutcomeAnswer]:
+    """``POST /v1/events/{id}/outcomes`` (dispatcher): idempotent by ``outcome_id``, so always safe to retry;
+    ``fields``: ``at``, ``department``, ``category``, ``reason``, ``reply``, ``satisfaction``."""
+    body = given(outcome_id=outcome_id, type=type, **fields)
+    return Call("POST", f"/v1/events/{event_id}/outcomes", OutcomeAnswer, json=body)
+
+
+def evaluation(
+    by: str = "department", *, since: Moment = None, until: Moment = None, kind: str = "report"
+) -> Call[Evaluation]:
+    """``GET /v1/evaluation``: 综合评判 of a period per department, area, category, model, rules, kind or all."""
+    return Call("GET", "/v1/evaluation", Evaluation, params=given(by=by, since=since, until=until, kind=kind))
+
+
+def demand(
+    *, days: int = 28, top: int = 20, until: Moment = None, area: str | None = None, category: str | None = None
+) -> Call[DemandAnswer]:
+    """``POST /v1/indicators/demand``: 需求感知 now (warnings recorded: not retried once sent)."""
+    params = given(days=days, top=top, until=until, area=area, category=category)
+    return Call("POST", "/v1/indicators/demand", DemandAnswer, params=params, retry=False)
+
+
+def drift(*, days: int = 7, until: Moment = None, min_events: int = 100) -> Call[DriftAnswer]:
+    """``GET /v1/evaluation/drift``: PSI of each recent model version against its training data."""
+    return Call("GET", "/v1/evaluation/drift", DriftAnswer, params=given(days=days, until=until, min_events=min_events))
+
+
+def drift_now(*, days: int = 7, until: Moment = None, min_events: int = 100) -> Call[DriftAnswer]:
+    """``POST /v1/indicators/drift``: the drift figures through the alert rules (warnings recorded)."""
+    params = given(days=days, until=until, min_events=min_events)
+    return Call("POST", "/v1/indicators/drift", DriftAnswer, params=params, retry=False)
+
+
+# -- Open311, the registry, video ------------------------------------------------------------------------------
+
+
+def open311_services() -> Call[list[Open311Service]]:
+    return Call("GET", "/open311/v2/services.json", list[Open311Service])
+
+
+def open311_create(description: str, **fields: Any) -> Call[list[Open311Receipt]]:
+    """``POST /open311/v2/requests.json`` (form): ``address_string``, ``lat``, ``long``, ``service_code``,
+    ``account_id``, ``device_id``, ``email``, ``phone``. Recorded: not retried once sent."""
+    return Call(
+        "POST",
+        "/open311/v2/requests.json",
+        list[Open311Receipt],
+        data=given(description=description, **fields),
+        retry=False,
+    )
+
+
+def open311_request(request_id: str) -> Call[list[Open311Request]]:
+    return Call("GET", f"/open311/v2/requests/{request_id}.json", list[Open311Request])
+
+
+def registry_assets(kind: Kind) -> Call[RegistryList]:
+    return Call("GET", f"/v1/registry/{kind}", RegistryList)
+
+
+def registry_asset(kind: Kind, name: str) -> Call[RegistryAsset]:
+    return Call("GET", f"/v1/registry/{kind}/{name}", RegistryAsset)
+
+
+def analyze_video(
+    camera: str, frames: list[bytes], *, timestamps: list[float] | None = None, fps: float | None = None
+) -> Call[VideoAnalysis]:
+    """``POST /v1/video/analyze``: JPEG/PNG frames of one camera, in order. A camera's tracks move on with each
+    call, so a call is not sent twice."""
+    body = frames_body(camera, frames, timestamps, fps)
+    return Call("POST", "/v1/video/analyze", VideoAnalysis, json=body, retry=False)
+
+
+def video_events(
+    camera: str, frames: list[bytes], *, area: str | None = None, timestamps: list[float] | None = None
+) -> Call[VideoEvents]:
+    """``POST /v1/video/events``: the events the video rules raised (recorded), dispatched like reports."""
+    body = frames_body(camera, frames, timestamps, None)
+    return Call("POST", "/v1/video/events", VideoEvents, json=body, params=given(area=area), retry=False)
