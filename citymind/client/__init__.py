@@ -4,7 +4,7 @@
 
     with Client() as city:                      # CITYMIND_URL (default http://127.0.0.1:8000), CITYMIND_API_KEY
         answer = city.triage({"text": "南村镇小区门口路灯坏了"})
-        print(answer.event_id, answer.category, answer.department["lead"])
+        print(answer.event_id, answer.category, answer.department.lead)
 
 Every operation of the gateway is a method (``citymind.client.operations`` lists them) that returns the answer's
 model from :mod:`citymind.api`. A failed answer raises a :class:`GatewayError` subclass (``NotFound``,
@@ -68,6 +68,22 @@ def _answer(call: Call[T], response: httpx.Response) -> T:
     return call.read(response.json())
 
 
+def _wait(
+    call: Call[Any], retries: Retries, attempt: int, response: httpx.Response | None, failure: Exception | None
+) -> float | None:
+    """Seconds to wait before sending ``call`` again, or None: this attempt is the last."""
+    if attempt + 1 < retries.attempts and again(call, response, failure):
+        return retries.wait(attempt, response)
+    return None
+
+
+def _outcome(call: Call[T], response: httpx.Response | None, failure: Exception | None) -> T:
+    if failure is not None:
+        raise failure
+    assert response is not None
+    return _answer(call, response)
+
+
 def _sync(build: Callable[P, Call[T]]) -> Callable[Concatenate[Client, P], T]:
     def method(self: Client, *args: P.args, **kwargs: P.kwargs) -> T:
         return self.send(build(*args, **kwargs))
@@ -103,20 +119,18 @@ class Client:
 
     def send(self, call: Call[T]) -> T:
         """Send ``call`` (retrying as its ``retry`` allows) and read its answer."""
-        for attempt in range(self.retries.attempts):
+        attempt = 0
+        while True:
             response, failure = None, None
             try:
                 response = self.http.request(call.method, call.path, **_request(call))
             except httpx.TransportError as exc:
                 failure = exc
-            if attempt + 1 < self.retries.attempts and again(call, response, failure):
-                time.sleep(self.retries.wait(attempt, response))
-                continue
-            if failure is not None:
-                raise failure
-            assert response is not None
-            return _answer(call, response)
-        raise AssertionError("unreachable")
+            wait = _wait(call, self.retries, attempt, response, failure)
+            if wait is None:
+                return _outcome(call, response, failure)
+            time.sleep(wait)
+            attempt += 1
 
     def infer_arrays(
         self, name: str, inputs: dict[str, np.ndarray], *, version: int | None = None, outputs: list[str] | None = None
@@ -196,20 +210,18 @@ class AsyncClient:
         self.http = http or httpx.AsyncClient(base_url=base, headers=headers, timeout=timeout)
 
     async def send(self, call: Call[T]) -> T:
-        for attempt in range(self.retries.attempts):
+        attempt = 0
+        while True:
             response, failure = None, None
             try:
                 response = await self.http.request(call.method, call.path, **_request(call))
             except httpx.TransportError as exc:
                 failure = exc
-            if attempt + 1 < self.retries.attempts and again(call, response, failure):
-                await asyncio.sleep(self.retries.wait(attempt, response))
-                continue
-            if failure is not None:
-                raise failure
-            assert response is not None
-            return _answer(call, response)
-        raise AssertionError("unreachable")
+            wait = _wait(call, self.retries, attempt, response, failure)
+            if wait is None:
+                return _outcome(call, response, failure)
+            await asyncio.sleep(wait)
+            attempt += 1
 
     async def aclose(self) -> None:
         await self.http.aclose()

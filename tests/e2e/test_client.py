@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -123,3 +126,13 @@ def test_the_async_client_against_the_gateway(gateway: str) -> None:
 
     answers = asyncio.run(run())
     assert len(answers) == 3 and all(a.category for a in answers)
+
+
+def test_the_readme_python_example_runs(gateway: str) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    example = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "citymind.client" in b)
+    code = example.replace("http://127.0.0.1:8000", gateway)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    event_line, rate_line = run.stdout.strip().splitlines()
+    assert len(event_line.split()) == 4 and float(rate_line) >= 0.0

@@ -71,8 +71,8 @@ def test_tritonclient_speaks_to_the_gateway(gateway: str) -> None:
         ("/v1/events/classify", b'{"text": "x", "model": "no-such-model"}', 404, "No model 'no-such-model'"),
         ("/v1/events/classify", b'{"text": "x", "version": 99}', 404, "Version 99 of"),
         ("/v1/events/classify", b'{"texts": ["x", 3]}', 400, "texts.1"),
-        ("/v1/events/classify", b'{"text": " \\t\\n\\u3000"}', 400, "'text' is empty or only whitespace"),
-        ("/v1/events/classify", b'{"text": "x", "model": "bad/name"}', 400, "Asset name 'bad/name' is not valid"),
+        ("/v1/events/classify", b'{"text": " \\t\\n\\u3000"}', 400, "text: must have words in it"),
+        ("/v1/events/classify", b'{"text": "x", "model": "bad/name"}', 400, "model: must be an asset name"),
         (
             "/v2/models/event-classifier/infer",
             b'{"inputs": [{"name": "text", "shape": [1, 1], "datatype": "BYTES", "data": ["'
@@ -84,26 +84,26 @@ def test_tritonclient_speaks_to_the_gateway(gateway: str) -> None:
         (
             "/v2/models/event-classifier/infer",
             b'{"inputs": [{"name": "text", "shape": [2, 1], "datatype": "BYTES", "data": ["x"]}]}',
-            400,
+            422,
             "needs 2 elements but data has 1",
         ),
         (
             "/v2/models/event-classifier/infer",
             b'{"inputs": [{"name": "text", "shape": [1, 1], "datatype": "FP32", "data": [1.0]}]}',
-            400,
+            422,
             "expects datatype BYTES",
         ),
         (
             "/v2/models/event-classifier/infer",
             b'{"inputs": [{"name": "txt", "shape": [1, 1], "datatype": "BYTES", "data": ["x"]}]}',
-            400,
+            422,
             "unknown ['txt']",
         ),
         (
             "/v2/models/event-classifier/infer",
             b'{"inputs": [{"name": "text", "shape": [1], "datatype": "INT4", "data": [1]}]}',
             400,
-            "not an OIP datatype",
+            "inputs.0.datatype: Input should be",
         ),
         (
             "/v2/models/event-classifier/versions/abc/infer",

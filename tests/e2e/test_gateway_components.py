@@ -36,9 +36,9 @@ def test_the_registered_pipeline_through_the_gateway_equals_its_steps(
     assert "138****5678" in served.json()["records"][0]["text"]
 
 
-def test_components_are_discoverable_and_bad_records_get_a_400(client: httpx.Client) -> None:
+def test_components_are_discoverable_and_bad_records_get_a_422(client: httpx.Client) -> None:
     listed = client.get("/v1/components").json()
     assert {"privacy.mask", "geo.resolve_area"} <= {c["name"] for c in listed["components"]}
     assert "report-intake" in [p["name"] for p in listed["pipelines"]]
     bad = client.post("/v1/components/geo.resolve_area", json={"record": {"text": 42}})
-    assert bad.status_code == 400 and "geo.resolve_area: record field text" in bad.json()["error"]
+    assert bad.status_code == 422 and "geo.resolve_area: record field text" in bad.json()["error"]

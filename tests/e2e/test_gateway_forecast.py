@@ -57,11 +57,11 @@ def test_oip_v2_serves_the_forecaster(client: httpx.Client, forecaster: Any) -> 
 @pytest.mark.parametrize(
     ("changes", "status", "message"),
     [
-        ({"history": [50.0] * 24}, 400, "history: 24 hourly values given"),
-        ({"history": [None] * 168}, 400, "a forecast needs at least one in the last 24 hours"),
+        ({"history": [50.0] * 24}, 422, "history: 24 hourly values given"),
+        ({"history": [None] * 168}, 422, "a forecast needs at least one in the last 24 hours"),
         ({"history": [True] * 168}, 400, "history.0"),
-        ({"exog": {"temperature": 3.0}}, 400, "uses no weather columns"),
-        ({"model": "event-classifier"}, 400, "is not a forecaster"),
+        ({"exog": {"temperature": 3.0}}, 422, "uses no weather columns"),
+        ({"model": "event-classifier"}, 422, "is not a forecaster"),
         ({"version": 99}, 404, "Version 99"),
     ],
 )

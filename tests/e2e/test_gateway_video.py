@@ -83,7 +83,7 @@ def test_bad_frames_and_cameras_are_4xx_through_ray(client: httpx.Client) -> Non
     )
     assert response.status_code == 422 and "limit" in response.json()["error"]
     assert (
-        client.post("/v1/video/analyze", json={"camera": "plaza", "frames": [ok], "timestamps": [9e9]}).status_code
+        client.post("/v1/video/analyze", json={"camera": "plaza", "frames": [ok], "timestamps": [7e9]}).status_code
         == 200
     )
     late = client.post("/v1/video/analyze", json={"camera": "plaza", "frames": [ok], "timestamps": [1.0]})
