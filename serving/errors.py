@@ -58,7 +58,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONAnswer({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
 
-_ISO_DAY = re.compile(r"^\d{4}-\d\d-\d\d")
+#: the start of an ISO 8601 date (``2026-11-30``), which requests' times must have
+ISO_DAY = re.compile(r"^\d{4}-\d\d-\d\d")
 
 
 def describe(exc: RequestValidationError) -> str:
@@ -83,7 +84,7 @@ def well_formed(exc: RequestValidationError) -> bool:
     met, so the request is well formed and answered 422 like other values that do not fit."""
     errs = exc.errors()
     return bool(errs) and all(
-        e.get("type") in _NO_SUCH_DAY and isinstance(e.get("input"), str) and _ISO_DAY.match(e["input"]) for e in errs
+        e.get("type") in _NO_SUCH_DAY and isinstance(e.get("input"), str) and ISO_DAY.match(e["input"]) for e in errs
     )
 
 

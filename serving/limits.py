@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,8 +67,6 @@ def _repeated(query: bytes) -> str | None:
     otherwise be read as ``b`` alone)."""
     if b"&" not in query:
         return None
-    from urllib.parse import parse_qsl
-
     seen: set[str] = set()
     for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
         if name in seen:

@@ -3,7 +3,6 @@ the OpenAPI schema as well as checked, so the schema a client (or a fuzzer) read
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -11,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from events.records.query import CURSOR_PATTERN
 from models.video.camera import CAMERA_ID
+from serving.errors import ISO_DAY
 from serving.limits import MAX_TEXT_CHARS, MAX_TEXTS
 
 T = TypeVar("T")
@@ -56,12 +56,10 @@ PATTERN_MEANINGS = {
 #: a batch: 1 to MAX_TEXTS items
 Batch = Annotated[list[T], Field(min_length=1, max_length=MAX_TEXTS)]
 
-_ISO_DAY = re.compile(r"^\d{4}-\d\d-\d\d")
-
 
 def _iso_only(value: object) -> object:
     """A time is ISO 8601 text, as the schema says (pydantic alone would also take epoch numbers and '0.5')."""
-    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DAY.match(value)):
+    if isinstance(value, datetime) or (isinstance(value, str) and ISO_DAY.match(value)):
         return value
     raise ValueError("give an ISO 8601 date or date and time, e.g. 2026-11-30 or 2026-11-30T08:00:00+08:00")
 

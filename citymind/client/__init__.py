@@ -137,7 +137,7 @@ class Client:
     ) -> dict[str, np.ndarray]:
         """OIP inference with NumPy arrays sent and received as binary tensors (no JSON lists of numbers)."""
         body, headers = _tensors.encode_request(inputs, outputs, binary_outputs=True)
-        path = f"/v2/models/{name}" + (f"/versions/{version}" if version else "") + "/infer"
+        path = operations.infer_path(name, version)
         raw: httpx.Response = self.send(Call("POST", path, httpx.Response, content=body, headers=headers))
         length = raw.headers.get("inference-header-content-length")
         return _tensors.decode_answer(raw.content, int(length) if length else None)[1]

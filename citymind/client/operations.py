@@ -46,6 +46,10 @@ def _version(version: int | None) -> str:
     return f"/versions/{version}" if version is not None else ""
 
 
+def infer_path(name: str, version: int | None = None) -> str:
+    return f"/v2/models/{name}{_version(version)}/infer"
+
+
 # -- health and the Open Inference Protocol --------------------------------------------------------------------
 
 
@@ -79,7 +83,7 @@ def model_ready(name: str, version: int | None = None) -> Call[ModelReady]:
 def infer(name: str, inputs: list[dict[str, Any]], version: int | None = None, **body: Any) -> Call[InferenceAnswer]:
     """``POST /v2/models/{name}/infer`` with JSON tensors (``{"name", "shape", "datatype", "data"}``); for NumPy
     arrays and the binary extension use the client's ``infer_arrays``."""
-    return Call("POST", f"/v2/models/{name}{_version(version)}/infer", InferenceAnswer, json={"inputs": inputs, **body})
+    return Call("POST", infer_path(name, version), InferenceAnswer, json={"inputs": inputs, **body})
 
 
 def refresh_models() -> Call[RefreshAnswer]:
