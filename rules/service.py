@@ -5,13 +5,15 @@ and says why."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from registry import AssetRegistry, AssetVersion
 from registry.follow import AliasFollower
 from rules.engine import Firing, RuleEngine
-from rules.loader import RuleFileError, RuleSet, is_test_file, load_rules
+from rules.loader import RuleFileError, RuleSet, is_test_file, load_rules, tests_beside
 from rules.testing import run_tests
 from rules.timers import RuleTimers, TimerStore
 
@@ -27,15 +29,21 @@ def check_ruleset(ruleset: RuleSet) -> RuleSet:
 def register_ruleset(
     registry: AssetRegistry, name: str, path: Path, *, alias: str | None = "production", description: str = ""
 ) -> AssetVersion:
-    """Validate ``path`` (schema, expressions, its own tests) and register it; nothing is written if it fails."""
+    """Validate ``path`` (schema, expressions, its own tests) and register it with the tests beside it (the folder
+    of both); nothing is written if it fails."""
     ruleset = check_ruleset(load_rules(path))
-    version = registry.register(
-        "rule",
-        name,
-        path,
-        description=description,
-        tags={"rules": str(len(ruleset.rules)), "tests": str(len(ruleset.tests))},
-    )
+    with tempfile.TemporaryDirectory(prefix="citymind-rules-") as tmp:
+        files = Path(tmp)
+        for source in (path, tests_beside(path)):
+            if source.is_file():
+                shutil.copyfile(source, files / source.name)
+        version = registry.register(
+            "rule",
+            name,
+            files,
+            description=description,
+            tags={"rules": str(len(ruleset.rules)), "tests": str(len(ruleset.tests))},
+        )
     return registry.set_alias(name, alias, version.version) if alias else version
 
 

@@ -24,15 +24,19 @@ from serving.replica import Replica
 from serving.routes_catalogue import catalogue_router
 from serving.routes_classify import ModelRunnerHandle, classify_router
 from serving.routes_components import components_router
+from serving.routes_console import console_router
 from serving.routes_docs import docs_router
 from serving.routes_evaluation import evaluation_router
 from serving.routes_events import events_router
 from serving.routes_forecast import forecast_router
 from serving.routes_health import health_router
 from serving.routes_indicators import indicators_router
+from serving.routes_knowledge import knowledge_router
 from serving.routes_models import models_router
 from serving.routes_oip import oip_router
 from serving.routes_open311 import open311_router
+from serving.routes_registry import registry_router
+from serving.routes_rules import rules_router
 from serving.routes_selfwatch import selfwatch_router
 from serving.routes_triage import triage_router
 from serving.video_deployment import VideoShards
@@ -53,6 +57,7 @@ def create_app(
     records: EventRecords | None = None,
     overdue_interval_s: float | None = 30.0,
     selfwatch_interval_s: float | None = 3600.0,
+    console: bool = True,
 ) -> FastAPI:
     """``runner`` is a Ray deployment handle for models that are not latency-critical (None: all in process);
     ``keys`` the API key store (None: the one the settings name); ``video`` the video deployment's handle (or
@@ -62,8 +67,8 @@ def create_app(
     over ``citymind.access.QUOTAS`` (JSON); ``records`` where every answered event is recorded and outcomes
     apply (None: nothing is recorded); ``overdue_interval_s`` how often overdue records are escalated (None:
     never, by this replica); ``selfwatch_interval_s`` how often demand and drift go through the alert rules
-    (``events.selfwatch``; None: never by itself, on request only). The app's ``state.replica`` is the
-    :class:`Replica` every router shares."""
+    (``events.selfwatch``; None: never by itself, on request only); ``console`` whether ``/console`` is served.
+    The app's ``state.replica`` is the :class:`Replica` every router shares."""
     replica = Replica(hub, state=state, triage=triage, records=records)
 
     @contextlib.asynccontextmanager
@@ -114,6 +119,11 @@ def create_app(
     app.include_router(catalogue_router(hub))
     app.include_router(indicators_router(replica))
     app.include_router(selfwatch_router(replica))
+    app.include_router(rules_router(replica))
+    app.include_router(registry_router(replica))
+    app.include_router(knowledge_router(replica))
+    if console:
+        app.include_router(console_router(replica))
 
     @app.get("/metrics", tags=["Health"], include_in_schema=False)
     def metrics() -> Response:

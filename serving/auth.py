@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Sequence
 
 from starlette.routing import BaseRoute, Match
@@ -17,8 +18,9 @@ from serving.errors import send_error
 
 OPEN_PATHS = {"/v2/health/live", "/v2/health/ready", "/v1/health", "/docs", "/redoc", "/openapi.json",
               "/docs/oauth2-redirect"}  # fmt: skip
-#: the API documentation's own files (served from the installed package, never a CDN)
-OPEN_PREFIXES = ("/docs/static/",)
+#: the API documentation's and the console's own files (served from the installed package, never a CDN); the
+#: console's page holds no data: everything it shows comes from keyed requests
+OPEN_PREFIXES = ("/docs/static/", "/console")
 #: POST paths that change what is served, beyond inference
 OPERATE_PATHS = {"/v1/models/refresh"}
 
@@ -35,7 +37,26 @@ def action_of(method: str, path: str) -> str | None:
         return "operate"
     if method == "POST" and path.startswith("/v1/events/") and path.endswith("/outcomes"):
         return "report:outcome"
+    if method == "POST" and (written := _registry_write(path)):
+        return written
     return "read" if method in ("GET", "HEAD") else "infer"
+
+
+#: POST paths of a rule author's work on rule files that register nothing
+RULE_CHECK_PATHS = {"/v1/rules/check", "/v1/rules/test", "/v1/rules/backtest"}
+ALIAS_MOVE = re.compile(r"^/v1/registry/([a-z]+)/[^/]+/aliases/")
+
+
+def _registry_write(path: str) -> str | None:
+    """The grant a POST that works on the registry needs: checking rule files is a rule author's (``backtest``),
+    publishing them ``register:rule``, moving an alias of a kind ``register:<kind>``."""
+    if path in RULE_CHECK_PATHS:
+        return "backtest"
+    if path.startswith("/v1/rules/") and path.endswith("/versions"):
+        return "register:rule"
+    if moved := ALIAS_MOVE.match(path):
+        return f"register:{moved.group(1)}"
+    return None
 
 
 def enforced(mode: str, keys: KeyStore, host: str) -> bool:
@@ -94,7 +115,7 @@ class ApiKeys:
                     return
                 await _deny(send, exc)
                 return
-            state["api_key"] = key.id
+            state["api_key"], state["api_role"] = key.id, key.role
             try:
                 await self.app(scope, receive, send)
             finally:

@@ -56,6 +56,11 @@ class Replica:
         self._selfwatch: SelfWatch | None = None
         self._lock = threading.Lock()
 
+    def triage_refs(self) -> list[str]:
+        """The registry refs the event engine follows: its model (by the hub's alias), knowledge and rules."""
+        t = self.triage
+        return [f"{t.model}@{self.hub.alias}", t.knowledge, t.rules]
+
     @property
     def engine(self) -> EventEngine:
         """The event engine, made on first use (it starts following the knowledge and rule aliases)."""

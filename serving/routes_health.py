@@ -13,7 +13,6 @@ from serving.replica import Replica
 
 def health_router(replica: Replica) -> APIRouter:
     router = APIRouter(tags=["Health"])
-    hub = replica.hub
 
     @router.get(
         "/v1/health", response_model=Health, responses={503: {"model": Health, "description": "a part cannot serve"}}
@@ -22,27 +21,34 @@ def health_router(replica: Replica) -> APIRouter:
         """The models, the rule set, the knowledge snapshot and the event state. 200 when all can serve, 503
         otherwise. It reads what is loaded (no rule runs on a made-up event). Errors, files and artifact paths are
         shown to a caller with a valid key (or when the gateway asks for none); others see versions only."""
-        ready = True
-        try:
-            engine = replica.engine
-            hub.get(engine.config.model)
-            engine.knowledge.current()
-            engine.rules.current()  # the rule set is loaded: its load state, not an evaluation
-        except Exception as exc:  # reported, not raised: health must answer
-            error, ready = f"{type(exc).__name__}: {exc}", False
-        served = hub.served()
-        parts: dict[str, Any] = {"models": {"served": {n: m.version for n, m in served.items()}, "errors": hub.errors}}
-        if not ready:
-            parts["error"] = error
-        else:
-            parts["rules"], parts["knowledge"] = engine.rules.status(), engine.knowledge.status()
-            parts["event_state"] = engine.state.status()  # a shared state that does not answer is reported, not a 503
-            parts["event_records"] = records_status(replica)
-        if not trusted(request):
-            parts = redacted(parts)
-        return JSONResponse({"ready": ready, "parts": parts}, status_code=200 if ready else 503)
+        answer = health_answer(replica, request)
+        return JSONResponse(answer, status_code=200 if answer["ready"] else 503)
 
     return router
+
+
+def health_answer(replica: Replica, request: Request) -> dict[str, Any]:
+    """``{"ready": …, "parts": …}`` as ``GET /v1/health`` answers it (redacted for a caller without a key)."""
+    hub = replica.hub
+    ready = True
+    try:
+        engine = replica.engine
+        hub.get(engine.config.model)
+        engine.knowledge.current()
+        engine.rules.current()  # the rule set is loaded: its load state, not an evaluation
+    except Exception as exc:  # reported, not raised: health must answer
+        error, ready = f"{type(exc).__name__}: {exc}", False
+    served = hub.served()
+    parts: dict[str, Any] = {"models": {"served": {n: m.version for n, m in served.items()}, "errors": hub.errors}}
+    if not ready:
+        parts["error"] = error
+    else:
+        parts["rules"], parts["knowledge"] = engine.rules.status(), engine.knowledge.status()
+        parts["event_state"] = engine.state.status()  # a shared state that does not answer is reported, not a 503
+        parts["event_records"] = records_status(replica)
+    if not trusted(request):
+        parts = redacted(parts)
+    return {"ready": ready, "parts": parts}
 
 
 def trusted(request: Request) -> bool:

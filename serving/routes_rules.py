@@ -1,0 +1,251 @@
+"""Rule files over HTTP, for the console's editor and any rule author's tool: read the registered file, check it
+(every problem in one pass), run its tests, backtest it against a CSV or the recorded reports, publish it as a new
+version. Nothing here evaluates rule text as code: it goes through the same parser and compiler as a file."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query
+from fastapi import Path as PathParam
+from pydantic import BaseModel, Field
+
+from citymind.api import RegistryVersion, RuleBacktest, RuleCheck, RuleSource, RuleTestReport
+from citymind.errors import EventStoreUnavailable, Unprocessable
+from events.backtest import backtest_events
+from registry import AssetRegistry, AssetVersion
+from rules.checks import Problem, check_rules
+from rules.expressions import FUNCTIONS
+from rules.loader import MAX_FILE_BYTES, RuleFileError, RuleSet, is_test_file, parse_rules, parse_tests
+from rules.schema import FIELDS, SCHEMA, TESTS_SCHEMA
+from rules.service import load_registered, register_ruleset
+from rules.testing import backtest, compare_reports, events_from_csv, run_tests
+from serving.openapi import errors
+from serving.replica import Replica
+from serving.requests import NAME_PATTERN
+
+Name = Annotated[str, PathParam(max_length=100, pattern=NAME_PATTERN)]
+RULES_EXAMPLE = """groups:
+  - name: event-dispatch
+    kind: dispatch
+    rules:
+      - id: noise-night
+        when: category == '噪音扰民' and (hour >= 22 or hour < 6)
+        then: {priority: P2, sla: 4h}
+    tests:
+      - name: noise at midnight
+        input: {category: 噪音扰民, hour: 0}
+        expect: [noise-night]
+"""
+
+
+class RuleText(BaseModel):
+    """A rule file as its author has it in the editor, and the tests beside it (``x.test.yaml``) if any."""
+
+    text: str = Field(max_length=MAX_FILE_BYTES, examples=[RULES_EXAMPLE])
+    tests: str | None = Field(None, max_length=MAX_FILE_BYTES, description="the *.test.yaml beside it")
+
+
+class BacktestRequest(RuleText):
+    compare: str | None = Field(
+        "pingdu-rules@production", max_length=120, description="a registered version to compare with (null: none)"
+    )
+    kind: Literal["dispatch", "alert", "video"] = "alert"
+    csv: str | None = Field(None, max_length=1_500_000, description="history, one row per event or hour (CSV)")
+    value_col: str | None = Field(None, max_length=100, description="the CSV column exposed as `value`")
+    time_cols: list[str] = Field(default_factory=list, max_length=4, description="e.g. year, month, day, hour")
+    since: str | None = Field(
+        None, max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$", description="without csv: recorded reports from this day"
+    )
+
+
+class PublishRequest(RuleText):
+    description: str = Field("", max_length=500)
+    alias: str | None = Field("production", max_length=40, pattern=NAME_PATTERN, description="null: no alias moves")
+
+
+def rules_router(replica: Replica) -> APIRouter:
+    router = APIRouter(tags=["Rules"])
+    registry = replica.hub.registry
+
+    @router.get("/v1/rules/schema", name="rules_schema", response_model=dict[str, Any])
+    def rules_schema() -> dict[str, Any]:
+        """What an editor needs to help a rule author: the JSON Schema of rule files and of their tests, the
+        fields each kind of rule reads, and the functions a condition may call. (``schema`` is not a rule set
+        name.)"""
+        return {
+            "schema": SCHEMA,
+            "tests_schema": TESTS_SCHEMA,
+            "fields": {kind: sorted(fields) for kind, fields in FIELDS.items()},
+            "functions": sorted(FUNCTIONS),
+        }
+
+    @router.get("/v1/rules/{name}", name="rule_source", response_model=RuleSource, responses=errors(404, 503))
+    def rule_source(
+        name: Name,
+        alias: Annotated[str, Query(max_length=40, pattern=NAME_PATTERN)] = "production",
+        version: Annotated[int | None, Query(ge=1)] = None,
+    ) -> dict[str, Any]:
+        """A registered rule file (by alias, or a version) with its tests, and the version this replica serves."""
+        target = registry.resolve(f"{name}/{version}" if version else f"{name}@{alias}")
+        text, tests = _files_of(registry, target)
+        status = replica.engine.rules.status()
+        served = status["version"] if status["name"] == name else None
+        return {**_version_fields(target), "text": text, "tests": tests, "served": served}
+
+    @router.post("/v1/rules/check", name="check_rules", response_model=RuleCheck, responses=errors(400))
+    async def check(body: RuleText) -> dict[str, Any]:
+        """Every error and warning of a rule file in one pass, each at its line:col (nothing is registered)."""
+        return await replica.off_loop(_check, body)
+
+    @router.post("/v1/rules/test", name="test_rules", response_model=RuleTestReport, responses=errors(400))
+    async def test(body: RuleText) -> dict[str, Any]:
+        """Run the file's tests (inline and beside it): each test's expected and fired rules, a diff when they
+        differ."""
+        return await replica.off_loop(_test, body)
+
+    @router.post("/v1/rules/backtest", name="backtest_rules", response_model=RuleBacktest, responses=errors(400, 422))
+    async def backtest_route(body: BacktestRequest) -> dict[str, Any]:
+        """How often each rule would have fired over history — a CSV given here, or else the recorded reports —
+        next to a registered version (``compare``). No side effects."""
+        return await replica.off_loop(_backtest, replica, body)
+
+    @router.post(
+        "/v1/rules/{name}/versions",
+        name="publish_rules",
+        response_model=RegistryVersion,
+        responses=errors(400, 422, 503),
+    )
+    async def publish(name: Name, body: Annotated[PublishRequest, Body()]) -> dict[str, Any]:
+        """Check the file, run its tests, register it as a new version of ``name`` and move ``alias`` to it. A
+        file with an error or a failing test registers nothing (422, with every problem). Gateways serve it
+        within their refresh interval."""
+        version = await replica.off_loop(_publish, registry, name, body)
+        return version.to_dict()
+
+    return router
+
+
+def _version_fields(target: AssetVersion) -> dict[str, Any]:
+    return {"name": target.name, "version": target.version, "aliases": list(target.aliases)}
+
+
+def _files_of(registry: AssetRegistry, target: AssetVersion) -> tuple[str, str | None]:
+    folder = Path(registry.load(f"{target.name}/{target.version}"))
+    files = [folder] if folder.is_file() else sorted(folder.glob("*.y*ml"))
+    texts = [p for p in files if not is_test_file(p)]
+    tests = [p for p in files if is_test_file(p)]
+    if len(texts) != 1:
+        raise Unprocessable(f"{target.uri}: expected one YAML rule file, found {[p.name for p in texts]}")
+    return texts[0].read_text(encoding="utf-8"), tests[0].read_text(encoding="utf-8") if tests else None
+
+
+def problem_dict(problem: Problem) -> dict[str, Any]:
+    return {
+        "line": problem.line,
+        "column": problem.column,
+        "severity": problem.severity,
+        "message": problem.message,
+        "hint": problem.hint,
+        "code": problem.code,
+    }
+
+
+def _load(body: RuleText) -> RuleSet:
+    """The rule file and its tests as one rule set; :class:`RuleFileError` with every problem otherwise."""
+    ruleset = parse_rules(body.text, "rules.yaml")
+    if body.tests:
+        ruleset = ruleset.__class__(
+            ruleset.source, ruleset.rules, ruleset.tests + parse_tests(body.tests, "rules.test.yaml", ruleset)
+        )
+    return ruleset
+
+
+def _check(body: RuleText) -> dict[str, Any]:
+    problems = [problem_dict(p) for p in check_rules(body.text, "rules.yaml")]
+    ok = not any(p["severity"] == "error" for p in problems)
+    counts = {"rules": 0, "tests": 0}
+    if ok:
+        try:
+            ruleset = _load(body)
+            counts = {"rules": len(ruleset.rules), "tests": len(ruleset.tests)}
+        except RuleFileError as exc:  # the tests file beside it has a problem of its own
+            ok = False
+            problems += [_unlocated(p) for p in exc.problems]
+    return {"ok": ok, "problems": problems, **counts}
+
+
+def _unlocated(rendered: str) -> dict[str, Any]:
+    """A ``file:line:col: message`` problem as a structured one."""
+    parts = rendered.split(":", 3)
+    try:
+        line, column, message = int(parts[1]), int(parts[2]), parts[3].strip()
+    except (IndexError, ValueError):
+        line, column, message = 1, 1, rendered
+    return {"line": line, "column": column, "severity": "error", "message": message, "hint": None, "code": "tests"}
+
+
+def _test(body: RuleText) -> dict[str, Any]:
+    try:
+        ruleset = _load(body)
+    except RuleFileError as exc:
+        return {"ok": False, "passed": 0, "failed": 0, "results": [], "problems": [_unlocated(p) for p in exc.problems]}
+    results = [{"group": r.group, "name": r.name, "ok": r.ok, "diff": r.diff()} for r in run_tests(ruleset)]
+    failed = sum(not r["ok"] for r in results)
+    return {"ok": not failed, "passed": len(results) - failed, "failed": failed, "results": results, "problems": []}
+
+
+def _backtest(replica: Replica, body: BacktestRequest) -> dict[str, Any]:
+    edited = _strict_load(body)
+    compared = load_registered(replica.hub.registry, body.compare) if body.compare else None
+    if body.csv is None:
+        return _events_backtest(replica, edited, compared, body)
+    try:
+        rows = events_from_csv(io.StringIO(body.csv), value_col=body.value_col, time_cols=body.time_cols)  # type: ignore[arg-type]
+    except (ValueError, KeyError) as exc:
+        raise Unprocessable(f"csv: cannot read it as rows of history: {exc}") from exc
+    report: dict[str, Any] = {"edited": backtest(edited, body.kind, rows)}
+    changes: dict[str, Any] = {}
+    if compared is not None:
+        report[body.compare or ""] = backtest(compared, body.kind, rows)
+        changes = dict(compare_reports(report[body.compare or ""], report["edited"]))
+    return {"rows": len(rows), "kind": body.kind, "rules": report, "changes": changes}
+
+
+def _events_backtest(replica: Replica, edited: RuleSet, compared: RuleSet | None, body: BacktestRequest) -> dict:
+    if replica.records is None:
+        raise EventStoreUnavailable("no CSV given and this gateway records no events to backtest against")
+    since = datetime.fromisoformat(body.since).timestamp() if body.since else None
+    new = backtest_events(replica.records, edited, since=since)
+    report: dict[str, Any] = {"edited": new["rules"]}
+    changes: dict[str, Any] = {"edited": new["changes"]}
+    if compared is not None:
+        old = backtest_events(replica.records, compared, since=since)
+        report[body.compare or ""] = old["rules"]
+        changes[body.compare or ""] = old["changes"]
+    return {"rows": new["events"], "kind": "dispatch", "rules": report, "changes": changes}
+
+
+def _strict_load(body: RuleText) -> RuleSet:
+    try:
+        return _load(body)
+    except RuleFileError as exc:
+        raise Unprocessable("the rule file has problems: " + "; ".join(exc.problems[:10])) from exc
+
+
+def _publish(registry: AssetRegistry, name: str, body: PublishRequest) -> AssetVersion:
+    _strict_load(body)  # every problem named before anything is written
+    with tempfile.TemporaryDirectory(prefix="citymind-rules-") as tmp:
+        path = Path(tmp) / name / f"{name}.yaml"
+        path.parent.mkdir()
+        path.write_text(body.text, encoding="utf-8")
+        if body.tests:
+            path.with_suffix(".test.yaml").write_text(body.tests, encoding="utf-8")
+        try:
+            return register_ruleset(registry, name, path, alias=body.alias, description=body.description)
+        except RuleFileError as exc:  # a test failed
+            raise Unprocessable("not published: " + "; ".join(exc.problems[:10])) from exc
