@@ -98,6 +98,12 @@ def locate(text: str, source: str, schema: dict[str, Any], needs: str) -> tuple[
         mark = exc.problem_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else f"{source}:1:1"
         raise RuleFileError([f"{where}: YAML error: {exc.problem}"]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a control character, say)
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise RuleFileError(
+            [f"{source}:{line}:{column}: YAML error: {exc.reason} (character {exc.character!r})"]
+        ) from None
     if node is None:
         raise RuleFileError([f"{source}:1:1: the file is empty; it needs {needs}"])
     marks: Marks = {}

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from citymind.api import Lineage, RegistryVersion, VersionPage
 from registry import AssetRegistry, AssetVersion, Kind
@@ -22,7 +22,11 @@ MAX_DEPTH = 4
 
 
 class AliasMove(BaseModel):
-    version: int = Field(ge=1, examples=[1], description="the version the alias points at from now on")
+    """Where an alias points from now on."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"version": 1}]})
+
+    version: int = Field(ge=1, description="the version the alias points at from now on")
 
 
 def registry_router(replica: Replica) -> APIRouter:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from citymind.api import RegistryVersion, RuleBacktest, RuleCheck, RuleSource, RuleTestReport
 from citymind.errors import EventStoreUnavailable, Unprocessable
@@ -29,6 +29,8 @@ from serving.replica import Replica
 from serving.requests import NAME_PATTERN
 
 Name = Annotated[str, PathParam(max_length=100, pattern=NAME_PATTERN)]
+#: rows of history one backtest request may replay (``citymind rules backtest`` takes any number)
+MAX_ROWS = 100_000
 RULES_EXAMPLE = """groups:
   - name: event-dispatch
     kind: dispatch
@@ -46,11 +48,24 @@ RULES_EXAMPLE = """groups:
 class RuleText(BaseModel):
     """A rule file as its author has it in the editor, and the tests beside it (``x.test.yaml``) if any."""
 
-    text: str = Field(max_length=MAX_FILE_BYTES, examples=[RULES_EXAMPLE])
+    model_config = ConfigDict(json_schema_extra={"examples": [{"text": RULES_EXAMPLE}]})
+
+    text: str = Field(max_length=MAX_FILE_BYTES)
     tests: str | None = Field(None, max_length=MAX_FILE_BYTES, description="the *.test.yaml beside it")
 
 
 class BacktestRequest(RuleText):
+    """The edited file over history: a CSV given here (one row per event or hour), or else the recorded reports."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"text": RULES_EXAMPLE, "kind": "dispatch", "csv": "category,hour\n噪音扰民,23\n噪音扰民,12\n"},
+                {"text": RULES_EXAMPLE, "kind": "dispatch", "since": "2026-01-01"},
+            ]
+        }
+    )
+
     compare: str | None = Field(
         "pingdu-rules@production", max_length=120, description="a registered version to compare with (null: none)"
     )
@@ -64,6 +79,12 @@ class BacktestRequest(RuleText):
 
 
 class PublishRequest(RuleText):
+    """A new version of a rule set: checked and tested first; ``alias`` moves to it (production by default)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"text": RULES_EXAMPLE, "alias": "staging", "description": "夜间噪音提级"}]}
+    )
+
     description: str = Field("", max_length=500)
     alias: str | None = Field("production", max_length=40, pattern=NAME_PATTERN, description="null: no alias moves")
 
@@ -206,8 +227,10 @@ def _backtest(replica: Replica, body: BacktestRequest) -> dict[str, Any]:
         return _events_backtest(replica, edited, compared, body)
     try:
         rows = events_from_csv(io.StringIO(body.csv), value_col=body.value_col, time_cols=body.time_cols)  # type: ignore[arg-type]
-    except (ValueError, KeyError) as exc:
-        raise Unprocessable(f"csv: cannot read it as rows of history: {exc}") from exc
+    except (ValueError, KeyError, TypeError, ArithmeticError) as exc:  # pandas' parse, column and date errors
+        raise Unprocessable(f"csv: cannot read it as rows of history: {type(exc).__name__}: {exc}") from exc
+    if len(rows) > MAX_ROWS:
+        raise Unprocessable(f"csv: {len(rows)} rows; a backtest here takes at most {MAX_ROWS} (use the CLI for more)")
     report: dict[str, Any] = {"edited": backtest(edited, body.kind, rows)}
     changes: dict[str, Any] = {}
     if compared is not None:
@@ -219,7 +242,10 @@ def _backtest(replica: Replica, body: BacktestRequest) -> dict[str, Any]:
 def _events_backtest(replica: Replica, edited: RuleSet, compared: RuleSet | None, body: BacktestRequest) -> dict:
     if replica.records is None:
         raise EventStoreUnavailable("no CSV given and this gateway records no events to backtest against")
-    since = datetime.fromisoformat(body.since).timestamp() if body.since else None
+    try:
+        since = datetime.fromisoformat(body.since).timestamp() if body.since else None
+    except ValueError as exc:
+        raise Unprocessable(f"since: {body.since!r} is not a day of the calendar ({exc})") from exc
     new = backtest_events(replica.records, edited, since=since)
     report: dict[str, Any] = {"edited": new["rules"]}
     changes: dict[str, Any] = {"edited": new["changes"]}

@@ -13,6 +13,7 @@ from citymind.api import (
     ComponentAnswer,
     ComponentList,
     DemandAnswer,
+    DispatchAnswer,
     DriftAnswer,
     Evaluation,
     EventPage,
@@ -21,20 +22,30 @@ from citymind.api import (
     Health,
     IndicatorAnswer,
     InferenceAnswer,
+    Lineage,
     ModelMetadata,
     ModelReady,
+    Neighbourhood,
     Open311Receipt,
     Open311Request,
     Open311Service,
     OutcomeAnswer,
+    Overview,
     RefreshAnswer,
     RegistryAsset,
     RegistryList,
+    RegistryVersion,
+    RuleBacktest,
+    RuleCheck,
+    RuleSource,
+    RuleTestReport,
     ServerMetadata,
     TriageAnswer,
     TriageBatchAnswer,
+    VersionPage,
     VideoAnalysis,
     VideoEvents,
+    WhoAmI,
 )
 from citymind.client._calls import Call, Kind, frames_body, given, one_or_batch
 
@@ -252,3 +263,97 @@ def video_events(
     """``POST /v1/video/events``: the events the video rules raised (recorded), dispatched like reports."""
     body = frames_body(camera, frames, timestamps, None)
     return Call("POST", "/v1/video/events", VideoEvents, json=body, params=given(area=area), retry=False)
+
+
+# -- the console's reads, rule files, registry writes and the knowledge graph ----------------------------------
+
+
+def whoami() -> Call[WhoAmI]:
+    """``GET /v1/whoami``: the key's id, its role and what the role may do."""
+    return Call("GET", "/v1/whoami", WhoAmI)
+
+
+def overview() -> Call[Overview]:
+    """``GET /v1/overview``: health, served versions, canary splits and per-route figures of one replica."""
+    return Call("GET", "/v1/overview", Overview)
+
+
+def rules_schema() -> Call[dict[str, Any]]:
+    """``GET /v1/rules/schema``: the rule files' JSON Schema, the fields per kind, the condition functions."""
+    return Call("GET", "/v1/rules/schema", dict)
+
+
+def rule_source(name: str, *, alias: str = "production", version: int | None = None) -> Call[RuleSource]:
+    """``GET /v1/rules/{name}``: a registered rule file and its tests (by alias, or a version)."""
+    return Call("GET", f"/v1/rules/{name}", RuleSource, params=given(alias=alias, version=version))
+
+
+def check_rules(text: str, *, tests: str | None = None) -> Call[RuleCheck]:
+    """``POST /v1/rules/check``: every error and warning of a rule file at its line:col (registers nothing)."""
+    return Call("POST", "/v1/rules/check", RuleCheck, json=given(text=text, tests=tests))
+
+
+def test_rules(text: str, *, tests: str | None = None) -> Call[RuleTestReport]:
+    """``POST /v1/rules/test``: run a rule file's tests (inline and ``tests``)."""
+    return Call("POST", "/v1/rules/test", RuleTestReport, json=given(text=text, tests=tests))
+
+
+def backtest_rules(
+    text: str,
+    *,
+    kind: Literal["dispatch", "alert", "video"] = "alert",
+    csv: str | None = None,
+    compare: str | None = "pingdu-rules@production",
+    value_col: str | None = None,
+    time_cols: list[str] | None = None,
+    since: str | None = None,
+) -> Call[RuleBacktest]:
+    """``POST /v1/rules/backtest``: per rule, how often it would have fired over a CSV (or the recorded
+    reports), next to ``compare``."""
+    body = given(text=text, kind=kind, csv=csv, value_col=value_col, time_cols=time_cols, since=since)
+    return Call("POST", "/v1/rules/backtest", RuleBacktest, json={**body, "compare": compare})
+
+
+def publish_rules(
+    name: str, text: str, *, tests: str | None = None, alias: str | None = "production", description: str = ""
+) -> Call[RegistryVersion]:
+    """``POST /v1/rules/{name}/versions`` (rule_author): checked, tested, registered; ``alias`` moves to it.
+    Not retried: a second send registers a second version."""
+    body = {**given(text=text, tests=tests, description=description), "alias": alias}
+    return Call("POST", f"/v1/rules/{name}/versions", RegistryVersion, json=body, retry=False)
+
+
+def registry_versions(kind: Kind, name: str, *, limit: int = 50, offset: int = 0) -> Call[VersionPage]:
+    """``GET /v1/registry/{kind}/{name}/versions``: a page of versions, newest first."""
+    return Call("GET", f"/v1/registry/{kind}/{name}/versions", VersionPage, params={"limit": limit, "offset": offset})
+
+
+def move_alias(kind: Kind, name: str, alias: str, version: int) -> Call[RegistryVersion]:
+    """``POST /v1/registry/{kind}/{name}/aliases/{alias}``: point the alias at ``version`` (safe to repeat)."""
+    return Call("POST", f"/v1/registry/{kind}/{name}/aliases/{alias}", RegistryVersion, json={"version": version})
+
+
+def roll_back_alias(kind: Kind, name: str, alias: str) -> Call[RegistryVersion]:
+    """``POST /v1/registry/{kind}/{name}/aliases/{alias}/rollback``: back to where it pointed before (not
+    retried: a second send would roll back further)."""
+    return Call("POST", f"/v1/registry/{kind}/{name}/aliases/{alias}/rollback", RegistryVersion, retry=False)
+
+
+def lineage() -> Call[Lineage]:
+    """``GET /v1/lineage``: the aliased versions, what they came from, and the services that use them."""
+    return Call("GET", "/v1/lineage", Lineage)
+
+
+def knowledge_dispatch(category: str, area: str | None = None) -> Call[DispatchAnswer]:
+    """``GET /v1/knowledge/dispatch``: 主办 and 协办 for a category in an area, with the catalogue path."""
+    return Call("GET", "/v1/knowledge/dispatch", DispatchAnswer, params=given(category=category, area=area))
+
+
+def knowledge_lookup(q: str, *, type: str | None = None) -> Call[list[dict[str, Any]]]:
+    """``GET /v1/knowledge/nodes``: nodes named like ``q``, best first."""
+    return Call("GET", "/v1/knowledge/nodes", list[dict[str, Any]], params=given(q=q, type=type))
+
+
+def knowledge_neighbourhood(node: str, *, radius: int = 1) -> Call[Neighbourhood]:
+    """``GET /v1/knowledge/nodes/{node}``: a node and what lies within ``radius`` edges of it."""
+    return Call("GET", f"/v1/knowledge/nodes/{node}", Neighbourhood, params={"radius": radius})

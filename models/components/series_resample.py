@@ -98,7 +98,8 @@ class SeriesResampler(Component):
             step = pd.tseries.frequencies.to_offset(self.freq).nanos
         except ValueError:  # a calendar frequency (months, years): few buckets for any span pandas can hold
             return
-        buckets = (last - first).value // step + 1
+        span_ns = (last.to_pydatetime() - first.to_pydatetime()).total_seconds() * 1e9  # > 292 years overflows pandas
+        buckets = int(span_ns // step) + 1
         if buckets > self.max_buckets:
             raise Unprocessable(
                 f"series.resample: the readings span {first.isoformat()} to {last.isoformat()}, {buckets} buckets "

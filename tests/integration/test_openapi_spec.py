@@ -24,6 +24,8 @@ PATH_VALUES = {"name": "event-classifier", "version": "1"}
 EXAMPLE_PATHS = {
     "/v1/components/{name}": "/v1/components/privacy.mask",
     "/v1/pipelines/{name}": "/v1/pipelines/report-intake",
+    "/v1/rules/{name}/versions": "/v1/rules/pingdu-rules/versions",  # the example publishes to 'staging'
+    "/v1/registry/{kind}/{name}/aliases/{alias}": "/v1/registry/model/event-classifier/aliases/champion",
 }
 
 
