@@ -6,6 +6,7 @@ boolean; dates are text) and refuse tags; anchors are expanded within a node bud
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -65,7 +66,13 @@ for _tag, _pattern, _first in [
 
 
 def fast_load(text: str, schema: dict[str, Any]) -> Any | None:
-    """The data of a clean, schema-valid file, or None: then read it with :func:`locate` for the problems."""
+    """The data of a clean, schema-valid file, or None: then read it with :func:`locate` for the problems.
+
+    Only on the main thread: ``yaml_rs`` 0.1.6 segfaulted in a Ray Serve replica's worker thread (a rule file
+    checked from the console killed the replica; docs/decisions.md). Other threads (request handlers, the alias
+    follower) take the PyYAML way, which is slower on a 10,000-rule file but cannot take the process down."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
     if any(c in text for c in "!&*") and _SPECIAL.search(text):
         return None
     import yaml_rs

@@ -42,12 +42,24 @@ class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
+async function send(path, init) {
+  /* a read whose connection dropped (a replica restarting, a keep-alive closed under it) is sent again */
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(path, init);
+    } catch (error) {
+      if (init.method !== "GET" || attempt >= 2) throw error;
+      await new Promise((r) => setTimeout(r, 300 * (attempt + 1)));
+    }
+  }
+}
+
 async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   const key = state.key;
   if (key) headers["X-API-Key"] = key;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await send(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = { error: text }; }
