@@ -218,7 +218,7 @@ def test_a_consumer_sees_no_edit_control_and_the_api_refuses_it_anyway(
             json={"version": 1},
             headers=headers,
             timeout=30,
-        ),  # fmt: skip
+        ),
         httpx.post(f"{gateway}/v1/registry/rule/pingdu-rules/aliases/production/rollback", headers=headers, timeout=30),
         httpx.post(f"{gateway}/v1/rules/test", json={"text": text}, headers=headers, timeout=30),
     ]
