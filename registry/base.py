@@ -137,6 +137,10 @@ class AssetRegistry(Protocol):
 
     def versions(self, name: str) -> builtins.list[AssetVersion]: ...
 
+    def versions_page(self, name: str, limit: int, before: int | None = None) -> builtins.list[AssetVersion]:
+        """At most ``limit`` versions numbered below ``before`` (None: from the newest), newest first."""
+        ...
+
     def search(
         self,
         kind: Kind | str | None = None,

@@ -297,6 +297,14 @@ class MlflowRegistry:
         found = search_versions(self.client, f"name = '{quote(name)}'")
         return sorted((to_asset_version(mv, rm) for mv in found), key=lambda v: v.version)
 
+    def versions_page(self, name: str, limit: int, before: int | None = None) -> builtins.list[AssetVersion]:
+        """A page of versions by their number (MLflow filters and orders on it): as quick at 10,000 versions as at
+        ten, where :meth:`versions` reads them all."""
+        rm = self._registered_model(name)
+        where = f"name = '{quote(name)}'" + (f" AND version_number < {int(before)}" if before is not None else "")
+        found = search_versions(self.client, where, order_by=["version_number DESC"], limit=limit)
+        return [to_asset_version(mv, rm) for mv in found[:limit]]
+
     def version(self, name: str, version: int | str) -> AssetVersion:
         return self._existing_version(name, version)
 

@@ -51,7 +51,7 @@ def console_router(replica: Replica) -> APIRouter:
         return FileResponse(str(path), media_type=FILES[name], headers=_headers())
 
     @router.get("/v1/whoami", name="whoami", tags=["Console"], response_model=WhoAmI, responses=errors(401))
-    def whoami(request: Request) -> dict[str, Any]:
+    def whoami(request: Request) -> dict[str, object]:
         """The key this request came with and what its role may do (a gateway that asks for no key: admin)."""
         state = request.scope.get("state") or {}
         role = str(state.get("api_role") or "admin")
@@ -59,7 +59,7 @@ def console_router(replica: Replica) -> APIRouter:
                 "auth": bool(state.get("auth_enforced"))}  # fmt: skip
 
     @router.get("/v1/overview", name="overview", tags=["Console"], response_model=Overview, responses=errors(401))
-    def overview(request: Request) -> dict[str, Any]:
+    def overview(request: Request) -> dict[str, object]:
         """Every part's health and served version, the canary split and shadow agreement of each served model,
         and requests and latency per route since this replica started (its own metrics: with several replicas,
         Prometheus at ``/metrics`` adds them up)."""
@@ -75,7 +75,7 @@ def _headers() -> dict[str, str]:
     return {"Content-Security-Policy": POLICY, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
 
 
-def _split(replica: Replica, name: str) -> dict[str, Any]:
+def _split(replica: Replica, name: str) -> dict[str, object]:
     split = replica.canary.split(name)
     return {"weight": split.weight, "shadow": split.shadow, "challenger": split.challenger}
 

@@ -27,7 +27,7 @@ def knowledge_router(replica: Replica) -> APIRouter:
 
     @router.get("/v1/knowledge/dispatch", name="knowledge_dispatch", response_model=DispatchAnswer,
                 responses=errors(400, 404, 422))  # fmt: skip
-    def dispatch(category: Term, area: Annotated[str | None, Term] = None) -> dict[str, Any]:
+    def dispatch(category: Term, area: Annotated[str | None, Term] = None) -> dict[str, object]:
         """主办 and 协办 for ``category`` in ``area`` (a town, sub-district or community; none: city-wide): the most
         specific duty wins, and ``path`` lists each step of the catalogue that was tried."""
         return dict(graph().dispatch(category, area).to_dict())
@@ -40,14 +40,14 @@ def knowledge_router(replica: Replica) -> APIRouter:
 
     @router.get("/v1/knowledge/nodes/{node}", name="knowledge_neighbourhood", response_model=Neighbourhood,
                 responses=errors(400, 404))  # fmt: skip
-    def neighbourhood(node: str, radius: Annotated[int, Query(ge=1, le=2)] = 1) -> dict[str, Any]:
+    def neighbourhood(node: str, radius: Annotated[int, Query(ge=1, le=2)] = 1) -> dict[str, object]:
         """A node (its id, or a label the graph resolves) and every node within ``radius`` edges of it."""
         return neighbourhood_of(graph(), node, radius)
 
     return router
 
 
-def neighbourhood_of(knowledge: CityKnowledge, node: str, radius: int) -> dict[str, Any]:
+def neighbourhood_of(knowledge: CityKnowledge, node: str, radius: int) -> dict[str, object]:
     g = knowledge.graph
     center = node if node in g else _named(knowledge, node)
     near = knowledge.subgraph(center, radius).graph

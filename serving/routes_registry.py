@@ -43,17 +43,20 @@ def registry_router(replica: Replica) -> APIRouter:
         kind: Kind,
         name: Name,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    ) -> dict[str, Any]:
-        """An asset's versions, newest first, ``limit`` at a time."""
+        before: Annotated[int | None, Query(ge=1, le=2**31, description="the 'next' of the page before")] = None,
+    ) -> dict[str, object]:
+        """An asset's versions, newest first, ``limit`` at a time; ``next`` is the ``before`` of the page after
+        (None: the last page)."""
         asset = registry.get(name, kind.value)
-        every = sorted(registry.versions(name), key=lambda v: v.version, reverse=True)
+        page = registry.versions_page(name, limit + 1, before)
+        more = len(page) > limit
         return {
             "name": name,
             "kind": kind.value,
-            "total": len(every),
-            "versions": [v.to_dict() for v in every[offset : offset + limit]],
+            "latest": asset.latest_version,
+            "versions": [v.to_dict() for v in page[:limit]],
             "aliases": dict(asset.aliases),
+            "next": page[limit - 1].version if more else None,
         }
 
     @router.post(
@@ -62,7 +65,7 @@ def registry_router(replica: Replica) -> APIRouter:
         response_model=RegistryVersion,
         responses=errors(400, 403, 404, 503),
     )
-    def move_alias(kind: Kind, name: Name, alias: AliasName, body: Annotated[AliasMove, Body()]) -> dict[str, Any]:
+    def move_alias(kind: Kind, name: Name, alias: AliasName, body: Annotated[AliasMove, Body()]) -> dict[str, object]:
         """Point ``alias`` at a version (promote, or roll back to any earlier one). Services that follow the
         alias serve it within their refresh interval. The key's role must be allowed to register this kind."""
         registry.get(name, kind.value)  # a 404 naming the kind when the asset is another kind's
@@ -74,13 +77,13 @@ def registry_router(replica: Replica) -> APIRouter:
         response_model=RegistryVersion,
         responses=errors(400, 403, 404, 503),
     )
-    def roll_back(kind: Kind, name: Name, alias: AliasName) -> dict[str, Any]:
+    def roll_back(kind: Kind, name: Name, alias: AliasName) -> dict[str, object]:
         """Move ``alias`` back to the version it pointed at before its last move."""
         registry.get(name, kind.value)
         return registry.rollback(name, alias).to_dict()
 
     @router.get("/v1/lineage", name="lineage", response_model=Lineage, responses=errors(503))
-    def lineage() -> dict[str, Any]:
+    def lineage() -> dict[str, object]:
         """Every aliased version of the five libraries and what it came from (datasets, runs, algorithms, other
         assets), with the event engine that uses the served model, rules and knowledge together."""
         return lineage_graph(registry, served_by={"event engine": replica.triage_refs()})
@@ -88,7 +91,7 @@ def registry_router(replica: Replica) -> APIRouter:
     return router
 
 
-def lineage_graph(registry: AssetRegistry, served_by: dict[str, list[str]]) -> dict[str, Any]:
+def lineage_graph(registry: AssetRegistry, served_by: dict[str, list[str]]) -> dict[str, object]:
     """Nodes and edges: aliased versions, their lineage followed up to :data:`MAX_DEPTH`, and one node per service
     with an edge from each asset it serves (``served_by``: service → ``name@alias`` refs)."""
     nodes: dict[str, dict[str, Any]] = {}

@@ -94,7 +94,7 @@ def rules_router(replica: Replica) -> APIRouter:
     registry = replica.hub.registry
 
     @router.get("/v1/rules/schema", name="rules_schema", response_model=dict[str, Any])
-    def rules_schema() -> dict[str, Any]:
+    def rules_schema() -> dict[str, object]:
         """What an editor needs to help a rule author: the JSON Schema of rule files and of their tests, the
         fields each kind of rule reads, and the functions a condition may call. (``schema`` is not a rule set
         name.)"""
@@ -110,7 +110,7 @@ def rules_router(replica: Replica) -> APIRouter:
         name: Name,
         alias: Annotated[str, Query(max_length=40, pattern=NAME_PATTERN)] = "production",
         version: Annotated[int | None, Query(ge=1)] = None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         """A registered rule file (by alias, or a version) with its tests, and the version this replica serves."""
         target = registry.resolve(f"{name}/{version}" if version else f"{name}@{alias}")
         text, tests = _files_of(registry, target)
@@ -119,18 +119,18 @@ def rules_router(replica: Replica) -> APIRouter:
         return {**_version_fields(target), "text": text, "tests": tests, "served": served}
 
     @router.post("/v1/rules/check", name="check_rules", response_model=RuleCheck, responses=errors(400))
-    async def check(body: RuleText) -> dict[str, Any]:
+    async def check(body: RuleText) -> dict[str, object]:
         """Every error and warning of a rule file in one pass, each at its line:col (nothing is registered)."""
         return await replica.off_loop(_check, body)
 
     @router.post("/v1/rules/test", name="test_rules", response_model=RuleTestReport, responses=errors(400))
-    async def test(body: RuleText) -> dict[str, Any]:
+    async def test(body: RuleText) -> dict[str, object]:
         """Run the file's tests (inline and beside it): each test's expected and fired rules, a diff when they
         differ."""
         return await replica.off_loop(_test, body)
 
     @router.post("/v1/rules/backtest", name="backtest_rules", response_model=RuleBacktest, responses=errors(400, 422))
-    async def backtest_route(body: BacktestRequest) -> dict[str, Any]:
+    async def backtest_route(body: BacktestRequest) -> dict[str, object]:
         """How often each rule would have fired over history — a CSV given here, or else the recorded reports —
         next to a registered version (``compare``). No side effects."""
         return await replica.off_loop(_backtest, replica, body)
@@ -141,7 +141,7 @@ def rules_router(replica: Replica) -> APIRouter:
         response_model=RegistryVersion,
         responses=errors(400, 422, 503),
     )
-    async def publish(name: Name, body: Annotated[PublishRequest, Body()]) -> dict[str, Any]:
+    async def publish(name: Name, body: Annotated[PublishRequest, Body()]) -> dict[str, object]:
         """Check the file, run its tests, register it as a new version of ``name`` and move ``alias`` to it. A
         file with an error or a failing test registers nothing (422, with every problem). Gateways serve it
         within their refresh interval."""
@@ -151,7 +151,7 @@ def rules_router(replica: Replica) -> APIRouter:
     return router
 
 
-def _version_fields(target: AssetVersion) -> dict[str, Any]:
+def _version_fields(target: AssetVersion) -> dict[str, object]:
     return {"name": target.name, "version": target.version, "aliases": list(target.aliases)}
 
 
@@ -165,7 +165,7 @@ def _files_of(registry: AssetRegistry, target: AssetVersion) -> tuple[str, str |
     return texts[0].read_text(encoding="utf-8"), tests[0].read_text(encoding="utf-8") if tests else None
 
 
-def problem_dict(problem: Problem) -> dict[str, Any]:
+def problem_dict(problem: Problem) -> dict[str, object]:
     return {
         "line": problem.line,
         "column": problem.column,
@@ -186,7 +186,7 @@ def _load(body: RuleText) -> RuleSet:
     return ruleset
 
 
-def _check(body: RuleText) -> dict[str, Any]:
+def _check(body: RuleText) -> dict[str, object]:
     problems = [problem_dict(p) for p in check_rules(body.text, "rules.yaml")]
     ok = not any(p["severity"] == "error" for p in problems)
     counts = {"rules": 0, "tests": 0}
@@ -200,7 +200,7 @@ def _check(body: RuleText) -> dict[str, Any]:
     return {"ok": ok, "problems": problems, **counts}
 
 
-def _unlocated(rendered: str) -> dict[str, Any]:
+def _unlocated(rendered: str) -> dict[str, object]:
     """A ``file:line:col: message`` problem as a structured one."""
     parts = rendered.split(":", 3)
     try:
@@ -210,7 +210,7 @@ def _unlocated(rendered: str) -> dict[str, Any]:
     return {"line": line, "column": column, "severity": "error", "message": message, "hint": None, "code": "tests"}
 
 
-def _test(body: RuleText) -> dict[str, Any]:
+def _test(body: RuleText) -> dict[str, object]:
     try:
         ruleset = _load(body)
     except RuleFileError as exc:
@@ -220,7 +220,7 @@ def _test(body: RuleText) -> dict[str, Any]:
     return {"ok": not failed, "passed": len(results) - failed, "failed": failed, "results": results, "problems": []}
 
 
-def _backtest(replica: Replica, body: BacktestRequest) -> dict[str, Any]:
+def _backtest(replica: Replica, body: BacktestRequest) -> dict[str, object]:
     edited = _strict_load(body)
     compared = load_registered(replica.hub.registry, body.compare) if body.compare else None
     if body.csv is None:
@@ -239,7 +239,9 @@ def _backtest(replica: Replica, body: BacktestRequest) -> dict[str, Any]:
     return {"rows": len(rows), "kind": body.kind, "rules": report, "changes": changes}
 
 
-def _events_backtest(replica: Replica, edited: RuleSet, compared: RuleSet | None, body: BacktestRequest) -> dict:
+def _events_backtest(
+    replica: Replica, edited: RuleSet, compared: RuleSet | None, body: BacktestRequest
+) -> dict[str, object]:
     if replica.records is None:
         raise EventStoreUnavailable("no CSV given and this gateway records no events to backtest against")
     try:

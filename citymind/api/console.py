@@ -175,10 +175,11 @@ class RegistryVersion(Answer):
 
 
 class VersionPage(Answer):
-    """A page of an asset's versions, newest first."""
+    """A page of an asset's versions, newest first; ``next`` is the ``before`` of the page after."""
 
     name: str
     kind: str
-    total: int
+    latest: int | None
     versions: list[RegistryVersion]
     aliases: dict[str, int]
+    next: int | None

@@ -323,9 +323,10 @@ def publish_rules(
     return Call("POST", f"/v1/rules/{name}/versions", RegistryVersion, json=body, retry=False)
 
 
-def registry_versions(kind: Kind, name: str, *, limit: int = 50, offset: int = 0) -> Call[VersionPage]:
-    """``GET /v1/registry/{kind}/{name}/versions``: a page of versions, newest first."""
-    return Call("GET", f"/v1/registry/{kind}/{name}/versions", VersionPage, params={"limit": limit, "offset": offset})
+def registry_versions(kind: Kind, name: str, *, limit: int = 50, before: int | None = None) -> Call[VersionPage]:
+    """``GET /v1/registry/{kind}/{name}/versions``: a page of versions, newest first; ``next`` → ``before``."""
+    params = given(limit=limit, before=before)
+    return Call("GET", f"/v1/registry/{kind}/{name}/versions", VersionPage, params=params)
 
 
 def move_alias(kind: Kind, name: str, alias: str, version: int) -> Call[RegistryVersion]:

@@ -252,26 +252,29 @@ async function renderLibraries(view, [kind, name, page]) {
     list.assets.map((a) => [h("a", { href: "#libraries/" + kind + "/" + encodeURIComponent(a.name), text: a.name }),
       Object.entries(a.aliases).map(([al, v]) => al + "→v" + v).join(", "), fmt(a.latest_version), a.description || ""]),
     t("libraries.assets", { kind: t("kind." + kind) })));
-  if (name) view.append(await versionsOf(kind, name, Number(page || 0)));
+  if (name) view.append(await versionsOf(kind, name, Number(page) || null));
   view.append(h("h3", { text: t("libraries.lineage") }));
   view.append(lineageGraph(await api("GET", "/v1/lineage")));
 }
 
-async function versionsOf(kind, name, page) {
-  const data = await api("GET", "/v1/registry/" + kind + "/" + encodeURIComponent(name) + "/versions?limit=" + PAGE + "&offset=" + page * PAGE);
+const pages = { key: "", before: [] };  // the cursors of the version pages before this one
+
+async function versionsOf(kind, name, before) {
+  const key = kind + "/" + name;
+  if (pages.key !== key || !before) { pages.key = key; pages.before = []; }
+  const data = await api("GET", "/v1/registry/" + kind + "/" + encodeURIComponent(name) + "/versions?limit=" + PAGE + (before ? "&before=" + before : ""));
   const canMove = may("register:" + kind);
   const rows = data.versions.map((v) => [
     "v" + v.version, v.aliases.join(", "), new Date(v.created_at).toLocaleString(state.lang), v.description || "",
     canMove ? aliasControl(kind, name, v.version) : "",
   ]);
-  const pages = Math.max(1, Math.ceil(data.total / PAGE));
+  const base = "#libraries/" + kind + "/" + encodeURIComponent(name);
   const box = h("section", { id: "versions", "aria-labelledby": "versions-title" },
-    h("h3", { id: "versions-title", text: t("libraries.versions", { name, total: data.total }) }),
+    h("h3", { id: "versions-title", text: t("libraries.versions", { name, latest: data.latest }) }),
     table([t("col.version"), t("col.aliases"), t("col.created"), t("col.description"), canMove ? t("col.actions") : ""], rows),
     h("nav", { class: "pager", "aria-label": t("pager") },
-      page > 0 ? h("a", { href: "#libraries/" + kind + "/" + encodeURIComponent(name) + "/" + (page - 1), text: t("pager.previous") }) : null,
-      h("span", { text: t("pager.page", { page: page + 1, pages }) }),
-      page + 1 < pages ? h("a", { href: "#libraries/" + kind + "/" + encodeURIComponent(name) + "/" + (page + 1), text: t("pager.next") }) : null));
+      before ? button(t("pager.previous"), () => { const back = pages.before.pop(); location.hash = base + (back ? "/" + back : ""); }, { id: "versions-previous" }) : null,
+      data.next ? button(t("pager.next"), () => { pages.before.push(before || ""); location.hash = base + "/" + data.next; }, { id: "versions-next" }) : null));
   if (canMove) {
     for (const alias of Object.keys(data.aliases)) {
       box.append(button(t("libraries.rollback", { alias }), async () => {

@@ -263,3 +263,18 @@ def test_a_version_made_from_a_run_is_that_run(registry: MlflowRegistry, tmp_pat
     with pytest.raises(InvalidAsset, match="no such run on this store"):
         registry.register("model", name, tiny_onnx(tmp_path / "m3.onnx", 3.0), run_id="0" * 32)
     assert [v.version for v in registry.versions(name)] == [1]
+
+
+def test_versions_come_a_page_at_a_time_newest_first(registry: MlflowRegistry, tmp_path: Path, unique: str) -> None:
+    name = f"paged-{unique}"
+    for i in range(5):
+        registry.register("rule", name, make_artifact("rule", tmp_path, i))
+
+    def numbers(limit: int, before: int | None = None) -> list[int]:
+        return [v.version for v in registry.versions_page(name, limit, before)]
+
+    assert numbers(2) == [5, 4]
+    assert numbers(2, before=4) == [3, 2]
+    assert numbers(10, before=2) == [1]
+    assert numbers(10, before=1) == []
+    assert [v.version for v in registry.versions(name)] == [1, 2, 3, 4, 5]  # the whole list, oldest first
