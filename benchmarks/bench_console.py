@@ -42,7 +42,7 @@ def serve(tracking: str, artifacts: str, console: bool) -> tuple[subprocess.Pope
     deadline = time.monotonic() + 120
     while True:
         try:
-            if httpx.get(f"{url}/v2/health/ready", timeout=5).status_code == 200:
+            if httpx.get(f"{url}/v2/health/live", timeout=5).status_code == 200:
                 return proc, url
         except httpx.TransportError:
             pass

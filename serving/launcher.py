@@ -131,6 +131,9 @@ def serve_forever(settings: Settings | None = None) -> None:
             pass
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C interrupts the shutdown
+        # a second SIGTERM (a container engine's stop reaching the process group while Ray tears its processes
+        # down) would meet Ray's handler, which exits with status 15 half-way: the shutdown finishes instead
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("stopping the gateway ...", flush=True)
         stop_gateway()
         print("gateway stopped", flush=True)

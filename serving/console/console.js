@@ -223,13 +223,18 @@ async function renderOverview(view) {
     const shadow = o.shadow.map((s) => [s.model, "v" + s.version, s.agree, s.disagree, s.dropped,
       s.agree + s.disagree ? fmt(s.agree / (s.agree + s.disagree), 3) : "—"]);
     const arms = o.arms.map((a) => [a.model, "v" + a.version, t("arm." + a.arm), a.predictions]);
-    const routes = o.routes.map((r) => [r.route, r.requests, r.errors, fmt(r.p50_ms), fmt(r.p95_ms)]);
+    const before = state.lastOverview;  // requests a second between two refreshes
+    const seconds = before ? o.uptime_s - before.uptime_s : 0;
+    const earlier = Object.fromEntries(((before && before.routes) || []).map((r) => [r.route, r.requests]));
+    const rate = (r) => (seconds > 0 && earlier[r.route] !== undefined ? fmt((r.requests - earlier[r.route]) / seconds, 1) : "—");
+    state.lastOverview = o;
+    const routes = o.routes.map((r) => [r.route, rate(r), r.requests, r.errors, fmt(r.p50_ms), fmt(r.p95_ms)]);
     body.replaceChildren(
       h("div", { class: "cards" }, cards),
       table([t("col.model"), t("col.champion"), t("col.challenger"), t("col.weight"), t("col.shadow")], models, t("overview.models")),
       table([t("col.model"), t("col.version"), t("col.arm"), t("col.predictions")], arms, t("overview.arms")),
       table([t("col.model"), t("col.version"), t("col.agree"), t("col.disagree"), t("col.dropped"), t("col.agreement")], shadow, t("overview.shadow")),
-      table([t("col.route"), t("col.requests"), t("col.errors"), t("col.p50"), t("col.p95")], routes, t("overview.routes")),
+      table([t("col.route"), t("col.rate"), t("col.requests"), t("col.errors"), t("col.p50"), t("col.p95")], routes, t("overview.routes")),
       h("p", { class: "hint", text: t("overview.note") }));
   };
   await draw();

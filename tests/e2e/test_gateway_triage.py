@@ -16,7 +16,7 @@ pytestmark = pytest.mark.realdata
 
 
 @pytest.fixture(scope="module")
-def with_cases(gateway_registry: Any, shared_data: Path) -> Any:
+def with_cases(gateway_registry: Any, shared_data: Path, gateway: str) -> Any:
     """pingdu-knowledge@production moved to a version whose case index holds 120 real messages and replies."""
     from knowledge_graph.cases import Case, squeeze
     from knowledge_graph.retrieval import CaseIndex
@@ -30,7 +30,10 @@ def with_cases(gateway_registry: Any, shared_data: Path) -> Any:
     snapshot = KnowledgeSnapshot.from_registry(gateway_registry, "pingdu-knowledge@production")
     snapshot.cases = CaseIndex(embedder="svd").fit(cases)
     version = snapshot.register(gateway_registry, "pingdu-knowledge", description="with 120 real cases")
-    time.sleep(2.5)  # the engine re-reads the alias at most every 2 s
+    deadline = time.monotonic() + 90  # the engine re-reads the alias every refresh, then loads the new snapshot
+    while httpx.get(f"{gateway}/v1/health", timeout=30).json()["parts"]["knowledge"]["version"] != version.version:
+        assert time.monotonic() < deadline, "the gateway did not take the knowledge version with the cases"
+        time.sleep(0.5)
     return snapshot, version
 
 
