@@ -164,9 +164,11 @@ class _Plain:
         self.dropped: set[NodePath] = set()
         self.nodes = 0
 
-    def drop(self, node: yaml.Node, path: NodePath, message: str) -> None:
+    def drop(self, node: yaml.Node, path: NodePath, message: str) -> object:
+        """Record the problem; the value read in its place is None."""
         self.problems.append(_error(node.start_mark.line + 1, node.start_mark.column + 1, message, code="yaml"))
         self.dropped.add(path)
+        return None
 
     def convert(self, node: yaml.Node, path: NodePath, depth: int) -> object:
         self.nodes += 1
@@ -220,17 +222,15 @@ def _finding(error: _SchemaError, path: NodePath, marks: Marks) -> list[Problem]
         allowed = list(error.schema.get("properties", {}))
         extras = [k for k in error.instance if k not in allowed]
         listed = ", ".join(sorted(allowed))
-        return [
-            _error(
-                *marks.get((*path, key, "key"), (line, col)),
-                f"unknown key {key!r}; allowed here: {listed}",
-                did_you_mean(key, allowed),
-                "unknown-key",
-            )
-            for key in extras
-        ]
+        out = []
+        for key in extras:
+            at_line, at_col = marks.get((*path, key, "key"), (line, col))
+            message = f"unknown key {key!r}; allowed here: {listed}"
+            out.append(_error(at_line, at_col, message, did_you_mean(key, allowed), "unknown-key"))
+        return out
     where = "/".join(map(str, path)) or "top level"
-    hint = did_you_mean(error.instance, error.schema["enum"]) if error.validator == "enum" else None
+    enum = [v for v in error.schema.get("enum", []) if isinstance(v, str)] if error.validator == "enum" else []
+    hint = did_you_mean(error.instance, enum)
     return [_error(line, col, f"{where}: {error.message}", hint)]
 
 
