@@ -13,7 +13,7 @@ from typing import Any
 
 from rules.constraints import Reader, path_of
 from rules.errors import Problem, did_you_mean
-from rules.expressions import FUNCTIONS, CompiledExpression, ExpressionError, compile_expression
+from rules.expressions import FUNCTIONS, MAX_LENGTH, CompiledExpression, ExpressionError, compile_expression
 from rules.schema import FIELDS, SCHEMA, TESTS_SCHEMA, RuleSpec
 from rules.yaml_source import Marks, NodePath, Reading, read_marked, schema_findings
 
@@ -128,22 +128,16 @@ def _rules(data: object) -> Iterator[tuple[NodePath, int, str, RuleSpec]]:
         if not isinstance(group, dict) or group.get("kind") not in FIELDS or not isinstance(rules, list):
             continue
         for r, spec in enumerate(rules):
-            if isinstance(spec, dict) and isinstance(spec.get("when"), str) and spec["when"].strip():
+            when = spec.get("when") if isinstance(spec, dict) else None
+            if isinstance(when, str) and when.strip() and len(when) <= MAX_LENGTH:  # else the schema says so
                 yield ("groups", g, "rules", r, "when"), g, str(group["kind"]), spec  # type: ignore[misc]
 
 
 def _compile(examined: Examined, path: NodePath, group: int, kind: str, spec: RuleSpec) -> None:
-    when = spec["when"]
-    fields = FIELDS[kind]
+    """A construct the language refuses is the condition's one error (names inside ``[x for x in ...]`` are not
+    worth a word); a well-formed condition reports every unknown field and function, each with the nearest."""
+    when, fields = spec["when"], FIELDS[kind]
     unknown = _unknown_names(when, fields)
-    for offset, name, function in unknown:
-        choices: Collection[str] = FUNCTIONS if function else fields
-        hint = did_you_mean(name, choices)
-        message = f"function {name!r} is not available" if function else f"unknown field {name!r}"
-        if hint is None:  # nothing near: the whole list
-            message += f"; use one of {sorted(choices)}" if function else f"; the fields are {sorted(choices)}"
-        code = "unknown-function" if function else "unknown-field"
-        examined.errors.append(Problem(*examined.place(path, when, offset), "error", message, hint, code))
     names = {n for _, n, f in unknown if not f}
     calls = {n: FUNCTIONS["min"] for _, n, f in unknown if f}
     try:
@@ -152,6 +146,14 @@ def _compile(examined: Examined, path: NodePath, group: int, kind: str, spec: Ru
         where = examined.place(path, when, exc.column - 1)
         examined.errors.append(Problem(*where, "error", exc.reason, exc.hint, "expression"))
         return
+    for offset, name, function in unknown:
+        choices: Collection[str] = FUNCTIONS if function else fields
+        hint = did_you_mean(name, choices)
+        message = f"function {name!r} is not available" if function else f"unknown field {name!r}"
+        if hint is None:  # nothing near: the whole list
+            message += f"; use one of {sorted(choices)}" if function else f"; the fields are {sorted(choices)}"
+        code = "unknown-function" if function else "unknown-field"
+        examined.errors.append(Problem(*examined.place(path, when, offset), "error", message, hint, code))
     if not unknown:
         examined.compiled.append(RuleRef(path, group, kind, spec, when, condition))
 
