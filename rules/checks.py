@@ -34,7 +34,11 @@ def check_rules(
         examined = examine(text)
         warnings = _warnings(examined, rows, kind_rows)
     except Exception as exc:  # a bug in a check must not hide the others from the author: say it, at 1:1
-        return [Problem(1, 1, "error", f"the checks failed on this file ({type(exc).__name__}: {exc})"[:500])]
+        return [
+            Problem(
+                1, 1, "error", f"the checks failed on this file ({type(exc).__name__}: {exc})"[:500], code="internal"
+            )
+        ]
     return sorted(examined.errors + warnings, key=lambda p: (p.line, p.column, p.severity != "error"))
 
 
@@ -43,7 +47,11 @@ def check_tests(text: str, rules_text: str, source: str = "<tests>") -> list[Pro
     try:
         return examine_tests(text, rule_ids(examine(rules_text).reading.data))[1]
     except Exception as exc:  # as in check_rules
-        return [Problem(1, 1, "error", f"the checks failed on this file ({type(exc).__name__}: {exc})"[:500])]
+        return [
+            Problem(
+                1, 1, "error", f"the checks failed on this file ({type(exc).__name__}: {exc})"[:500], code="internal"
+            )
+        ]
 
 
 def _warnings(
@@ -60,7 +68,9 @@ def _warnings(
         for finding in lint.findings:
             line, col = examined.place(ref.path, ref.when, finding.offset)
             out.append(Problem(line, col, "warning", finding.message, finding.hint, finding.code))
-        candidate = Candidate(ref.spec["id"], examined.at((*ref.path[:-1], "id"))[0], ref.spec, lint.facts, lint.shape)
+        candidate = Candidate(
+            str(ref.spec.get("id", "?")), examined.at((*ref.path[:-1], "id"))[0], ref.spec, lint.facts, lint.shape
+        )
         by_group.setdefault(ref.group, []).append((ref, candidate))
     for members in by_group.values():
         for i, message in shadowed([c for _, c in members]).items():

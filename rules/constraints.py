@@ -8,26 +8,31 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import dataclass, field
-from typing import TypeGuard
+from typing import NamedTuple, TypeGuard
 
 #: a text, number or boolean a condition compares a field with
 Value = str | int | float | bool
 _FLIP = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE, ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
 
 
-@dataclass(frozen=True)
-class Span:
-    """The numbers a field may take: from ``lo`` to ``hi``, each end open or closed."""
+class Span(NamedTuple):
+    """The numbers a field may take: from ``lo`` to ``hi``, each end open or closed (a tuple: built by the
+    thousand when a large file is checked)."""
 
     lo: float = -math.inf
     hi: float = math.inf
     lo_open: bool = False
     hi_open: bool = False
 
-    def __and__(self, other: Span) -> Span:
-        lo, lo_open = max((self.lo, self.lo_open), (other.lo, other.lo_open), key=lambda b: (b[0], b[1]))
-        hi, hi_open = min((self.hi, not self.hi_open), (other.hi, not other.hi_open), key=lambda b: (b[0], b[1]))
-        return Span(lo, hi, lo_open, not hi_open)
+    def __and__(self, other: object) -> Span:
+        assert isinstance(other, Span)
+        lo, lo_open = self.lo, self.lo_open
+        if other.lo > lo or (other.lo == lo and other.lo_open):
+            lo, lo_open = other.lo, other.lo_open
+        hi, hi_open = self.hi, self.hi_open
+        if other.hi < hi or (other.hi == hi and other.hi_open):
+            hi, hi_open = other.hi, other.hi_open
+        return Span(lo, hi, lo_open, hi_open)
 
     @property
     def empty(self) -> bool:
@@ -44,8 +49,7 @@ class Span:
         return above and below
 
 
-@dataclass(frozen=True)
-class Constraint:
+class Constraint(NamedTuple):
     """What a conjunction requires of one field: a number span, and/or the values it must (``only``) or must not
     (``never``) equal."""
 
@@ -53,7 +57,8 @@ class Constraint:
     only: frozenset[Value] | None = None
     never: frozenset[Value] = frozenset()
 
-    def __and__(self, other: Constraint) -> Constraint:
+    def __and__(self, other: object) -> Constraint:
+        assert isinstance(other, Constraint)
         only = other.only if self.only is None else self.only if other.only is None else self.only & other.only
         return Constraint(self.span & other.span, only, self.never | other.never)
 
@@ -104,7 +109,8 @@ class Conjunction:
     alternatives: list[tuple[str, int, list[Conjunction]]] = field(default_factory=list)
 
     def require(self, atom: Atom) -> None:
-        self.fields[atom.path] = self.fields.get(atom.path, Constraint()) & atom.constraint
+        held = self.fields.get(atom.path)
+        self.fields[atom.path] = atom.constraint if held is None else held & atom.constraint
         self.atoms.setdefault(atom.path, []).append(atom)
 
     def implies(self, other: Conjunction) -> bool:
@@ -127,6 +133,7 @@ class Reader:
     def __init__(self, text: str, lead: int) -> None:
         self.text, self.lead = text, lead
         self.lines = text.split("\n")
+        self.simple = len(self.lines) == 1 and text.isascii()  # ast's byte offsets are then character offsets
 
     def offset(self, node: ast.AST) -> int:
         return self._at(getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
@@ -135,6 +142,8 @@ class Reader:
         return self._at(getattr(node, "end_lineno", 1) or 1, getattr(node, "end_col_offset", 0) or 0)
 
     def _at(self, lineno: int, col: int) -> int:
+        if self.simple:
+            return self.lead + col
         before = sum(len(line) + 1 for line in self.lines[: lineno - 1])
         line = self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
         return self.lead + before + len(line.encode()[:col].decode(errors="ignore"))

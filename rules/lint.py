@@ -6,11 +6,11 @@ offset of the condition; :mod:`rules.checks` places it in the file."""
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 from rules.constraints import Atom, Conjunction, Constraint, Reader, Span, Value
 from rules.errors import did_you_mean
@@ -35,7 +35,7 @@ class Lint:
 
     findings: list[Finding]
     facts: Conjunction
-    shape: str  # the parsed form: two conditions that read the same are the same condition
+    shape: str  # the text with its spacing normalised: two conditions that read the same are the same condition
 
 
 class FieldProfile:
@@ -61,10 +61,6 @@ class DataProfile:
             self._fields[path] = FieldProfile(values) if values else None
         return self._fields[path]
 
-    @cached_property
-    def size(self) -> int:
-        return len(self.rows)
-
 
 def _value(row: Mapping[str, object], path: str) -> object:
     if path in row:
@@ -85,7 +81,7 @@ def lint_condition(when: str, kind: str, data: DataProfile | None = None) -> Lin
     findings += _unknown_values(facts, kind, data)
     if data is not None:
         findings += _thresholds(facts, data)
-    return Lint(findings, facts, ast.dump(tree))
+    return Lint(findings, facts, " ".join(stripped.split()))
 
 
 def _mixed(tree: ast.AST, reader: Reader) -> list[Finding]:
@@ -142,6 +138,7 @@ def _regrouped(node: ast.BoolOp, i: int, reader: Reader) -> str:
     return f"add parentheses to say which you mean, e.g. `{alt}`"
 
 
+@functools.lru_cache(maxsize=1024)
 def _domain(kind: str, path: str) -> Constraint:
     if path in VALUES.get(kind, {}):
         return Constraint(only=frozenset(VALUES[kind][path]))

@@ -130,7 +130,7 @@ def _rules(data: object) -> Iterator[tuple[NodePath, int, str, RuleSpec]]:
         for r, spec in enumerate(rules):
             when = spec.get("when") if isinstance(spec, dict) else None
             if isinstance(when, str) and when.strip() and len(when) <= MAX_LENGTH:  # else the schema says so
-                yield ("groups", g, "rules", r, "when"), g, str(group["kind"]), spec  # type: ignore[misc]
+                yield ("groups", g, "rules", r, "when"), g, str(group["kind"]), spec
 
 
 def _compile(examined: Examined, path: NodePath, group: int, kind: str, spec: RuleSpec) -> None:
