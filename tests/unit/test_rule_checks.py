@@ -175,6 +175,18 @@ def test_the_default_rules_give_no_error_and_no_warning() -> None:
     assert check_tests((DEFAULTS / "pingdu.test.yaml").read_text(encoding="utf-8"), rules_text) == []
 
 
+def test_block_scalars_place_each_problem_on_its_own_line() -> None:
+    text = (
+        "groups:\n  - name: g\n    kind: dispatch\n    rules:\n      - id: a\n        when: >-\n"
+        "          category == 'x' and hour >= 22\n          or txt == 'y'\n"
+        "      - id: b\n        when: |\n          (hour >\n             confidance)\n"
+    )
+    assert _seen(check_rules(text)) == [
+        (8, 14, "error", "unknown-field", "did you mean 'text'?"),
+        (12, 14, "error", "unknown-field", "did you mean 'confidence'?"),
+    ]
+
+
 def test_tests_beside_name_groups_and_rules_that_exist() -> None:
     tests = "tests:\n  - {group: event-dispach, name: a, input: {}, expect: []}\n"
     tests += "  - {group: event-dispatch, name: b, input: {}, expect: [gas-leak-p2]}\n"
@@ -197,7 +209,8 @@ HOSTILE = [
     "groups:\n  - {name: g, kind: dispatch, rules: [{id: a, when: '" + "(" * 300 + "1" + ")" * 300 + "'}]}\n",
     "groups:\n  - {name: g, kind: dispatch, rules: [{id: a, when: '" + "not " * 400 + "hour'}]}\n",
     'groups:\n  - {name: g, kind: dispatch, rules: [{id: a, when: "x" }, {id: a, when: 3}, 7, null]}\n',
-    "groups:\n  - name: g\n    kind: dispatch\n    rules:\n      - id: a\n        when: |\n          (hour >\n          txt)\n",
+    "groups:\n  - name: g\n    kind: dispatch\n    rules:\n      - id: a\n"
+    "        when: |\n          (hour >\n          txt)\n",
     "x" * (5 * 1024 * 1024 + 1),
 ]
 
@@ -214,7 +227,7 @@ def test_mutations_of_the_default_rules_never_raise() -> None:
     """500 random edits of a real file (characters dropped, doubled, swapped for YAML and expression syntax)."""
     base = (DEFAULTS / "pingdu.yaml").read_text(encoding="utf-8")
     rng = random.Random(22)
-    noise = list(":-[]{}'\"#&*!|>%@` \n\t()<=andor.x0é噪") + ["and", " or ", "not", "==", "**"]
+    noise = [*":-[]{}'\"#&*!|>%@` \n\t()<=andor.x0é噪", "and", " or ", "not", "==", "**"]
     for _ in range(500):
         text = base
         for _ in range(rng.randrange(1, 6)):
@@ -223,3 +236,15 @@ def test_mutations_of_the_default_rules_never_raise() -> None:
         for problem in check_rules(text, "m.yaml"):
             assert problem.code not in ("", "internal"), problem  # not the catch-all: every check held
             assert 1 <= problem.line <= text.count("\n") + 2 and problem.column >= 1
+
+
+def test_a_clean_file_takes_the_fast_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rules.loader
+
+    def refuse(text: str) -> None:
+        raise AssertionError("a clean file must not be read the locating way")
+
+    monkeypatch.setattr(rules.loader, "examine", refuse)
+    assert len(parse_rules((DEFAULTS / "pingdu.yaml").read_text(encoding="utf-8")).rules) == 20
+    with pytest.raises(AssertionError, match="locating way"):
+        parse_rules(ISSUE)
