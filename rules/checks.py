@@ -42,7 +42,7 @@ def check_rules(
     return sorted(examined.errors + warnings, key=lambda p: (p.line, p.column, p.severity != "error"))
 
 
-def check_tests(text: str, rules_text: str, source: str = "<tests>") -> list[Problem]:
+def check_tests(text: str, rules_text: str) -> list[Problem]:
     """Every problem of a test file beside a rule file (``pingdu.test.yaml``): schema, unknown groups and rules."""
     try:
         return examine_tests(text, rule_ids(examine(rules_text).reading.data))[1]

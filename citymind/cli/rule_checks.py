@@ -18,7 +18,7 @@ def validate_file(path: Path, rows: Sequence[Mapping[str, object]] | None) -> di
     beside = tests_beside(path)
     if not found and beside.is_file():
         tests_text, tests_found = _text(beside)
-        problems += [(str(beside), p) for p in tests_found or check_tests(tests_text, text, str(beside))]
+        problems += [(str(beside), p) for p in tests_found or check_tests(tests_text, text)]
     errors = sum(p.severity == "error" for _, p in problems)
     rules = tests = 0
     if not errors:
