@@ -22,6 +22,11 @@ MAX_DEPTH = 20
 MAX_NODES = 1_000_000
 #: a tag, an anchor or an alias; these go the locating way, which checks them (false alarms only cost time)
 _SPECIAL = re.compile(r"(?:^|[\s\[{,])[!&*][^\s,\]}]", re.MULTILINE)
+#: what a value matching each pattern of the rule schemas looks like
+_PATTERN_HINTS = {
+    r"^\d+(s|m|h|d)$": "a duration such as 30s, 10m, 24h or 2d",
+    r"^[a-z0-9][a-z0-9\-_.]{0,63}$": "lower-case letters, digits and - _ . (e.g. gas-leak-p1), at most 64",
+}
 #: plain data only: a tag such as ``!!python/object`` is refused, never constructed
 _SAFE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
@@ -233,9 +238,19 @@ def _finding(error: _SchemaError, path: NodePath, marks: Marks) -> list[Problem]
             out.append(_error(at_line, at_col, message, did_you_mean(key, allowed), "unknown-key"))
         return out
     where = "/".join(map(str, path)) or "top level"
-    enum = [v for v in error.schema.get("enum", []) if isinstance(v, str)] if error.validator == "enum" else []
-    hint = did_you_mean(error.instance, enum)
-    return [_error(line, col, f"{where}: {_short(error)}", hint)]
+    return [_error(line, col, f"{where}: {_short(error)}", _hint(error))]
+
+
+def _hint(error: _SchemaError) -> str | None:
+    """The nearest allowed value; a number where text is wanted (``transfer: 119``); what a pattern wants."""
+    if error.validator == "pattern":
+        return _PATTERN_HINTS.get(str(error.schema.get("pattern")))
+    if error.validator != "enum":
+        return None
+    enum = [v for v in error.schema.get("enum", []) if isinstance(v, str)]
+    if isinstance(error.instance, int | float) and str(error.instance) in enum:
+        return f'write it as text: "{error.instance}"'
+    return did_you_mean(error.instance, enum)
 
 
 def _short(error: _SchemaError) -> str:

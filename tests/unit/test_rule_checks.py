@@ -92,6 +92,16 @@ def test_errors_of_every_kind_are_reported_together_with_hints() -> None:
     ]
 
 
+def test_values_the_schema_refuses_say_what_it_wants() -> None:
+    text = "groups:\n  - {name: g, kind: dispatch, rules: [{id: Gas Leak, when: 'hour > 1', "
+    text += "then: {transfer: 119, sla: 30 min}}]}\n"
+    assert [p.hint for p in check_rules(text)] == [
+        "lower-case letters, digits and - _ . (e.g. gas-leak-p1), at most 64",
+        'write it as text: "119"',
+        "a duration such as 30s, 10m, 24h or 2d",
+    ]
+
+
 @pytest.mark.parametrize(
     ("kind", "when", "code", "says"),
     [
