@@ -68,7 +68,8 @@ def _warnings(
         candidate = Candidate(
             str(ref.spec.get("id", "?")), examined.at((*ref.path[:-1], "id"))[0], ref.spec, lint.facts, lint.shape
         )
-        by_group.setdefault(ref.group, []).append((ref, candidate))
+        if ref.named:  # a rule with an unknown name is no rule to compare others with
+            by_group.setdefault(ref.group, []).append((ref, candidate))
     for members in by_group.values():
         for i, message in shadowed([c for _, c in members]).items():
             ref = members[i][0]

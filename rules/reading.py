@@ -23,7 +23,7 @@ _BREAK = re.compile(r"\r\n|[\n\r\x85\u2028\u2029]")  # YAML's line breaks
 
 @dataclass(frozen=True)
 class RuleRef:
-    """A rule whose condition compiled: where it is (``path`` to its ``when``), its group's index and kind."""
+    """A rule whose condition is well formed: where it is (``path`` to its ``when``), its group's index and kind."""
 
     path: NodePath
     group: int
@@ -31,6 +31,7 @@ class RuleRef:
     spec: RuleSpec
     when: str
     condition: CompiledExpression
+    named: bool = True  # every name it uses exists (else its errors say which; the linter still reads its shape)
 
 
 @dataclass
@@ -154,8 +155,7 @@ def _compile(examined: Examined, path: NodePath, group: int, kind: str, spec: Ru
             message += f"; use one of {sorted(choices)}" if function else f"; the fields are {sorted(choices)}"
         code = "unknown-function" if function else "unknown-field"
         examined.errors.append(Problem(*examined.place(path, when, offset), "error", message, hint, code))
-    if not unknown:
-        examined.compiled.append(RuleRef(path, group, kind, spec, when, condition))
+    examined.compiled.append(RuleRef(path, group, kind, spec, when, condition, named=not unknown))
 
 
 def _unknown_names(when: str, fields: frozenset[str]) -> list[tuple[int, str, bool]]:
