@@ -192,9 +192,11 @@ def test_block_scalars_place_each_problem_on_its_own_line() -> None:
         "      - id: b\n        when: |\n          (hour >\n             confidance)\n"
     )
     assert _seen(check_rules(text)) == [
+        (8, 11, "warning", "mixed-and-or", "add parentheses to say which you mean, e.g. "
+         "`category == 'x' and (hour >= 22 or txt == 'y')`"),  # the shape is read despite the unknown field
         (8, 14, "error", "unknown-field", "did you mean 'text'?"),
         (12, 14, "error", "unknown-field", "did you mean 'confidence'?"),
-    ]
+    ]  # fmt: skip
 
 
 def test_tests_beside_name_groups_and_rules_that_exist() -> None:
