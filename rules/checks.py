@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from rules.errors import Problem
 from rules.lint import DataProfile, lint_condition
-from rules.reading import Examined, RuleRef, examine, examine_tests, rule_ids
+from rules.reading import Examined, RuleRef, examine, examine_tests, rule_ids, without_gc_pauses
 from rules.shadowing import Candidate, shadowed
 
 __all__ = ["Problem", "check_rules", "check_tests"]
@@ -31,8 +31,9 @@ def check_rules(
     CSV's rows), ``kind_rows`` the same per rule kind; with them, thresholds and values outside what the data
     holds are warned. Never raises: a file it cannot read is one problem at 1:1."""
     try:
-        examined = examine(text)
-        warnings = _warnings(examined, rows, kind_rows)
+        with without_gc_pauses():
+            examined = examine(text)
+            warnings = _warnings(examined, rows, kind_rows)
     except Exception as exc:  # a bug in a check must not hide the file's problems from the author: say it, at 1:1
         return [_failed(exc)]
     return sorted(examined.errors + warnings, key=lambda p: (p.line, p.column, p.severity != "error"))

@@ -4,16 +4,13 @@ which raises every error as ``file:line:col: message`` (:func:`rules.checks.chec
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
 from rules.errors import RuleFileError
 from rules.expressions import CompiledExpression, ExpressionError, compile_expression
-from rules.reading import MAX_FILE_BYTES, examine, examine_tests
+from rules.reading import MAX_FILE_BYTES, examine, examine_tests, without_gc_pauses
 from rules.schema import FIELDS, SCHEMA, RuleFile, RuleSpec, RuleTest
 from rules.yaml_source import fast_load
 
@@ -108,21 +105,8 @@ def parse_tests(text: str, source: str, ruleset: RuleSet) -> tuple[tuple[str, Ru
 def parse_rules(text: str, source: str = "<rules>", *, version: str | None = None) -> RuleSet:
     """Rules from YAML text. A clean file takes the fast way; any problem sends it the locating way, which
     reports every problem as ``file:line:col: message``."""
-    with _without_gc_pauses():
+    with without_gc_pauses():
         return _parse(text, source, version)
-
-
-@contextlib.contextmanager
-def _without_gc_pauses() -> Iterator[None]:
-    """Parsing allocates many small objects and no cycles worth collecting mid-way; the collector's passes
-    took 40% of loading a 10,000-rule file. It runs again as soon as the file is read."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _parse(text: str, source: str, version: str | None) -> RuleSet:
