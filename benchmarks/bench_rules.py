@@ -21,7 +21,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rules.checks import check_rules
 from rules.engine import RuleEngine
 from rules.expressions import _compile_default
 from rules.loader import load_rules, parse_rules
@@ -170,35 +169,7 @@ def reload_seconds(rules: int, rng: random.Random) -> dict[str, float]:
 
         # best of three: the box's speed drifts between runs; the best is what the code costs
         cold, warm = min(reload(True) for _ in range(3)), min(reload(False) for _ in range(3))
-        check = full_check(path)
-    return {"cold_s": round(cold, 3), "warm_s": round(warm, 3), **check}
-
-
-def full_check(path: Path) -> dict[str, Any]:
-    """``check_rules`` (every error and warning, at its line:col) against the load it never slows: a clean file
-    loads the fast way, the full check runs on demand (``citymind rules validate``, the console). Interleaved,
-    best of three each, warm compile cache for both."""
-    text = path.read_text(encoding="utf-8")
-    loads, checks, problems = [], [], []
-    for _ in range(3):
-        start = time.perf_counter()
-        parse_rules(text)
-        loads.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        problems = check_rules(text)
-        checks.append(time.perf_counter() - start)
-    defaults = (Path(__file__).resolve().parent.parent / "rules" / "defaults" / "pingdu.yaml").read_text()
-    start = time.perf_counter()
-    default_problems = check_rules(defaults)
-    return {
-        "load_warm_s": round(min(loads), 3),
-        "full_check_s": round(min(checks), 3),
-        "full_check_to_load": round(min(checks) / min(loads), 1),
-        "full_check_problems": len(problems),
-        "full_check_errors": sum(p.severity == "error" for p in problems),
-        "default_rules_check_ms": round((time.perf_counter() - start) * 1000, 1),
-        "default_rules_problems": len(default_problems),
-    }
+    return {"cold_s": round(cold, 3), "warm_s": round(warm, 3)}
 
 
 def main() -> None:
@@ -244,7 +215,6 @@ def main() -> None:
         "faster_than_every_peer": all(p["citymind_speedup"] > 1 for p in peers.values()),
         "all_agree": all(p["agrees_with_citymind"] for p in peers.values()),
         "reload_10k_rules": {**reload, "goal_s": 1.0, "ratio_to_goal": round(reload["cold_s"] / 1.0, 2)},
-        "note": "full_check_*: check_rules on the same 10,000-rule file (the on-demand check), next to its load",
     }
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
