@@ -119,7 +119,10 @@ def _mixed_finding(node: ast.BoolOp, i: int, offset: int, reader: Reader) -> Fin
     parts = [reader.segment(v) for v in node.values]
     grouped = [f"({p})" if _bare_and(v, reader) else p for p, v in zip(parts, node.values, strict=True)]
     others = [p for k, p in enumerate(parts) if not _bare_and(node.values[k], reader)]
-    alone = f"`{others[0]}` alone makes it hold" if len(others) == 1 else "each part outside the `and` makes it hold"
+    if not others:
+        alone = "each `and` group alone makes it hold"
+    else:
+        alone = "each of " * (len(others) > 1) + ", ".join(f"`{p}`" for p in others) + " alone makes it hold"
     message = f"`and` binds tighter than `or`: this reads `{' or '.join(grouped)}`, so {alone}"
     return Finding(offset, "mixed-and-or", message, _regrouped(node, i, reader))
 
