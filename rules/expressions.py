@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry import ValidationError
+from rules.errors import did_you_mean
 
 MAX_LENGTH = 2_000
 MAX_NODES = 300
@@ -37,10 +38,11 @@ Function = Callable[..., object]
 
 
 class ExpressionError(ValidationError):
-    """An expression that is not allowed or does not parse; ``column`` is 1-based within the expression."""
+    """An expression that is not allowed or does not parse; ``column`` is 1-based within the expression,
+    ``reason`` the message without it and ``hint`` what to do (``did you mean 'text'?``), if anything."""
 
-    def __init__(self, message: str, *, expression: str, column: int = 1) -> None:
-        self.expression, self.column = expression, column
+    def __init__(self, message: str, *, expression: str, column: int = 1, hint: str | None = None) -> None:
+        self.expression, self.column, self.reason, self.hint = expression, column, message, hint
         super().__init__(f"{message} (at column {column} of {expression!r})")
 
 
@@ -135,11 +137,11 @@ class _Compiler:
         self.thresholds: list[str] = []
         self.text, self.nodes = source.strip().encode(), 0  # ast offsets count UTF-8 bytes
 
-    def fail(self, node: ast.AST, message: str) -> ExpressionError:
+    def fail(self, node: ast.AST, message: str, hint: str | None = None) -> ExpressionError:
         """The error at the node's column, counted in characters of the condition as written."""
         chars = len(self.text[: getattr(node, "col_offset", 0)].decode(errors="ignore"))
         lead = len(self.source) - len(self.source.lstrip())
-        return ExpressionError(message, expression=self.source, column=lead + chars + 1)
+        return ExpressionError(message, expression=self.source, column=lead + chars + 1, hint=hint)
 
     def compile(self, node: ast.AST, depth: int) -> Evaluator:
         self.nodes += 1
@@ -184,7 +186,8 @@ class _Compiler:
             value = {"True": True, "False": False, "None": None}[path]
             return lambda ctx: value
         if path not in self.fields:
-            raise self.fail(node, f"unknown field {path!r}; the fields are {sorted(self.fields)}")
+            hint = did_you_mean(path, self.fields)
+            raise self.fail(node, f"unknown field {path!r}; the fields are {sorted(self.fields)}", hint)
         self.used.add(path)
         return _lookup(path)
 
@@ -271,7 +274,8 @@ class _Compiler:
     def _Call(self, node: ast.Call, depth: int) -> Evaluator:
         if not isinstance(node.func, ast.Name) or node.func.id not in self.functions:
             name = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
-            raise self.fail(node, f"function {name!r} is not available; use one of {sorted(self.functions)}")
+            hint = did_you_mean(name, self.functions)
+            raise self.fail(node, f"function {name!r} is not available; use one of {sorted(self.functions)}", hint)
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.fail(node, "function calls take plain positional arguments only")
         function = self.functions[node.func.id]

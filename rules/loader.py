@@ -1,23 +1,21 @@
 """Load a rule file: YAML composed safely (no object construction), validated against the JSON Schema and the
-expression rules, every problem reported as ``file:line:col: message``."""
+expression rules. A clean file takes the fast way; any problem sends it through :func:`rules.reading.examine`,
+which raises every error as ``file:line:col: message`` (:func:`rules.checks.check_rules` adds the warnings)."""
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
 from rules.errors import RuleFileError
 from rules.expressions import CompiledExpression, ExpressionError, compile_expression
-from rules.schema import FIELDS, SCHEMA, TESTS_SCHEMA, RuleFile, RuleSpec, RuleTest
-from rules.yaml_source import Marks, NodePath, fast_load, locate
+from rules.reading import MAX_FILE_BYTES, examine, examine_tests, without_gc_pauses
+from rules.schema import FIELDS, SCHEMA, RuleFile, RuleSpec, RuleTest
+from rules.yaml_source import fast_load
 
-__all__ = ["Rule", "RuleFileError", "RuleSet", "load_rules", "parse_rules", "parse_tests"]
+__all__ = ["MAX_FILE_BYTES", "Rule", "RuleFileError", "RuleSet", "load_rules", "parse_rules", "parse_tests"]
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -95,111 +93,53 @@ def _read(path: Path) -> str:
 
 def parse_tests(text: str, source: str, ruleset: RuleSet) -> tuple[tuple[str, RuleTest], ...]:
     """Tests from a file beside the rules; each names its ``group``."""
-    data, marks = locate(text, source, TESTS_SCHEMA, "a 'tests' list")
-    groups = {r.group for r in ruleset.rules}
-    problems = [
-        f"{source}:{_at(marks, ('tests', i, 'group'))}: no group {t['group']!r} in {ruleset.source}; "
-        f"the groups are {sorted(groups)}"
-        for i, t in enumerate(data["tests"])
-        if t["group"] not in groups
-    ]
-    ids = {g: {r.id for r in ruleset.rules if r.group == g} for g in groups}
-    problems += _unknown_rules(ids, [(t["group"], t) for t in data["tests"]], marks, ("tests",), source)
+    ids: dict[str, set[str]] = {}
+    for rule in ruleset.rules:
+        ids.setdefault(rule.group, set()).add(rule.id)
+    data, problems = examine_tests(text, ids)
     if problems:
-        raise RuleFileError(problems)
+        raise RuleFileError.of(problems, source)
     return tuple((t["group"], t) for t in data["tests"])
-
-
-def _unknown_rules(
-    ids: dict[str, set[str]], tests: Sequence[tuple[str, RuleTest]], marks: Marks, prefix: NodePath, source: str
-) -> list[str]:
-    """Expectations that name a rule the group does not have (a typo would make a test pass vacuously)."""
-    problems = []
-    for i, (group, test) in enumerate(tests):
-        for j, expected in enumerate(test["expect"]):
-            rule = expected if isinstance(expected, str) else expected["rule"]
-            if rule not in ids.get(group, set()):
-                where = _at(marks, (*prefix, i, "expect", j))
-                problems.append(f"{source}:{where}: test expects rule {rule!r}, which group {group!r} does not have")
-    return problems
-
-
-def _at(marks: Marks, path: NodePath) -> str:
-    line, col = marks.get(path, (1, 1))
-    return f"{line}:{col}"
 
 
 def parse_rules(text: str, source: str = "<rules>", *, version: str | None = None) -> RuleSet:
     """Rules from YAML text. A clean file takes the fast way; any problem sends it the locating way, which
     reports every problem as ``file:line:col: message``."""
-    with _without_gc_pauses():
+    with without_gc_pauses():
         return _parse(text, source, version)
-
-
-@contextlib.contextmanager
-def _without_gc_pauses() -> Iterator[None]:
-    """Parsing allocates many small objects and no cycles worth collecting mid-way; the collector's passes
-    took 40% of loading a 10,000-rule file. It runs again as soon as the file is read."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _parse(text: str, source: str, version: str | None) -> RuleSet:
     data = fast_load(text, SCHEMA)
-    if data is not None:
-        try:
-            return _build(data, None, source, version)
-        except RuleFileError:
-            pass
-    data, marks = locate(text, source, SCHEMA, "a 'groups' list")
-    return _build(data, marks, source, version)
+    ruleset = None if data is None else _build(data, source, version)
+    if ruleset is not None:
+        return ruleset
+    examined = examine(text)
+    if examined.errors:
+        raise RuleFileError.of(sorted(examined.errors, key=lambda p: p.position), source)
+    ruleset = _build(examined.reading.data, source, version)
+    if ruleset is None:  # examine checks all _build does; a file that passes one passes the other
+        raise RuleFileError([f"{source}:1:1: the rule file could not be built; please report this file"])
+    return ruleset
 
 
-def _build(data: RuleFile, marks: Marks | None, source: str, version: str | None) -> RuleSet:
-    """Compile every rule; with ``marks`` None (the fast way) the first problem is raised unlocated."""
-    problems: list[str] = []
-    rules, tests = [], []
-    for g, group in enumerate(data["groups"]):
-        fields = FIELDS[group["kind"]]
-        for r, spec in enumerate(group["rules"]):
+def _build(data: RuleFile, source: str, version: str | None) -> RuleSet | None:
+    """Compile every rule; None at the first problem (the locating way then finds them all, at their place)."""
+    rules, tests, seen = [], [], set()
+    for group in data["groups"]:
+        fields, ids = FIELDS[group["kind"]], set()
+        for spec in group["rules"]:
             try:
                 condition = compile_expression(spec["when"], fields)
-            except ExpressionError as exc:
-                if marks is None:
-                    raise RuleFileError([str(exc)]) from None
-                problems.append(_expression_problem(exc, marks, ("groups", g, "rules", r, "when"), source))
-                continue
-            rules.append(Rule(spec["id"], group["name"], group["kind"], condition, spec))
-        tests_here = [(group["name"], t) for t in group.get("tests", [])]
-        ids = {group["name"]: {spec["id"] for spec in group["rules"]}}
-        problems += _unknown_rules(ids, tests_here, marks or {}, ("groups", g, "tests"), source)
-        tests += tests_here
-    problems += _duplicate_ids(data, marks or {}, source)
-    if problems:
-        raise RuleFileError(problems)
-    return RuleSet(source, tuple(rules), tuple(tests), version)
-
-
-def _expression_problem(exc: ExpressionError, marks: Marks, at: NodePath, source: str) -> str:
-    line, col = marks.get(at, (1, 1))
-    quote = 1 if marks.get((*at, "style"), (None,))[0] in ("'", '"') else 0
-    return f"{source}:{line}:{col + quote + exc.column - 1}: {exc}"
-
-
-def _duplicate_ids(data: RuleFile, marks: Marks, source: str) -> list[str]:
-    problems: list[str] = []
-    seen: dict[str, int] = {}
-    for g, group in enumerate(data["groups"]):
-        for r, spec in enumerate(group["rules"]):
-            line, col = marks.get(("groups", g, "rules", r, "id"), (1, 1))
+            except ExpressionError:
+                return None
             if spec["id"] in seen:
-                problems.append(
-                    f"{source}:{line}:{col}: rule id {spec['id']!r} is already used at line {seen[spec['id']]}"
-                )
-            seen.setdefault(spec["id"], line)
-    return problems
+                return None
+            seen.add(spec["id"])
+            ids.add(spec["id"])
+            rules.append(Rule(spec["id"], group["name"], group["kind"], condition, spec))
+        for test in group.get("tests", []):
+            if any((e if isinstance(e, str) else e["rule"]) not in ids for e in test["expect"]):
+                return None
+            tests.append((group["name"], test))
+    return RuleSet(source, tuple(rules), tuple(tests), version)

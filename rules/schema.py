@@ -3,6 +3,7 @@ the fields each kind of rule may read."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal, NotRequired, Required, TypedDict
 
 Severity = Literal["info", "warning", "critical"]
@@ -120,6 +121,25 @@ FIELDS: dict[str, frozenset[str]] = {
     "overdue": frozenset(
         {"category", "area", "department", "priority", "kind", "clock", "overdue_h", "hour", "returns", "reassigns"}
     ),
+}
+
+#: what the platform knows a field takes, per kind: a number range (a threshold beyond it never or always holds)
+RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "dispatch": {
+        "confidence": (0.0, 1.0),
+        "hour": (0, 23),
+        "weekday": (1, 7),  # ISO: Monday is 1
+        "reporter.count": (0, math.inf),
+        "duplicates": (0, math.inf),
+    },
+    "alert": {"hour": (0, 23), "forecast.hours": (0, math.inf)},
+    "video": {"count": (0, math.inf), "dwell_s": (0, math.inf), "crossings": (0, math.inf), "hour": (0, 23)},
+    "overdue": {"hour": (0, 23), "overdue_h": (0, math.inf), "returns": (0, math.inf), "reassigns": (0, math.inf)},
+}
+#: ... and the closed sets of values it takes (comparing it with anything else never holds)
+VALUES: dict[str, dict[str, tuple[str | bool, ...]]] = {
+    "dispatch": {"reporter.vulnerable": (True, False)},
+    "overdue": {"priority": ("P1", "P2", "P3", "P4"), "clock": ("sla", "escalate")},
 }
 
 _DURATION = {"type": "string", "pattern": r"^\d+(s|m|h|d)$", "description": "e.g. 30s, 10m, 24h, 2d"}

@@ -11,6 +11,7 @@ import typer
 
 from citymind.cli._output import emit
 from citymind.cli.events import open_records
+from citymind.cli.rule_checks import validate_file
 from events.backtest import backtest_events
 from registry import MlflowRegistry
 from rules.engine import RuleEngine
@@ -43,20 +44,48 @@ def schema(tests: Annotated[bool, typer.Option("--tests", help="the schema of *.
 
 
 @app.command()
-def validate(files: list[Path]) -> None:
-    """Validate rule files (and the tests beside them); every problem is printed as file:line:col: message."""
+def validate(
+    files: list[Path],
+    data: Annotated[
+        Path | None, typer.Option(help="CSV of backtest rows: warn on thresholds and values outside what it holds")
+    ] = None,
+    value_col: Annotated[str | None, typer.Option(help="with --data: the column to read as `value`")] = None,
+    as_json: JsonOpt = False,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 1 on warnings too")] = False,
+) -> None:
+    """Check rule files (and the tests beside them) in one pass: every error and warning as
+    file:line:col: severity: message (hint). Exit 1 on errors (with --strict, on warnings too)."""
 
-    failed = False
-    for path in _rule_files(files):
-        try:
-            rules = load_rules(path)
-        except RuleFileError as exc:
-            failed = True
-            _problems(exc)
-            continue
-        typer.echo(f"{path}: {len(rules.rules)} rules, {len(rules.tests)} tests OK")
-    if failed:
+    rows = None if data is None else [row for _, row in events_from_csv(data, value_col=value_col)]
+    reports = [validate_file(path, rows) for path in _rule_files(files)]
+    if as_json:
+        typer.echo(json.dumps({"files": reports}, ensure_ascii=False, indent=2))
+    else:
+        for report in reports:
+            for problem in report["problems"]:
+                typer.echo(_line(problem), err=True)
+            typer.echo(_summary(report))
+    errors = sum(r["errors"] for r in reports)
+    if errors or (strict and sum(r["warnings"] for r in reports)):
         raise typer.Exit(1)
+
+
+def _line(problem: dict[str, Any]) -> str:
+    hint = f" ({problem['hint']})" if problem["hint"] else ""
+    where = f"{problem['file']}:{problem['line']}:{problem['column']}"
+    return f"{where}: {problem['severity']}: {problem['message']}{hint}"
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _summary(report: dict[str, Any]) -> str:
+    errors, warnings = _count(report["errors"], "error"), _count(report["warnings"], "warning")
+    if report["errors"]:
+        return f"{report['file']}: {errors}, {warnings}"
+    warned = f" ({warnings})" if report["warnings"] else ""
+    return f"{report['file']}: {report['rules']} rules, {report['tests']} tests OK{warned}"
 
 
 @app.command("test")

@@ -89,3 +89,69 @@ def test_backtest_hit_rate_matches_pandas(shared_data: Path, tmp_path: Path) -> 
     assert rules_report["over-150"]["would_fire"] == int(over.sum())
     assert rules_report["over-150"]["hit_rate"] == pytest.approx(over.mean())
     assert rules_report["over-150-3h"]["would_fire"] == int(held_3h.sum())
+
+
+def test_validate_prints_every_problem_of_the_issue_file_at_its_place(tmp_path: Path) -> None:
+    from tests.unit.test_rule_checks import ISSUE
+
+    path = tmp_path / "noise.yaml"
+    path.write_text(ISSUE, encoding="utf-8")
+    result = CliRunner().invoke(app, ["rules", "validate", str(path)])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()  # the problems; the summary goes to stdout
+    assert [line.split(": ")[0:2] for line in lines] == [
+        [f"{path}:7:49", "warning"],
+        [f"{path}:10:24", "error"],
+        [f"{path}:11:26", "error"],
+        [f"{path}:13:16", "error"],
+    ]
+    assert f"{path}:10:24: error: unknown field 'txt' (did you mean 'text'?)" in lines
+    assert f"{path}:13:16: error: unknown field 'confidance' (did you mean 'confidence'?)" in lines
+    assert lines[2].endswith("'p3' is not one of ['P1', 'P2', 'P3', 'P4'] (did you mean 'P3'?)")
+    assert f"{path}: 3 errors, 1 warning" in result.output
+    as_json = CliRunner().invoke(app, ["rules", "validate", str(path), "--json"])
+    [report] = json.loads(as_json.stdout)["files"]
+    assert (report["errors"], report["warnings"], as_json.exit_code) == (3, 1, 1)
+    assert report["problems"][0] == {
+        "file": str(path),
+        "line": 7,
+        "column": 49,
+        "severity": "warning",
+        "code": "mixed-and-or",
+        "message": report["problems"][0]["message"],
+        "hint": "add parentheses to say which you mean, e.g. `category == '噪音扰民' and (hour >= 22 or hour < 6)`",
+    }
+
+
+def test_warnings_alone_pass_unless_strict(tmp_path: Path) -> None:
+    path = tmp_path / "warned.yaml"
+    path.write_text(
+        "groups:\n  - name: g\n    kind: dispatch\n    rules:\n      - id: a\n        when: hour >= 24\n",
+        encoding="utf-8",
+    )
+    loose = CliRunner().invoke(app, ["rules", "validate", str(path)])
+    assert loose.exit_code == 0, loose.output
+    assert f"{path}:6:15: warning: hour is between 0 and 23: `hour >= 24` never holds" in loose.output
+    assert f"{path}: 1 rules, 0 tests OK (1 warning)" in loose.output
+    assert CliRunner().invoke(app, ["rules", "validate", str(path), "--strict"]).exit_code == 1
+    clean = CliRunner().invoke(app, ["rules", "validate", str(DEFAULT), "--strict"])
+    assert clean.exit_code == 0 and clean.output.strip() == f"{DEFAULT}: 20 rules, 26 tests OK", clean.output
+
+
+@pytest.mark.realdata
+def test_validate_warns_on_thresholds_the_backtest_data_never_reaches(shared_data: Path, tmp_path: Path) -> None:
+    csv = shared_data / "timeseries" / "beijing_pm25_hourly_2010_2014.csv"
+    rules = tmp_path / "pm25.yaml"
+    rules.write_text(
+        "groups:\n  - name: air\n    kind: alert\n    rules:\n"
+        "      - id: extreme\n        when: value > 1000\n      - id: heavy\n        when: value > 150\n",
+        encoding="utf-8",
+    )
+    args = ["rules", "validate", str(rules), "--data", str(csv), "--value-col", "pm2.5"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"{rules}:6:23: warning: 1000 is outside the range of value in the backtest data (0 to 994, 41757 rows): "
+        "`value > 1000` never holds there"
+    ) in result.output
+    assert ":8:" not in result.output  # 150 is inside the range

@@ -94,7 +94,7 @@ def test_cli_validate_prints_file_line_col_and_exits_1(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["rules", "validate", str(good), str(bad)])
     assert result.exit_code == 1
     assert f"{good}: 2 rules, 0 tests OK" in result.output
-    assert f"{bad}:10:28: syntax error: invalid syntax (at column 13 of 'confidence <')" in result.output
+    assert f"{bad}:10:28: error: syntax error: invalid syntax\n" in result.output
     schema = CliRunner().invoke(app, ["rules", "schema"])
     assert json.loads(schema.output)["title"] == "citymind rule file"
 
@@ -103,7 +103,7 @@ def test_columns_count_characters_not_bytes() -> None:
     text = GOOD.replace("contains(text, '煤气味')", "contains(text, '煤气味') and text ** 2")
     # line 7 is `        when: category == '燃气安全' or contains(text, '煤气味') and text ** 2`;
     # `text` is character 49 of the condition, which starts at column 15
-    with pytest.raises(RuleFileError, match=r"^pingdu\.yaml:7:63: operator Pow is not allowed .*at column 49 of"):
+    with pytest.raises(RuleFileError, match=r"^pingdu\.yaml:7:63: operator Pow is not allowed \(use \+ - \* / %\)$"):
         parse_rules(text, "pingdu.yaml")
 
 
