@@ -18,24 +18,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._rule_files import alert_file
 from rules.checks import check_rules
 from rules.loader import parse_rules
 
 DEFAULTS = Path(__file__).resolve().parent.parent / "rules" / "defaults" / "pingdu.yaml"
-
-
-def alert_file(rules: int, rng: random.Random) -> str:
-    """``rules`` PM2.5 alert rules in one group (bench_rules.py's reload file)."""
-    lines = ["groups:", "  - name: big", "    kind: alert", "    rules:"]
-    for i in range(rules):
-        lines += [
-            f"      - id: r{i}",
-            f"        title: 第{i}条 PM2.5 预警",
-            f"        when: value > {rng.randrange(500)} and forecast.max < {rng.randrange(900)}",
-            "        for: 1h",
-            "        labels: {indicator: pm25}",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def measure(text: str, repeat: int) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._rule_files import alert_file
 from rules.engine import RuleEngine
 from rules.expressions import _compile_default
 from rules.loader import load_rules, parse_rules
@@ -146,18 +147,9 @@ def engine_rate(conditions: list[tuple[str, ...]], events: list[dict[str, Any]])
 
 def reload_seconds(rules: int, rng: random.Random) -> dict[str, float]:
     """Load a ``rules``-rule file and build the engine that replaces the one in service (state carried over)."""
-    lines = ["groups:", "  - name: big", "    kind: alert", "    rules:"]
-    for i in range(rules):
-        lines += [
-            f"      - id: r{i}",
-            f"        title: 第{i}条 PM2.5 预警",
-            f"        when: value > {rng.randrange(500)} and forecast.max < {rng.randrange(900)}",
-            "        for: 1h",
-            "        labels: {indicator: pm25}",
-        ]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.yaml"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path.write_text(alert_file(rules, rng), encoding="utf-8")
         old = RuleEngine(load_rules(path))
 
         def reload(cold: bool) -> float:

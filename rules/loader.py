@@ -72,9 +72,12 @@ def load_rules(path: Path, *, version: str | None = None) -> RuleSet:
     """A rule file and the tests beside it (``pingdu.yaml`` → ``pingdu.test.yaml``), if there are any."""
     ruleset = parse_rules(_read(path), str(path), version=version)
     beside = tests_beside(path)
-    if beside.is_file():
-        ruleset = replace(ruleset, tests=ruleset.tests + parse_tests(_read(beside), str(beside), ruleset))
-    return ruleset
+    return with_tests(ruleset, _read(beside), str(beside)) if beside.is_file() else ruleset
+
+
+def with_tests(ruleset: RuleSet, text: str, source: str) -> RuleSet:
+    """``ruleset`` with the tests of a file beside it (``text``) added to its own."""
+    return replace(ruleset, tests=ruleset.tests + parse_tests(text, source, ruleset))
 
 
 def tests_beside(path: Path) -> Path:

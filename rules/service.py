@@ -50,11 +50,16 @@ def register_ruleset(
 def load_registered(registry: AssetRegistry, ref: str) -> RuleSet:
     """A registered rule set (``name@alias`` or ``name/3``), validated again on load."""
     target = registry.resolve(ref)
+    return load_rules(registered_file(registry, target), version=f"{target.name}/{target.version}")
+
+
+def registered_file(registry: AssetRegistry, target: AssetVersion) -> Path:
+    """The rule file of a registered version (its tests, if registered, are beside it: :func:`tests_beside`)."""
     folder = Path(registry.load(f"{target.name}/{target.version}"))
     files = sorted(p for p in ([folder] if folder.is_file() else folder.glob("*.y*ml")) if not is_test_file(p))
     if len(files) != 1:
         raise RuleFileError([f"{target.uri}: expected one YAML rule file, found {[f.name for f in files]}"])
-    return load_rules(files[0], version=f"{target.name}/{target.version}")
+    return files[0]
 
 
 class RuleService(AliasFollower[RuleEngine]):

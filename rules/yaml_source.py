@@ -6,8 +6,8 @@ boolean; dates are text) and refuse tags; anchors are expanded within a node bud
 from __future__ import annotations
 
 import re
-import threading
 import reprlib
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol

@@ -37,10 +37,10 @@ STARTED = time.time()
 
 def console_router(replica: Replica) -> APIRouter:
     router = APIRouter()
+    html = (CONSOLE / "index.html").read_text(encoding="utf-8")  # read once, with the app
 
     @router.get("/console", include_in_schema=False)
     def page() -> HTMLResponse:
-        html = (CONSOLE / "index.html").read_text(encoding="utf-8")
         return HTMLResponse(html, headers=_headers())
 
     @router.get("/console/static/{name}", include_in_schema=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rules import Problem, check_rules, check_tests
-from rules.loader import parse_rules
+from rules.loader import RuleFileError, parse_rules
 
 DEFAULTS = Path(__file__).resolve().parents[2] / "rules" / "defaults"
 
@@ -55,10 +55,10 @@ def test_the_issue_file_gives_every_problem_and_the_warning_in_one_pass() -> Non
     )
     assert problems[1].render("noise.yaml") == "noise.yaml:10:24: error: unknown field 'txt' (did you mean 'text'?)"
     # the loader raises the same errors (not the warning), rendered as file:line:col: message (hint)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(RuleFileError) as info:
         parse_rules(ISSUE, "noise.yaml")
-    assert [p.position for p in info.value.found] == [(10, 24), (11, 26), (13, 16)]  # type: ignore[attr-defined]
-    assert info.value.problems[0] == "noise.yaml:10:24: unknown field 'txt' (did you mean 'text'?)"  # type: ignore[attr-defined]
+    assert [p.position for p in info.value.found] == [(10, 24), (11, 26), (13, 16)]
+    assert info.value.problems[0] == "noise.yaml:10:24: unknown field 'txt' (did you mean 'text'?)"
 
 
 def test_errors_of_every_kind_are_reported_together_with_hints() -> None:
