@@ -43,6 +43,8 @@ AssetName = Annotated[str, Field(max_length=100, pattern=NAME_PATTERN, examples=
 
 #: a version in a path: a positive integer, in ASCII digits ('¹'.isdigit() is True, yet int('¹') fails)
 VERSION_PATTERN = r"^[1-9][0-9]{0,8}$"
+#: the largest version number a request may name (what VERSION_PATTERN takes; MLflow stores it as an integer)
+MAX_VERSION = 999_999_999
 
 #: what a pattern asks, in words, for the 400 of a value that does not match it
 PATTERN_MEANINGS = {

@@ -15,7 +15,7 @@ from events.classify import canary_answers
 from models.served import ServedModel
 from serving.openapi import errors
 from serving.replica import Replica
-from serving.requests import AssetName, Batch, Words, check_one_of, one_of
+from serving.requests import MAX_VERSION, AssetName, Batch, Words, check_one_of, one_of
 
 
 class RemoteClassify(Protocol):
@@ -46,7 +46,7 @@ class ClassifyRequest(BaseModel):
     texts: Batch[Words] | SkipJsonSchema[None] = None
     top_k: int = Field(default=3, ge=1, le=50)
     model: AssetName = "event-classifier"
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
     @model_validator(mode="after")
     def one_of_text_or_texts(self) -> ClassifyRequest:

@@ -16,7 +16,7 @@ from citymind.api import ForecastAnswer
 from events.forecast import forecast_answer, forecast_contract, forecaster_feed, run_forecaster
 from serving.openapi import errors
 from serving.replica import Replica
-from serving.requests import AssetName, Moment
+from serving.requests import MAX_VERSION, AssetName, Moment
 
 MAX_HISTORY = 5000
 #: ``end``: an hour on the clock between 1971 and 2199 (ISO 8601)
@@ -49,7 +49,7 @@ class ForecastRequest(BaseModel):
     exog: dict[str, Reading] | None = Field(default=None, description="the weather columns the model reads")
     indicator: str = Field(default="pm25", pattern=r"^[a-z0-9][a-z0-9_-]{0,60}$")
     model: AssetName | None = Field(default=None, description="default: {indicator}-forecaster")
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
     @model_validator(mode="after")
     def finite_readings(self) -> ForecastRequest:

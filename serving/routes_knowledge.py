@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from citymind.api import DispatchAnswer, Neighbourhood
 from citymind.errors import AssetNotFound
+from knowledge_graph.errors import UnknownConcept
 from knowledge_graph.graph import CityKnowledge
 from serving.openapi import errors
 from serving.replica import Replica
@@ -29,8 +30,12 @@ def knowledge_router(replica: Replica) -> APIRouter:
                 responses=errors(400, 404, 422))  # fmt: skip
     def dispatch(category: Term, area: Annotated[str | None, Term] = None) -> dict[str, object]:
         """主办 and 协办 for ``category`` in ``area`` (a town, sub-district or community; none: city-wide): the most
-        specific duty wins, and ``path`` lists each step of the catalogue that was tried."""
-        return dict(graph().dispatch(category, area).to_dict())
+        specific duty wins, and ``path`` lists each step of the catalogue that was tried. A category or area the
+        graph does not know is a 404 that names the closest ones."""
+        try:
+            return dict(graph().dispatch(category, area).to_dict())
+        except UnknownConcept as exc:
+            raise AssetNotFound(str(exc)) from exc
 
     @router.get("/v1/knowledge/nodes", name="knowledge_lookup", response_model=list[dict[str, Any]],
                 responses=errors(400))  # fmt: skip
@@ -40,7 +45,9 @@ def knowledge_router(replica: Replica) -> APIRouter:
 
     @router.get("/v1/knowledge/nodes/{node}", name="knowledge_neighbourhood", response_model=Neighbourhood,
                 responses=errors(400, 404))  # fmt: skip
-    def neighbourhood(node: str, radius: Annotated[int, Query(ge=1, le=2)] = 1) -> dict[str, object]:
+    def neighbourhood(
+        node: Annotated[str, Path(min_length=1, max_length=100)], radius: Annotated[int, Query(ge=1, le=2)] = 1
+    ) -> dict[str, object]:
         """A node (its id, or a label the graph resolves) and every node within ``radius`` edges of it."""
         return neighbourhood_of(graph(), node, radius)
 

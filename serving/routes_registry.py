@@ -13,7 +13,7 @@ from citymind.api import Lineage, RegistryVersion, VersionPage
 from registry import AssetRegistry, AssetVersion, Kind
 from serving.openapi import errors
 from serving.replica import Replica
-from serving.requests import NAME_PATTERN
+from serving.requests import MAX_VERSION, NAME_PATTERN
 
 Name = Annotated[str, PathParam(max_length=100, pattern=NAME_PATTERN)]
 AliasName = Annotated[str, PathParam(max_length=40, pattern=NAME_PATTERN)]
@@ -26,7 +26,7 @@ class AliasMove(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"version": 1}]})
 
-    version: int = Field(ge=1, description="the version the alias points at from now on")
+    version: int = Field(ge=1, le=MAX_VERSION, description="the version the alias points at from now on")
 
 
 def registry_router(replica: Replica) -> APIRouter:
@@ -43,7 +43,7 @@ def registry_router(replica: Replica) -> APIRouter:
         kind: Kind,
         name: Name,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        before: Annotated[int | None, Query(ge=1, le=2**31, description="the 'next' of the page before")] = None,
+        before: Annotated[int | None, Query(ge=1, le=MAX_VERSION, description="the 'next' of the page before")] = None,
     ) -> dict[str, object]:
         """An asset's versions, newest first, ``limit`` at a time; ``next`` is the ``before`` of the page after
         (None: the last page)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -18,15 +19,15 @@ from citymind.api import RegistryVersion, RuleBacktest, RuleCheck, RuleSource, R
 from citymind.errors import EventStoreUnavailable, Unprocessable
 from events.backtest import backtest_events
 from registry import AssetRegistry, AssetVersion
-from rules.checks import Problem, check_rules
+from rules.checks import check_rules, check_tests
 from rules.expressions import FUNCTIONS
-from rules.loader import MAX_FILE_BYTES, RuleFileError, RuleSet, is_test_file, parse_rules, parse_tests
+from rules.loader import MAX_FILE_BYTES, RuleFileError, RuleSet, parse_rules, tests_beside, with_tests
 from rules.schema import FIELDS, SCHEMA, TESTS_SCHEMA
-from rules.service import load_registered, register_ruleset
+from rules.service import load_registered, register_ruleset, registered_file
 from rules.testing import backtest, compare_reports, events_from_csv, run_tests
 from serving.openapi import errors
 from serving.replica import Replica
-from serving.requests import NAME_PATTERN
+from serving.requests import MAX_VERSION, NAME_PATTERN
 
 Name = Annotated[str, PathParam(max_length=100, pattern=NAME_PATTERN)]
 #: rows of history one backtest request may replay (``citymind rules backtest`` takes any number)
@@ -105,18 +106,27 @@ def rules_router(replica: Replica) -> APIRouter:
             "functions": sorted(FUNCTIONS),
         }
 
-    @router.get("/v1/rules/{name}", name="rule_source", response_model=RuleSource, responses=errors(404, 503))
+    @router.get(
+        "/v1/rules/{name}/source", name="rule_source", response_model=RuleSource, responses=errors(404, 422, 503)
+    )
     def rule_source(
         name: Name,
         alias: Annotated[str, Query(max_length=40, pattern=NAME_PATTERN)] = "production",
-        version: Annotated[int | None, Query(ge=1)] = None,
+        version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
     ) -> dict[str, object]:
         """A registered rule file (by alias, or a version) with its tests, and the version this replica serves."""
+        registry.get(name, "rule")  # a 404 naming the kind when ``name`` is another library's
         target = registry.resolve(f"{name}/{version}" if version else f"{name}@{alias}")
-        text, tests = _files_of(registry, target)
+        try:
+            path = registered_file(registry, target)
+        except RuleFileError as exc:  # a version registered by other means than a rule file
+            raise Unprocessable(str(exc)) from exc
+        beside = tests_beside(path)
+        text, tests = path.read_text(encoding="utf-8"), beside.read_text(encoding="utf-8") if beside.is_file() else None
         status = replica.engine.rules.status()
         served = status["version"] if status["name"] == name else None
-        return {**_version_fields(target), "text": text, "tests": tests, "served": served}
+        return {"name": target.name, "version": target.version, "aliases": list(target.aliases), "text": text,
+                "tests": tests, "served": served}  # fmt: skip
 
     @router.post("/v1/rules/check", name="check_rules", response_model=RuleCheck, responses=errors(400))
     async def check(body: RuleText) -> dict[str, object]:
@@ -151,70 +161,34 @@ def rules_router(replica: Replica) -> APIRouter:
     return router
 
 
-def _version_fields(target: AssetVersion) -> dict[str, object]:
-    return {"name": target.name, "version": target.version, "aliases": list(target.aliases)}
-
-
-def _files_of(registry: AssetRegistry, target: AssetVersion) -> tuple[str, str | None]:
-    folder = Path(registry.load(f"{target.name}/{target.version}"))
-    files = [folder] if folder.is_file() else sorted(folder.glob("*.y*ml"))
-    texts = [p for p in files if not is_test_file(p)]
-    tests = [p for p in files if is_test_file(p)]
-    if len(texts) != 1:
-        raise Unprocessable(f"{target.uri}: expected one YAML rule file, found {[p.name for p in texts]}")
-    return texts[0].read_text(encoding="utf-8"), tests[0].read_text(encoding="utf-8") if tests else None
-
-
-def problem_dict(problem: Problem) -> dict[str, object]:
-    return {
-        "line": problem.line,
-        "column": problem.column,
-        "severity": problem.severity,
-        "message": problem.message,
-        "hint": problem.hint,
-        "code": problem.code,
-    }
-
-
 def _load(body: RuleText) -> RuleSet:
     """The rule file and its tests as one rule set; :class:`RuleFileError` with every problem otherwise."""
     ruleset = parse_rules(body.text, "rules.yaml")
-    if body.tests:
-        ruleset = ruleset.__class__(
-            ruleset.source, ruleset.rules, ruleset.tests + parse_tests(body.tests, "rules.test.yaml", ruleset)
-        )
-    return ruleset
+    return with_tests(ruleset, body.tests, "rules.test.yaml") if body.tests else ruleset
+
+
+def _problems(body: RuleText) -> list[dict[str, object]]:
+    """Every problem of the file and, when it has no error, of the tests beside it."""
+    found = check_rules(body.text, "rules.yaml")
+    if body.tests and not any(p.severity == "error" for p in found):
+        found += check_tests(body.tests, body.text)
+    return [asdict(p) for p in found]
 
 
 def _check(body: RuleText) -> dict[str, object]:
-    problems = [problem_dict(p) for p in check_rules(body.text, "rules.yaml")]
-    ok = not any(p["severity"] == "error" for p in problems)
-    counts = {"rules": 0, "tests": 0}
-    if ok:
-        try:
-            ruleset = _load(body)
-            counts = {"rules": len(ruleset.rules), "tests": len(ruleset.tests)}
-        except RuleFileError as exc:  # the tests file beside it has a problem of its own
-            ok = False
-            problems += [_unlocated(p) for p in exc.problems]
-    return {"ok": ok, "problems": problems, **counts}
-
-
-def _unlocated(rendered: str) -> dict[str, object]:
-    """A ``file:line:col: message`` problem as a structured one."""
-    parts = rendered.split(":", 3)
-    try:
-        line, column, message = int(parts[1]), int(parts[2]), parts[3].strip()
-    except (IndexError, ValueError):
-        line, column, message = 1, 1, rendered
-    return {"line": line, "column": column, "severity": "error", "message": message, "hint": None, "code": "tests"}
+    problems = _problems(body)
+    if any(p["severity"] == "error" for p in problems):
+        return {"ok": False, "problems": problems, "rules": 0, "tests": 0}
+    ruleset = _load(body)
+    return {"ok": True, "problems": problems, "rules": len(ruleset.rules), "tests": len(ruleset.tests)}
 
 
 def _test(body: RuleText) -> dict[str, object]:
     try:
         ruleset = _load(body)
-    except RuleFileError as exc:
-        return {"ok": False, "passed": 0, "failed": 0, "results": [], "problems": [_unlocated(p) for p in exc.problems]}
+    except RuleFileError:
+        errors = [p for p in _problems(body) if p["severity"] == "error"]
+        return {"ok": False, "passed": 0, "failed": 0, "results": [], "problems": errors}
     results = [{"group": r.group, "name": r.name, "ok": r.ok, "diff": r.diff()} for r in run_tests(ruleset)]
     failed = sum(not r["ok"] for r in results)
     return {"ok": not failed, "passed": len(results) - failed, "failed": failed, "results": results, "problems": []}
@@ -266,7 +240,7 @@ def _strict_load(body: RuleText) -> RuleSet:
 
 
 def _publish(registry: AssetRegistry, name: str, body: PublishRequest) -> AssetVersion:
-    _strict_load(body)  # every problem named before anything is written
+    """``register_ruleset`` checks and tests the file before anything is written."""
     with tempfile.TemporaryDirectory(prefix="citymind-rules-") as tmp:
         path = Path(tmp) / name / f"{name}.yaml"
         path.parent.mkdir()
@@ -275,5 +249,5 @@ def _publish(registry: AssetRegistry, name: str, body: PublishRequest) -> AssetV
             path.with_suffix(".test.yaml").write_text(body.tests, encoding="utf-8")
         try:
             return register_ruleset(registry, name, path, alias=body.alias, description=body.description)
-        except RuleFileError as exc:  # a test failed
+        except RuleFileError as exc:  # a problem of the file, or a failing test
             raise Unprocessable("not published: " + "; ".join(exc.problems[:10])) from exc

@@ -284,8 +284,8 @@ def rules_schema() -> Call[dict[str, Any]]:
 
 
 def rule_source(name: str, *, alias: str = "production", version: int | None = None) -> Call[RuleSource]:
-    """``GET /v1/rules/{name}``: a registered rule file and its tests (by alias, or a version)."""
-    return Call("GET", f"/v1/rules/{name}", RuleSource, params=given(alias=alias, version=version))
+    """``GET /v1/rules/{name}/source``: a registered rule file and its tests (by alias, or a version)."""
+    return Call("GET", f"/v1/rules/{name}/source", RuleSource, params=given(alias=alias, version=version))
 
 
 def check_rules(text: str, *, tests: str | None = None) -> Call[RuleCheck]:

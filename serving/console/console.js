@@ -346,7 +346,7 @@ const editor = { schema: null, production: "", name: "pingdu-rules", version: nu
 async function renderRules(view, [name]) {
   editor.name = name || "pingdu-rules";
   const [sets, source, schema] = await Promise.all([
-    api("GET", "/v1/registry/rule"), api("GET", "/v1/rules/" + encodeURIComponent(editor.name)),
+    api("GET", "/v1/registry/rule"), api("GET", "/v1/rules/" + encodeURIComponent(editor.name) + "/source"),
     editor.schema ? Promise.resolve(editor.schema) : api("GET", "/v1/rules/schema")]);
   editor.schema = schema;
   editor.production = source.text;
@@ -523,8 +523,9 @@ async function rollBack(output, served) {
 async function waitUntilServed(version, served) {
   const started = Date.now();
   while (Date.now() - started < 60000) {
-    const source = await api("GET", "/v1/rules/" + encodeURIComponent(editor.name)).catch(() => null);
-    if (source && source.served === version) {
+    const health = await api("GET", "/v1/health").catch(() => null);  // what is served, without reading the files
+    const rules = health && health.parts.rules;
+    if (rules && rules.name === editor.name && rules.version === version) {
       served.textContent = t("rules.now_served", { name: editor.name, version, seconds: ((Date.now() - started) / 1000).toFixed(1) });
       served.className = "hint ok";
       served.dataset.served = String(version);

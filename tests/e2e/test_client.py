@@ -93,6 +93,22 @@ def test_every_operation_through_the_client(city: tuple[Client, list[tuple[str, 
     assert "pingdu-rules" in {a.name for a in client.registry_assets("rule").assets}
     assert client.registry_asset("rule", "pingdu-rules").name == "pingdu-rules"
 
+    assert client.whoami().role == "admin" and client.overview().health["ready"] is True  # no keys yet: admin
+    assert "confidence" in client.rules_schema()["fields"]["dispatch"]
+    rules = client.rule_source("pingdu-rules").text
+    assert client.check_rules(rules).ok and client.test_rules(rules).ok
+    assert client.backtest_rules(rules, kind="dispatch", csv="category,hour\n噪音扰民,23\n").rows == 1
+    first = client.publish_rules("pingdu-rules", rules, alias="staging")  # production is left as it is
+    second = client.publish_rules("pingdu-rules", rules, alias="staging")
+    assert client.registry_versions("rule", "pingdu-rules", limit=1).next == second.version
+    assert client.roll_back_alias("rule", "pingdu-rules", "staging").version == first.version
+    assert client.move_alias("model", "event-classifier", "champion", 1).version == 1
+    assert "service:event engine" in {node.id for node in client.lineage().nodes}
+    assert client.knowledge_dispatch("噪音扰民", "南村镇").lead
+    with pytest.raises(NotFound, match=r"404 .* no EventCategory named '噪音扰'. Did you mean 噪声污染"):
+        client.knowledge_dispatch("噪音扰", "南村镇")
+    assert client.knowledge_lookup("南村镇") and client.knowledge_neighbourhood("南村镇").center == "area:nancun"
+
     frames = [png(90), png(90)]
     assert len(client.analyze_video("overpass", frames).frames) == 2
     assert client.video_events("overpass", frames, area="南村镇").camera == "overpass"

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -48,6 +49,16 @@ def _browser_or_skip() -> Any:
             pytest.fail(f"CITYMIND_REQUIRE_BROWSER=1 but {reason}")
         pytest.skip(reason)
     return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def gateway(gateway: str) -> str:
+    """The Serve proxy in front of the ingress replicas: test_zz_fault_replica.py, before this file, restarted the
+    first replica on another port."""
+    from serving.launcher import PROXY_OFFSET
+
+    address = urlsplit(gateway)
+    return f"{address.scheme}://{address.hostname}:{(address.port or 80) + PROXY_OFFSET}"
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +221,7 @@ def test_a_consumer_sees_no_edit_control_and_the_api_refuses_it_anyway(
     page.wait_for_selector("#versions table")
     assert page.query_selector("#versions button") is None  # no alias moves, no rollback
     headers = {"X-API-Key": keys["consumer"]}
-    text = httpx.get(f"{gateway}/v1/rules/pingdu-rules", headers=headers, timeout=30).json()["text"]
+    text = httpx.get(f"{gateway}/v1/rules/pingdu-rules/source", headers=headers, timeout=30).json()["text"]
     refused = [
         httpx.post(f"{gateway}/v1/rules/pingdu-rules/versions", json={"text": text}, headers=headers, timeout=30),
         httpx.post(
@@ -290,7 +301,7 @@ def test_the_events_view_pages_through_ten_thousand_overdue_events(author: Sessi
 
 
 def _served(gateway: str, keys: dict[str, str]) -> int:
-    answer = httpx.get(f"{gateway}/v1/rules/pingdu-rules", headers={"X-API-Key": keys["admin"]}, timeout=30)
+    answer = httpx.get(f"{gateway}/v1/rules/pingdu-rules/source", headers={"X-API-Key": keys["admin"]}, timeout=30)
     return int(answer.json()["served"])
 
 
