@@ -732,6 +732,7 @@ async function renderKnowledge(view) {
   nodeForm.addEventListener("submit", (e) => { e.preventDefault(); drawNeighbourhood(node.value.trim()); });
   const drawing = h("section", { id: "neighbourhood", "aria-live": "polite" });
   view.append(h("h3", { text: t("knowledge.dispatch") }), form, out, h("h3", { text: t("knowledge.neighbourhood") }), nodeForm, drawing);
+  form.requestSubmit();  // the example filled in is answered at once: the view opens with a duty and its neighbourhood
   async function drawNeighbourhood(id) {
     try { drawing.replaceChildren(radial(await api("GET", "/v1/knowledge/nodes/" + encodeURIComponent(id)))); } catch (error) { drawing.replaceChildren(failure(error)); }
   }

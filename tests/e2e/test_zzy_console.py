@@ -26,7 +26,7 @@ VIEWS = {  # view → what it shows once its data is in
     "libraries": "svg#lineage g.node",
     "rules": "#problem-list li",
     "triage": "#triage-form",
-    "knowledge": "#dispatch-form",
+    "knowledge": "#neighbourhood svg#graph g.node.center",
     "events": "#overdue",
 }
 NEW_RULE = """      - id: console-night-noise
@@ -172,6 +172,7 @@ def test_the_rule_flow_end_to_end(author: Session, gateway: str, keys: dict[str,
     page.wait_for_selector("#problem-list li.error", timeout=15_000)
     problems = page.inner_text("#problem-list")
     assert f"{line}:{column}" in problems and "confidance" in problems, problems
+    page.click("#problem-list li.error button")  # the editor goes to the problem
     page.screenshot(path=str(shots / "rules-problem.png"), full_page=False)
 
     # fixed, with a new rule: clean, its tests pass, the diff shows the new lines
@@ -209,6 +210,21 @@ def test_the_rule_flow_end_to_end(author: Session, gateway: str, keys: dict[str,
     assert author.outside == [] and author.errors == []
 
 
+def test_the_editor_shows_every_problem_of_the_issue_file_at_once(author: Session) -> None:
+    """The new rule author's file (two misspelt fields, a bad priority, and/or unparenthesised): all four in one
+    check, each at its line:col, with "did you mean" — what ``citymind rules validate`` prints for it."""
+    from tests.unit.test_rule_checks import ISSUE
+
+    page = author.open("rules")
+    page.wait_for_selector("#no-problems", timeout=30_000)
+    page.fill("#rule-text", ISSUE)
+    page.wait_for_selector("#problem-list li.error:nth-child(4)", timeout=15_000)  # CSP: no wait_for_function
+    items = page.eval_on_selector_all("#problem-list li", "items => items.map(li => li.innerText)")
+    assert [item.split()[0] for item in items] == ["7:49", "10:24", "11:26", "13:16"], items
+    assert "did you mean 'text'?" in items[1] and "did you mean 'confidence'?" in items[3], items
+    assert page.query_selector_all("#problem-list li.warning") and not page.query_selector("#no-problems")
+
+
 def test_a_consumer_sees_no_edit_control_and_the_api_refuses_it_anyway(
     consumer: Session, gateway: str, keys: dict[str, str]
 ) -> None:
@@ -241,10 +257,9 @@ def test_the_lineage_graph_shows_the_default_assets(author: Session) -> None:
     page = author.open("libraries")
     page.wait_for_selector("svg#lineage g.node")
     ids = page.eval_on_selector_all("svg#lineage g.node", "nodes => nodes.map(n => n.dataset.id)")
-    for expected in ("model:event-classifier/1", "knowledge:pingdu-knowledge/1", "service:event engine",
-                     "algorithm:char-ngram-linear/1"):  # fmt: skip
-        assert expected in ids, ids
-    assert any(i.startswith("rule:pingdu-rules/") for i in ids) and any(i.startswith("dataset:") for i in ids), ids
+    assert "service:event engine" in ids and "algorithm:char-ngram-linear/1" in ids, ids
+    for prefix in ("model:event-classifier/", "knowledge:pingdu-knowledge/", "rule:pingdu-rules/", "dataset:"):
+        assert any(i.startswith(prefix) for i in ids), (prefix, ids)  # earlier tests register later versions
     edges = page.eval_on_selector_all("svg#lineage path.edge", "edges => edges.length")
     assert edges >= 5
 
@@ -275,7 +290,9 @@ def test_every_input_has_a_label_and_the_views_are_reached_by_keyboard(author: S
     assert "      - id: typed\n        when: " in page.input_value("#rule-text")
 
 
-def test_the_events_view_pages_through_ten_thousand_overdue_events(author: Session, gateway_home: Path) -> None:
+def test_the_events_view_pages_through_ten_thousand_overdue_events(
+    author: Session, gateway_home: Path, shots: Path
+) -> None:
     from playwright.sync_api import expect
 
     from events.records import EventRecords, new_event_id
@@ -294,6 +311,7 @@ def test_the_events_view_pages_through_ten_thousand_overdue_events(author: Sessi
     page.wait_for_selector("#overdue table tbody tr", timeout=30_000)
     first = page.eval_on_selector_all("#overdue tbody tr", "rows => rows.map(r => r.cells[0].textContent)")
     assert len(first) == 20
+    page.screenshot(path=str(shots / "events.png"), full_page=False)  # the README's: with events in it
     page.click("#overdue .pager button")
     expect(page.locator("#overdue tbody tr td").first).not_to_have_text(first[0])
     second = page.eval_on_selector_all("#overdue tbody tr", "rows => rows.map(r => r.cells[0].textContent)")
