@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import training.text.auto as auto
+from models.base import CityModel
 from models.text.event_classifier import EventClassifier
 from models.text.short_text import ShortTextClassifier
 from registry import ValidationError
@@ -24,7 +25,10 @@ def data() -> LabelledTexts:
 
 
 def test_every_family_is_scored_on_the_same_folds_and_the_best_is_chosen(data: LabelledTexts) -> None:
-    families = {"char-ngram-linear": EventClassifier, "nbsvm-short-text": ShortTextClassifier}
+    families: dict[str, type[CityModel]] = {
+        "char-ngram-linear": EventClassifier,
+        "nbsvm-short-text": ShortTextClassifier,
+    }
     choice = choose_family(data, families, folds=3)
     assert {s.algorithm for s in choice.scores} == set(families)
     assert choice.scores[0].macro_f1 >= choice.scores[-1].macro_f1
