@@ -51,9 +51,13 @@ def event_classifier(
     columns: Annotated[str | None, typer.Option(help="comma-separated names for a headerless file")] = None,
     label_names: Annotated[Path | None, typer.Option(help="file of label names, one per line, by label id")] = None,
     name: Annotated[str, typer.Option(help="registered model name")] = "event-classifier",
-    algorithm: Annotated[str, typer.Option(help="char-ngram-linear (reports) or nbsvm-short-text (titles)")] = (
-        "char-ngram-linear"
-    ),
+    algorithm: Annotated[
+        str,
+        typer.Option(
+            help="auto (every family on the same folds, the best kept), char-ngram-linear (reports) or "
+            "nbsvm-short-text (titles)"
+        ),
+    ] = "auto",
     folds: Annotated[int, typer.Option(min=2, max=20)] = 5,
     params: Annotated[str | None, typer.Option(help='JSON overrides, e.g. {"C": 10}')] = None,
     promote: Annotated[bool, typer.Option(help="make it champion even if it does not win")] = False,
@@ -102,6 +106,8 @@ def event_classifier(
         "per_class_f1": result.evaluation.per_class_f1,
         "onnx_parity_max_abs_diff": result.parity.max_abs_diff,
         "run_id": result.run_id,
+        "algorithm": result.version.tags.get("citymind.algorithm", algorithm),
+        **({"families": [score.row() for score in result.choice.scores]} if result.choice else {}),
         "promoted": result.promoted,
         "comparison": result.comparison,
         **({"holdout": {**result.holdout.metrics(), "note": result.holdout.note}} if result.holdout else {}),
@@ -119,6 +125,9 @@ def event_classifier(
         f"{name} v{summary['version']}  macro-F1 {summary['macro_f1']:.4f}  accuracy "
         f"{summary['accuracy']:.4f}  ({folds}-fold, {summary['rows']} rows, {summary['classes']} classes)"
     )
+    if result.choice is not None:
+        compared = ", ".join(f"{s.algorithm} {s.macro_f1:.4f}" for s in result.choice.scores)
+        typer.echo(f"auto chose {result.choice.algorithm} ({compared})")
     for label, score in result.evaluation.per_class_f1.items():
         typer.echo(f"  F1 {score:.3f}  {label}")
     typer.echo(f"ONNX parity: max |Δprob| = {result.parity.max_abs_diff:.2e} on {result.parity.rows} rows")

@@ -107,8 +107,9 @@ def test_the_forecaster_run_holds_its_plot_and_error_by_hours_ahead(trained: Tra
 
 def test_assets_nobody_trained_keep_a_register_run(trained: Trained) -> None:
     client = trained.client
-    card = client.get_model_version_by_alias("char-ngram-linear", "production")
-    assert client.get_run(card.run_id).info.run_name == "register-algorithm-char-ngram-linear"
+    algorithm = trained.classifier["algorithm"]  # the family auto chose
+    card = client.get_model_version_by_alias(algorithm, "production")
+    assert client.get_run(card.run_id).info.run_name == f"register-algorithm-{algorithm}"
 
 
 def test_citymind_ui_serves_the_store_over_http(trained: Trained) -> None:

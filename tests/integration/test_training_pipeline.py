@@ -3,6 +3,7 @@ per-class metrics keep their Chinese labels, and the registered version says wha
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -40,7 +41,9 @@ def registry(tmp_path: Path) -> MlflowRegistry:
 
 def test_every_step_reports_progress_and_the_champion_is_rechecked(registry: MlflowRegistry, tmp_path: Path) -> None:
     first = Recorder()
-    train_event_classifier(sample(tmp_path, 1), registry=registry, folds=3, progress=first)
+    train_event_classifier(
+        sample(tmp_path, 1), registry=registry, folds=3, progress=first, algorithm="char-ngram-linear"
+    )
     assert list(first.reports) == [
         "cross-validation",
         "fit on all rows",
@@ -53,7 +56,9 @@ def test_every_step_reports_progress_and_the_champion_is_rechecked(registry: Mlf
     assert all(reports[-1][0] == reports[-1][1] for reports in first.reports.values())
 
     second = Recorder()
-    result = train_event_classifier(sample(tmp_path, 2), registry=registry, folds=3, progress=second)
+    result = train_event_classifier(
+        sample(tmp_path, 2), registry=registry, folds=3, progress=second, algorithm="char-ngram-linear"
+    )
     assert second.reports["champion re-check"][0] == (0, 3) and second.reports["champion re-check"][-1] == (3, 3)
     assert result.comparison["how"] == "champion's parameters cross-validated on these folds"
 
@@ -69,9 +74,44 @@ def test_per_class_metrics_keep_the_chinese_labels(registry: MlflowRegistry, tmp
 def test_the_registered_version_says_its_onnx_takes_cleaned_text(registry: MlflowRegistry, tmp_path: Path) -> None:
     from models.onnx_session import make_session
 
-    version = train_event_classifier(sample(tmp_path, 1), registry=registry, folds=3).version
+    data = sample(tmp_path, 1)
+    version = train_event_classifier(data, registry=registry, folds=3, algorithm="char-ngram-linear").version
     assert version.tags[ONNX_INPUT_TAG] == "clean_text:max_chars=2000 (preprocessed, not raw text)"
     assert "Input 'text' is not raw text" in version.description
     assert "models.text.cleaning.clean_text" in version.description
     session = make_session(registry.load(version.uri))  # the .onnx file
     assert session.get_modelmeta().description == version.description.split(". ", 1)[1]
+
+
+def test_auto_compares_every_family_on_the_same_folds_and_logs_the_table_and_chart(
+    registry: MlflowRegistry, tmp_path: Path
+) -> None:
+    from training.algorithms import FAMILIES
+
+    steps = Recorder()
+    result = train_event_classifier(sample(tmp_path, 1), registry=registry, folds=3, progress=steps)
+    assert result.choice is not None
+    scores = {s.algorithm: s.macro_f1 for s in result.choice.scores}
+    assert set(scores) == set(FAMILIES)
+    assert [f"cross-validation ({name})" for name in FAMILIES] == list(steps.reports)[: len(FAMILIES)]
+    assert scores[result.choice.algorithm] == max(scores.values()) == result.evaluation.macro_f1
+    assert result.version.tags["citymind.algorithm"] == result.choice.algorithm
+    run = registry.client.get_run(result.run_id)
+    assert run.data.tags["citymind.auto.chosen"] == result.choice.algorithm
+    assert run.data.params["algorithm"] == "auto"
+    for name, score in scores.items():
+        assert run.data.metrics[f"auto/{name}/macro_f1"] == pytest.approx(score)
+    artifacts = {a.path for a in registry.client.list_artifacts(result.run_id)}
+    assert {"family_comparison.json", "family_comparison.png"} <= artifacts
+    table = json.loads(
+        Path(registry.client.download_artifacts(result.run_id, "family_comparison.json", str(tmp_path))).read_text()
+    )
+    rows = [dict(zip(table["columns"], row, strict=True)) for row in table["data"]]
+    assert {row["algorithm"]: row["chosen"] for row in rows} == {n: n == result.choice.algorithm for n in scores}
+
+
+def test_auto_refuses_params_without_a_family(registry: MlflowRegistry, tmp_path: Path) -> None:
+    from registry import ValidationError
+
+    with pytest.raises(ValidationError, match="needs one family: pass --algorithm"):
+        train_event_classifier(sample(tmp_path, 1), registry=registry, folds=3, params={"C": 1.0})

@@ -47,7 +47,9 @@ def test_tipdm_messages_macro_f1_and_champion_challenger(shared_data: Path, home
     assert first["onnx_parity_max_abs_diff"] <= 1e-4
     assert first["promoted"] and first["aliases"] == ["challenger", "champion"]
 
-    weaker = train(home, *args, "--params", '{"C": 0.05, "ngram_range": [3, 3]}')
+    assert first["algorithm"] == "char-ngram-linear"  # auto (the default) compared both families
+    assert {f["algorithm"] for f in first["families"]} == {"char-ngram-linear", "nbsvm-short-text"}
+    weaker = train(home, *args, "--algorithm", "char-ngram-linear", "--params", '{"C": 0.05, "ngram_range": [3, 3]}')
     assert weaker["macro_f1"] < first["macro_f1"]
     assert not weaker["promoted"] and weaker["comparison"]["champion"] == 1
     assert weaker["comparison"]["how"] == "same data and folds (stored)"
@@ -82,9 +84,8 @@ def test_thucnews_titles_macro_f1(shared_data: Path, home: dict[str, str]) -> No
         str(shared_data / "news_titles" / "thucnews_classes.txt"),
         "--name",
         "news-topic",
-        "--algorithm",
-        "nbsvm-short-text",
     )
+    assert result["algorithm"] == "nbsvm-short-text"  # auto chose it over char-ngram-linear (0.85)
     print(f"\nTHUCNews titles 5-fold macro-F1 {result['macro_f1']:.4f} accuracy {result['accuracy']:.4f}")
     assert result["rows"] == 10_000 and result["classes"] == 10
     assert result["macro_f1"] >= 0.87

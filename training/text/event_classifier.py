@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 from models.base import CityModel
 from models.text._export import PREPROCESS_METADATA
 from models.text.profile import profile_tags
-from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
-from training.algorithms import ensure_algorithm, family
+from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry, ValidationError
+from training.algorithms import FAMILIES, ensure_algorithm, family
 from training.mlflow_run import log_dataset, log_json, log_steps, log_values, now_ms, training_run
 from training.progress import Progress, silent, timed
+from training.text.auto import AUTO, Choice, choose_family, comparison_table, plot_comparison
 from training.text.data import LabelledTexts
 from training.text.evaluation import Evaluation, cross_validate, plot_confusion
 from training.text.holdout import HoldoutScores, score_holdout
@@ -41,6 +42,7 @@ class TrainingResult:
     promoted: bool
     comparison: dict[str, Any] = field(default_factory=dict)
     holdout: HoldoutScores | None = None
+    choice: Choice | None = None  # with ``algorithm="auto"``: every family's scores, best first
 
 
 def train_event_classifier(
@@ -54,7 +56,7 @@ def train_event_classifier(
     promote: bool = False,
     progress: Progress | None = None,
     extra_tags: Mapping[str, str] | None = None,
-    algorithm: str = "char-ngram-linear",
+    algorithm: str = AUTO,
     holdout: LabelledTexts | None = None,
     provenance: Mapping[str, str] | None = None,
 ) -> TrainingResult:
@@ -67,13 +69,28 @@ def train_event_classifier(
 
     ``progress(step, done, total)`` hears every step: cross-validation (per fold), fit, ONNX export, parity,
     the holdout, registration, the champion re-check (per fold, when the champion must be re-measured) and
-    promotion."""
+    promotion.
+
+    ``algorithm="auto"`` (the default) cross-validates every family of ``training.algorithms.FAMILIES`` with its
+    defaults on the same folds and keeps the best (``TrainingResult.choice``); ``params`` then needs a family."""
     step, started = progress or silent, now_ms()
+    choice = None
+    if algorithm == AUTO:
+        if params:
+            raise ValidationError(
+                f"--params {dict(params)} needs one family: pass --algorithm with one of {sorted(FAMILIES)}, "
+                "or leave --params out to let auto compare the families with their defaults."
+            )
+        choice = choose_family(data, FAMILIES, folds=folds, seed=seed, progress=step)
+        algorithm = choice.algorithm
     cls = family(algorithm)
     model_params = {**cls().get_params(), **(params or {})}
-    evaluation = timed(
-        step, "cross-validation", folds, lambda tick: _cross_validate(cls, model_params, data, folds, seed, tick)
-    )
+    if choice is not None:
+        evaluation = choice.evaluation
+    else:
+        evaluation = timed(
+            step, "cross-validation", folds, lambda tick: _cross_validate(cls, model_params, data, folds, seed, tick)
+        )
     trained = _fit_export_check(cls, model_params, data, evaluation, step, holdout, started)
     scores = None
     if holdout is not None:
@@ -83,7 +100,7 @@ def train_event_classifier(
         step,
         "register",
         1,
-        lambda tick: _register(registry, name, algorithm, data, trained, tags, provenance or {}, scores),
+        lambda tick: _register(registry, name, algorithm, data, trained, tags, provenance or {}, scores, choice),
     )
     if scores is not None and (scores.champion is None or scores.champion_macro_f1 is not None):
         comparison = _holdout_comparison(scores)
@@ -95,7 +112,14 @@ def train_event_classifier(
             step, "promote to champion", 1, lambda tick: registry.set_alias(name, "champion", version.version)
         )
     return TrainingResult(
-        registry.version(name, version.version), evaluation, trained.parity, run_id, promoted, comparison, scores
+        registry.version(name, version.version),
+        evaluation,
+        trained.parity,
+        run_id,
+        promoted,
+        comparison,
+        scores,
+        choice,
     )
 
 
@@ -174,6 +198,7 @@ def _register(
     extra_tags: Mapping[str, str] | None,
     provenance: Mapping[str, str],
     scores: HoldoutScores | None,
+    choice: Choice | None = None,
 ) -> tuple[AssetVersion, str]:
     """One MLflow run with params, metrics, plots and the model; the version made from it (lineage, alias
     challenger)."""
@@ -182,6 +207,8 @@ def _register(
     with training_run(registry, name, EXPERIMENT, trained.started) as run:
         run_id = run.info.run_id
         _log_run(registry, run_id, data, trained.params, evaluation, trained.parity, name)
+        if choice is not None:
+            _log_choice(registry, run_id, choice)
         if provenance or scores is not None:
             log_values(registry.client, run_id, provenance, scores.metrics() if scores else {})
             for key, value in _provenance_tags(provenance, None).items():
@@ -299,3 +326,15 @@ def _log_run(
     log_json(client, run_id, "evaluation.json", report)
     with tempfile.TemporaryDirectory() as tmp:
         client.log_artifact(run_id, str(plot_confusion(evaluation, Path(tmp) / "confusion_matrix.png", name)))
+
+
+def _log_choice(registry: MlflowRegistry, run_id: str, choice: Choice) -> None:
+    """auto's comparison on the run: a metric per family, the table and its chart, the chosen family as a tag."""
+    client = registry.client
+    metrics = {f"auto/{score.algorithm}/macro_f1": score.macro_f1 for score in choice.scores}
+    log_values(client, run_id, {"algorithm": AUTO}, metrics)
+    client.set_tag(run_id, "citymind.auto.chosen", choice.algorithm)
+    client.log_table(run_id, comparison_table(choice.scores, choice.algorithm), "family_comparison.json")
+    with tempfile.TemporaryDirectory() as tmp:
+        chart = plot_comparison(choice.scores, choice.algorithm, Path(tmp) / "family_comparison.png")
+        client.log_artifact(run_id, str(chart))
