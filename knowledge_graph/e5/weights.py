@@ -73,7 +73,7 @@ class E5Weights:
     def q4(self, name: str, cols: int) -> tuple[np.ndarray, np.ndarray]:
         """A 4-bit matrix of ``cols`` columns as int8 values in [-8, 7] (rows × cols) and fp32 scales
         (rows × cols/32): weight = value × scale of its block."""
-        dtype, count, offset = self._tensor(name, _Q4)
+        _, count, offset = self._tensor(name, _Q4)
         blocks = np.frombuffer(self._buffer, _BLOCK, count // QK, offset).reshape(count // cols, cols // QK)
         low = (blocks["qs"] & 0x0F).astype(np.int8) - 8
         high = (blocks["qs"] >> 4).astype(np.int8) - 8
