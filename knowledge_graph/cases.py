@@ -68,8 +68,9 @@ def char_ngrams(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
 
 @dataclass
 class View:
-    """One view's rows: the case each row belongs to, its TF-IDF rows and its faiss index (None: lexical)."""
+    """One view's rows: the case each row belongs to (each case once), its TF-IDF rows (column-major: a query
+    reads its terms' columns) and its faiss index (None: lexical)."""
 
     rows: np.ndarray
-    matrix: sp.csr_matrix
+    matrix: sp.csc_matrix
     dense: faiss.Index | None = field(default=None)
