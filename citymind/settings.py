@@ -17,6 +17,7 @@
 | events_url         | CITYMIND_EVENTS_URL        | sqlite:///<home>/events.db, or postgresql://…; "off": none |
 | retention_days     | CITYMIND_RETENTION_DAYS    | 365 (older event records are purged)                      |
 | reporter_key_file  | CITYMIND_REPORTER_KEY_FILE | <home>/reporter.key (the key reporter ids are hashed with) |
+| cache              | CITYMIND_CACHE             | ~/.cache/citymind (models built from shipped weights: e5's graph) |
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class Settings(BaseSettings):
     events_url: str = Field(default="", description="Event records: SQLAlchemy URL; empty = <home>/events.db.")
     retention_days: int = Field(default=365, ge=1, le=36_500, description="Event records older than this are purged.")
     reporter_key_file: str = Field(default="", description="Key for reporter-id hashes; empty = <home>/reporter.key.")
+    cache: Path = Field(
+        default=Path("~/.cache/citymind"), description="Models built from shipped weights (rebuilt when missing)."
+    )
     state_file: str = Field(
         default="", description="The event state across restarts; empty = <home>/event_state.json, off = memory."
     )

