@@ -229,7 +229,10 @@ def hog_2x(frame: Any, hog: Any) -> int:
 
     image = cv2.resize(frame, None, fx=2, fy=2)
     boxes, weights = hog.detectMultiScale(image, winStride=(8, 8), scale=1.05)
-    found = [Detection(tuple(float(v) for v in b), "person", float(w)) for b, w in zip(boxes, weights, strict=True)]
+    found = [
+        Detection((float(x), float(y), float(x + w), float(y + h)), "person", float(score))
+        for (x, y, w, h), score in zip(boxes, list(weights), strict=True)
+    ]
     return len(non_max_suppression([d for d in found if d.score >= 0.3], 0.4))
 
 
