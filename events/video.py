@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from registry.follow import AliasFollower
 
 if TYPE_CHECKING:  # OpenCV and onnxruntime load only when an analyzer is made
     from models.video.analytics import CameraAnalytics
+    from models.video.camera import CameraConfig
     from models.video.detections import Detection, FrameDetector
     from models.video.onnx_detector import OnnxDetector
 
@@ -100,7 +101,6 @@ class VideoAnalyzer:
         import cv2
 
         from models.video import load_cameras
-        from models.video.people import PeopleDetector
 
         cv2.setNumThreads(1)  # concurrency comes from requests and batches; OpenCV's own threads only contend
 
@@ -108,7 +108,7 @@ class VideoAnalyzer:
         self.alias, self.refresh_interval = alias, refresh_interval
         self.cameras = load_cameras(self.config.cameras_file)
         self.sessions: OrderedDict[str, CameraSession] = OrderedDict()
-        self.people = PeopleDetector()
+        self.people: dict[tuple[Any, float], FrameDetector] = {}  # one per people setting: cameras share it
         self.decoder = ImageDecoder(max_pixels=self.config.max_pixels)
         self.detectors: dict[str, AliasFollower[OnnxDetector]] = {}
         self._batched = batch(self._detect_batch) if batch is not None else self._detect_one
@@ -187,8 +187,17 @@ class VideoAnalyzer:
         if session.analytics.motion is not None:  # a ``motion`` camera: its analytics own its detector
             return session.analytics.motion
         if kind == "people":
-            return self.people
+            return self._people_detector(session.analytics.config)
         return self._onnx_detector(kind.removeprefix("onnx:"))
+
+    def _people_detector(self, config: CameraConfig) -> FrameDetector:
+        """HOG on the camera's pyramid; cameras with the same settings share one (their frames batch together)."""
+        from models.video.people import PeopleDetector
+
+        key = (config.people, config.min_score)
+        if key not in self.people:
+            self.people[key] = PeopleDetector(config.people, min_score=config.min_score)
+        return self.people[key]
 
     def _onnx_detector(self, name: str) -> OnnxDetector:
         """A registered detector by the gateway's alias (``champion``), followed: when the alias moves, the new

@@ -46,7 +46,7 @@ class CameraAnalytics:
 
     def __init__(self, config: CameraConfig, tracker: ObjectTracker | None = None) -> None:
         self.config = config
-        self.tracker = tracker or ObjectTracker()
+        self.tracker = tracker or ObjectTracker(max_misses=max(5, config.smoothing.hold))
         self.motion = MotionDetector(config.motion, config.masks) if config.detector == "motion" else None
         self.crossings: Counter[tuple[str, str, str]] = Counter()
         self.last_t: float | None = None
@@ -63,10 +63,11 @@ class CameraAnalytics:
         kept = [d for d in detections if self._wanted(d)]
         tracked = self.tracker.update(kept, t)
         self.last_t, self.frames_seen = t, self.frames_seen + 1
-        counts: dict[str, Counter[str]] = {WHOLE_FRAME: Counter(track.label for track, _ in tracked)}
+        present = self._present(tracked)
+        counts: dict[str, Counter[str]] = {WHOLE_FRAME: Counter(track.label for track in present)}
         events: list[dict[str, Any]] = []
         for zone in self.config.zones:
-            counts[zone.name] = self._occupancy(zone, tracked, t, events)
+            counts[zone.name] = self._occupancy(zone, present, t, events)
         for line in self.config.lines:
             events.extend(self._crossings(line, tracked, t))
         listed = [{**det.to_dict(), "track_id": track.id} for track, det in tracked]
@@ -80,11 +81,21 @@ class CameraAnalytics:
         centre = det.centre
         return not any(Zone("mask", polygon).contains(centre) for polygon in self.config.masks)
 
-    def _occupancy(
-        self, zone: Zone, tracked: list[tuple[Track, Detection]], t: float, events: list[dict[str, Any]]
-    ) -> Counter[str]:
+    def _present(self, tracked: list[tuple[Track, Detection]]) -> list[Track]:
+        """The objects counted in this frame: the tracks detected in it, or with ``smoothing`` the tracks seen
+        in at least ``min_hits`` frames and detected within the last ``hold`` frames."""
+        smoothing = self.config.smoothing
+        if smoothing.min_hits == 1 and smoothing.hold == 0:
+            return [track for track, _ in tracked]
+        return [
+            track
+            for track in self.tracker.tracks.values()
+            if track.hits >= smoothing.min_hits and track.misses <= smoothing.hold
+        ]
+
+    def _occupancy(self, zone: Zone, present: list[Track], t: float, events: list[dict[str, Any]]) -> Counter[str]:
         inside: dict[str, list[Track]] = {}
-        for track, _ in tracked:
+        for track in present:
             if zone.contains(track.centre):
                 track.entered.setdefault(zone.name, t)
                 inside.setdefault(track.label, []).append(track)

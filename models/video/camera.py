@@ -54,6 +54,66 @@ class MotionSettings:
 
 
 @dataclass(frozen=True)
+class PeopleSettings:
+    """Where a ``people`` camera looks for people. ``person_height`` is in frame pixels, head to feet, as
+    ``(row, smallest, tallest)`` entries sorted by row: one entry (any row) for a camera without perspective;
+    several for a camera looking down a street, the range at the row of a person's feet interpolated between
+    them. The HOG pyramid covers exactly these heights (``PeopleDetector``): people smaller than the detector's
+    64×128 window are found on a full-size frame; heights the camera cannot show are not searched.
+
+    ============================  ==========================================================
+    YAML (``people:``)            meaning
+    ============================  ==========================================================
+    ``person_height: [40, 300]``  anywhere in the frame, people 40–300 px tall
+    ``person_height: {120: [20, 40], 270: [60, 120]}``  by row: 20–40 px at row 120 ...
+    ``pyramid_step: 1.1``         scale between pyramid levels (smaller: slower, finer)
+    ============================  ==========================================================
+    """
+
+    person_height: tuple[tuple[float, float, float], ...] = ((0.0, 48.0, 1080.0),)
+    pyramid_step: float = 1.1
+    overlap: float = 0.4
+
+    def __post_init__(self) -> None:
+        if not self.person_height:
+            raise ValidationError("people.person_height: give [smallest, tallest] or {row: [smallest, tallest]}")
+        for row, low, high in self.person_height:
+            if not 8 <= low <= high:
+                raise ValidationError(
+                    f"people.person_height at row {row:g}: expected 8 <= smallest <= tallest pixels, "
+                    f"got [{low:g}, {high:g}] (e.g. [40, 300])"
+                )
+        if not 1.01 <= self.pyramid_step <= 2:
+            raise ValidationError(f"people.pyramid_step must be in [1.01, 2]. Got {self.pyramid_step} instead.")
+
+    @classmethod
+    def from_dict(cls, camera: str, spec: dict[str, Any]) -> PeopleSettings:
+        known = {"person_height", "pyramid_step", "overlap"}
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            raise ValidationError(f"camera {camera}: unknown keys people.{unknown}; known: {sorted(known)}")
+        values = {k: float(v) for k, v in spec.items() if k != "person_height"}
+        if "person_height" in spec:
+            values["person_height"] = _person_height(camera, spec["person_height"])  # type: ignore[assignment]
+        return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class CountSmoothing:
+    """Counts read from the tracker, not from one frame's detections: a track counts once it was detected in
+    ``min_hits`` frames (a one-frame false detection never counts), and for ``hold`` frames after its last
+    detection (a person the detector misses for a frame or two is still there). ``min_hits=1, hold=0``: the
+    frame's own detections."""
+
+    min_hits: int = 1
+    hold: int = 0
+
+    def __post_init__(self) -> None:
+        if self.min_hits < 1 or self.hold < 0:
+            raise ValidationError(f"smoothing: expected min_hits >= 1 and hold >= 0, got {self}")
+
+
+@dataclass(frozen=True)
 class CameraConfig:
     """One fixed camera. ``detector`` is ``motion`` (MOG2), ``people`` (HOG) or ``onnx:NAME`` (a registered
     detector). ``masks`` are polygons ignored by every detector (timestamp overlays, trees)."""
@@ -66,6 +126,8 @@ class CameraConfig:
     motion: MotionSettings = field(default_factory=MotionSettings)
     min_score: float = 0.5
     labels: tuple[str, ...] = ()
+    people: PeopleSettings = field(default_factory=PeopleSettings)
+    smoothing: CountSmoothing = field(default_factory=CountSmoothing)
 
     def __post_init__(self) -> None:
         check_camera_id(self.camera)
@@ -77,7 +139,7 @@ class CameraConfig:
 
     @classmethod
     def from_dict(cls, camera: str, spec: dict[str, Any]) -> CameraConfig:
-        known = {"detector", "zones", "lines", "masks", "motion", "min_score", "labels"}
+        known = {"detector", "zones", "lines", "masks", "motion", "min_score", "labels", "people", "smoothing"}
         unknown = sorted(set(spec) - known)
         if unknown:
             raise ValidationError(f"camera {camera}: unknown keys {unknown}; known: {sorted(known)}")
@@ -90,6 +152,8 @@ class CameraConfig:
             motion=MotionSettings(**(spec.get("motion") or {})),
             min_score=float(spec.get("min_score", 0.5)),
             labels=tuple(spec.get("labels") or ()),
+            people=PeopleSettings.from_dict(camera, spec.get("people") or {}),
+            smoothing=CountSmoothing(**(spec.get("smoothing") or {})),
         )
 
 
@@ -121,6 +185,20 @@ def _points(value: Any, where: str) -> tuple[Point, ...]:
     if len(points) < 3:
         raise ValidationError(f"{where}: a polygon needs at least 3 points, got {len(points)}")
     return points
+
+
+def _person_height(camera: str, value: Any) -> tuple[tuple[float, float, float], ...]:
+    """``[smallest, tallest]`` or ``{row: [smallest, tallest], ...}`` → sorted ``(row, smallest, tallest)``."""
+    try:
+        if isinstance(value, dict):
+            return tuple(sorted((float(row), float(lo), float(hi)) for row, (lo, hi) in value.items()))
+        low, high = value
+        return ((0.0, float(low), float(high)),)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"camera {camera}: people.person_height expects [smallest, tallest] or {{row: [smallest, tallest]}} "
+            f"in pixels, got {value!r}"
+        ) from None
 
 
 def _line(camera: str, name: str, value: Any) -> CountingLine:

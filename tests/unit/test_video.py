@@ -312,3 +312,41 @@ def test_a_grey_detector_gets_its_frames_decoded_in_one_channel(trained_detector
     on_colour = OnnxDetector.detect(served, [decoder.pixels(j) for j in jpegs])
     assert [len(d) for d in found[0] + found[1]] == [len(d) for d in on_colour]
     assert sum(map(len, on_colour)) > 20  # frames with objects, not empty answers compared
+
+
+def test_people_settings_read_person_height_as_a_range_or_by_row() -> None:
+    from models.video.camera import PeopleSettings
+    from models.video.people import PeopleDetector
+
+    flat = CameraConfig.from_dict("cam-p", {"detector": "people", "people": {"person_height": [40, 300]}})
+    assert flat.people.person_height == ((0.0, 40.0, 300.0),)
+    assert [(b.top, b.bottom) for b in PeopleDetector(flat.people).bands(272)] == [(0, 272)]
+    rows = PeopleSettings.from_dict("cam-p", {"person_height": {270: [60, 120], 120: [20, 40]}})
+    bands = PeopleDetector(rows).bands(480)
+    assert [(b.top, b.bottom, b.smallest, b.tallest) for b in bands] == [(0, 270, 20, 120), (270, 480, 60, 120)]
+    with pytest.raises(ValidationError, match=r"person_height at row 0: expected 8 <= smallest <= tallest"):
+        PeopleSettings.from_dict("cam-p", {"person_height": [300, 40]})
+    with pytest.raises(ValidationError, match=r"people\.person_height expects"):
+        PeopleSettings.from_dict("cam-p", {"person_height": "tall"})
+    with pytest.raises(ValidationError, match=r"unknown keys people.\['height'\]"):
+        PeopleSettings.from_dict("cam-p", {"height": 3})
+
+
+def test_smoothed_counts_skip_one_frame_detections_and_hold_a_missed_person() -> None:
+    config = CameraConfig.from_dict("cam-s", {"smoothing": {"min_hits": 2, "hold": 2}})
+    camera = CameraAnalytics(config)
+    person = Detection((10.0, 10, 30, 60), "person")
+    ghost = Detection((100.0, 10, 120, 60), "person")
+    seen = [[person, ghost], [person], [], [], [], [person]]
+    counts = [camera.observe(dets, float(i)).counts["frame"].get("person", 0) for i, dets in enumerate(seen)]
+    # frame 0: nobody confirmed yet; 1: the person (2 hits), never the one-frame ghost; 2-3: held; 4: gone
+    assert counts == [0, 1, 1, 1, 0, 1]
+    raw = CameraAnalytics(CameraConfig("cam-r"))
+    assert [raw.observe(dets, float(i)).counts["frame"].get("person", 0) for i, dets in enumerate(seen)] == [
+        2,
+        1,
+        0,
+        0,
+        0,
+        1,
+    ]
