@@ -20,7 +20,9 @@ class BoostedForecaster(HourlyForecaster):
     """Direct multi-horizon LightGBM: one booster per hour ahead on the log (or square root) of the indicator
     relative to its last day's level; features are the ridge family's lags, the week's daily profile, the
     level's summary, the hour of the day and the day of the week as numbers, and weather at the origin.
-    Intervals are split-conformal on held-out origins, per horizon. The space is the one the ridge family's
+    Intervals are split-conformal on the last quarter of the origins, per horizon (a quarter rather than the
+    ridge's 15%: on a growing series such as bike share a longer calibration stretch keeps the coverage at the
+    nominal level). The space is the one the ridge family's
     held-out error chooses (a cheap fit); ``transform`` fixes it.
 
     >>> import numpy as np, pandas as pd
@@ -44,16 +46,17 @@ class BoostedForecaster(HourlyForecaster):
     def __init__(
         self,
         horizon: int = 24,
-        n_estimators: int = 300,
-        learning_rate: float = 0.05,
+        n_estimators: int = 150,
+        learning_rate: float = 0.1,
         num_leaves: int = 31,
         min_child_samples: int = 50,
-        subsample: float = 0.7,
-        colsample_bytree: float = 0.7,
+        subsample: float = 0.5,
+        colsample_bytree: float = 0.5,
         reg_lambda: float = 1.0,
         objective: str = "l2",
+        row_stride: int = 2,
         interval: float = 0.8,
-        calibration: float = 0.15,
+        calibration: float = 0.25,
         transform: str = "auto",
         exog: tuple[str, ...] = (),
         n_jobs: int = 1,
@@ -68,6 +71,7 @@ class BoostedForecaster(HourlyForecaster):
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
         self.objective = objective
+        self.row_stride = row_stride
         self.interval = interval
         self.calibration = calibration
         self.transform = transform
@@ -96,7 +100,7 @@ class BoostedForecaster(HourlyForecaster):
             return self.transform
         if np.nanmin(values) < 0:
             return "none"
-        ridge = HourlyForecaster(horizon=self.horizon, calibration=self.calibration, exog=self.exog).fit(X, y)
+        ridge = HourlyForecaster(horizon=self.horizon, exog=self.exog).fit(X, y)
         return ridge.spec_.transform
 
     def _rows(self, values: np.ndarray, index: Any, exog: np.ndarray | None) -> dict[str, np.ndarray]:
@@ -111,7 +115,9 @@ class BoostedForecaster(HourlyForecaster):
         return {"trees": trees[usable], "targets": targets, "level": level[usable]}
 
     def _fit_parts(self, rows: dict[str, np.ndarray]) -> dict[str, Any]:
-        return {"boosters_": [self._boost(rows["trees"], rows["targets"][:, h]) for h in range(self.horizon)]}
+        every = slice(None, None, max(self.row_stride, 1))  # neighbouring origins share most of their lags
+        trees, targets = rows["trees"][every], rows["targets"][every]
+        return {"boosters_": [self._boost(trees, targets[:, h]) for h in range(self.horizon)]}
 
     def _choose(self, held_out: dict[str, Any], later: dict[str, np.ndarray]) -> None:
         """Hook for families that pick something on the held-out origins (the blend's weight)."""
@@ -134,6 +140,7 @@ class BoostedForecaster(HourlyForecaster):
             "num_threads": self.n_jobs,
             "seed": self.seed,
             "deterministic": True,
+            "max_bin": 63,
             "verbosity": -1,
         }
         data = lightgbm.Dataset(features, target, params={"verbosity": -1})
@@ -165,7 +172,7 @@ class BoostedForecaster(HourlyForecaster):
         names = ["recent", "week_ago", "profile", "summary", "calendar"] + (["exog"] if self.spec_.exog else [])
         features = g.op("Concat", *[parts[n] for n in names], axis=1)
         out = f"trees{len(g.nodes)}"
-        g.nodes.append(tree_ensemble_node(self.boosters_, features, out))
+        g.nodes.append(tree_ensemble_node(self.__dict__["boosters_"], features, out))
         return g.op("Cast", out, to=11)  # the ensemble answers in float32; the rest of the graph is double
 
 
@@ -176,17 +183,18 @@ class BlendedForecaster(BoostedForecaster):
     def __init__(
         self,
         horizon: int = 24,
-        n_estimators: int = 300,
-        learning_rate: float = 0.05,
+        n_estimators: int = 150,
+        learning_rate: float = 0.1,
         num_leaves: int = 31,
         min_child_samples: int = 50,
-        subsample: float = 0.7,
-        colsample_bytree: float = 0.7,
+        subsample: float = 0.5,
+        colsample_bytree: float = 0.5,
         reg_lambda: float = 1.0,
         objective: str = "l2",
+        row_stride: int = 2,
         alpha: float = 1.0,
         interval: float = 0.8,
-        calibration: float = 0.15,
+        calibration: float = 0.25,
         transform: str = "auto",
         exog: tuple[str, ...] = (),
         n_jobs: int = 1,
@@ -194,7 +202,7 @@ class BlendedForecaster(BoostedForecaster):
     ) -> None:
         super().__init__(
             horizon, n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree,
-            reg_lambda, objective, interval, calibration, transform, exog, n_jobs, seed,
+            reg_lambda, objective, row_stride, interval, calibration, transform, exog, n_jobs, seed,
         )  # fmt: skip
         self.alpha = alpha
 

@@ -52,3 +52,11 @@ def _features(values: np.ndarray, index: object) -> np.ndarray:
     month = (days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12).astype(np.float64)
     calendar = np.stack([(seconds // 3600) % 24, (days + 3) % 7, month], axis=1).astype(np.float64)
     return np.concatenate([lags[:, -48:], lags[:, :24], calendar], axis=1)
+
+
+UNTUNED_LIGHTGBM = "untuned_lightgbm"
+
+
+def untuned_lightgbm_baseline(series: HourlySeries, origins: np.ndarray, horizon: int, refit: int) -> np.ndarray:
+    """``untuned_lightgbm_forecasts`` as a baseline of ``compare_forecasters``."""
+    return untuned_lightgbm_forecasts(series, origins, horizon, refit)
