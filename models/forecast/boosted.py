@@ -31,7 +31,7 @@ class BoostedForecaster(HourlyForecaster):
     >>> model = BoostedForecaster(horizon=3, n_estimators=20).fit(pd.DataFrame(index=hours), aqi)
     >>> feed = model.feed(aqi, hours, origins=[len(hours) - 1])
     >>> np.round(model.predict(feed), 0).tolist()
-    [[60.0, 68.0, 75.0]]
+    [[60.0, 67.0, 74.0]]
     """
 
     tags = ModelTags(
