@@ -38,7 +38,7 @@ def test_pipeline_logs_registers_and_compares(registry: MlflowRegistry, tmp_path
         series,
         registry=registry,
         plan=plan,
-        params={"n_estimators": 20},
+        params={"n_estimators": 10, "row_stride": 4},
         progress=lambda s, d, t: steps[s].append((d, t)),
     )
     families = [f"{name}: refit and forecast" for name in FORECASTERS]
@@ -95,6 +95,7 @@ def test_cli_trains_from_a_csv_with_json_output(tmp_path: Path) -> None:
     csv = generate_sample_series(tmp_path / "pm25.csv", weeks=6)
     env = {**os.environ, "CITYMIND_HOME": str(tmp_path / "home"), "CITYMIND_TRACKING_URI": ""}
     args = ["--data", str(csv), "--target", "pm25", "--time", "time", "--exog", "temperature", "--no-statsmodels"]
+    args += ["--params", '{"n_estimators": 20, "row_stride": 4}']  # auto, with small LightGBM families for CI
     proc = subprocess.run(
         [sys.executable, "-m", "citymind.cli", "train", "forecaster", *args, "--json"],
         env=env,
@@ -104,7 +105,7 @@ def test_cli_trains_from_a_csv_with_json_output(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads(proc.stdout)
-    assert summary["version"] == 1 and summary["onnx_parity_max_rel_diff"] < 1e-6
+    assert summary["version"] == 1 and summary["onnx_parity_max_rel_diff"] < 1e-5  # a tree family sums in float32
     assert "sarimax" not in summary["methods"] and summary["ratios"]["mase_ratio_vs_seasonal_naive_24h"] < 1.0
     bad = subprocess.run(
         [

@@ -90,9 +90,7 @@ def train_forecaster(
     evaluation, forecasts, detector = results[best]
     model_params = candidates[best]
     cls = forecaster_family(best)
-    model = one_step(
-        step, f"fit {best} on the whole series", lambda: cls(**model_params).fit(series.frame, _target(series))
-    )
+    model = one_step(step, "fit on the whole series", lambda: cls(**model_params).fit(series.frame, _target(series)))
     onnx_model = one_step(step, "export ONNX", model.to_onnx)
     feed = model.feed(series.values, series.frame.index, _parity_origins(series), _exog(series))
     parity = one_step(step, "ONNX parity", lambda: check_forecast_parity(model, onnx_model, feed))
