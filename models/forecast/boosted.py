@@ -42,6 +42,7 @@ class BoostedForecaster(HourlyForecaster):
         input_kind="series",
         extra={"window": str(WINDOW), "freq": "h"},
     )
+    boosters_: list[Any]  #: one LightGBM booster per hour ahead (set by ``fit``)
 
     def __init__(
         self,
@@ -172,13 +173,15 @@ class BoostedForecaster(HourlyForecaster):
         names = ["recent", "week_ago", "profile", "summary", "calendar"] + (["exog"] if self.spec_.exog else [])
         features = g.op("Concat", *[parts[n] for n in names], axis=1)
         out = f"trees{len(g.nodes)}"
-        g.nodes.append(tree_ensemble_node(self.__dict__["boosters_"], features, out))
+        g.nodes.append(tree_ensemble_node(self.boosters_, features, out))
         return g.op("Cast", out, to=11)  # the ensemble answers in float32; the rest of the graph is double
 
 
 class BlendedForecaster(BoostedForecaster):
     """The LightGBM and ridge direct forecasters averaged in the model's space, the ridge's weight chosen on the
     held-out origins (0: LightGBM alone, 1: ridge alone); the interval is conformal on the blend's residuals."""
+
+    ridge_weight_: float
 
     def __init__(
         self,

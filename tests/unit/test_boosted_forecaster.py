@@ -5,6 +5,7 @@ afternoon baseline's shape, and several families compared on the same origins.""
 from __future__ import annotations
 
 import doctest
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ from training.forecast.lightgbm_baseline import untuned_lightgbm_forecasts
 from training.forecast.parity import check_forecast_parity
 from training.forecast.series_data import HourlySeries, load_hourly_series
 
-SMALL = {"n_estimators": 20, "exog": ("temperature",)}
+SMALL: dict[str, Any] = {"n_estimators": 20, "exog": ("temperature",)}
 
 
 @pytest.fixture(scope="module")
