@@ -71,7 +71,8 @@ def test_onnx_parity_on_awkward_histories_with_one_tree_node(fitted: BoostedFore
 
 
 def test_blend_weight_is_chosen_on_held_out_origins(series: HourlySeries) -> None:
-    blend = BlendedForecaster(**SMALL).fit(series.frame, series.frame["pm25"])
+    blend = BlendedForecaster(**SMALL)
+    blend.fit(series.frame, series.frame["pm25"])
     assert 0.0 <= blend.ridge_weight_ <= 1.0 and blend.coef_.shape[0] == 24
     assert set(BlendedForecaster().get_params()) - set(BoostedForecaster().get_params()) == {"alpha"}
 
