@@ -108,3 +108,26 @@ def test_untuned_lightgbm_baseline_forecasts_every_origin(series: HourlySeries) 
 def test_docstring_examples_print_their_real_results() -> None:
     result = doctest.testmod(models.forecast.boosted, verbose=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_gateway_serves_a_tree_family_like_the_ridge(
+    fitted: BoostedForecaster, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from serving.app import create_app
+    from serving.model_hub import ModelHub
+    from tests.one_model_registry import OneModelRegistry
+    from training.forecast.defaults import sample_request
+
+    path = tmp_path_factory.mktemp("tree-app") / "forecaster.onnx"
+    path.write_bytes(fitted.to_onnx().SerializeToString())
+    body = sample_request(exog=True)
+    app = create_app(ModelHub(OneModelRegistry(path, "pm25-forecaster")))  # type: ignore[arg-type]
+    with TestClient(app, raise_server_exceptions=False) as http:
+        answer = http.post("/v1/forecast", json=body)
+    assert answer.status_code == 200, answer.text
+    history = np.array([[np.nan if v is None else v for v in body["history"]]])
+    origin = np.array([[int(np.datetime64(body["end"], "s").astype(np.int64))]])
+    feed = {"history": history, "origin": origin, "exog": np.array([[body["exog"]["temperature"]]])}
+    assert np.allclose(answer.json()["forecast"], fitted.predict(feed)[0], rtol=1e-5)
