@@ -7,6 +7,7 @@ from typing import Any
 
 from models.base import CityModel
 from models.forecast.anomaly import ResidualAnomalyDetector
+from models.forecast.boosted import BlendedForecaster, BoostedForecaster
 from models.forecast.forecaster import HourlyForecaster
 from models.forecast.seasonal_naive import SeasonalNaive
 from models.text.event_classifier import EventClassifier
@@ -21,9 +22,14 @@ FAMILIES: dict[str, type[CityModel]] = {
 #: Forecasting of hourly indicators (趋势预测): the forecaster, its baseline and the anomaly check on its residuals.
 FORECAST_FAMILIES: dict[str, type[CityModel]] = {
     "ridge-direct-forecast": HourlyForecaster,
+    "lightgbm-direct-forecast": BoostedForecaster,
+    "lightgbm-ridge-blend": BlendedForecaster,
     "seasonal-naive": SeasonalNaive,
     "residual-anomaly": ResidualAnomalyDetector,
 }
+
+#: the forecasting families ``--algorithm auto`` evaluates on the same rolling origins (the best is registered)
+FORECASTERS = ("ridge-direct-forecast", "lightgbm-direct-forecast", "lightgbm-ridge-blend")
 
 DOCS = {
     "char-ngram-linear": (
@@ -40,6 +46,16 @@ DOCS = {
         "level, lags of the last two days and a week ago, the week's daily profile, hour-of-week and weather at the "
         "origin; split-conformal intervals per horizon. The ONNX graph computes the features from raw history."
     ),
+    "lightgbm-direct-forecast": (
+        "Direct multi-horizon LightGBM for hourly city indicators: one booster per hour ahead on the ridge family's "
+        "features (log values relative to the last day's level, lags, the week's profile, hour and weekday, weather "
+        "at the origin); split-conformal intervals per horizon. The ONNX graph computes the features and runs the "
+        "24 boosters as one TreeEnsembleRegressor node (double thresholds)."
+    ),
+    "lightgbm-ridge-blend": (
+        "Blend of the LightGBM and ridge direct forecasters: their forecasts averaged in log space with the ridge's "
+        "weight chosen on held-out origins; split-conformal intervals on the blend's residuals. One ONNX graph."
+    ),
     "seasonal-naive": (
         "Seasonal-naive baseline: the value of the same hour yesterday (season 24) or last week (season 168). "
         "Every forecaster is measured against it (MASE)."
@@ -49,6 +65,15 @@ DOCS = {
         "residuals) above a threshold marks an hour whose reading the forecaster did not expect."
     ),
 }
+
+
+def forecaster_family(algorithm: str) -> type[HourlyForecaster]:
+    """The class of a forecasting family ``--algorithm auto`` chooses from (each one an ``HourlyForecaster``)."""
+    if algorithm not in FORECASTERS:
+        raise ValidationError(f"The algorithm must be one of {['auto', *FORECASTERS]}. Got {algorithm!r} instead.")
+    cls = FORECAST_FAMILIES[algorithm]
+    assert issubclass(cls, HourlyForecaster)
+    return cls
 
 
 def family(algorithm: str) -> type[CityModel]:

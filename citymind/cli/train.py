@@ -16,7 +16,9 @@ from citymind.cli.events import open_records
 from events.canary import WEIGHT_TAG
 from events.learning import EventExamples, training_examples
 from registry import MlflowRegistry, ValidationError
-from training.forecast.forecaster import EvaluationPlan, train_forecaster
+from training.algorithms import FORECASTERS, forecaster_family
+from training.forecast.forecaster import AUTO, EvaluationPlan, train_forecaster
+from training.forecast.lightgbm_baseline import UNTUNED_LIGHTGBM
 from training.forecast.series_data import load_hourly_series
 from training.forecast.statsmodels_baseline import SarimaxSettings
 from training.text.data import LabelledTexts, load_labelled_texts
@@ -146,6 +148,13 @@ def forecaster(
     stride: Annotated[int, typer.Option(min=1, help="hours between evaluation origins")] = 25,
     statsmodels: Annotated[bool, typer.Option(help="compare with statsmodels SARIMAX (bounded in time)")] = True,
     params: Annotated[str | None, typer.Option(help='JSON overrides, e.g. {"alpha": 3}')] = None,
+    algorithm: Annotated[
+        str, typer.Option(help=f"auto (every family on the same origins, the best registered) or one of {FORECASTERS}")
+    ] = AUTO,
+    afternoon_baseline: Annotated[
+        bool, typer.Option(help="also score untuned LightGBM (24 default models, lags + calendar) on the same origins")
+    ] = False,
+    refit_every: Annotated[int, typer.Option(min=1, help="hours between refits in the evaluation")] = 24 * 30,
     promote: Annotated[bool, typer.Option(help="make it champion even if it does not win")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -154,12 +163,21 @@ def forecaster(
 
     series = load_hourly_series(data, target, [c.strip() for c in time.split(",")], freq=freq, exog=exog or ())
     name = name or re.sub(r"[^a-z0-9]+", "", target.lower()) + "-forecaster"  # pm2.5 → pm25-forecaster
-    plan = EvaluationPlan(horizon=horizon, stride=stride, statsmodels=SarimaxSettings() if statsmodels else None)
+    if algorithm != AUTO:
+        forecaster_family(algorithm)  # an unknown name fails before the data is read twice
+    plan = EvaluationPlan(
+        horizon=horizon,
+        stride=stride,
+        refit_every_hours=refit_every,
+        statsmodels=SarimaxSettings() if statsmodels else None,
+        baselines=(UNTUNED_LIGHTGBM,) if afternoon_baseline else (),
+    )
     with _progress(disabled=as_json) as step:
         result = train_forecaster(
             series,
             registry=MlflowRegistry.from_settings(),
             name=name,
+            algorithm=algorithm,
             params=json.loads(params) if params else None,
             plan=plan,
             promote=promote,
@@ -170,9 +188,13 @@ def forecaster(
         typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
     methods = result.evaluation.methods
+    for row in result.families:
+        if row["kind"] == "family":
+            mark = "→" if row["chosen"] else " "
+            typer.echo(f"{mark} {row['method']:<26} MASE {row['mase']:.4f}  coverage {row['coverage']:.3f}")
     typer.echo(
-        f"{name} v{summary['version']}  {target}, {horizon} h ahead, {summary['origins']} origins from "
-        f"{summary['test_start']} ({summary['hours']} hours, {series.missing} missing)"
+        f"{name} v{summary['version']}  {result.algorithm}  {target}, {horizon} h ahead, {summary['origins']} origins "
+        f"from {summary['test_start']} ({summary['hours']} hours, {series.missing} missing)"
     )
     for method, scores in methods.items():
         typer.echo(f"  {method:<22} MASE {scores['mase']:.4f}  sMAPE {scores['smape']:6.2f}  MAE {scores['mae']:.3f}")
@@ -247,6 +269,8 @@ def _forecast_summary(name: str, series: Any, result: Any) -> dict[str, Any]:
     evaluation = result.evaluation
     return {
         "name": name,
+        "algorithm": result.algorithm,
+        "families": result.families,
         "version": result.version.version,
         "aliases": list(result.version.aliases),
         "target": series.target,

@@ -69,6 +69,25 @@ def _masked_mean(values: np.ndarray, observed: np.ndarray, axis: int) -> tuple[n
 def design(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
     """Features (N, spec.size) and the level (N,) the targets are relative to. Missing hours never enter the
     arithmetic: every reduction is over observed hours, and a missing lag becomes 0 (= the level)."""
+    parts, level = design_parts(feed, spec)
+    columns = [parts["recent"], parts["week_ago"], parts["profile"], parts["summary"], parts["hour_of_week"]]
+    return np.concatenate(columns + ([parts["exog"]] if spec.exog else []), axis=1), level
+
+
+def tree_design(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The features of the tree families: ``design``'s, with the hour of the day and the day of the week as two
+    numbers instead of the 168 one-hot columns a linear model needs (a tree splits on an order)."""
+    parts, level = design_parts(feed, spec)
+    columns = [parts["recent"], parts["week_ago"], parts["profile"], parts["summary"], parts["calendar"]]
+    return np.concatenate(columns + ([parts["exog"]] if spec.exog else []), axis=1), level
+
+
+def tree_size(spec: FeatureSpec) -> int:
+    return 48 + 24 + 24 + 5 + 2 + len(spec.exog)
+
+
+def design_parts(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The named feature blocks (both families pick from them) and the level."""
     raw = np.asarray(feed["history"], dtype=np.float64)
     observed = ~np.isnan(raw)
     z = np.where(observed, transform(np.where(observed, raw, 0.0), spec.transform), 0.0)
@@ -89,10 +108,18 @@ def design(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[np.ndarray, 
         ],
         axis=1,
     )
-    parts = [centred[:, -48:], centred[:, :24], profile, summary, np.eye(WEEK)[hour_of_week(feed["origin"])]]
+    how = hour_of_week(feed["origin"])
+    parts = {
+        "recent": centred[:, -48:],
+        "week_ago": centred[:, :24],
+        "profile": profile,
+        "summary": summary,
+        "hour_of_week": np.eye(WEEK)[how],
+        "calendar": np.stack([how % DAY, how // DAY], axis=1).astype(np.float64),
+    }
     if spec.exog:
-        parts.append(_scaled_exog(feed["exog"], spec))
-    return np.concatenate(parts, axis=1), level
+        parts["exog"] = _scaled_exog(feed["exog"], spec)
+    return parts, level
 
 
 def _scaled_exog(exog: Any, spec: FeatureSpec) -> np.ndarray:

@@ -139,14 +139,19 @@ class HourlyForecaster(CityModel):
         return values, X[list(self.exog)].to_numpy(dtype=np.float64) if self.exog else None
 
     def _training_rows(self, values: np.ndarray, index: Any, exog: np.ndarray | None) -> tuple[Any, Any, Any]:
+        feed, ahead, usable = self._training_feed(values, index, exog)
+        features, level = design(feed, self.spec_)
+        targets = transform(ahead[usable], self.spec_.transform) - level[usable, None]
+        return features[usable], targets, level[usable]
+
+    def _training_feed(self, values: np.ndarray, index: Any, exog: np.ndarray | None) -> tuple[Any, Any, Any]:
+        """The feed of every origin with a week behind it and the horizon ahead, the values ahead, and which
+        origins are usable (some reading in the last day, every hour ahead observed)."""
         origins = np.arange(WINDOW - 1, len(values) - self.horizon)
         ahead = values[origins[:, None] + np.arange(1, self.horizon + 1)]
         feed = self.feed(values, index, origins, exog)
-        features, level = design(feed, self.spec_)
         day_seen = ~np.isnan(feed["history"][:, -24:]).all(axis=1)
-        usable = day_seen & ~np.isnan(ahead).any(axis=1)
-        targets = transform(ahead[usable], self.spec_.transform) - level[usable, None]
-        return features[usable], targets, level[usable]
+        return feed, ahead, day_seen & ~np.isnan(ahead).any(axis=1)
 
     def _solve(self, features: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ridge coefficients (horizon, features) and an unpenalised intercept (horizon,)."""

@@ -6,6 +6,7 @@ gateway, an OIP client or plain onnxruntime feed the same ``history``/``origin``
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -45,13 +46,23 @@ class _Graph:
 
 def forecaster_graph(model: Any) -> Any:
     """``onnx.ModelProto`` of a fitted ``HourlyForecaster``."""
+    return centre_graph(model, lambda g, parts, features: linear_centre(g, features(), model.coef_, model.intercept_))
+
+
+#: ``relative(g, parts, ridge_features)``: the forecast in the model's space relative to the level (N, horizon)
+RelativeBuilder = Callable[["_Graph", dict[str, str], Callable[[], str]], str]
+
+
+def centre_graph(model: Any, relative: RelativeBuilder, opsets: dict[str, int] | None = None) -> Any:
+    """The graph every forecaster family shares: features from raw history, ``relative`` (what the family adds),
+    the level back on, the conformal offsets, the inverse transform."""
     from onnx import TensorProto, helper
 
     g, spec = _Graph(), model.spec_
     zero, one, axis1 = g.const(0.0), g.const(1.0), g.const([1], np.int64)
-    features, level = _features(g, spec, zero, one, axis1)
-    linear = g.op("MatMul", features, g.const(model.coef_.T))
-    centre = g.op("Add", g.op("Add", linear, g.const(model.intercept_)), level)
+    parts, level = feature_parts(g, spec, zero, one, axis1)
+    names = ["recent", "week_ago", "profile", "summary", "hour_of_week"] + (["exog"] if spec.exog else [])
+    centre = g.op("Add", relative(g, parts, lambda: g.op("Concat", *[parts[n] for n in names], axis=1)), level)
     outputs = {"forecast": centre, "lower": g.op("Add", centre, g.const(model.lower_))}
     outputs["upper"] = g.op("Add", centre, g.const(model.upper_))
     for name, value in outputs.items():
@@ -64,14 +75,19 @@ def forecaster_graph(model: Any) -> Any:
         inputs.append(helper.make_tensor_value_info("exog", TensorProto.DOUBLE, [None, len(spec.exog)]))
     outs = [helper.make_tensor_value_info(n, TensorProto.DOUBLE, [None, model.horizon]) for n in outputs]
     graph = helper.make_graph(g.nodes, "hourly-forecaster", inputs, outs, g.initializers)
-    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="citymind")
+    imports = [helper.make_opsetid(domain, version) for domain, version in {"": OPSET, **(opsets or {})}.items()]
+    onnx_model = helper.make_model(graph, opset_imports=imports, producer_name="citymind")
     onnx_model.ir_version = 8
     _describe(onnx_model, model)
     return onnx_model
 
 
-def _features(g: _Graph, spec: Any, zero: str, one: str, axis1: str) -> tuple[str, str]:
-    """The feature matrix and the level, node for node the numpy ``design``."""
+def linear_centre(g: _Graph, features: str, coef: np.ndarray, intercept: np.ndarray) -> str:
+    return g.op("Add", g.op("MatMul", features, g.const(coef.T)), g.const(intercept))
+
+
+def feature_parts(g: _Graph, spec: Any, zero: str, one: str, axis1: str) -> tuple[dict[str, str], str]:
+    """The named blocks of ``features.design_parts`` and the level, node for node."""
     missing = g.op("IsNaN", "history")
     observed = g.op("Cast", g.op("Not", missing), to=11)  # 11 = DOUBLE
     filled = g.op("Where", missing, zero, "history")
@@ -101,11 +117,23 @@ def _features(g: _Graph, spec: Any, zero: str, one: str, axis1: str) -> tuple[st
         g.op("Sub", g.const([[WINDOW - 1.0]]), g.op("Cast", last, to=11)),
         g.op("Sub", one, g.op("Div", week_count, g.const(float(WINDOW)))),
     ]
-    parts = [_slice(g, centred, WINDOW - 48, WINDOW), _slice(g, centred, 0, 24), profile, *summary, _hour_of_week(g)]
+    how = _hour_index(g)
+    parts = {
+        "recent": _slice(g, centred, WINDOW - 48, WINDOW),
+        "week_ago": _slice(g, centred, 0, 24),
+        "profile": profile,
+        "summary": g.op("Concat", *summary, axis=1),
+        "hour_of_week": g.op("Cast", g.op("Equal", how, g.const([list(range(WEEK))], np.int64)), to=11),
+        "calendar": g.op(
+            "Cast",
+            g.op("Concat", g.op("Mod", how, g.const(DAY, np.int64)), g.op("Div", how, g.const(DAY, np.int64)), axis=1),
+            to=11,
+        ),
+    }
     if spec.exog:
         scaled = g.op("Div", g.op("Sub", "exog", g.const([spec.exog_mean])), g.const([spec.exog_scale]))
-        parts.append(g.op("Where", g.op("IsNaN", scaled), zero, scaled))
-    return g.op("Concat", *parts, axis=1), level
+        parts["exog"] = g.op("Where", g.op("IsNaN", scaled), zero, scaled)
+    return parts, level
 
 
 def _transform(g: _Graph, x: str, kind: str, zero: str, one: str) -> str:
@@ -127,14 +155,13 @@ def _slice(g: _Graph, x: str, start: int, end: int) -> str:
     return g.op("Slice", x, g.const([start], np.int64), g.const([end], np.int64), g.const([1], np.int64))
 
 
-def _hour_of_week(g: _Graph) -> str:
-    """One-hot hour of the week from int64 epoch seconds (integer division: origins must be ≥ 0)."""
+def _hour_index(g: _Graph) -> str:
+    """(N, 1) hour of the week (Monday 00:00 = 0) from int64 epoch seconds (integer division: origins ≥ 0)."""
     weekday = g.op(
         "Mod", g.op("Add", g.op("Div", "origin", g.const(86400, np.int64)), g.const(3, np.int64)), g.const(7, np.int64)
     )
     hour = g.op("Mod", g.op("Div", "origin", g.const(3600, np.int64)), g.const(24, np.int64))
-    index = g.op("Add", g.op("Mul", weekday, g.const(24, np.int64)), hour)
-    return g.op("Cast", g.op("Equal", index, g.const([list(range(WEEK))], np.int64)), to=11)
+    return g.op("Add", g.op("Mul", weekday, g.const(24, np.int64)), hour)
 
 
 def forecast_metadata(model: Any) -> dict[str, Any]:

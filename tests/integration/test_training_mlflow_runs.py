@@ -63,7 +63,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
         classifier = train("event-classifier", "--data", str(reports), "--text-col", "text", "--label-col",
                            "category", "--folds", "3")  # fmt: skip
         forecaster = train("forecaster", "--data", str(series), "--target", "pm25", "--time", "time",
-                           "--no-statsmodels")  # fmt: skip
+                           "--no-statsmodels", "--params", '{"n_estimators": 20, "row_stride": 4}')  # fmt: skip
         yield Trained(home, classifier, forecaster, (start, int(time.time() * 1000)))
     get_settings.cache_clear()
 

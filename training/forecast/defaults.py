@@ -46,6 +46,7 @@ def register_default_forecaster(registry: MlflowRegistry, name: str = DEFAULT_NA
             series,
             registry=registry,
             name=name,
+            algorithm="ridge-direct-forecast",  # seconds, not minutes: the sample model is not an evaluation
             plan=EvaluationPlan(statsmodels=None),
             promote=True,
             extra_tags={"sample": "true", "trained_on": "synthetic Pingdu-style hourly PM2.5"},

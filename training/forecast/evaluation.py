@@ -3,14 +3,15 @@ and statsmodels' SARIMAX, on the same origins and the same hours."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from models.forecast.anomaly import ResidualAnomalyDetector
-from models.forecast.features import WINDOW, transform
+from models.forecast.features import WINDOW, transform, windows
 from models.forecast.forecaster import HourlyForecaster
 from models.forecast.seasonal_naive import SeasonalNaive
 from training.forecast.series_data import HourlySeries
@@ -85,28 +86,72 @@ def rolling_origin(
     """Origins every ``stride`` hours through the last ``test_fraction`` of the series (25 h by default, so
     they walk through every hour of the day); the forecaster is refitted on everything before an origin every
     ``refit_every_hours``; statsmodels as configured (``None`` leaves it out)."""
+    return compare_forecasters(
+        series,
+        {MODEL: make_model},
+        horizon=horizon,
+        stride=stride,
+        test_fraction=test_fraction,
+        refit_every_hours=refit_every_hours,
+        statsmodels=statsmodels,
+        progress=progress,
+    )[MODEL]
+
+
+#: a baseline computed once for the comparison: ``(series, origins, horizon, refit_every_hours) -> forecasts``
+Baseline = Callable[[HourlySeries, np.ndarray, int, int], np.ndarray]
+
+
+def compare_forecasters(
+    series: HourlySeries,
+    makers: Mapping[str, Callable[[], HourlyForecaster]],
+    *,
+    horizon: int = 24,
+    stride: int = 25,
+    test_fraction: float = 0.2,
+    refit_every_hours: int = 24 * 30,
+    statsmodels: SarimaxSettings | None = SarimaxSettings(),
+    baselines: Mapping[str, Baseline] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, tuple[ForecastEvaluation, Forecasts, ResidualAnomalyDetector]]:
+    """``rolling_origin`` for several forecasters at once: the same origins, refits, baselines (computed once)
+    and scored points (an hour counts when every method forecast it), so their figures compare."""
     step = progress or (lambda label, done, total: None)
     values = series.values
     test_start = int(len(values) * (1 - test_fraction))
     origins = np.arange(max(test_start - 1, WINDOW), len(values) - horizon, stride)
     if len(origins) < 2 or test_start < 4 * WINDOW:
         raise ValueError(f"the series has {len(values)} hours: too short for a rolling-origin evaluation.")
-    model_out = _forecaster_forecasts(series, make_model, origins, refit_every_hours, step)
-    feed = {"history": model_out.pop("history")}
-    by_method = {
-        MODEL: model_out["forecast"],
+    outputs = {
+        name: _forecaster_forecasts(series, make, origins, refit_every_hours, step, name)
+        for name, make in makers.items()
+    }
+    feed = {"history": windows(values, origins)}
+    shared = {
         NAIVE_DAY: SeasonalNaive(24, horizon).fit().predict(feed),
         NAIVE_WEEK: SeasonalNaive(168, horizon).fit().predict(feed),
     }
     if statsmodels is not None:
         step("statsmodels SARIMAX", 0, len(origins))
         tick = lambda i: step("statsmodels SARIMAX", i, len(origins))  # noqa: E731
-        by_method[STATSMODELS] = sarimax_forecasts(values, origins, horizon, statsmodels, on_origin=tick)
+        shared[STATSMODELS] = sarimax_forecasts(values, origins, horizon, statsmodels, on_origin=tick)
+    for name, baseline in (baselines or {}).items():
+        step(name, 0, 1)
+        shared[name] = baseline(series, origins, horizon, refit_every_hours)
     actual = values[origins[:, None] + np.arange(1, horizon + 1)]
-    usable = ~np.isnan(actual) & np.logical_and.reduce([np.isfinite(p) for p in by_method.values()])
-    forecasts = Forecasts(origins, actual, by_method, model_out["lower"], model_out["upper"], usable)
-    settings = {"statsmodels": statsmodels.describe() if statsmodels else None, "interval": make_model().interval}
-    return _summarise(series, forecasts, test_start, stride, test_fraction, settings)
+    every = [*shared.values(), *(out["forecast"] for out in outputs.values())]
+    usable = ~np.isnan(actual) & np.logical_and.reduce([np.isfinite(p) for p in every])
+    results = {}
+    for name, out in outputs.items():
+        forecasts = Forecasts(origins, actual, {MODEL: out["forecast"], **shared}, out["lower"], out["upper"], usable)
+        settings = {
+            "statsmodels": statsmodels.describe() if statsmodels else None,
+            "interval": makers[name]().interval,
+            "refit_every_hours": refit_every_hours,
+            "seconds": out["seconds"],
+        }
+        results[name] = _summarise(series, forecasts, test_start, stride, test_fraction, settings)
+    return results
 
 
 def _forecaster_forecasts(
@@ -115,18 +160,20 @@ def _forecaster_forecasts(
     origins: np.ndarray,
     every: int,
     step: Callable[[str, int, int], None],
-) -> dict[str, np.ndarray]:
+    name: str = MODEL,
+) -> dict[str, Any]:
     blocks = np.split(origins, np.flatnonzero(np.diff((origins - origins[0]) // max(every, 1))) + 1)
     parts: list[dict[str, np.ndarray]] = []
     exog = series.frame[list(series.exog)].to_numpy() if series.exog else None
+    label, started = f"{name}: refit and forecast", time.perf_counter()
     for i, block in enumerate(blocks):
-        step("forecaster: refit and forecast", i, len(blocks))
+        step(label, i, len(blocks))
         history = series.frame.iloc[: block[0] + 1]
         model = make_model().fit(history, history[series.target])
-        feed = model.feed(series.values, series.frame.index, block, exog)
-        parts.append(model.predict_interval(feed) | {"history": feed["history"]})
-    step("forecaster: refit and forecast", len(blocks), len(blocks))
-    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        parts.append(model.predict_interval(model.feed(series.values, series.frame.index, block, exog)))
+    step(label, len(blocks), len(blocks))
+    out: dict[str, Any] = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    return out | {"seconds": round(time.perf_counter() - started, 2)}
 
 
 def _summarise(

@@ -3,6 +3,7 @@ model version, champion/challenger on MASE."""
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 from collections.abc import Mapping
@@ -15,12 +16,13 @@ import numpy as np
 from models.forecast.anomaly import ResidualAnomalyDetector
 from models.forecast.features import WINDOW
 from models.forecast.forecaster import HourlyForecaster
-from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry
-from training.algorithms import ensure_algorithm
-from training.forecast.evaluation import ForecastEvaluation, Forecasts, rolling_origin
+from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry, ValidationError
+from training.algorithms import FORECASTERS, ensure_algorithm, forecaster_family
+from training.forecast.evaluation import Baseline, ForecastEvaluation, Forecasts, compare_forecasters
+from training.forecast.lightgbm_baseline import UNTUNED_LIGHTGBM, untuned_lightgbm_baseline
 from training.forecast.parity import ForecastParity, check_forecast_parity
-from training.forecast.plot import plot_forecasts
-from training.forecast.run import log_forecast_run
+from training.forecast.plot import plot_comparison, plot_forecasts
+from training.forecast.run import log_comparison, log_forecast_run
 from training.forecast.series_data import HourlySeries
 from training.forecast.statsmodels_baseline import SarimaxSettings
 from training.mlflow_run import now_ms, training_run
@@ -31,8 +33,9 @@ if TYPE_CHECKING:
     from onnx import ModelProto
 
 EXPERIMENT = "citymind-training"
-ALGORITHM = "ridge-direct-forecast"
+AUTO = "auto"
 BASELINE_CARDS = ("seasonal-naive", "residual-anomaly")
+BASELINES: dict[str, Baseline] = {UNTUNED_LIGHTGBM: untuned_lightgbm_baseline}
 PARAMS_TAG, EVAL_TAG, ANOMALY_TAG = "citymind.params", "citymind.evaluation", "citymind.anomaly"
 
 
@@ -44,6 +47,8 @@ class ForecasterResult:
     run_id: str
     promoted: bool
     comparison: dict[str, Any] = field(default_factory=dict)
+    algorithm: str = ""
+    families: list[dict[str, Any]] = field(default_factory=list)  #: every family evaluated and the baselines
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class EvaluationPlan:
     test_fraction: float = 0.2
     refit_every_hours: int = 24 * 30
     statsmodels: SarimaxSettings | None = field(default_factory=SarimaxSettings)
+    #: extra baselines on the same origins (``untuned_lightgbm``: issue 23's afternoon baseline)
+    baselines: tuple[str, ...] = ()
 
     def key(self, digest: str) -> dict[str, Any]:
         return {"digest": digest, "horizon": self.horizon, "stride": self.stride, "test_fraction": self.test_fraction}
@@ -65,27 +72,35 @@ def train_forecaster(
     *,
     registry: MlflowRegistry,
     name: str = "forecaster",
+    algorithm: str = AUTO,
     params: Mapping[str, Any] | None = None,
     plan: EvaluationPlan | None = None,
     promote: bool = False,
     progress: Progress | None = None,
     extra_tags: Mapping[str, str] | None = None,
 ) -> ForecasterResult:
-    """Rolling-origin evaluation, fit on the whole series, ONNX export with parity, registration, promotion.
+    """Rolling-origin evaluation of ``algorithm`` (``auto``: every family of ``FORECASTERS`` on the same origins,
+    the lowest MASE wins), fit on the whole series, ONNX export with parity, registration, promotion.
     ``progress(step, done, total)`` hears every step."""
     step, plan, started = progress or silent, plan or EvaluationPlan(), now_ms()
-    model_params = {**HourlyForecaster().get_params(), **(params or {}), "horizon": plan.horizon}
-    model_params["exog"] = tuple(series.exog)
-    evaluation, forecasts, detector = _evaluate(series, model_params, plan, step)
-    model = one_step(
-        step, "fit on the whole series", lambda: HourlyForecaster(**model_params).fit(series.frame, _target(series))
-    )
+    names = FORECASTERS if algorithm == AUTO else (algorithm,)
+    candidates = {n: family_params(n, params, plan, series, strict=algorithm != AUTO) for n in names}
+    results = _evaluate(series, candidates, plan, step)
+    best = min(results, key=lambda n: results[n][0].methods["forecaster"]["mase"])
+    evaluation, forecasts, detector = results[best]
+    model_params = candidates[best]
+    cls = forecaster_family(best)
+    model = one_step(step, "fit on the whole series", lambda: cls(**model_params).fit(series.frame, _target(series)))
     onnx_model = one_step(step, "export ONNX", model.to_onnx)
     feed = model.feed(series.values, series.frame.index, _parity_origins(series), _exog(series))
     parity = one_step(step, "ONNX parity", lambda: check_forecast_parity(model, onnx_model, feed))
+    table = comparison_table(results, best)
     with tempfile.TemporaryDirectory() as tmp:
         plot = plot_forecasts(evaluation, forecasts, series.frame.index, Path(tmp) / "forecast.png", name)
-        trained = _Trained(model, onnx_model, model_params, evaluation, parity, detector.to_dict(), plot, started)
+        chart = plot_comparison(table, Path(tmp) / "algorithm_comparison.png", name)
+        trained = _Trained(
+            best, model, onnx_model, model_params, evaluation, parity, detector.to_dict(), plot, started, table, chart
+        )
         version, run_id = one_step(
             step, "register", lambda: _register(registry, name, series, plan, trained, extra_tags)
         )
@@ -93,7 +108,46 @@ def train_forecaster(
     promoted = promote or comparison["challenger_wins"]
     if promoted:
         one_step(step, "promote to champion", lambda: registry.set_alias(name, "champion", version.version))
-    return ForecasterResult(registry.version(name, version.version), evaluation, parity, run_id, promoted, comparison)
+    version = registry.version(name, version.version)
+    return ForecasterResult(version, evaluation, parity, run_id, promoted, comparison, best, table)
+
+
+def family_params(
+    algorithm: str, params: Mapping[str, Any] | None, plan: EvaluationPlan, series: HourlySeries, strict: bool
+) -> dict[str, Any]:
+    """The family's defaults with the overrides it takes (``strict``: an override it does not take is an error;
+    with ``auto`` each family takes the ones it knows), the plan's horizon and the series' weather columns."""
+    defaults = forecaster_family(algorithm)().get_params()
+    unknown = sorted(set(params or {}) - set(defaults))
+    if strict and unknown:
+        raise ValidationError(f"{algorithm} has no parameter(s) {unknown}; it takes {sorted(defaults)}.")
+    known = {k: v for k, v in (params or {}).items() if k in defaults}
+    return {**defaults, **known, "horizon": plan.horizon, "exog": tuple(series.exog)}
+
+
+def comparison_table(results: Mapping[str, tuple[ForecastEvaluation, Any, Any]], best: str) -> list[dict[str, Any]]:
+    """One row per family evaluated (MASE, sMAPE, MAE, coverage, width, seconds), then one per baseline."""
+    rows = []
+    for family_name, (evaluation, _, _) in results.items():
+        scores = evaluation.methods["forecaster"]
+        rows.append(
+            {
+                "method": family_name,
+                "kind": "family",
+                "chosen": family_name == best,
+                **{k: round(v, 4) for k, v in scores.items()},
+                "coverage": round(evaluation.coverage, 4),
+                "interval_width": round(evaluation.interval_width, 3),
+                "seconds": evaluation.settings.get("seconds"),
+            }
+        )
+    evaluation = results[best][0]
+    for method, scores in evaluation.methods.items():
+        if method != "forecaster":
+            rows.append(
+                {"method": method, "kind": "baseline", "chosen": False, **{k: round(v, 4) for k, v in scores.items()}}
+            )
+    return rows
 
 
 def _target(series: HourlySeries) -> pd.Series:
@@ -105,16 +159,18 @@ def _exog(series: HourlySeries) -> np.ndarray | None:
 
 
 def _evaluate(
-    series: HourlySeries, params: dict[str, Any], plan: EvaluationPlan, step: Progress
-) -> tuple[ForecastEvaluation, Forecasts, ResidualAnomalyDetector]:
-    return rolling_origin(
+    series: HourlySeries, candidates: Mapping[str, dict[str, Any]], plan: EvaluationPlan, step: Progress
+) -> dict[str, tuple[ForecastEvaluation, Forecasts, ResidualAnomalyDetector]]:
+    makers = {n: functools.partial(forecaster_family(n), **p) for n, p in candidates.items()}
+    return compare_forecasters(
         series,
-        lambda: HourlyForecaster(**params),
+        makers,
         horizon=plan.horizon,
         stride=plan.stride,
         test_fraction=plan.test_fraction,
         refit_every_hours=plan.refit_every_hours,
         statsmodels=plan.statsmodels,
+        baselines={b: BASELINES[b] for b in plan.baselines},
         progress=step,
     )
 
@@ -126,6 +182,7 @@ def _parity_origins(series: HourlySeries) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Trained:
+    algorithm: str
     model: HourlyForecaster
     onnx_model: ModelProto
     params: dict[str, Any]
@@ -134,6 +191,8 @@ class _Trained:
     anomaly: dict[str, Any]
     plot: Path
     started: int  # when the training began (ms since the epoch): its MLflow run starts then
+    table: list[dict[str, Any]]
+    chart: Path
 
 
 def _register(
@@ -144,11 +203,12 @@ def _register(
     trained: _Trained,
     extra_tags: Mapping[str, str] | None,
 ) -> tuple[AssetVersion, str]:
-    cards = [ensure_algorithm(registry, card) for card in (ALGORITHM, *BASELINE_CARDS)]
+    cards = [ensure_algorithm(registry, card) for card in (trained.algorithm, *BASELINE_CARDS)]
     evaluation = trained.evaluation
     with training_run(registry, name, EXPERIMENT, trained.started) as run:
         run_id = run.info.run_id
         log_forecast_run(registry, run_id, series, trained.params, evaluation, trained.parity, trained.plot)
+        log_comparison(registry, run_id, trained.algorithm, trained.table, trained.chart)
         lineage = [
             *(LineageRef("algorithm", card.name, str(card.version)) for card in cards),
             LineageRef("dataset", Path(series.source).name, None, {"digest": series.digest, "source": series.source}),
@@ -174,8 +234,8 @@ def _tags(
     evaluation = trained.evaluation
     ratios = evaluation.ratios()
     return {
-        **HourlyForecaster.tags.to_mlflow_tags(),
-        "citymind.algorithm": ALGORITHM,
+        **trained.model.tags.to_mlflow_tags(),
+        "citymind.algorithm": trained.algorithm,
         PARAMS_TAG: json.dumps(trained.params, ensure_ascii=False),
         EVAL_TAG: json.dumps(plan.key(series.digest)),
         ANOMALY_TAG: json.dumps(trained.anomaly),
@@ -206,11 +266,12 @@ def compare_with_champion(
         return {"champion": None, "challenger_mase": mase, "challenger_wins": True, "how": "no champion yet"}
     if json.loads(champion.tags.get(EVAL_TAG, "{}")) == plan.key(series.digest):
         score, how = float(champion.tags["mase"]), "same data and evaluation (stored)"
-    elif PARAMS_TAG in champion.tags:
+    elif PARAMS_TAG in champion.tags and champion.tags.get("citymind.algorithm") in FORECASTERS:
+        algorithm = champion.tags["citymind.algorithm"]
         params = json.loads(champion.tags[PARAMS_TAG]) | {"exog": tuple(series.exog), "horizon": plan.horizon}
         quick = EvaluationPlan(plan.horizon, plan.stride, plan.test_fraction, plan.refit_every_hours, None)
-        score = _evaluate(series, params, quick, progress)[0].methods["forecaster"]["mase"]
-        how = "champion's parameters evaluated on these origins"
+        score = _evaluate(series, {algorithm: params}, quick, progress)[algorithm][0].methods["forecaster"]["mase"]
+        how = f"champion's {algorithm} parameters evaluated on these origins"
     else:
         how = "champion has no training parameters to compare on; use --promote to replace it"
         return {"champion": champion.version, "challenger_mase": mase, "challenger_wins": False, "how": how}

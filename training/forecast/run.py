@@ -45,3 +45,23 @@ def log_forecast_run(
     log_dataset(client, run_id, series.source, series.digest, profile)
     log_json(client, run_id, "evaluation.json", asdict(evaluation))
     client.log_artifact(run_id, str(plot))
+
+
+def log_comparison(
+    registry: MlflowRegistry, run_id: str, chosen: str, table: list[dict[str, Any]], chart: Path
+) -> None:
+    """``--algorithm auto``'s comparison in the run: a table (``algorithm_comparison.json``, shown as a table by
+    the MLflow UI), its chart, one ``compare/<method>/mase`` metric per row and the chosen family as a param."""
+    client = registry.client
+    columns = sorted(
+        {key for row in table for key in row}, key=lambda k: list(table[0]).index(k) if k in table[0] else 99
+    )
+    client.log_table(run_id, {c: [row.get(c) for row in table] for c in columns}, "algorithm_comparison.json")
+    client.log_artifact(run_id, str(chart))
+    metrics = {f"compare/{row['method']}/mase": float(row["mase"]) for row in table}
+    log_values(
+        client,
+        run_id,
+        {"algorithm": chosen, "algorithms_compared": str(sum(r["kind"] == "family" for r in table))},
+        metrics,
+    )
