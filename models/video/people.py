@@ -70,6 +70,8 @@ class PeopleDetector:
 
         height, width = frame.shape[:2]
         tallest = min(band.tallest, height * 1.2)
+        if tallest < band.smallest:  # the frame is too small to show the band's people
+            return []
         box_tallest = tallest * WINDOW[1] / PERSON_IN_WINDOW
         margin = height // 4  # beyond the frame: enough for a person cut by its edge, not a whole window
         top = max(int(band.top - box_tallest), -margin)
@@ -82,6 +84,8 @@ class PeopleDetector:
         step = self.settings.pyramid_step
         levels = max(1, math.ceil(math.log(tallest / band.smallest) / math.log(step)) + 1)
         image = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+        if image.shape[0] < WINDOW[1] or image.shape[1] < WINDOW[0]:  # smaller than one window: OpenCV crashes
+            return []
         boxes, weights = self._hog(levels).detectMultiScale(
             image, winStride=(self.stride, self.stride), padding=(8, 8), scale=step
         )

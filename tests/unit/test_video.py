@@ -350,3 +350,14 @@ def test_smoothed_counts_skip_one_frame_detections_and_hold_a_missed_person() ->
         0,
         1,
     ]
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (16, 16, 3), (16, 400, 3), (400, 16, 3), (130, 70, 3)])
+def test_a_frame_smaller_than_the_window_finds_nobody_and_does_not_crash(shape: tuple[int, int, int]) -> None:
+    """OpenCV's HOG segfaulted (and took a Ray replica with it) on a frame that scaled below its 64×128 window."""
+    from models.video.camera import load_cameras
+    from models.video.people import PeopleDetector
+
+    for camera in ("plaza", "street"):
+        config = load_cameras()[camera]
+        assert PeopleDetector(config.people, min_score=config.min_score).detect([np.zeros(shape, np.uint8)]) == [[]]
