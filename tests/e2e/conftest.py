@@ -70,6 +70,17 @@ def gateway(gateway_urls: dict[str, Any]) -> str:
     return str(gateway_urls["url"])
 
 
+@pytest.fixture(scope="package")
+def proxy(gateway_urls: dict[str, Any]) -> str:
+    """The Serve HTTP proxy in front of every ingress replica (it stays put when a replica restarts elsewhere)."""
+    from urllib.parse import urlsplit
+
+    from serving.launcher import PROXY_OFFSET
+
+    address = urlsplit(str(gateway_urls["url"]))
+    return f"{address.scheme}://{address.hostname}:{(address.port or 80) + PROXY_OFFSET}"
+
+
 @contextlib.contextmanager
 def gateway_process(registry: Any, home: Path, settings: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """A gateway over ``registry`` with ``settings`` (GatewayConfig fields) in a process of its own, ready; yields

@@ -22,7 +22,6 @@ import httpx
 import psutil
 
 from citymind.access import ROLES, KeyStore
-from serving.launcher import PROXY_OFFSET
 from tests.e2e.conftest import REPO
 from tests.hostile_payloads import Payload, payloads
 from tests.integration.test_hostile_app import send
@@ -68,11 +67,10 @@ def ingress_rss(procs: list[psutil.Process]) -> int:
     return total
 
 
-def test_hostile_payloads_against_the_gateway_as_every_role(gateway: str, gateway_home: Path, figure: Any) -> None:
+def test_hostile_payloads_against_the_gateway_as_every_role(proxy: str, gateway_home: Path, figure: Any) -> None:
     # through Serve's HTTP proxy: it stays where it is when a replica is replaced (test_zz_fault_replica.py, before
     # this one, replaces the ingress replica, whose direct-ingress port may move)
-    address = urlsplit(gateway)
-    gateway = f"{address.scheme}://{address.hostname}:{(address.port or 80) + PROXY_OFFSET}"
+    gateway = proxy
     procs = replicas()
     assert procs, "no Serve replica process found"
     store = KeyStore(gateway_home / "keys.json")  # the session gateway's keys file (tests/e2e/conftest.py)
@@ -113,14 +111,10 @@ def test_hostile_payloads_against_the_gateway_as_every_role(gateway: str, gatewa
     assert len(payloads()) >= 80 and growth < 200, summary
 
 
-def test_schemathesis_with_every_check_finds_nothing_as_a_consumer(
-    gateway: str, gateway_home: Path, figure: Any
-) -> None:
+def test_schemathesis_with_every_check_finds_nothing_as_a_consumer(proxy: str, gateway_home: Path, figure: Any) -> None:
     """Schemathesis' CLI, every check on (undocumented statuses, answers against their schema, schema-valid requests
     rejected, schema-violating ones accepted, methods, auth ...), all its phases, with a consumer's key, against the
     real gateway over HTTP; the repository's schemathesis.toml says how 422 is read."""
-    address = urlsplit(gateway)
-    proxy = f"{address.scheme}://{address.hostname}:{(address.port or 80) + PROXY_OFFSET}"
     secret = KeyStore(gateway_home / "keys.json").create("schemathesis", "consumer")[1]
     with httpx.Client(base_url=proxy, timeout=30) as http:  # the gateway reads the new key within its interval
         for _ in range(100):
