@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from models.base import ModelTags
-from models.forecast.features import WINDOW, FeatureSpec, design, inverse, transform, tree_design
+from models.forecast.features import FeatureSpec, design, inverse, transform, tree_design
 from models.forecast.forecaster import HourlyForecaster, _conformal, _exog_scaling
 
 #: blend weights of the ridge part tried on the held-out origins
@@ -34,14 +33,6 @@ class BoostedForecaster(HourlyForecaster):
     [[60.0, 67.0, 74.0]]
     """
 
-    tags = ModelTags(
-        task="forecast",
-        onnx_exportable=True,
-        batchable=True,
-        latency_critical=True,
-        input_kind="series",
-        extra={"window": str(WINDOW), "freq": "h"},
-    )
     boosters_: list[Any]  #: one LightGBM booster per hour ahead (set by ``fit``)
 
     def __init__(
@@ -106,11 +97,7 @@ class BoostedForecaster(HourlyForecaster):
 
     def _rows(self, values: np.ndarray, index: Any, exog: np.ndarray | None) -> dict[str, np.ndarray]:
         feed, ahead, usable = self._training_feed(values, index, exog)
-        if usable.sum() < 10 * self.horizon:
-            raise ValueError(
-                f"{type(self).__name__}.fit needs more history: {int(usable.sum())} usable forecast origins (a week "
-                f"of history and {self.horizon} h ahead, day level observed); give at least a few weeks of hourly data."
-            )
+        self._check_origins(int(usable.sum()))
         trees, level = tree_design(feed, self.spec_)
         targets = transform(ahead[usable], self.spec_.transform) - level[usable, None]
         return {"trees": trees[usable], "targets": targets, "level": level[usable]}
@@ -152,13 +139,7 @@ class BoostedForecaster(HourlyForecaster):
         self.check_fitted("boosters_")
         trees, level = tree_design(X, self.spec_)
         rows = {"trees": trees, "ridge": design(X, self.spec_)[0] if hasattr(self, "coef_") else trees}
-        centre = self._relative(self.__dict__, rows) + level[:, None]
-        space = self.spec_.transform
-        return {
-            "forecast": inverse(centre, space),
-            "lower": inverse(centre + self.lower_, space),
-            "upper": inverse(centre + self.upper_, space),
-        }
+        return self._answer(self._relative(self.__dict__, rows) + level[:, None])
 
     def to_onnx(self) -> Any:
         from models.forecast.onnx_graph import centre_graph

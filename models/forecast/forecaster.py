@@ -74,11 +74,7 @@ class HourlyForecaster(CityModel):
         indicator's units (which chooses the transform) and the residuals (which set the interval)."""
         self.spec_ = spec
         features, targets, level = self._training_rows(values, index, exog)
-        if len(features) < 10 * self.horizon:
-            raise ValueError(
-                f"HourlyForecaster.fit needs more history: {len(features)} usable forecast origins (a week of "
-                f"history and {self.horizon} h ahead, day level observed); give at least a few weeks of hourly data."
-            )
+        self._check_origins(len(features))
         split = int(len(features) * (1 - self.calibration))
         coef, intercept = self._solve(features[:split], targets[:split])
         centre = features[split:] @ coef.T + intercept
@@ -93,13 +89,23 @@ class HourlyForecaster(CityModel):
         """``forecast``, ``lower`` and ``upper`` (N, horizon) for a feed (see ``models.forecast.features``)."""
         self.check_fitted("coef_")
         features, level = design(X, self.spec_)
-        centre = features @ self.coef_.T + self.intercept_ + level[:, None]
-        log = self.spec_.transform
+        return self._answer(features @ self.coef_.T + self.intercept_ + level[:, None])
+
+    def _answer(self, centre: np.ndarray) -> dict[str, np.ndarray]:
+        """The forecast and its interval in the indicator's units, from the centre in the model's space."""
+        space = self.spec_.transform
         return {
-            "forecast": inverse(centre, log),
-            "lower": inverse(centre + self.lower_, log),
-            "upper": inverse(centre + self.upper_, log),
+            "forecast": inverse(centre, space),
+            "lower": inverse(centre + self.lower_, space),
+            "upper": inverse(centre + self.upper_, space),
         }
+
+    def _check_origins(self, usable: int) -> None:
+        if usable < 10 * self.horizon:
+            raise ValueError(
+                f"{type(self).__name__}.fit needs more history: {usable} usable forecast origins (a week of history "
+                f"and {self.horizon} h ahead, day level observed); give at least a few weeks of hourly data."
+            )
 
     def feed(self, values: Any, index: Any, origins: Any, exog: Any = None) -> dict[str, np.ndarray]:
         """The feed for forecasts made at ``origins`` (positions in ``values``, the last hour each one sees)."""
