@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from training.charts import comparison_bars
 from training.forecast.evaluation import MODEL, NAIVE_DAY, ForecastEvaluation, Forecasts
 
 if TYPE_CHECKING:
@@ -63,23 +64,11 @@ def plot_forecasts(
 def plot_comparison(table: list[dict[str, Any]], path: Path, title: str) -> Path:
     """The families and baselines of one evaluation side by side: MASE bars, the chosen family highlighted and
     each family's interval coverage written on its bar."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 0.5 * len(table) + 1.5))
-    names = [row["method"] for row in table]
     colours = ["tab:green" if row["chosen"] else "tab:blue" if row["kind"] == "family" else "tab:gray" for row in table]
-    bars = ax.barh(names, [row["mase"] for row in table], color=colours)
-    for bar, row in zip(bars, table, strict=True):
-        note = f"{row['mase']:.3f}" + (f"  coverage {row['coverage']:.3f}" if "coverage" in row else "")
-        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + note, va="center", fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("MASE (rolling origin, same origins; lower is better)")
-    ax.set_title(f"{title}: algorithms compared (green: registered)")
-    ax.set_xlim(0, max(row["mase"] for row in table) * 1.45)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    notes = [f"{row['mase']:.3f}" + (f"  coverage {row['coverage']:.3f}" if "coverage" in row else "") for row in table]
+    return comparison_bars(
+        [row["method"] for row in table], [row["mase"] for row in table], notes, colours, path,
+        xlabel="MASE (rolling origin, same origins; lower is better)",
+        title=f"{title}: algorithms compared (green: registered)",
+        xlim=(0, max(row["mase"] for row in table) * 1.45),
+    )  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Any
 
 from models.base import CityModel
 from registry import ValidationError
+from training.charts import comparison_bars
 from training.progress import Progress, silent, timed
 from training.text.data import LabelledTexts
 from training.text.evaluation import Evaluation, cross_validate
@@ -95,23 +96,10 @@ def comparison_table(scores: Sequence[FamilyScore], chosen: str) -> dict[str, li
 
 def plot_comparison(scores: Sequence[FamilyScore], chosen: str, path: Path) -> Path:
     """A horizontal bar per family (macro-F1), the chosen one highlighted, its seconds beside it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.5 * len(scores)))
-    names = [s.algorithm for s in scores][::-1]
-    values = [s.macro_f1 for s in scores][::-1]
-    colours = ["tab:green" if name == chosen else "tab:gray" for name in names]
-    ax.barh(names, values, color=colours)
-    for y, score in enumerate(scores[::-1]):
-        ax.text(score.macro_f1, y, f" {score.macro_f1:.3f} ({score.seconds:.0f} s)", va="center", fontsize=9)
-    low = min(values) if values else 0.0
-    ax.set_xlim(max(0.0, low - 0.1), 1.0)
-    ax.set_xlabel("macro-F1 (same stratified folds)")
-    ax.set_title(f"auto: {chosen} chosen")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    values = [s.macro_f1 for s in scores]
+    return comparison_bars(
+        [s.algorithm for s in scores], values, [f"{s.macro_f1:.3f} ({s.seconds:.0f} s)" for s in scores],
+        ["tab:green" if s.algorithm == chosen else "tab:gray" for s in scores], path,
+        xlabel="macro-F1 (same stratified folds)", title=f"auto: {chosen} chosen",
+        xlim=(max(0.0, min(values, default=0.0) - 0.1), 1.0),
+    )  # fmt: skip
