@@ -63,6 +63,8 @@ class PeopleDetector:
 
     def _detect_one(self, frame: Any) -> list[Detection]:
         found = [d for band in self.bands(frame.shape[0]) for d in self._detect_band(frame, band)]
+        if found and self.settings.min_contrast > 0:
+            found = in_focus(frame, found, self.settings.min_contrast)
         return non_max_suppression(found, self.settings.overlap)
 
     def _detect_band(self, frame: Any, band: Band) -> list[Detection]:
@@ -110,3 +112,22 @@ class PeopleDetector:
             hog.setSVMDetector(cv2.HOGDescriptor.getDefaultPeopleDetector())
             self._hogs[levels] = hog
         return hog
+
+
+def in_focus(frame: Any, found: list[Detection], min_contrast: float) -> list[Detection]:
+    """The boxes whose mean gradient magnitude (3×3 Sobel on grey, grey levels per pixel) reaches ``min_contrast``.
+    HOG normalises each block's contrast away, so out-of-focus highlights and soft shadows score like a person;
+    a person the camera shows sharply has edges."""
+    import cv2
+    import numpy as np
+
+    grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    grey = grey.astype(np.float32)
+    magnitude = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+    out = []
+    for det in found:
+        x1, y1, x2, y2 = (round(v) for v in det.box)
+        patch = magnitude[y1:y2, x1:x2]
+        if patch.size and float(patch.mean()) >= min_contrast:
+            out.append(det)
+    return out

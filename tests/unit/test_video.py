@@ -332,6 +332,24 @@ def test_people_settings_read_person_height_as_a_range_or_by_row() -> None:
         PeopleSettings.from_dict("cam-p", {"height": 3})
 
 
+def test_a_box_out_of_focus_is_not_a_person_however_hog_scores_it() -> None:
+    """HOG normalises contrast away: a blurred copy of the same stripes is as good a window to it as the sharp one."""
+    from models.video.camera import PeopleSettings
+    from models.video.people import in_focus
+
+    frame = np.zeros((128, 128, 3), np.uint8)
+    frame[:, ::8] = frame[:, 1::8] = frame[:, 2::8] = frame[:, 3::8] = 200  # 4-px stripes: edges every 4 px
+    frame[:, 64:] = cv2.GaussianBlur(frame[:, 64:], (0, 0), 6)
+    sharp = Detection((4.0, 0.0, 60.0, 128.0), "person", 1.0)
+    blurred = Detection((68.0, 0.0, 124.0, 128.0), "person", 2.0)
+    assert in_focus(frame, [sharp, blurred], 50) == [sharp]
+    assert in_focus(frame[:, :, 0], [sharp, blurred], 50) == [sharp]  # a grey frame too
+    assert in_focus(frame, [sharp, blurred], 0) == [sharp, blurred]
+    assert load_cameras()["street"].people.min_contrast == 50
+    with pytest.raises(ValidationError, match=r"people.min_contrast must be in \[0, 255\]. Got 300"):
+        PeopleSettings(min_contrast=300)
+
+
 def test_smoothed_counts_skip_one_frame_detections_and_hold_a_missed_person() -> None:
     config = CameraConfig.from_dict("cam-s", {"smoothing": {"min_hits": 2, "hold": 2}})
     camera = CameraAnalytics(config)
