@@ -61,8 +61,12 @@ class PeopleDetector:
             out.append(Band(top, min(bottom, height), min(low, nxt[1]), max(high, nxt[2])))
         return out
 
+    def candidates(self, frame: Any) -> list[Detection]:
+        """Every window of every band at ``min_score`` or above: before the focus check and suppression."""
+        return [d for band in self.bands(frame.shape[0]) for d in self._detect_band(frame, band)]
+
     def _detect_one(self, frame: Any) -> list[Detection]:
-        found = [d for band in self.bands(frame.shape[0]) for d in self._detect_band(frame, band)]
+        found = self.candidates(frame)
         if found and self.settings.min_contrast > 0:
             found = in_focus(frame, found, self.settings.min_contrast)
         return non_max_suppression(found, self.settings.overlap)
