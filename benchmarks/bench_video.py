@@ -236,7 +236,7 @@ def hog_2x(frame: Any, hog: Any) -> int:
     return len(non_max_suppression([d for d in found if d.score >= 0.3], 0.4))
 
 
-CONTRASTS = (0.0, 25.0, 50.0, 75.0)  # min_contrast values the held-out choice picks from
+SHARPNESS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3)  # min_sharpness values the held-out choice picks from
 
 
 def labelled_clip() -> tuple[str, dict[str, Any], list[Any]]:
@@ -266,27 +266,27 @@ def scored(truth: dict[int, int], got: dict[int, int], what: str, spent: float =
 
 
 def held_out_scenes(spec: dict[str, Any], frames: list[Any], camera: Any) -> dict[str, Any]:
-    """``min_contrast`` chosen without looking at the frames it is scored on: for each shot of the clip, the value
-    of ``CONTRASTS`` with the most frames within ±1 on the other shots (ties: the smaller value) counts that shot."""
+    """``min_sharpness`` chosen without looking at the frames it is scored on: for each shot of the clip, the value
+    of ``SHARPNESS`` with the most frames within ±1 on the other shots (ties: the smaller value) counts that shot."""
     from models.video.detections import non_max_suppression
     from models.video.people import PeopleDetector, in_focus
 
     truth: dict[int, int] = spec["counts"]
-    detector = PeopleDetector(replace(camera.people, min_contrast=0.0), min_score=camera.min_score)
+    detector = PeopleDetector(replace(camera.people, min_sharpness=0.0), min_score=camera.min_score)
     found = {i: detector.candidates(frames[i]) for i in truth}
     counts = {
         c: {i: len(non_max_suppression(in_focus(frames[i], found[i], c), camera.people.overlap)) for i in truth}
-        for c in CONTRASTS
+        for c in SHARPNESS
     }
     cuts = spec["scene_cuts"]
     scene = {i: sum(i >= cut for cut in cuts) for i in truth}
     got, picks = {}, {}
     for shot in sorted(set(scene.values())):
         others = [i for i in truth if scene[i] != shot]
-        pick = max(CONTRASTS, key=lambda c: (sum(abs(counts[c][i] - truth[i]) <= 1 for i in others), -c))
+        pick = max(SHARPNESS, key=lambda c: (sum(abs(counts[c][i] - truth[i]) <= 1 for i in others), -c))
         picks[shot] = pick
         got.update({i: counts[pick][i] for i in truth if scene[i] == shot})
-    out = scored(truth, got, f"min_contrast picked from {list(CONTRASTS)} on the other shots, for each shot")
+    out = scored(truth, got, f"min_sharpness picked from {list(SHARPNESS)} on the other shots, for each shot")
     return {**out, "picked_by_shot": picks, "shot_starts": [0, *cuts]}
 
 
@@ -304,7 +304,7 @@ def people_counts() -> dict[str, Any]:
     truth: dict[int, int] = spec["counts"]
     camera = load_cameras()[spec["camera"]]
     detector = PeopleDetector(camera.people, min_score=camera.min_score)
-    no_gate = PeopleDetector(replace(camera.people, min_contrast=0.0), min_score=camera.min_score)
+    no_gate = PeopleDetector(replace(camera.people, min_sharpness=0.0), min_score=camera.min_score)
     hog: Any = cv2.HOGDescriptor()
     hog.setSVMDetector(cv2.HOGDescriptor.getDefaultPeopleDetector())
 
@@ -325,7 +325,7 @@ def people_counts() -> dict[str, Any]:
     default = measure(
         lambda i: len(detector.detect([frames[i]])[0]),
         f"citymind default: camera '{spec['camera']}' as shipped, HOG on the person_height pyramid, boxes out of "
-        f"focus dropped (min_contrast {camera.people.min_contrast:g})",
+        f"focus dropped (min_sharpness {camera.people.min_sharpness:g})",
     )
     baseline = measure(lambda i: hog_2x(frames[i], hog), "OpenCV HOG on 2x upscaled frames")
     return {
@@ -335,7 +335,7 @@ def people_counts() -> dict[str, Any]:
         "baseline_hog_2x": baseline,
         "default_over_baseline_within_1": round(default["within_1"] / baseline["within_1"], 3),
         "default_without_focus_check": measure(
-            lambda i: len(no_gate.detect([frames[i]])[0]), "the default with min_contrast 0 (the previous default)"
+            lambda i: len(no_gate.detect([frames[i]])[0]), "the default with min_sharpness 0 (the previous default)"
         ),
         "held_out_shots": held_out_scenes(spec, frames, camera),
         "smoothed_min_hits_2_hold_2": measure(

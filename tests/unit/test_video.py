@@ -332,22 +332,30 @@ def test_people_settings_read_person_height_as_a_range_or_by_row() -> None:
         PeopleSettings.from_dict("cam-p", {"height": 3})
 
 
-def test_a_box_out_of_focus_is_not_a_person_however_hog_scores_it() -> None:
-    """HOG normalises contrast away: a blurred copy of the same stripes is as good a window to it as the sharp one."""
+def test_a_box_out_of_focus_is_not_a_person_however_dark_a_sharp_one_is() -> None:
+    """HOG normalises contrast away: a blurred copy of the same stripes is as good a window to it as the sharp one.
+    The focus check must not be a contrast check: faint sharp stripes (a backlit person) stay."""
     from models.video.camera import PeopleSettings
-    from models.video.people import in_focus
+    from models.video.people import in_focus, sharpness
 
-    frame = np.zeros((128, 128, 3), np.uint8)
-    frame[:, ::8] = frame[:, 1::8] = frame[:, 2::8] = frame[:, 3::8] = 200  # 4-px stripes: edges every 4 px
-    frame[:, 64:] = cv2.GaussianBlur(frame[:, 64:], (0, 0), 6)
-    sharp = Detection((4.0, 0.0, 60.0, 128.0), "person", 1.0)
+    frame = np.zeros((128, 192, 3), np.uint8)
+    for x in range(4):
+        frame[:, x:64:8] = 200  # 4-px stripes: edges every 4 px
+    for y in (20, 60, 100):  # street lights out of focus
+        cv2.circle(frame, (96, y), 14, (220, 220, 220), -1)
+    frame[:, 64:128] = cv2.GaussianBlur(frame[:, 64:128], (0, 0), 6)
+    frame[:, 128:] = frame[:, :64] // 10  # the same stripes, 20 grey levels
+    sharp, faint = Detection((4.0, 0.0, 60.0, 128.0), "person", 1.0), Detection((132.0, 0.0, 188.0, 128.0), "person")
     blurred = Detection((68.0, 0.0, 124.0, 128.0), "person", 2.0)
-    assert in_focus(frame, [sharp, blurred], 50) == [sharp]
-    assert in_focus(frame[:, :, 0], [sharp, blurred], 50) == [sharp]  # a grey frame too
+    high, low, dark = sharpness(frame, [sharp.box, blurred.box, faint.box])
+    assert high > 0.5 and low < 0.1 and abs(dark - high) < 0.05
+    assert in_focus(frame, [sharp, blurred, faint], 0.25) == [sharp, faint]
+    assert in_focus(frame[:, :, 0], [sharp, blurred], 0.25) == [sharp]  # a grey frame too
     assert in_focus(frame, [sharp, blurred], 0) == [sharp, blurred]
-    assert load_cameras()["street"].people.min_contrast == 50
-    with pytest.raises(ValidationError, match=r"people.min_contrast must be in \[0, 255\]. Got 300"):
-        PeopleSettings(min_contrast=300)
+    assert sharpness(frame, [(10.0, 10.0, 10.0, 40.0)]) == [0.0]  # an empty box is not in focus
+    assert load_cameras()["street"].people.min_sharpness == 0.25
+    with pytest.raises(ValidationError, match=r"people.min_sharpness must be in \[0, 1\). Got 1.5"):
+        PeopleSettings(min_sharpness=1.5)
 
 
 def test_smoothed_counts_skip_one_frame_detections_and_hold_a_missed_person() -> None:
