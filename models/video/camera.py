@@ -68,7 +68,7 @@ class PeopleSettings:
     ``person_height: {120: [20, 40], 270: [60, 120]}``  by row: 20–40 px at row 120 ...
     ``pyramid_step: 1.1``         scale between pyramid levels (smaller: slower, finer)
     ``min_sharpness: 0.25``       share of a box's edges finer than a 2-px blur, below which
-                                  it is out of focus, not a person (``people.sharpness``); 0: off
+                                  it is out of focus, not a person (``video.people.sharpness``); 0: off
     ============================  ==========================================================
     """
 

@@ -128,8 +128,8 @@ def in_focus(frame: Any, found: list[Detection], min_sharpness: float) -> list[D
 
 def sharpness(frame: Any, boxes: list[tuple[float, float, float, float]]) -> list[float]:
     """The share of each box's gradient (3×3 Sobel on grey) that a 2-px Gaussian blur takes away: near 0 for an
-    out-of-focus patch (nothing finer left to lose), ~0.3–0.5 for an in-focus person here, whatever the
-    contrast."""
+    out-of-focus patch (nothing finer left to lose), 0.26–0.44 on the people HOG finds in the street clip,
+    lit or backlit: contrast cancels out of the ratio."""
     import cv2
     import numpy as np
 
