@@ -67,12 +67,15 @@ class PeopleSettings:
     ``person_height: [40, 300]``  anywhere in the frame, people 40–300 px tall
     ``person_height: {120: [20, 40], 270: [60, 120]}``  by row: 20–40 px at row 120 ...
     ``pyramid_step: 1.1``         scale between pyramid levels (smaller: slower, finer)
+    ``min_sharpness: 0.25``       share of a box's edges finer than a 2-px blur, below which
+                                  it is out of focus, not a person (``video.people.sharpness``); 0: off
     ============================  ==========================================================
     """
 
     person_height: tuple[tuple[float, float, float], ...] = ((0.0, 48.0, 1080.0),)
     pyramid_step: float = 1.1
     overlap: float = 0.4
+    min_sharpness: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.person_height:
@@ -85,10 +88,12 @@ class PeopleSettings:
                 )
         if not 1.01 <= self.pyramid_step <= 2:
             raise ValidationError(f"people.pyramid_step must be in [1.01, 2]. Got {self.pyramid_step} instead.")
+        if not 0 <= self.min_sharpness < 1:
+            raise ValidationError(f"people.min_sharpness must be in [0, 1). Got {self.min_sharpness} instead.")
 
     @classmethod
     def from_dict(cls, camera: str, spec: dict[str, Any]) -> PeopleSettings:
-        known = {"person_height", "pyramid_step", "overlap"}
+        known = {"person_height", "pyramid_step", "overlap", "min_sharpness"}
         unknown = sorted(set(spec) - known)
         if unknown:
             raise ValidationError(f"camera {camera}: unknown keys people.{unknown}; known: {sorted(known)}")

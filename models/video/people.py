@@ -61,8 +61,14 @@ class PeopleDetector:
             out.append(Band(top, min(bottom, height), min(low, nxt[1]), max(high, nxt[2])))
         return out
 
+    def candidates(self, frame: Any) -> list[Detection]:
+        """Every window of every band at ``min_score`` or above: before the focus check and suppression."""
+        return [d for band in self.bands(frame.shape[0]) for d in self._detect_band(frame, band)]
+
     def _detect_one(self, frame: Any) -> list[Detection]:
-        found = [d for band in self.bands(frame.shape[0]) for d in self._detect_band(frame, band)]
+        found = self.candidates(frame)
+        if found and self.settings.min_sharpness > 0:
+            found = in_focus(frame, found, self.settings.min_sharpness)
         return non_max_suppression(found, self.settings.overlap)
 
     def _detect_band(self, frame: Any, band: Band) -> list[Detection]:
@@ -110,3 +116,29 @@ class PeopleDetector:
             hog.setSVMDetector(cv2.HOGDescriptor.getDefaultPeopleDetector())
             self._hogs[levels] = hog
         return hog
+
+
+def in_focus(frame: Any, found: list[Detection], min_sharpness: float) -> list[Detection]:
+    """The boxes whose ``sharpness`` reaches ``min_sharpness``. HOG normalises each block's contrast away, so
+    out-of-focus highlights and car edges score like a person; a person the camera shows in focus has fine edges,
+    however dark or backlit."""
+    scores = sharpness(frame, [d.box for d in found])
+    return [d for d, score in zip(found, scores, strict=True) if score >= min_sharpness]
+
+
+def sharpness(frame: Any, boxes: list[tuple[float, float, float, float]]) -> list[float]:
+    """The share of each box's gradient (3×3 Sobel on grey) that a 2-px Gaussian blur takes away: near 0 for an
+    out-of-focus patch (nothing finer left to lose), 0.26–0.44 on the people HOG finds in the street clip,
+    lit or backlit: contrast cancels out of the ratio."""
+    import cv2
+    import numpy as np
+
+    grey = (frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)).astype(np.float32)
+    blurred = cv2.GaussianBlur(grey, (0, 0), 2)
+    edges = [cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)) for g in (grey, blurred)]
+    out = []
+    for box in boxes:
+        x1, y1, x2, y2 = (round(v) for v in box)
+        fine, coarse = (float(e[y1:y2, x1:x2].mean()) if y2 > y1 and x2 > x1 else 0.0 for e in edges)
+        out.append(1 - coarse / fine if fine > 0 else 0.0)
+    return out

@@ -43,6 +43,7 @@ def test_people_counts_by_default_are_near_the_hand_counts(shared_data: Path) ->
     got = {i: len(detector.detect([frames[i]])[0]) for i in truth}
     within = sum(abs(got[i] - n) <= 1 for i, n in truth.items()) / len(truth)
     print(f"people: {within:.1%} of {len(truth)} frames within ±1; errors {[got[i] - n for i, n in truth.items()]}")
-    # Issue 23 asks for 85%; HOG reaches 71.9% here (the afternoon baseline, HOG on 2× frames, 62.5%):
-    # asserted at what it measures so a regression shows, the gap is reported in docs/video.md.
-    assert within >= 0.71
+    # Issue 23 asks for 85%; HOG with the focus check reaches 84.4% here (81.2% with min_sharpness chosen on the
+    # other shots; the afternoon baseline, HOG on 2× frames, 68.8%): asserted one frame below what it measures
+    # so a regression shows, the gap is reported in docs/video.md.
+    assert within >= 0.81

@@ -332,6 +332,32 @@ def test_people_settings_read_person_height_as_a_range_or_by_row() -> None:
         PeopleSettings.from_dict("cam-p", {"height": 3})
 
 
+def test_a_box_out_of_focus_is_not_a_person_however_dark_a_sharp_one_is() -> None:
+    """HOG normalises contrast away: a blurred copy of the same stripes is as good a window to it as the sharp one.
+    The focus check must not be a contrast check: faint sharp stripes (a backlit person) stay."""
+    from models.video.camera import PeopleSettings
+    from models.video.people import in_focus, sharpness
+
+    frame = np.zeros((128, 192, 3), np.uint8)
+    for x in range(4):
+        frame[:, x:64:8] = 200  # 4-px stripes: edges every 4 px
+    for y in (20, 60, 100):  # street lights out of focus
+        cv2.circle(frame, (96, y), 14, (220, 220, 220), -1)
+    frame[:, 64:128] = cv2.GaussianBlur(frame[:, 64:128], (0, 0), 6)
+    frame[:, 128:] = frame[:, :64] // 10  # the same stripes, 20 grey levels
+    sharp, faint = Detection((4.0, 0.0, 60.0, 128.0), "person", 1.0), Detection((132.0, 0.0, 188.0, 128.0), "person")
+    blurred = Detection((68.0, 0.0, 124.0, 128.0), "person", 2.0)
+    high, low, dark = sharpness(frame, [sharp.box, blurred.box, faint.box])
+    assert high > 0.5 and low < 0.1 and abs(dark - high) < 0.05
+    assert in_focus(frame, [sharp, blurred, faint], 0.25) == [sharp, faint]
+    assert in_focus(frame[:, :, 0], [sharp, blurred], 0.25) == [sharp]  # a grey frame too
+    assert in_focus(frame, [sharp, blurred], 0) == [sharp, blurred]
+    assert sharpness(frame, [(10.0, 10.0, 10.0, 40.0)]) == [0.0]  # an empty box is not in focus
+    assert load_cameras()["street"].people.min_sharpness == 0.25
+    with pytest.raises(ValidationError, match=r"people.min_sharpness must be in \[0, 1\). Got 1.5"):
+        PeopleSettings(min_sharpness=1.5)
+
+
 def test_smoothed_counts_skip_one_frame_detections_and_hold_a_missed_person() -> None:
     config = CameraConfig.from_dict("cam-s", {"smoothing": {"min_hits": 2, "hold": 2}})
     camera = CameraAnalytics(config)
