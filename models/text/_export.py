@@ -19,7 +19,7 @@ _INPUTS = {
     "short_text_tokens": "the space-joined tokens of models.text.cleaning.short_text_tokens (character 1–2-grams, "
     "rjieba words, prefix and suffix of the cleaned first {max_chars} characters)",
     "short_text_pieces": "the space-joined tokens of models.text.cleaning.short_text_pieces (short_text_tokens, then "
-    "the e5 piece ids of the cleaned first {max_chars} characters as p<id>, then p)",
+    "the e5 piece ids of the cleaned first {max_chars} characters as p<id>)",
 }
 
 

@@ -46,16 +46,15 @@ def short_text_tokens(text: object, max_chars: int = 2000) -> str:
 
 
 def short_text_pieces(text: object, max_chars: int = 2000) -> str:
-    """``short_text_tokens`` followed by the cleaned text's e5 pieces (``p`` + piece id, repeats kept, in order)
-    and one ``p`` that every text has (so a text without CJK pieces still has a mean of zero, not 0/0).
+    """``short_text_tokens`` followed by the cleaned text's e5 pieces (``p`` + piece id, repeats kept, in order).
 
     >>> short_text_pieces("路灯不亮").split(" p")[1:]
-    ['6', '3136', '36480', '562', '16955', '']
+    ['6', '3136', '36480', '562', '16955']
     """
     from knowledge_graph.e5.pieces import piece_ids
 
     pieces = "".join(f" p{i}" for i in piece_ids(clean_text(text, max_chars)))
-    return f"{short_text_tokens(text, max_chars)}{pieces} p"
+    return short_text_tokens(text, max_chars) + pieces
 
 
 #: Preprocessing by the name an exported model records in its ONNX metadata.

@@ -14,10 +14,10 @@ from models.text.short_text import ShortTextClassifier, linear_layer
 
 
 class StaticE5ShortTextClassifier(ShortTextClassifier):
-    """``ShortTextClassifier`` whose per-class SVMs also see each text's static e5 vector (the mean of its CJK
-    pieces' rows in ``knowledge_graph.e5.pieces``, standardised, times ``static_weight``). A mean of rows then a
-    linear layer is linear in the piece counts, so the fitted model folds into one linear layer over binary tokens
-    and L1-normalised piece counts: ONNX is two CountVectorizers, a Normalizer, the linear layer and a softmax.
+    """``ShortTextClassifier`` whose per-class SVMs also see each text's static e5 vector (the sum of its CJK
+    pieces' rows in ``knowledge_graph.e5.pieces``, standardised, times ``static_weight``). A sum of rows then a
+    linear layer is linear in the piece counts, so the fitted model folds into one linear layer over the tokens
+    and the piece counts: the ONNX graph is the same CountVectorizer + linear layer + softmax as the NB-SVM's.
 
     >>> texts, labels = ["股市大涨", "股票下跌", "球队夺冠", "联赛开赛"], ["股票", "股票", "体育", "体育"]
     >>> clf = StaticE5ShortTextClassifier().fit(texts, labels)
@@ -53,53 +53,51 @@ class StaticE5ShortTextClassifier(ShortTextClassifier):
         labels = check_labels("StaticE5ShortTextClassifier", X, y)
         self.classes_ = sorted(set(labels))
         texts = self._tokens(X)
-        rows = self._features(texts)
-        counts = self.features_.transformer_list[0][1].transform(texts).tocsr()
-        means = self.features_.transformer_list[1][1].transform(texts) @ rows
-        center, spread = means.mean(axis=0), means.std(axis=0) + 1e-9
-        static = self.static_weight * (means - center) / spread
-        token_w, piece_w = np.zeros((counts.shape[1], len(self.classes_))), np.zeros((len(rows), len(self.classes_)))
-        bias, columns, ones = np.zeros(len(self.classes_)), _stack(counts, static), np.ones(static.shape[1])
+        rows = self._fit_vectorizer(texts)
+        columns = self.vectorizer_.transform(texts).tocsr()
+        n_tokens = columns.shape[1] - len(rows)
+        tokens = columns[:, :n_tokens]
+        sums = columns[:, n_tokens:] @ rows
+        center, spread = sums.mean(axis=0), sums.std(axis=0) + 1e-9
+        static = self.static_weight * (sums - center) / spread
+        features, ones = _stack(tokens, static), np.ones(static.shape[1])
+        weights, bias = np.zeros((columns.shape[1], len(self.classes_))), np.zeros(len(self.classes_))
         for k, label in enumerate(self.classes_):
-            ratio = self._log_count_ratio(counts, labels == label)
-            scaled = columns @ sp.diags(np.concatenate([ratio, ones]))  # NB-scaled tokens, static columns as they are
+            ratio = self._log_count_ratio(tokens, labels == label)
+            scaled = features @ sp.diags(np.concatenate([ratio, ones]))  # NB-scaled tokens, static columns as are
             svm = LinearSVC(C=self.C, random_state=0).fit(scaled.tocsr(), labels == label)
             coef = svm.coef_.ravel()
-            token_w[:, k] = self.temperature * ratio * coef[: len(ratio)] + self.nb_weight * ratio
-            per_dim = self.temperature * self.static_weight * coef[len(ratio) :] / spread
-            piece_w[:, k] = rows @ per_dim  # folded: the standardised mean's weights onto each piece's count
+            weights[:n_tokens, k] = self.temperature * ratio * coef[:n_tokens] + self.nb_weight * ratio
+            per_dim = self.temperature * self.static_weight * coef[n_tokens:] / spread
+            weights[n_tokens:, k] = rows @ per_dim  # folded: the standardised sum's weights onto each piece count
             bias[k] = self.temperature * svm.intercept_[0] - center @ per_dim
-        self.coef_, self.intercept_ = np.hstack([token_w.T, piece_w.T]), bias
+        self.coef_, self.intercept_ = weights.T.copy(), bias
         return self
 
-    def _features(self, texts: list[str]) -> np.ndarray:
-        """Fit ``features_`` (binary tokens ∪ L1-normalised piece counts); return the pieces' centred rows (the
-        first one, for the ``p`` every text has, is zero)."""
+    def _fit_vectorizer(self, texts: list[str]) -> np.ndarray:
+        """Fit ``vectorizer_``: the training texts' tokens (binary: ``short_text_tokens`` are unique), then every
+        table piece (counted); return the pieces' rows, centred."""
         from sklearn.feature_extraction.text import CountVectorizer
-        from sklearn.pipeline import FeatureUnion, Pipeline
-        from sklearn.preprocessing import Normalizer
 
         from citymind.settings import get_settings
         from knowledge_graph.e5.pieces import static_piece_table
 
         ids, table = static_piece_table(get_settings().cache.expanduser() / "e5")
         words = {"token_pattern": r"\S+", "lowercase": False, "dtype": np.float64}
-        tokens = CountVectorizer(binary=True, **words).fit([t.partition(" p")[0] for t in texts])
-        pieces = CountVectorizer(vocabulary=["p", *(f"p{i}" for i in ids.tolist())], **words)
-        self.features_ = FeatureUnion(
-            [("tokens", tokens), ("pieces", Pipeline([("count", pieces.fit(texts[:1])), ("mean", Normalizer("l1"))]))]
-        )
-        return np.vstack([np.zeros(table.shape[1]), table - table.mean(axis=0)])
+        tokens = CountVectorizer(**words).fit([t.partition(" p")[0] for t in texts])
+        vocabulary = [*tokens.get_feature_names_out().tolist(), *(f"p{i}" for i in ids.tolist())]
+        self.vectorizer_ = CountVectorizer(vocabulary=vocabulary, **words).fit(texts[:1])
+        return table - table.mean(axis=0)
 
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
         self.check_fitted("coef_")
-        return np.asarray(self.features_.transform(self._tokens(X)) @ self.coef_.T) + self.intercept_
+        return np.asarray(self.vectorizer_.transform(self._tokens(X)) @ self.coef_.T) + self.intercept_
 
     def to_onnx(self) -> Any:
         from sklearn.pipeline import Pipeline
 
         self.check_fitted("coef_")
-        pipeline = Pipeline([("features", self.features_), ("linear", linear_layer(self))])
+        pipeline = Pipeline([("tokens", self.vectorizer_), ("linear", linear_layer(self))])
         return export_text_pipeline(
             pipeline, "static-e5-short-text-classifier", self.classes_, "short_text_pieces", self.max_chars
         )
