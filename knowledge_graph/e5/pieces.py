@@ -39,7 +39,7 @@ def piece_ids(text: str) -> list[int]:
     >>> [piece_tokenizer().vocabulary.pieces[i] for i in piece_ids("路灯不亮")]
     ['▁', '路', '灯', '不', '亮']
     """
-    return piece_tokenizer().ids([text], 1 << 20)[0][1:-1].tolist()
+    return piece_tokenizer().pieces(text)
 
 
 def cjk_pieces(weights: E5Weights) -> np.ndarray:

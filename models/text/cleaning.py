@@ -53,8 +53,8 @@ def short_text_pieces(text: object, max_chars: int = 2000) -> str:
     """
     from knowledge_graph.e5.pieces import piece_ids
 
-    pieces = "".join(f" p{i}" for i in piece_ids(clean_text(text, max_chars)))
-    return short_text_tokens(text, max_chars) + pieces
+    cleaned = clean_text(text, max_chars)  # cleaning is idempotent: short_text_tokens' own pass changes nothing
+    return short_text_tokens(cleaned, max_chars) + "".join([" p" + str(i) for i in piece_ids(cleaned)])
 
 
 #: Preprocessing by the name an exported model records in its ONNX metadata.
