@@ -85,10 +85,10 @@ def test_thucnews_titles_macro_f1(shared_data: Path, home: dict[str, str]) -> No
         "--name",
         "news-topic",
     )
-    assert result["algorithm"] == "nbsvm-short-text"  # auto chose it over char-ngram-linear (0.85)
+    assert result["algorithm"] == "nbsvm-static-e5"  # auto chose it over nbsvm-short-text (0.872), char-ngram (0.85)
     print(f"\nTHUCNews titles 5-fold macro-F1 {result['macro_f1']:.4f} accuracy {result['accuracy']:.4f}")
     assert result["rows"] == 10_000 and result["classes"] == 10
-    assert result["macro_f1"] >= 0.87
+    assert result["macro_f1"] >= 0.875
     assert result["onnx_parity_max_abs_diff"] <= 1e-4
 
 
