@@ -103,6 +103,7 @@ class OnnxTextClassifier:
         name, _, limit = meta.get(PREPROCESS_METADATA, "clean_text:max_chars=2000").partition(":max_chars=")
         self.preprocess = PREPROCESSORS[name]
         self.max_chars = int(limit or 2000)
+        self.preprocess("路灯不亮", self.max_chars)  # loads rjieba's / e5's tokenizer now, not on the first request
 
     @classmethod
     def from_path(cls, path: str | Path) -> OnnxTextClassifier:

@@ -12,11 +12,13 @@ from models.forecast.forecaster import HourlyForecaster
 from models.forecast.seasonal_naive import SeasonalNaive
 from models.text.event_classifier import EventClassifier
 from models.text.short_text import ShortTextClassifier
+from models.text.static_e5 import StaticE5ShortTextClassifier
 from registry import AssetNotFound, AssetVersion, MlflowRegistry, ValidationError
 
 FAMILIES: dict[str, type[CityModel]] = {
     "char-ngram-linear": EventClassifier,
     "nbsvm-short-text": ShortTextClassifier,
+    "nbsvm-static-e5": StaticE5ShortTextClassifier,
 }
 
 #: Forecasting of hourly indicators (趋势预测): the forecaster, its baseline and the anomaly check on its residuals.
@@ -40,6 +42,11 @@ DOCS = {
         "NB-SVM (naive-Bayes-scaled linear SVMs) over binary character 1–2-gram, rjieba word and prefix/suffix "
         "tokens, for short texts such as titles. Tokens are made in Python; the ONNX graph counts them and applies "
         "one linear layer and a softmax."
+    ),
+    "nbsvm-static-e5": (
+        "NB-SVM of nbsvm-short-text plus e5's pretrained knowledge: each text's static e5 vector (mean of its CJK "
+        "pieces' vectors, each piece run once through the int8 e5 graph and cached) as extra SVM columns. Folded "
+        "into one linear layer over the tokens and the normalised e5 piece counts: no transformer pass per text."
     ),
     "ridge-direct-forecast": (
         "Direct multi-horizon ridge regression for hourly city indicators: log values relative to the last day's "

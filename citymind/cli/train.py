@@ -56,8 +56,8 @@ def event_classifier(
     algorithm: Annotated[
         str,
         typer.Option(
-            help="auto (every family on the same folds, the best kept), char-ngram-linear (reports) or "
-            "nbsvm-short-text (titles)"
+            help="auto (every family on the same folds, the best kept), char-ngram-linear (reports), "
+            "nbsvm-short-text (titles) or nbsvm-static-e5 (titles, with e5's static piece vectors)"
         ),
     ] = "auto",
     folds: Annotated[int, typer.Option(min=2, max=20)] = 5,

@@ -34,6 +34,11 @@ class E5Tokenizer:
     def normalize(self, text: str) -> str:
         return _SPACES.sub(" ", text.translate(self._table))
 
+    def pieces(self, text: str) -> list[int]:
+        """The piece ids of one text, without ``<s>``/``</s>`` or a length limit (the request path's call)."""
+        ids: list[int] = self._tokenizer.encode(self.normalize(text), add_special_tokens=False).ids
+        return ids
+
     def ids(self, texts: Sequence[str], max_tokens: int) -> list[np.ndarray]:
         """Token ids per text (int64), with ``<s>``/``</s>``, cut to ``max_tokens`` in all."""
         encoded = self._tokenizer.encode_batch_fast([self.normalize(t) for t in texts], add_special_tokens=False)

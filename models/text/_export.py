@@ -18,6 +18,8 @@ _INPUTS = {
     "collapsed and stripped, first {max_chars} characters)",
     "short_text_tokens": "the space-joined tokens of models.text.cleaning.short_text_tokens (character 1–2-grams, "
     "rjieba words, prefix and suffix of the cleaned first {max_chars} characters)",
+    "short_text_pieces": "the space-joined tokens of models.text.cleaning.short_text_pieces (short_text_tokens, then "
+    "the e5 piece ids of the cleaned first {max_chars} characters as p<id>)",
 }
 
 
@@ -37,8 +39,9 @@ def export_text_pipeline(pipeline: Any, name: str, classes: Sequence[str], prepr
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import StringTensorType
 
-    vectorizer, linear = (step for _, step in pipeline.steps)
-    options = {id(vectorizer): {"locale": "C.UTF-8"}, id(linear): {"zipmap": False}}
+    linear = pipeline.steps[-1][1]
+    options: dict[int, dict[str, Any]] = {id(v): {"locale": "C.UTF-8"} for v in _vectorizers(pipeline)}
+    options[id(linear)] = {"zipmap": False}
     with warnings.catch_warnings():  # skl2onnx warns on non-word analyzers; parity is checked on every export
         warnings.simplefilter("ignore", UserWarning)
         model = convert_sklearn(
@@ -56,6 +59,14 @@ def export_text_pipeline(pipeline: Any, name: str, classes: Sequence[str], prepr
         entry.key, entry.value = key, value
     model.doc_string = model.graph.input[0].doc_string = input_contract(preprocess, max_chars)
     return model
+
+
+def _vectorizers(step: Any) -> list[Any]:
+    """Every vectorizer in a pipeline, feature unions included (each needs the UTF-8 locale)."""
+    if hasattr(step, "vocabulary_"):
+        return [step]
+    parts = getattr(step, "steps", None) or getattr(step, "transformer_list", None) or []
+    return [v for _, part in parts for v in _vectorizers(part)]
 
 
 def text_signature(classes: Sequence[str]) -> Signature:

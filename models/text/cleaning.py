@@ -45,5 +45,21 @@ def short_text_tokens(text: object, max_chars: int = 2000) -> str:
     return " ".join(sorted(tokens))
 
 
+def short_text_pieces(text: object, max_chars: int = 2000) -> str:
+    """``short_text_tokens`` followed by the cleaned text's e5 pieces (``p`` + piece id, repeats kept, in order).
+
+    >>> short_text_pieces("路灯不亮").split(" p")[1:]
+    ['6', '3136', '36480', '562', '16955']
+    """
+    from knowledge_graph.e5.pieces import piece_ids
+
+    cleaned = clean_text(text, max_chars)  # cleaning is idempotent: short_text_tokens' own pass changes nothing
+    return short_text_tokens(cleaned, max_chars) + "".join([" p" + str(i) for i in piece_ids(cleaned)])
+
+
 #: Preprocessing by the name an exported model records in its ONNX metadata.
-PREPROCESSORS = {"clean_text": clean_text, "short_text_tokens": short_text_tokens}
+PREPROCESSORS = {
+    "clean_text": clean_text,
+    "short_text_tokens": short_text_tokens,
+    "short_text_pieces": short_text_pieces,
+}

@@ -84,18 +84,10 @@ class ShortTextClassifier(CityModel):
         return np.asarray(self.classes_, dtype=object)[self.decision_function(X).argmax(axis=1)]
 
     def to_onnx(self) -> Any:
-        from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import Pipeline
 
         self.check_fitted("coef_")
-        linear = LogisticRegression()  # holds our weights; converts to a linear layer + softmax
-        linear.coef_, linear.intercept_ = self.coef_, self.intercept_
-        linear.classes_ = np.asarray(self.classes_, dtype=object)
-        linear.n_features_in_ = self.coef_.shape[1]
-        if len(self.classes_) == 2:  # a binary LogisticRegression holds the difference of the two logits
-            linear.coef_ = (self.coef_[1] - self.coef_[0])[None, :]
-            linear.intercept_ = np.asarray([self.intercept_[1] - self.intercept_[0]])
-        pipeline = Pipeline([("tokens", self.vectorizer_), ("linear", linear)])
+        pipeline = Pipeline([("tokens", self.vectorizer_), ("linear", linear_layer(self))])
         return export_text_pipeline(
             pipeline, "short-text-classifier", self.classes_, "short_text_tokens", self.max_chars
         )
@@ -106,3 +98,18 @@ class ShortTextClassifier(CityModel):
     def _tokens(self, X: Sequence[str]) -> list[str]:
         check_texts(X)
         return [short_text_tokens(x, self.max_chars) for x in X]
+
+
+def linear_layer(model: Any) -> Any:
+    """A fitted model's ``coef_``/``intercept_`` as a LogisticRegression: skl2onnx converts it to one linear
+    layer + softmax."""
+    from sklearn.linear_model import LogisticRegression
+
+    linear = LogisticRegression()
+    linear.coef_, linear.intercept_ = model.coef_, model.intercept_
+    linear.classes_ = np.asarray(model.classes_, dtype=object)
+    linear.n_features_in_ = model.coef_.shape[1]
+    if len(model.classes_) == 2:  # a binary LogisticRegression holds the difference of the two logits
+        linear.coef_ = (model.coef_[1] - model.coef_[0])[None, :]
+        linear.intercept_ = np.asarray([model.intercept_[1] - model.intercept_[0]])
+    return linear

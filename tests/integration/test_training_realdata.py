@@ -48,7 +48,7 @@ def test_tipdm_messages_macro_f1_and_champion_challenger(shared_data: Path, home
     assert first["promoted"] and first["aliases"] == ["challenger", "champion"]
 
     assert first["algorithm"] == "char-ngram-linear"  # auto (the default) compared both families
-    assert {f["algorithm"] for f in first["families"]} == {"char-ngram-linear", "nbsvm-short-text"}
+    assert {f["algorithm"] for f in first["families"]} == {"char-ngram-linear", "nbsvm-short-text", "nbsvm-static-e5"}
     weaker = train(home, *args, "--algorithm", "char-ngram-linear", "--params", '{"C": 0.05, "ngram_range": [3, 3]}')
     assert weaker["macro_f1"] < first["macro_f1"]
     assert not weaker["promoted"] and weaker["comparison"]["champion"] == 1
@@ -85,10 +85,10 @@ def test_thucnews_titles_macro_f1(shared_data: Path, home: dict[str, str]) -> No
         "--name",
         "news-topic",
     )
-    assert result["algorithm"] == "nbsvm-short-text"  # auto chose it over char-ngram-linear (0.85)
+    assert result["algorithm"] == "nbsvm-static-e5"  # auto chose it over nbsvm-short-text (0.872), char-ngram (0.85)
     print(f"\nTHUCNews titles 5-fold macro-F1 {result['macro_f1']:.4f} accuracy {result['accuracy']:.4f}")
     assert result["rows"] == 10_000 and result["classes"] == 10
-    assert result["macro_f1"] >= 0.87
+    assert result["macro_f1"] >= 0.875
     assert result["onnx_parity_max_abs_diff"] <= 1e-4
 
 

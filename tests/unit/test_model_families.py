@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import knowledge_graph.e5.pieces
 import models.text.cleaning
 import models.text.event_classifier
 import models.text.short_text
+import models.text.static_e5
 import training.text.evaluation
 from models.base import NotFittedError
 from training.algorithms import FAMILIES
@@ -62,7 +64,15 @@ def test_a_single_string_is_refused(algorithm: str, sample) -> None:  # type: ig
 
 
 @pytest.mark.parametrize(
-    "module", [models.text.cleaning, models.text.event_classifier, models.text.short_text, training.text.evaluation]
+    "module",
+    [
+        models.text.cleaning,
+        models.text.event_classifier,
+        models.text.short_text,
+        models.text.static_e5,
+        knowledge_graph.e5.pieces,
+        training.text.evaluation,
+    ],
 )
 def test_docstring_examples_print_their_real_results(module: object) -> None:
     result = doctest.testmod(module, verbose=False)  # type: ignore[arg-type]
