@@ -28,7 +28,7 @@ class FeatureSpec:
 
     @property
     def size(self) -> int:
-        return 48 + 24 + 24 + 5 + WEEK + len(self.exog)
+        return 48 + 24 + 24 + 6 + WEEK + len(self.exog)
 
 
 TRANSFORMS = ("log1p", "sqrt", "none")
@@ -83,7 +83,7 @@ def tree_design(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[np.ndar
 
 
 def tree_size(spec: FeatureSpec) -> int:
-    return 48 + 24 + 24 + 5 + 2 + len(spec.exog)
+    return 48 + 24 + 24 + 6 + 2 + len(spec.exog)
 
 
 def design_parts(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -105,6 +105,7 @@ def design_parts(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[dict[s
             centred[np.arange(len(raw)), last],
             (WINDOW - 1 - last).astype(np.float64),
             1.0 - observed.mean(axis=1),
+            level,  # the level itself: a high day tends back towards the usual (a smog episode clears)
         ],
         axis=1,
     )
