@@ -4,6 +4,9 @@ contract as the ridge family (raw history in, forecast and conformal interval ou
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -13,6 +16,10 @@ from models.forecast.forecaster import HourlyForecaster, _conformal, _exog_scali
 
 #: blend weights of the ridge part tried on the held-out origins
 BLEND_WEIGHTS = tuple(np.round(np.arange(0.0, 1.01, 0.1), 2))
+#: recent booster fits by (parameters, rows): ``--algorithm auto`` fits the LightGBM family and the blend on the
+#: same rows at every refit, and LightGBM is deterministic, so the blend reuses the boosters instead of refitting
+_RECENT_FITS: OrderedDict[str, list[Any]] = OrderedDict()
+RECENT_FITS_KEPT = 16
 
 
 class BoostedForecaster(HourlyForecaster):
@@ -105,7 +112,21 @@ class BoostedForecaster(HourlyForecaster):
     def _fit_parts(self, rows: dict[str, np.ndarray]) -> dict[str, Any]:
         every = slice(None, None, max(self.row_stride, 1))  # neighbouring origins share most of their lags
         trees, targets = rows["trees"][every], rows["targets"][every]
-        return {"boosters_": [self._boost(trees, targets[:, h]) for h in range(self.horizon)]}
+        key = self._fit_key(trees, targets)
+        if key not in _RECENT_FITS:
+            _RECENT_FITS[key] = [self._boost(trees, targets[:, h]) for h in range(self.horizon)]
+            while len(_RECENT_FITS) > RECENT_FITS_KEPT:
+                _RECENT_FITS.popitem(last=False)
+        _RECENT_FITS.move_to_end(key)
+        return {"boosters_": _RECENT_FITS[key]}
+
+    def _fit_key(self, trees: np.ndarray, targets: np.ndarray) -> str:
+        """What a booster fit depends on: the boosting parameters and the rows (not the blend's or interval's)."""
+        params = {k: v for k, v in self.get_params().items() if k not in {"alpha", "interval", "calibration"}}
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
+        for part in (trees, targets):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        return digest.hexdigest()
 
     def _choose(self, held_out: dict[str, Any], later: dict[str, np.ndarray]) -> None:
         """Hook for families that pick something on the held-out origins (the blend's weight)."""

@@ -131,3 +131,11 @@ def test_the_gateway_serves_a_tree_family_like_the_ridge(
     origin = np.array([[int(np.datetime64(body["end"], "s").astype(np.int64))]])
     feed = {"history": history, "origin": origin, "exog": np.array([[body["exog"]["temperature"]]])}
     assert np.allclose(answer.json()["forecast"], fitted.predict(feed)[0], rtol=1e-5)
+
+
+def test_the_blend_reuses_the_boosters_the_lightgbm_family_fitted_on_the_same_rows(series: HourlySeries) -> None:
+    boosted = BoostedForecaster(**SMALL).fit(series.frame, series.frame["pm25"])
+    blend = BlendedForecaster(**SMALL).fit(series.frame, series.frame["pm25"])
+    other = BlendedForecaster(**SMALL | {"n_estimators": 21}).fit(series.frame, series.frame["pm25"])
+    assert blend.boosters_ is boosted.boosters_ and other.boosters_ is not boosted.boosters_
+    assert [b.num_trees() for b in other.boosters_[:2]] == [21, 21]
