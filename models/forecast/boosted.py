@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from models.forecast.features import FeatureSpec, design, inverse, transform, tree_design
+from models.forecast.features import FeatureSpec, design, inverse, transform, tree_design, tree_parts
 from models.forecast.forecaster import HourlyForecaster, _conformal, _exog_scaling
 
 #: blend weights of the ridge part tried on the held-out origins
@@ -58,6 +58,8 @@ class BoostedForecaster(HourlyForecaster):
         calibration: float = 0.25,
         transform: str = "auto",
         exog: tuple[str, ...] = (),
+        season: bool = True,
+        holidays: str = "",
         n_jobs: int = 1,
         seed: int = 0,
     ) -> None:
@@ -75,6 +77,8 @@ class BoostedForecaster(HourlyForecaster):
         self.calibration = calibration
         self.transform = transform
         self.exog = exog
+        self.season = season
+        self.holidays = holidays
         self.n_jobs = n_jobs
         self.seed = seed
 
@@ -83,7 +87,9 @@ class BoostedForecaster(HourlyForecaster):
         values, exog = self._check_training(X, y)
         self.target_ = str(getattr(y, "name", None) or "value")
         scaling = _exog_scaling(exog)
-        self.spec_ = FeatureSpec(self._space(X, y, values), tuple(self.exog), *scaling)
+        self.spec_ = FeatureSpec(
+            self._space(X, y, values), tuple(self.exog), *scaling, self.season, self.holidays, self._holiday_days(X)
+        )
         rows = self._rows(values, X.index, exog)
         split = int(len(rows["targets"]) * (1 - self.calibration))
         held_out = self._fit_parts({k: v[:split] for k, v in rows.items()})
@@ -93,6 +99,12 @@ class BoostedForecaster(HourlyForecaster):
         self.lower_, self.upper_ = _conformal(residuals, self.interval)
         self.__dict__.update(self._fit_parts(rows))
         return self
+
+    def _holiday_days(self, X: Any) -> tuple[int, ...]:
+        """The region's holidays from the first year of the series to ten years after its last."""
+        from models.forecast.public_holidays import holiday_days
+
+        return holiday_days(self.holidays, X.index[0].year, X.index[-1].year + 10) if self.holidays else ()
 
     def _space(self, X: Any, y: Any, values: np.ndarray) -> str:
         if self.transform != "auto":
@@ -172,8 +184,7 @@ class BoostedForecaster(HourlyForecaster):
     def _relative_graph(self, g: Any, parts: dict[str, str], ridge_features: Any) -> str:
         from models.forecast.tree_ensemble import tree_ensemble_node
 
-        names = ["recent", "week_ago", "profile", "summary", "calendar"] + (["exog"] if self.spec_.exog else [])
-        features = g.op("Concat", *[parts[n] for n in names], axis=1)
+        features = g.op("Concat", *[parts[n] for n in tree_parts(self.spec_)], axis=1)
         out = f"trees{len(g.nodes)}"
         g.nodes.append(tree_ensemble_node(self.boosters_, features, out))
         return g.op("Cast", out, to=11)  # the ensemble answers in float32; the rest of the graph is double
@@ -202,12 +213,14 @@ class BlendedForecaster(BoostedForecaster):
         calibration: float = 0.25,
         transform: str = "auto",
         exog: tuple[str, ...] = (),
+        season: bool = True,
+        holidays: str = "",
         n_jobs: int = 1,
         seed: int = 0,
     ) -> None:
         super().__init__(
             horizon, n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree,
-            reg_lambda, objective, row_stride, interval, calibration, transform, exog, n_jobs, seed,
+            reg_lambda, objective, row_stride, interval, calibration, transform, exog, season, holidays, n_jobs, seed,
         )  # fmt: skip
         self.alpha = alpha
 
