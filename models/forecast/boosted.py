@@ -87,9 +87,9 @@ class BoostedForecaster(HourlyForecaster):
         values, exog = self._check_training(X, y)
         self.target_ = str(getattr(y, "name", None) or "value")
         scaling = _exog_scaling(exog)
-        self.spec_ = FeatureSpec(
-            self._space(X, y, values), tuple(self.exog), *scaling, self.season, self.holidays, self._holiday_days(X)
-        )
+        space, level = self._space(X, y, values)
+        holidays = self._holiday_days(X)
+        self.spec_ = FeatureSpec(space, tuple(self.exog), *scaling, level, self.season, self.holidays, holidays)
         rows = self._rows(values, X.index, exog)
         split = int(len(rows["targets"]) * (1 - self.calibration))
         held_out = self._fit_parts({k: v[:split] for k, v in rows.items()})
@@ -106,13 +106,10 @@ class BoostedForecaster(HourlyForecaster):
 
         return holiday_days(self.holidays, X.index[0].year, X.index[-1].year + 10) if self.holidays else ()
 
-    def _space(self, X: Any, y: Any, values: np.ndarray) -> str:
-        if self.transform != "auto":
-            return self.transform
-        if np.nanmin(values) < 0:
-            return "none"
-        ridge = HourlyForecaster(horizon=self.horizon, exog=self.exog).fit(X, y)
-        return ridge.spec_.transform
+    def _space(self, X: Any, y: Any, values: np.ndarray) -> tuple[str, bool]:
+        """The transform and whether the level is a feature: what the ridge family's held-out error picks."""
+        ridge = HourlyForecaster(horizon=self.horizon, transform=self.transform, exog=self.exog).fit(X, y)
+        return ridge.spec_.transform, ridge.spec_.level
 
     def _rows(self, values: np.ndarray, index: Any, exog: np.ndarray | None) -> dict[str, np.ndarray]:
         feed, ahead, usable = self._training_feed(values, index, exog)

@@ -27,13 +27,14 @@ class FeatureSpec:
     exog: tuple[str, ...] = ()
     exog_mean: tuple[float, ...] = ()
     exog_scale: tuple[float, ...] = ()
+    level: bool = True  #: the day's level itself among the features (``fit`` keeps it when it helps held out)
     season: bool = False
     holiday_region: str = ""
     holidays: tuple[int, ...] = ()
 
     @property
     def size(self) -> int:
-        return 48 + 24 + 24 + 6 + WEEK + len(self.exog)
+        return 48 + 24 + 24 + 5 + int(self.level) + WEEK + len(self.exog)
 
 
 TRANSFORMS = ("log1p", "sqrt", "none")
@@ -93,7 +94,7 @@ def tree_parts(spec: FeatureSpec) -> list[str]:
 
 
 def tree_size(spec: FeatureSpec) -> int:
-    return 48 + 24 + 24 + 6 + 2 + int(spec.season) + 2 * bool(spec.holiday_region) + len(spec.exog)
+    return 48 + 24 + 24 + 5 + int(spec.level) + 2 + int(spec.season) + 2 * bool(spec.holiday_region) + len(spec.exog)
 
 
 def design_parts(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -116,7 +117,7 @@ def design_parts(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[dict[s
             (WINDOW - 1 - last).astype(np.float64),
             1.0 - observed.mean(axis=1),
             level,  # the level itself: a high day tends back towards the usual (a smog episode clears)
-        ],
+        ][: 5 + spec.level],
         axis=1,
     )
     how = hour_of_week(feed["origin"])

@@ -55,16 +55,19 @@ class HourlyForecaster(CityModel):
         values, exog = self._check_training(X, y)
         self.target_ = str(getattr(y, "name", None) or "value")
         scaling = _exog_scaling(exog)
-        candidates = [self.transform] if self.transform != "auto" else ["log1p", "sqrt"]
+        kinds = [self.transform] if self.transform != "auto" else ["log1p", "sqrt"]
         if np.nanmin(values) < 0 and self.transform in {"auto", "log1p", "sqrt"}:
-            candidates = ["none"]
+            kinds = ["none"]
+        # the level as a feature pulls a forecast back towards the series' usual level: right for a pollutant
+        # after an episode, wrong for a series that grows past its history; the held-out error says which
         held_out = {
-            kind: self._held_out(FeatureSpec(kind, tuple(self.exog), *scaling), values, X.index, exog)
-            for kind in candidates
+            (kind, level): self._held_out(FeatureSpec(kind, tuple(self.exog), *scaling, level), values, X.index, exog)
+            for kind in kinds
+            for level in (True, False)
         }
-        kind = min(held_out, key=lambda k: held_out[k][0])  # the transform with the lower held-out MAE
-        self.spec_ = FeatureSpec(kind, tuple(self.exog), *scaling)
-        features, targets, residuals = held_out[kind][1:]
+        kind, level = min(held_out, key=lambda k: held_out[k][0])  # the lower held-out MAE
+        self.spec_ = FeatureSpec(kind, tuple(self.exog), *scaling, level)
+        features, targets, residuals = held_out[kind, level][1:]
         self.lower_, self.upper_ = _conformal(residuals, self.interval)
         self.coef_, self.intercept_ = self._solve(features, targets)
         return self

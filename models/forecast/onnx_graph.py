@@ -117,7 +117,7 @@ def feature_parts(g: _Graph, spec: Any, zero: str, one: str, axis1: str) -> tupl
         g.op("Sub", g.const([[WINDOW - 1.0]]), g.op("Cast", last, to=11)),
         g.op("Sub", one, g.op("Div", week_count, g.const(float(WINDOW)))),
         level,
-    ]
+    ][: 5 + spec.level]
     how = _hour_index(g)
     parts = {
         "recent": _slice(g, centred, WINDOW - 48, WINDOW),

@@ -149,7 +149,8 @@ def test_holidays_of_the_region_reach_the_trees_and_the_onnx_graph(series: Hourl
     workday = int(np.flatnonzero(index == "2025-02-10 23:00")[0])
     feed = model.feed(series.values, index, [eve, workday], series.frame[["temperature"]].to_numpy())
     assert design_parts(feed, model.spec_)[0]["holiday"].tolist() == [[1.0, 1.0], [0.0, 0.0]]
-    assert model.boosters_[0].num_feature() == tree_size(model.spec_) == 48 + 24 + 24 + 6 + 2 + 1 + 2 + 1
+    lags, summary, calendar = 48 + 24 + 24, 5 + model.spec_.level, 2 + 1 + 2  # hour, weekday, season, holidays
+    assert model.boosters_[0].num_feature() == tree_size(model.spec_) == lags + summary + calendar + 1
     report = check_forecast_parity(model, model.to_onnx(), feed_of(model, series, count=1100))
     assert report.ok and report.max_rel_diff < 1e-5
 
