@@ -34,9 +34,10 @@ HERE = Path(__file__).resolve().parent
 REQUESTS, WARMUP, CLIENTS = 600, 100, 8
 BLEND_NAME = "pm25-blend-forecaster"
 REFIT_HOURS = 24 * 90
+#: file, target, time columns, region (the series' setting its public holidays come from)
 SERIES = {
-    "beijing-pm25": ("beijing_pm25_hourly_2010_2014.csv", "pm2.5", ["year", "month", "day", "hour"]),
-    "dc-bikeshare": ("dc_bikeshare_hourly_2011_2012.csv", "cnt", ["dteday", "hr"]),
+    "beijing-pm25": ("beijing_pm25_hourly_2010_2014.csv", "pm2.5", ["year", "month", "day", "hour"], "CN"),
+    "dc-bikeshare": ("dc_bikeshare_hourly_2011_2012.csv", "cnt", ["dteday", "hr"], "US-DC"),
 }
 
 
@@ -124,16 +125,17 @@ def series_accuracy(name: str) -> dict[str, Any]:
     from training.forecast.lightgbm_baseline import UNTUNED_LIGHTGBM
     from training.forecast.series_data import load_hourly_series
 
-    file, target, time_columns = SERIES[name]
+    file, target, time_columns, region = SERIES[name]
     home = Path(tempfile.mkdtemp(prefix=f"citymind-bench-{name}-"))
     reg = MlflowRegistry(f"sqlite:///{home / 'mlflow.db'}", artifact_location=(home / "art").as_uri())
-    series = load_hourly_series(Settings().shared_data / "timeseries" / file, target, time_columns)
+    series = load_hourly_series(Settings().shared_data / "timeseries" / file, target, time_columns, region=region)
     plan = EvaluationPlan(statsmodels=None, refit_every_hours=REFIT_HOURS, baselines=(UNTUNED_LIGHTGBM,))
     started = time.perf_counter()
     result = train_forecaster(series, registry=reg, name=name, plan=plan)  # the defaults: --algorithm auto
     methods = result.evaluation.methods
     return {
         "chosen": result.algorithm,
+        "region": region,
         "mase_default_auto": round(methods["forecaster"]["mase"], 4),
         "mase_untuned_lightgbm": round(methods[UNTUNED_LIGHTGBM]["mase"], 4),
         "mase_seasonal_naive_24h": round(methods["seasonal_naive_24h"]["mase"], 4),
