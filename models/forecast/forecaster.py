@@ -12,8 +12,9 @@ from models.forecast.features import WINDOW, FeatureSpec, design, epoch_seconds,
 
 class HourlyForecaster(CityModel):
     """Direct multi-horizon ridge regression on the log of an hourly indicator, relative to its last day's level:
-    lags (last 2 days, same hours a week ago), the mean daily profile of the week, hour-of-week, time of year and
-    weather at the origin. Intervals are split-conformal: quantiles of held-out residuals, per horizon.
+    lags (last 2 days, same hours a week ago), the mean daily profile of the week, the level itself when the
+    held-out hours say it helps, hour-of-week and weather at the origin. Intervals are split-conformal: quantiles
+    of held-out residuals, per horizon.
 
     >>> import numpy as np, pandas as pd
     >>> hours = pd.date_range("2024-01-01", periods=24 * 7 * 6, freq="h")
