@@ -39,7 +39,7 @@ class HourlyForecaster(CityModel):
         horizon: int = 24,
         alpha: float = 1.0,
         interval: float = 0.8,
-        calibration: float = 0.15,
+        calibration: float = 0.25,
         transform: str = "auto",
         exog: tuple[str, ...] = (),
     ) -> None:

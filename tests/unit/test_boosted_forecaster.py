@@ -142,8 +142,8 @@ def test_the_blend_reuses_the_boosters_the_lightgbm_family_fitted_on_the_same_ro
     assert [b.num_trees() for b in other.boosters_[:2]] == [21, 21]
 
 
-def test_holidays_of_the_region_reach_the_trees_and_the_onnx_graph(series: HourlySeries) -> None:
-    model = BoostedForecaster(**SMALL | {"holidays": "CN"}).fit(series.frame, series.frame["pm25"])
+def test_the_season_and_holidays_of_the_region_reach_the_trees_and_the_onnx_graph(series: HourlySeries) -> None:
+    model = BoostedForecaster(**SMALL | {"holidays": "CN", "season": True}).fit(series.frame, series.frame["pm25"])
     index = series.frame.index
     eve = int(np.flatnonzero(index == "2025-01-27 23:00")[0])  # the next day is Spring Festival's eve
     workday = int(np.flatnonzero(index == "2025-02-10 23:00")[0])
