@@ -2,16 +2,17 @@
 
 Latency: (a) floor, a plain uvicorn + the same ONNX session; (b) the gateway's fast path, ``POST /v1/forecast``
 with the ridge forecaster's graph in the ingress replica (direct ingress); (b2) the same model over OIP v2 on the
-same replica; (c) the fast path serving a LightGBM+ridge blend (the family ``--algorithm auto`` registers on both
-real series; 24 × 150 trees) trained on the same sample series, from the same gateway.
+same replica; (c) the fast path serving a LightGBM+ridge blend (the family ``--algorithm auto`` registered on both
+real series in the run of 2026-12-05; 24 × 150 trees) trained on the same sample series, from the same gateway.
 
 Accuracy (issue 23): ``train_forecaster`` with its defaults (``--algorithm auto``) on Beijing PM2.5 and DC bike
-share, 24 h ahead, rolling origin (origins every 25 h through the last 20%, refits every 90 days for every
-method), next to the seasonal-naive baselines and the afternoon baseline (untuned LightGBM direct: 24
-``LGBMRegressor()`` on lags + calendar) on the same origins and points; MASE and 80% interval coverage.
+share, each with its region for the public holidays (the series' setting, like its time columns), 24 h ahead,
+rolling origin (origins every 25 h through the last 20%, refits every 90 days for every method), next to the
+seasonal-naive baselines and the afternoon baseline (untuned LightGBM direct: 24 ``LGBMRegressor()`` on lags +
+calendar) on the same origins and points; MASE and 80% interval coverage.
 
 Prints JSON with each figure, its baseline and the goals; exits 1 when a goal is missed.
-Run: ``.venv/bin/python benchmarks/bench_forecast.py`` (about 30 minutes here; the two series run in parallel)
+Run: ``.venv/bin/python benchmarks/bench_forecast.py`` (about 20 minutes here; the two series run in parallel)
 """
 
 from __future__ import annotations
