@@ -1,9 +1,9 @@
 """What the optional installs add, and the error a person can act on when one is missing.
 
-| extra  | adds                                                           | for                                        |
-|--------|----------------------------------------------------------------|--------------------------------------------|
-| (none) | the gateway, registry, rules, knowledge, components            | ``citymind serve``, triage, registering    |
-| train  | torch, onnxscript, skl2onnx, statsmodels, matplotlib, lightgbm | ``citymind train``, sample models, charts  |
+| extra  | adds                                                                     | for                         |
+|--------|--------------------------------------------------------------------------|-----------------------------|
+| (none) | the gateway, registry, rules, knowledge, components                      | ``citymind serve``, triage  |
+| train  | torch, onnxscript, skl2onnx, statsmodels, matplotlib, lightgbm, holidays | ``citymind train``, samples |
 
 ``pip install citymind`` serves; ``pip install 'citymind[train]'`` trains (docs/deploy.md).
 """
@@ -16,7 +16,7 @@ from citymind.errors import MissingExtra
 
 #: import name of each package an extra adds (what must be importable for its commands)
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "train": ("torch", "onnxscript", "skl2onnx", "statsmodels", "matplotlib", "lightgbm")
+    "train": ("torch", "onnxscript", "skl2onnx", "statsmodels", "matplotlib", "lightgbm", "holidays")
 }
 
 

@@ -144,6 +144,9 @@ def forecaster(
     freq: Annotated[str, typer.Option(help="series frequency (hourly: H)")] = "H",
     horizon: Annotated[int, typer.Option(min=1, max=168, help="hours ahead")] = 24,
     exog: Annotated[list[str] | None, typer.Option(help="weather column(s) read at the forecast origin")] = None,
+    region: Annotated[
+        str, typer.Option(help="where the series was measured, for its public holidays: CN, US-DC, ... ('': none)")
+    ] = "",
     name: Annotated[str | None, typer.Option(help="registered model name (default: {target}-forecaster)")] = None,
     stride: Annotated[int, typer.Option(min=1, help="hours between evaluation origins")] = 25,
     statsmodels: Annotated[bool, typer.Option(help="compare with statsmodels SARIMAX (bounded in time)")] = True,
@@ -161,7 +164,8 @@ def forecaster(
     """Rolling-origin evaluation on the last 20% (MASE, sMAPE vs seasonal naive and SARIMAX, interval
     coverage, forecast plot), fit, ONNX export with parity check, registration, champion/challenger."""
 
-    series = load_hourly_series(data, target, [c.strip() for c in time.split(",")], freq=freq, exog=exog or ())
+    times = [c.strip() for c in time.split(",")]
+    series = load_hourly_series(data, target, times, freq=freq, exog=exog or (), region=region)
     name = name or re.sub(r"[^a-z0-9]+", "", target.lower()) + "-forecaster"  # pm2.5 → pm25-forecaster
     if algorithm != AUTO:
         forecaster_family(algorithm)  # an unknown name fails before the data is read twice

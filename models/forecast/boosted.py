@@ -4,15 +4,22 @@ contract as the ridge family (raw history in, forecast and conformal interval ou
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
-from models.forecast.features import FeatureSpec, design, inverse, transform, tree_design
+from models.forecast.features import FeatureSpec, design, inverse, transform, tree_design, tree_parts
 from models.forecast.forecaster import HourlyForecaster, _conformal, _exog_scaling
 
 #: blend weights of the ridge part tried on the held-out origins
 BLEND_WEIGHTS = tuple(np.round(np.arange(0.0, 1.01, 0.1), 2))
+#: recent booster fits by (parameters, rows): ``--algorithm auto`` fits the LightGBM family and the blend on the
+#: same rows at every refit, and LightGBM is deterministic, so the blend reuses the boosters instead of refitting
+_RECENT_FITS: OrderedDict[str, list[Any]] = OrderedDict()
+RECENT_FITS_KEPT = 16
 
 
 class BoostedForecaster(HourlyForecaster):
@@ -51,6 +58,8 @@ class BoostedForecaster(HourlyForecaster):
         calibration: float = 0.25,
         transform: str = "auto",
         exog: tuple[str, ...] = (),
+        season: bool = False,
+        holidays: str = "",
         n_jobs: int = 1,
         seed: int = 0,
     ) -> None:
@@ -68,6 +77,8 @@ class BoostedForecaster(HourlyForecaster):
         self.calibration = calibration
         self.transform = transform
         self.exog = exog
+        self.season = season
+        self.holidays = holidays
         self.n_jobs = n_jobs
         self.seed = seed
 
@@ -76,7 +87,9 @@ class BoostedForecaster(HourlyForecaster):
         values, exog = self._check_training(X, y)
         self.target_ = str(getattr(y, "name", None) or "value")
         scaling = _exog_scaling(exog)
-        self.spec_ = FeatureSpec(self._space(X, y, values), tuple(self.exog), *scaling)
+        space, level = self._space(X, y, values)
+        holidays = self._holiday_days(X)
+        self.spec_ = FeatureSpec(space, tuple(self.exog), *scaling, level, self.season, self.holidays, holidays)
         rows = self._rows(values, X.index, exog)
         split = int(len(rows["targets"]) * (1 - self.calibration))
         held_out = self._fit_parts({k: v[:split] for k, v in rows.items()})
@@ -87,13 +100,16 @@ class BoostedForecaster(HourlyForecaster):
         self.__dict__.update(self._fit_parts(rows))
         return self
 
-    def _space(self, X: Any, y: Any, values: np.ndarray) -> str:
-        if self.transform != "auto":
-            return self.transform
-        if np.nanmin(values) < 0:
-            return "none"
-        ridge = HourlyForecaster(horizon=self.horizon, exog=self.exog).fit(X, y)
-        return ridge.spec_.transform
+    def _holiday_days(self, X: Any) -> tuple[int, ...]:
+        """The region's holidays from the first year of the series to ten years after its last."""
+        from models.forecast.public_holidays import holiday_days
+
+        return holiday_days(self.holidays, X.index[0].year, X.index[-1].year + 10) if self.holidays else ()
+
+    def _space(self, X: Any, y: Any, values: np.ndarray) -> tuple[str, bool]:
+        """The transform and whether the level is a feature: what the ridge family's held-out error picks."""
+        ridge = HourlyForecaster(horizon=self.horizon, transform=self.transform, exog=self.exog).fit(X, y)
+        return ridge.spec_.transform, ridge.spec_.level
 
     def _rows(self, values: np.ndarray, index: Any, exog: np.ndarray | None) -> dict[str, np.ndarray]:
         feed, ahead, usable = self._training_feed(values, index, exog)
@@ -105,7 +121,21 @@ class BoostedForecaster(HourlyForecaster):
     def _fit_parts(self, rows: dict[str, np.ndarray]) -> dict[str, Any]:
         every = slice(None, None, max(self.row_stride, 1))  # neighbouring origins share most of their lags
         trees, targets = rows["trees"][every], rows["targets"][every]
-        return {"boosters_": [self._boost(trees, targets[:, h]) for h in range(self.horizon)]}
+        key = self._fit_key(trees, targets)
+        if key not in _RECENT_FITS:
+            _RECENT_FITS[key] = [self._boost(trees, targets[:, h]) for h in range(self.horizon)]
+            while len(_RECENT_FITS) > RECENT_FITS_KEPT:
+                _RECENT_FITS.popitem(last=False)
+        _RECENT_FITS.move_to_end(key)
+        return {"boosters_": _RECENT_FITS[key]}
+
+    def _fit_key(self, trees: np.ndarray, targets: np.ndarray) -> str:
+        """What a booster fit depends on: the boosting parameters and the rows (not the blend's or interval's)."""
+        params = {k: v for k, v in self.get_params().items() if k not in {"alpha", "interval", "calibration"}}
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
+        for part in (trees, targets):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        return digest.hexdigest()
 
     def _choose(self, held_out: dict[str, Any], later: dict[str, np.ndarray]) -> None:
         """Hook for families that pick something on the held-out origins (the blend's weight)."""
@@ -151,8 +181,7 @@ class BoostedForecaster(HourlyForecaster):
     def _relative_graph(self, g: Any, parts: dict[str, str], ridge_features: Any) -> str:
         from models.forecast.tree_ensemble import tree_ensemble_node
 
-        names = ["recent", "week_ago", "profile", "summary", "calendar"] + (["exog"] if self.spec_.exog else [])
-        features = g.op("Concat", *[parts[n] for n in names], axis=1)
+        features = g.op("Concat", *[parts[n] for n in tree_parts(self.spec_)], axis=1)
         out = f"trees{len(g.nodes)}"
         g.nodes.append(tree_ensemble_node(self.boosters_, features, out))
         return g.op("Cast", out, to=11)  # the ensemble answers in float32; the rest of the graph is double
@@ -181,12 +210,14 @@ class BlendedForecaster(BoostedForecaster):
         calibration: float = 0.25,
         transform: str = "auto",
         exog: tuple[str, ...] = (),
+        season: bool = False,
+        holidays: str = "",
         n_jobs: int = 1,
         seed: int = 0,
     ) -> None:
         super().__init__(
             horizon, n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree,
-            reg_lambda, objective, row_stride, interval, calibration, transform, exog, n_jobs, seed,
+            reg_lambda, objective, row_stride, interval, calibration, transform, exog, season, holidays, n_jobs, seed,
         )  # fmt: skip
         self.alpha = alpha
 

@@ -15,20 +15,26 @@ import numpy as np
 
 WINDOW = 168  #: hours of history the model reads (one week)
 DAY, WEEK = 24, 168
+YEAR_DAYS = 365.2425
 
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """What the features need besides the feed: the target transform and the weather columns' scaling."""
+    """What the features need besides the feed: the target transform, the weather columns' scaling and, for the
+    tree families, whether they read the time of year and the public holidays of which region (epoch days)."""
 
     transform: str = "log1p"
     exog: tuple[str, ...] = ()
     exog_mean: tuple[float, ...] = ()
     exog_scale: tuple[float, ...] = ()
+    level: bool = True  #: the day's level itself among the features (``fit`` keeps it when it helps held out)
+    season: bool = False
+    holiday_region: str = ""
+    holidays: tuple[int, ...] = ()
 
     @property
     def size(self) -> int:
-        return 48 + 24 + 24 + 5 + WEEK + len(self.exog)
+        return 48 + 24 + 24 + 5 + int(self.level) + WEEK + len(self.exog)
 
 
 TRANSFORMS = ("log1p", "sqrt", "none")
@@ -76,14 +82,19 @@ def design(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[np.ndarray, 
 
 def tree_design(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
     """The features of the tree families: ``design``'s, with the hour of the day and the day of the week as two
-    numbers instead of the 168 one-hot columns a linear model needs (a tree splits on an order)."""
+    numbers instead of the 168 one-hot columns a linear model needs (a tree splits on an order), then the time
+    of year and whether the next day and the one after are public holidays when the spec says so."""
     parts, level = design_parts(feed, spec)
-    columns = [parts["recent"], parts["week_ago"], parts["profile"], parts["summary"], parts["calendar"]]
-    return np.concatenate(columns + ([parts["exog"]] if spec.exog else []), axis=1), level
+    return np.concatenate([parts[name] for name in tree_parts(spec)], axis=1), level
+
+
+def tree_parts(spec: FeatureSpec) -> list[str]:
+    names = ["recent", "week_ago", "profile", "summary", "calendar"]
+    return names + ["season"] * spec.season + ["holiday"] * bool(spec.holiday_region) + ["exog"] * bool(spec.exog)
 
 
 def tree_size(spec: FeatureSpec) -> int:
-    return 48 + 24 + 24 + 5 + 2 + len(spec.exog)
+    return 48 + 24 + 24 + 5 + int(spec.level) + 2 + int(spec.season) + 2 * bool(spec.holiday_region) + len(spec.exog)
 
 
 def design_parts(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -105,7 +116,8 @@ def design_parts(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[dict[s
             centred[np.arange(len(raw)), last],
             (WINDOW - 1 - last).astype(np.float64),
             1.0 - observed.mean(axis=1),
-        ],
+            level,  # the level itself: a high day tends back towards the usual (a smog episode clears)
+        ][: 5 + spec.level],
         axis=1,
     )
     how = hour_of_week(feed["origin"])
@@ -117,6 +129,14 @@ def design_parts(feed: dict[str, np.ndarray], spec: FeatureSpec) -> tuple[dict[s
         "hour_of_week": np.eye(WEEK)[how],
         "calendar": np.stack([how % DAY, how // DAY], axis=1).astype(np.float64),
     }
+    seconds = feed["origin"].reshape(-1, 1).astype(np.int64)
+    if spec.season:
+        days = (seconds // 86400).astype(np.float64)
+        parts["season"] = (days - np.floor(days / YEAR_DAYS) * YEAR_DAYS) / YEAR_DAYS
+    if spec.holiday_region:
+        ahead = (seconds + 3600) // 86400  # the day of the first hour ahead, and the next
+        table = np.asarray(spec.holidays or (-1,), dtype=np.int64)
+        parts["holiday"] = np.concatenate([np.isin(ahead, table), np.isin(ahead + 1, table)], axis=1).astype(float)
     if spec.exog:
         parts["exog"] = _scaled_exog(feed["exog"], spec)
     return parts, level

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from models.forecast.features import DAY, WEEK, WINDOW
+from models.forecast.features import DAY, WEEK, WINDOW, YEAR_DAYS
 
 FORECAST_METADATA = "citymind.forecast"
 OPSET = 17
@@ -116,7 +116,8 @@ def feature_parts(g: _Graph, spec: Any, zero: str, one: str, axis1: str) -> tupl
         g.op("GatherElements", centred, last, axis=1),
         g.op("Sub", g.const([[WINDOW - 1.0]]), g.op("Cast", last, to=11)),
         g.op("Sub", one, g.op("Div", week_count, g.const(float(WINDOW)))),
-    ]
+        level,
+    ][: 5 + spec.level]
     how = _hour_index(g)
     parts = {
         "recent": _slice(g, centred, WINDOW - 48, WINDOW),
@@ -130,10 +131,30 @@ def feature_parts(g: _Graph, spec: Any, zero: str, one: str, axis1: str) -> tupl
             to=11,
         ),
     }
+    parts |= _calendar_parts(g, spec)
     if spec.exog:
         scaled = g.op("Div", g.op("Sub", "exog", g.const([spec.exog_mean])), g.const([spec.exog_scale]))
         parts["exog"] = g.op("Where", g.op("IsNaN", scaled), zero, scaled)
     return parts, level
+
+
+def _calendar_parts(g: _Graph, spec: Any) -> dict[str, str]:
+    """The tree families' time of year and public-holiday flags, as ``features.design_parts`` computes them."""
+    parts = {}
+    if spec.season:
+        days = g.op("Cast", g.op("Div", "origin", g.const(86400, np.int64)), to=11)
+        year = g.const(YEAR_DAYS)
+        within = g.op("Sub", days, g.op("Mul", g.op("Floor", g.op("Div", days, year)), year))
+        parts["season"] = g.op("Div", within, year)
+    if spec.holiday_region:
+        ahead = g.op("Div", g.op("Add", "origin", g.const(3600, np.int64)), g.const(86400, np.int64))
+        table = g.const([list(spec.holidays or (-1,))], np.int64)
+        flags = [
+            g.op("ReduceMax", g.op("Cast", g.op("Equal", day, table), to=11), axes=[1], keepdims=1)
+            for day in (ahead, g.op("Add", ahead, g.const(1, np.int64)))
+        ]
+        parts["holiday"] = g.op("Concat", *flags, axis=1)
+    return parts
 
 
 def _transform(g: _Graph, x: str, kind: str, zero: str, one: str) -> str:
@@ -175,6 +196,7 @@ def forecast_metadata(model: Any) -> dict[str, Any]:
         "interval": model.interval,
         "target": model.target_,
         "transform": spec.transform,
+        "holidays": spec.holiday_region,
     }
 
 

@@ -93,6 +93,26 @@ def test_readme_rules_and_forecast_figures_are_the_benchmark_json() -> None:
     )
 
 
+def test_readme_forecast_accuracy_table_is_the_benchmark_json() -> None:
+    """Each series' row: the default's MASE, the untuned LightGBM baseline's (same run), ratio, coverage."""
+    accuracy = benchmark("forecast")["accuracy"]
+    labels = {"Beijing PM2.5": "beijing-pm25", "DC bike-share": "dc-bikeshare"}
+    checked = 0
+    for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines():
+        first, *cells = [c.strip().strip("*") for c in line.strip("|").split("|")] if line.startswith("|") else [""]
+        name = next((key for label, key in labels.items() if first.startswith(label)), None)
+        if name is None or len(cells) != 5:
+            continue
+        figures = accuracy[name]
+        expected = [figures["mase_default_auto"], figures["mase_untuned_lightgbm"],
+                    figures["mase_default_auto"] / figures["mase_untuned_lightgbm"], figures["coverage"]]  # fmt: skip
+        numbers = [cells[0].split()[0], *cells[2:]]
+        assert all(close(c, v) for c, v in zip(numbers, expected, strict=True)), (line, expected)
+        assert cells[1] == figures["chosen"], (line, figures["chosen"])
+        checked += 1
+    assert checked == len(labels), "the README's forecast accuracy table changed: update this test with it"
+
+
 def test_readme_request_bodies_are_shipped() -> None:
     import json
 

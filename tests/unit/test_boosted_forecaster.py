@@ -13,8 +13,9 @@ import pytest
 import models.forecast.boosted
 from models.base import NotFittedError
 from models.forecast.boosted import BlendedForecaster, BoostedForecaster
-from models.forecast.features import WINDOW
+from models.forecast.features import WINDOW, design_parts, tree_size
 from models.forecast.forecaster import HourlyForecaster
+from models.forecast.public_holidays import holiday_days
 from models.forecast.seasonal_naive import SeasonalNaive
 from registry import ValidationError
 from training.forecast.defaults import generate_sample_series
@@ -131,3 +132,29 @@ def test_the_gateway_serves_a_tree_family_like_the_ridge(
     origin = np.array([[int(np.datetime64(body["end"], "s").astype(np.int64))]])
     feed = {"history": history, "origin": origin, "exog": np.array([[body["exog"]["temperature"]]])}
     assert np.allclose(answer.json()["forecast"], fitted.predict(feed)[0], rtol=1e-5)
+
+
+def test_the_blend_reuses_the_boosters_the_lightgbm_family_fitted_on_the_same_rows(series: HourlySeries) -> None:
+    boosted = BoostedForecaster(**SMALL).fit(series.frame, series.frame["pm25"])
+    blend = BlendedForecaster(**SMALL).fit(series.frame, series.frame["pm25"])
+    other = BlendedForecaster(**SMALL | {"n_estimators": 21}).fit(series.frame, series.frame["pm25"])
+    assert blend.boosters_ is boosted.boosters_ and other.boosters_ is not boosted.boosters_
+    assert [b.num_trees() for b in other.boosters_[:2]] == [21, 21]
+
+
+def test_the_season_and_holidays_of_the_region_reach_the_trees_and_the_onnx_graph(series: HourlySeries) -> None:
+    model = BoostedForecaster(**SMALL | {"holidays": "CN", "season": True}).fit(series.frame, series.frame["pm25"])
+    index = series.frame.index
+    eve = int(np.flatnonzero(index == "2025-01-27 23:00")[0])  # the next day is Spring Festival's eve
+    workday = int(np.flatnonzero(index == "2025-02-10 23:00")[0])
+    feed = model.feed(series.values, index, [eve, workday], series.frame[["temperature"]].to_numpy())
+    assert design_parts(feed, model.spec_)[0]["holiday"].tolist() == [[1.0, 1.0], [0.0, 0.0]]
+    lags, summary, calendar = 48 + 24 + 24, 5 + model.spec_.level, 2 + 1 + 2  # hour, weekday, season, holidays
+    assert model.boosters_[0].num_feature() == tree_size(model.spec_) == lags + summary + calendar + 1
+    report = check_forecast_parity(model, model.to_onnx(), feed_of(model, series, count=1100))
+    assert report.ok and report.max_rel_diff < 1e-5
+
+
+def test_an_unknown_holiday_region_says_what_to_give() -> None:
+    with pytest.raises(ValueError, match="ISO country code"):
+        holiday_days("Atlantis", 2024, 2025)

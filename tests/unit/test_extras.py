@@ -14,7 +14,7 @@ import pytest
 from citymind import extras
 from citymind.errors import CitymindError, MissingExtra
 
-TRAINING_ONLY = {"torch", "statsmodels", "matplotlib", "skl2onnx", "onnxscript", "mlflow", "lightgbm"}
+TRAINING_ONLY = {"torch", "statsmodels", "matplotlib", "skl2onnx", "onnxscript", "mlflow", "lightgbm", "holidays"}
 
 
 def _requirements() -> tuple[set[str], dict[str, str]]:

@@ -96,7 +96,16 @@ def test_transform_is_chosen_on_held_out_hours_and_none_for_negative_values(seri
     model = HourlyForecaster().fit(frame, series.frame["pm25"])
     assert model.spec_.transform in {"log1p", "sqrt"}
     temperature = HourlyForecaster().fit(frame, series.frame["temperature"] - 10)
-    assert temperature.spec_.transform == "none" and temperature.spec_ == FeatureSpec("none")
+    assert temperature.spec_.transform == "none" and temperature.spec_.exog == ()
+
+
+def test_the_level_is_a_feature_only_when_the_spec_keeps_it(series: HourlySeries) -> None:
+    model = HourlyForecaster().fit(series.frame.drop(columns=["temperature"]), series.frame["pm25"])
+    feed = model.feed(series.values, series.frame.index, [400, 500, 900])
+    with_level, level = design(feed, FeatureSpec("log1p", level=True))
+    without, _ = design(feed, FeatureSpec("log1p", level=False))
+    assert with_level.shape[1] == without.shape[1] + 1 == FeatureSpec("log1p").size
+    assert np.array_equal(with_level[:, 48 + 24 + 24 + 5], level) and level.min() > 2  # log1p of tens of µg/m³
 
 
 def test_fit_refuses_irregular_or_short_series(series: HourlySeries) -> None:

@@ -116,13 +116,15 @@ def family_params(
     algorithm: str, params: Mapping[str, Any] | None, plan: EvaluationPlan, series: HourlySeries, strict: bool
 ) -> dict[str, Any]:
     """The family's defaults with the overrides it takes (``strict``: an override it does not take is an error;
-    with ``auto`` each family takes the ones it knows), the plan's horizon and the series' weather columns."""
+    with ``auto`` each family takes the ones it knows), the plan's horizon, the series' weather columns and, for
+    the families that read holidays, the series' region unless an override names one."""
     defaults = forecaster_family(algorithm)().get_params()
     unknown = sorted(set(params or {}) - set(defaults))
     if strict and unknown:
         raise ValidationError(f"{algorithm} has no parameter(s) {unknown}; it takes {sorted(defaults)}.")
+    region = {"holidays": series.region} if "holidays" in defaults else {}
     known = {k: v for k, v in (params or {}).items() if k in defaults}
-    return {**defaults, **known, "horizon": plan.horizon, "exog": tuple(series.exog)}
+    return {**defaults, **region, **known, "horizon": plan.horizon, "exog": tuple(series.exog)}
 
 
 def comparison_table(results: Mapping[str, tuple[ForecastEvaluation, Any, Any]], best: str) -> list[dict[str, Any]]:

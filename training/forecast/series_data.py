@@ -24,7 +24,8 @@ _PARTS = {"year", "month", "day", "hour", "minute", "second"}
 @dataclass(frozen=True)
 class HourlySeries:
     """``frame``: a regular hourly DatetimeIndex, the target and the weather columns; hours the file lacks are
-    rows of NaN (``inserted`` counts them), so a gap is explicit rather than silently closed."""
+    rows of NaN (``inserted`` counts them), so a gap is explicit rather than silently closed. ``region``: where
+    the series was measured, for its public holidays ("CN", "US-DC"; "" for none)."""
 
     frame: pd.DataFrame
     target: str
@@ -33,6 +34,7 @@ class HourlySeries:
     digest: str
     inserted: int
     missing: int
+    region: str = ""
 
     @property
     def values(self) -> np.ndarray:
@@ -69,7 +71,13 @@ def parse_times(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
 
 
 def load_hourly_series(
-    path: Path, target: str, time_columns: Sequence[str], *, freq: str = "h", exog: Sequence[str] = ()
+    path: Path,
+    target: str,
+    time_columns: Sequence[str],
+    *,
+    freq: str = "h",
+    exog: Sequence[str] = (),
+    region: str = "",
 ) -> HourlySeries:
     import pandas as pd
 
@@ -95,6 +103,7 @@ def load_hourly_series(
         f"sha256:{digest[:16]}",
         inserted=len(regular) - len(numbers),
         missing=int(regular[target].isna().sum()),
+        region=region,
     )
 
 
