@@ -4,7 +4,8 @@ graph at several passage lengths; indexing throughput on cases generated from th
 100,000 projected from it); query p50 (embed + search, faiss at 1 thread) on that sample and on a 100,000-case
 index; and a 300k-vector faiss index: single-query p50 and recall@10 against exact search.
 Prints JSON (docs/benchmarks/case_index.json). Run: ``.venv/bin/python benchmarks/bench_case_index.py [sample]``;
-with ``--full`` it indexes 100,000 generated cases for real instead (docs/benchmarks/case_index_full.json)."""
+with ``--full`` it indexes 100,000 generated cases for real instead (docs/benchmarks/case_index_full.json;
+``--keep=FOLDER`` saves that index)."""
 
 from __future__ import annotations
 
@@ -235,9 +236,9 @@ def ivf_recall(index: CaseIndex, queries: list[str], k: int = 10) -> dict:
     return out
 
 
-def full_run(data: Path, target: int = 100_000) -> dict:
+def full_run(data: Path, target: int = 100_000, keep: Path | None = None) -> dict:
     """Index ``target`` generated cases for real: wall and CPU time, RSS, the load while it ran; then query p50
-    on that index and its faiss recall on real query vectors."""
+    on that index and its faiss recall on real query vectors. ``keep``: a folder to save the index to."""
     import resource
     import threading
 
@@ -254,6 +255,8 @@ def full_run(data: Path, target: int = 100_000) -> dict:
     index = CaseIndex().fit(cases)
     fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
     done.set()
+    if keep is not None:
+        index.save(keep)
     queries = [c.title for c in real_cases(data)]
     return {
         "cases": target,
@@ -281,7 +284,8 @@ def main() -> None:
     if "--full" in sys.argv:  # 100,000 cases indexed for real (about half an hour here)
         if not data.is_dir():
             raise SystemExit(f"--full needs the shared data: {data} is absent")
-        result["full_100000"] = full_run(data)
+        keep = next((Path(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--keep=")), None)
+        result["full_100000"] = full_run(data, keep=keep)
         result["load_average_at_end"] = os.getloadavg()
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return
