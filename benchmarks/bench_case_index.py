@@ -5,7 +5,7 @@ graph at several passage lengths; indexing throughput on cases generated from th
 index; and a 300k-vector faiss index: single-query p50 and recall@10 against exact search.
 Prints JSON (docs/benchmarks/case_index.json). Run: ``.venv/bin/python benchmarks/bench_case_index.py [sample]``;
 with ``--full`` it indexes 100,000 generated cases for real instead (docs/benchmarks/case_index_full.json;
-``--keep=FOLDER`` saves that index)."""
+``--keep=FOLDER`` saves that index; ``--query=FOLDER`` measures queries on a kept index in a fresh process)."""
 
 from __future__ import annotations
 
@@ -281,6 +281,15 @@ def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     sample = int(args[0]) if args else 5_000
     result: dict = {"benchmark": "case_index", "load_average_at_start": os.getloadavg()}
+    kept = next((Path(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--query=")), None)
+    if kept is not None:  # queries on an index a --full run kept, in a fresh process
+        index = CaseIndex.load(kept)
+        queries = [c.title for c in real_cases(data)]
+        result["kept_index"] = {"cases": len(index.cases_), "query": query_p50(index, queries)}
+        result["kept_index"]["faiss_recall_at_10_vs_exact"] = ivf_recall(index, queries)
+        result["load_average_at_end"] = os.getloadavg()
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return
     if "--full" in sys.argv:  # 100,000 cases indexed for real (about half an hour here)
         if not data.is_dir():
             raise SystemExit(f"--full needs the shared data: {data} is absent")
