@@ -3,7 +3,9 @@
 graph at several passage lengths; indexing throughput on cases generated from the real ones (a sample indexed,
 100,000 projected from it); query p50 (embed + search, faiss at 1 thread) on that sample and on a 100,000-case
 index; and a 300k-vector faiss index: single-query p50 and recall@10 against exact search.
-Prints JSON (docs/benchmarks/case_index.json). Run: ``.venv/bin/python benchmarks/bench_case_index.py [sample]``"""
+Prints JSON (docs/benchmarks/case_index.json). Run: ``.venv/bin/python benchmarks/bench_case_index.py [sample]``;
+with ``--full`` it indexes 100,000 generated cases for real instead (docs/benchmarks/case_index_full.json;
+``--keep=FOLDER`` saves that index; ``--query=FOLDER`` measures queries on a kept index in a fresh process)."""
 
 from __future__ import annotations
 
@@ -218,10 +220,84 @@ def ivf_at_scale(n: int = 300_000, dims: int = 128, queries: int = 1000) -> dict
     }
 
 
+def ivf_recall(index: CaseIndex, queries: list[str], k: int = 10) -> dict:
+    """recall@``k`` of each view's faiss index against exact search over the same (real) vectors."""
+    import faiss
+
+    vectors = index._embed([squeeze(q) for q in queries], passages=False)
+    out = {}
+    for name, view in index.views_.items():
+        assert view.dense is not None
+        exact = faiss.IndexFlatIP(vectors.shape[1])
+        exact.add(view.dense.reconstruct_n(0, view.dense.ntotal))
+        _, truth = exact.search(vectors, k)
+        _, found = view.dense.search(vectors, k)
+        out[name] = round(float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, truth, strict=True)])), 4)
+    return out
+
+
+def full_run(data: Path, target: int = 100_000, keep: Path | None = None) -> dict:
+    """Index ``target`` generated cases for real: wall and CPU time, RSS, the load while it ran; then query p50
+    on that index and its faiss recall on real query vectors. ``keep``: a folder to save the index to."""
+    import resource
+    import threading
+
+    cases = generated_cases(data, target)
+    loads: list[float] = []
+    done = threading.Event()
+
+    def sample_load() -> None:
+        while not done.wait(10):
+            loads.append(os.getloadavg()[0])
+
+    threading.Thread(target=sample_load, daemon=True).start()
+    start, cpu = time.perf_counter(), time.process_time()
+    index = CaseIndex().fit(cases)
+    fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
+    done.set()
+    if keep is not None:
+        index.save(keep)
+    queries = [c.title for c in real_cases(data)]
+    return {
+        "cases": target,
+        "passages": sum(len(v.rows) for v in index.views_.values()),
+        "passage_tokens_cap": embedders.PASSAGE_TOKENS,
+        "fit_s": round(fit_s, 1),
+        "fit_min": round(fit_s / 60, 1),
+        "fit_cpu_s": round(fit_cpu, 1),
+        "passages_per_s": round(sum(len(v.rows) for v in index.views_.values()) / fit_s, 1),
+        "load_1min_while_indexing": {"mean": round(statistics.mean(loads), 2), "max": round(max(loads), 2)}
+        if loads
+        else None,
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        f"query_{target}_cases": query_p50(index, queries),
+        "faiss_recall_at_10_vs_exact": ivf_recall(index, queries),
+        "goal": "100,000 cases indexed in < 30 min; query p50 < 10 ms",
+    }
+
+
 def main() -> None:
     data = Path(os.environ.get("CITYMIND_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-    sample = int(sys.argv[1]) if len(sys.argv) > 1 else 5_000
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    sample = int(args[0]) if args else 5_000
     result: dict = {"benchmark": "case_index", "load_average_at_start": os.getloadavg()}
+    kept = next((Path(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--query=")), None)
+    if kept is not None:  # queries on an index a --full run kept, in a fresh process
+        index = CaseIndex.load(kept)
+        queries = [c.title for c in real_cases(data)]
+        result["kept_index"] = {"cases": len(index.cases_), "query": query_p50(index, queries)}
+        result["kept_index"]["faiss_recall_at_10_vs_exact"] = ivf_recall(index, queries)
+        result["load_average_at_end"] = os.getloadavg()
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    if "--full" in sys.argv:  # 100,000 cases indexed for real (about half an hour here)
+        if not data.is_dir():
+            raise SystemExit(f"--full needs the shared data: {data} is absent")
+        keep = next((Path(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--keep=")), None)
+        result["full_100000"] = full_run(data, keep=keep)
+        result["load_average_at_end"] = os.getloadavg()
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return
     result["faiss_300k"] = ivf_at_scale()
     if data.is_dir():
         result["replies_recall"] = recall_on_replies(real_cases(data))

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
 FORMAT = 2  # 2: message and reply views, embedder identity recorded
-PARAMETERS = ("embedder", "lexical_weight", "svd_dims", "nprobe", "nlist", "ivf_threshold")
+PARAMETERS = ("embedder", "lexical_weight", "svd_dims", "nprobe", "nlist", "ivf_threshold", "common_terms")
 
 
 class FittedIndex(Protocol):
@@ -65,7 +65,7 @@ def save_index(index: FittedIndex, folder: Path) -> Path:
 
 def load_index(cls: Callable[..., Index], folder: Path) -> Index:
     config = _config(folder)
-    index = cls(**{k: config[k] for k in PARAMETERS})
+    index = cls(**{k: config[k] for k in PARAMETERS if k in config})  # older indexes: the defaults
     index.embedder_identity_ = config["embedder_identity"]
     index.cases_ = [Case(**c) for c in json.loads((folder / "cases.json").read_text(encoding="utf-8"))]
     index.vectorizer_ = char_ngrams(config["vocabulary"])

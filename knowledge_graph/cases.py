@@ -57,12 +57,13 @@ def view_text(case: Case, view: str) -> str:
     return squeeze(case.title + case.text) if view == "message" else clean_reply(case.reply)
 
 
-def char_ngrams(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
-    """The lexical side: sublinear TF-IDF over character 1–2-grams (Chinese needs no word segmentation)."""
+def char_ngrams(vocabulary: dict[str, int] | None = None, max_df: float | int = 1.0) -> TfidfVectorizer:
+    """The lexical side: sublinear TF-IDF over character 1–2-grams (Chinese needs no word segmentation); terms
+    in more than ``max_df`` passages (a share, or a count when an int) are left out like stop words."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(
-        analyzer="char", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32, vocabulary=vocabulary
+        analyzer="char", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32, vocabulary=vocabulary, max_df=max_df
     )
 
 
@@ -88,3 +89,12 @@ class View:
     rows: np.ndarray
     matrix: sp.csc_matrix
     dense: faiss.Index | None = field(default=None)
+
+    def raise_to(self, best: np.ndarray, scores: np.ndarray) -> None:
+        """``best[case] = max(best[case], score)`` over this view's rows. Rows are increasing (cases in order), so
+        a view of every case is rows 0..n-1 and takes a slice rather than a gather and a scatter."""
+        n = len(self.rows)
+        if n and int(self.rows[-1]) == n - 1:
+            np.maximum(best[:n], scores, out=best[:n])
+        else:
+            best[self.rows] = np.maximum(best[self.rows], scores)

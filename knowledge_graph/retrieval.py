@@ -18,9 +18,12 @@ from registry.parallel import worker_count
 
 if TYPE_CHECKING:  # heavy, imported where an index is built or searched
     import faiss
+    import scipy.sparse as sp
     from sklearn.feature_extraction.text import TfidfVectorizer
 
 IVF_THRESHOLD = 50_000
+#: passages a term must be in, at least, before ``common_terms`` leaves it out (small indexes keep every term)
+COMMON_FLOOR = 100
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,11 @@ class CaseIndex:
     passages, about 3 a second), ``"svd"`` (TF-IDF →
     truncated SVD, no model) or ``"none"`` (lexical only); ``lexical_weight`` mixes min-max normalised scores.
     A view with at least ``ivf_threshold`` rows gets an ``IVF{nlist},Flat`` index searched with ``nprobe``
-    lists; smaller ones an exact ``IndexFlatIP``. ``n_jobs`` processes (0: one per core) embed the passages of a
-    large ``fit`` with ``"e5"``; queries are embedded in the caller's thread.
+    lists; smaller ones an exact ``IndexFlatIP``. A character or pair in more than ``common_terms`` of the passages
+    (and more than ``COMMON_FLOOR``) is left out of the lexical side like a stop word: at 100,000 cases such terms
+    (的, 市, 了 …) were 70% of a query's lexical work and changed no R@5 on the shared cases. ``n_jobs`` processes
+    (0: one per core) embed the passages of a large ``fit`` with ``"e5"``; queries are embedded in the caller's
+    thread.
     """
 
     # learned by ``fit`` (or read back by ``load``)
@@ -59,6 +65,7 @@ class CaseIndex:
         nprobe: int = 48,
         nlist: int = 1024,
         ivf_threshold: int = IVF_THRESHOLD,
+        common_terms: float = 0.3,
         n_jobs: int = 0,
     ) -> None:
         self.embedder = embedder
@@ -67,6 +74,7 @@ class CaseIndex:
         self.nprobe = nprobe
         self.nlist = nlist
         self.ivf_threshold = ivf_threshold
+        self.common_terms = common_terms
         self.n_jobs = n_jobs
 
     # -- building --------------------------------------------------------------------------------------
@@ -77,25 +85,25 @@ class CaseIndex:
         docs = [t for v in VIEWS for _, t in rows[v]]
         if not docs:
             raise ValueError("nothing to index: every case has an empty title, text and reply.")
-        self.vectorizer_ = char_ngrams().fit(docs)
+        self.vectorizer_ = char_ngrams(max_df=max(int(self.common_terms * len(docs)), COMMON_FLOOR))
+        matrix = self.vectorizer_.fit_transform(docs).tocsr()  # every passage analysed once
         if self.embedder == "svd":
-            self._fit_svd(docs)
+            self._fit_svd(matrix, len(docs))
         vectors = self._embed(docs, passages=True) if self.embedder != "none" else None
         self.views_ = {}
         start = 0
         for view in (v for v in VIEWS if rows[v]):
             ids, texts = zip(*rows[view], strict=True)
             dense = self._build_index(vectors[start : start + len(texts)]) if vectors is not None else None
-            self.views_[view] = View(np.asarray(ids, dtype=np.int64), self.vectorizer_.transform(texts).tocsc(), dense)
+            self.views_[view] = View(np.asarray(ids, dtype=np.int64), matrix[start : start + len(texts)].tocsc(), dense)
             start += len(texts)
         self.embedder_identity_ = identity(self.embedder)
         return self
 
-    def _fit_svd(self, docs: list[str]) -> None:
+    def _fit_svd(self, matrix: sp.csr_matrix, docs: int) -> None:
         from sklearn.decomposition import TruncatedSVD
 
-        matrix = self.vectorizer_.transform(docs)
-        dims = max(1, min(self.svd_dims, matrix.shape[1] - 1, len(docs) - 1))
+        dims = max(1, min(self.svd_dims, matrix.shape[1] - 1, docs - 1))
         self.components_ = TruncatedSVD(dims, random_state=0).fit(matrix).components_.astype(np.float32)
 
     def _embed(self, texts: Sequence[str], *, passages: bool) -> np.ndarray:
@@ -139,7 +147,7 @@ class CaseIndex:
         for view in self._chosen(views):
             # a query reads only its own terms' columns (measured: 100k cases, 1.5 s → ms); rows are unique in a view
             scores = np.asarray(view.matrix[:, terms] @ weights).ravel()
-            lexical[view.rows] = np.maximum(lexical[view.rows], scores)
+            view.raise_to(lexical, scores)
             if dense_query is not None:
                 assert view.dense is not None  # with an embedder, fit and load give every view a faiss index
                 # small views: score every row (min-max over a subset would change the mix); large: a pool
@@ -164,7 +172,7 @@ class CaseIndex:
         order = present
         if len(present) > _pool(len(present), k):  # large: lexical pool plus the dense hits
             pool = _pool(len(present), k)
-            top = present[np.argpartition(-lexical[present], pool - 1)[:pool]]
+            top = present[_top(lexical[present], pool)]
             order = np.union1d(top, np.flatnonzero(dense > -np.inf))
         scored = dense[order] > -np.inf
         if self.embedder == "none" or not scored.any():
@@ -191,6 +199,20 @@ class CaseIndex:
 
 def _pool(rows: int, k: int) -> int:
     return rows if rows <= 5_000 else max(100, 10 * k)
+
+
+def _top(values: np.ndarray, count: int, stride: int = 32) -> np.ndarray:
+    """Where the ``count`` largest ``values`` are (in no order). A cut from every ``stride``-th value leaves a few
+    hundred candidates to partition instead of every value (100k cases: 1 ms → 0.1 ms); the same set as a full
+    partition, which is the fallback when the cut leaves too few."""
+    picks = max(2, 2 * count // stride)
+    if len(values) >= 4 * stride * count:
+        sample = values[::stride]
+        cut = np.partition(sample, len(sample) - picks)[len(sample) - picks]
+        above = np.flatnonzero(values >= cut)
+        if len(above) >= count:
+            return above[np.argpartition(-values[above], count - 1)[:count]]
+    return np.argpartition(-values, count - 1)[:count]
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:

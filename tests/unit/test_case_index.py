@@ -59,14 +59,17 @@ def test_a_large_view_gets_an_ivf_index_that_saves_and_loads(tmp_path: Path) -> 
     exact = CaseIndex(embedder="svd").fit(cases)
     ivf = CaseIndex(embedder="svd", ivf_threshold=4, nlist=2, nprobe=2).fit(cases)
     for name in ("message", "reply"):
-        assert faiss.try_extract_index_ivf(exact.views_[name].dense) is None
-        lists = faiss.extract_index_ivf(ivf.views_[name].dense)
+        flat, lists_index = exact.views_[name].dense, ivf.views_[name].dense
+        assert flat is not None and lists_index is not None
+        assert faiss.try_extract_index_ivf(flat) is None
+        lists = faiss.extract_index_ivf(lists_index)
         assert (lists.nlist, lists.nprobe) == (2, 2)
     queries = ["路灯坏了", "拖欠工资", "电梯困人", "焚烧秸秆冒烟"]
     answers = [[h.case.id for h in ivf.search(q, 3)] for q in queries]
     assert answers == [[h.case.id for h in exact.search(q, 3)] for q in queries]  # nprobe = nlist: exhaustive
     loaded = CaseIndex.load(ivf.save(tmp_path / "ivf"))
-    assert faiss.extract_index_ivf(loaded.views_["message"].dense).nprobe == 2
+    loaded_message = loaded.views_["message"].dense
+    assert loaded_message is not None and faiss.extract_index_ivf(loaded_message).nprobe == 2
     assert [[h.case.id for h in loaded.search(q, 3)] for q in queries] == answers
 
 
@@ -118,3 +121,52 @@ def test_a_query_is_weighted_as_the_vectorizer_weights_it(text: str) -> None:
     ours = np.zeros_like(expected)
     ours[terms] = weights
     np.testing.assert_allclose(ours, expected, atol=1e-6)
+
+
+def _many_cases(n: int) -> list[Case]:
+    """``n`` cases sharing the characters 投诉 (every message) and 已处理 (every reply), each with its own place."""
+    towns = "东南西北中上下前后左右"
+    return [
+        Case(str(i), f"投诉{towns[i % 11]}{towns[i // 11 % 11]}村路灯{i}号", reply=f"已处理{i}号路灯") for i in range(n)
+    ]
+
+
+def test_terms_in_most_passages_are_left_out_of_a_large_index_only() -> None:
+    large = CaseIndex(embedder="none").fit(_many_cases(300))  # 600 passages: 投 is in half, above 30% and 100
+    assert "投" not in large.vectorizer_.vocabulary_ and "路灯" not in large.vectorizer_.vocabulary_
+    assert "东南" in large.vectorizer_.vocabulary_
+    assert large.search("东南村路灯坏了", 1, views=["message"])[0].case.id == "11"  # 投诉东南村路灯11号
+    small = CaseIndex(embedder="none").fit(_many_cases(40))  # 80 passages: under the floor, every term kept
+    assert {"投", "路灯"} <= set(small.vectorizer_.vocabulary_)
+    everything = CaseIndex(embedder="none", common_terms=1.0).fit(_many_cases(300))
+    assert "投" in everything.vectorizer_.vocabulary_
+
+
+def test_an_index_saved_before_common_terms_loads_with_the_default(tmp_path: Path) -> None:
+    folder = CaseIndex(embedder="none").fit(CASES).save(tmp_path / "index")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    del config["common_terms"]
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    assert CaseIndex.load(folder).common_terms == 0.3
+
+
+@pytest.mark.parametrize("size", [150, 5_000, 120_000])
+def test_the_lexical_pool_is_the_top_of_a_full_partition(size: int) -> None:
+    from knowledge_graph.retrieval import _top
+
+    rng = np.random.default_rng(size)
+    for _ in range(5):
+        values = rng.gamma(1.0, size=size).astype(np.float32)
+        values[rng.random(size) < 0.3] = -np.inf  # cases the queried views do not hold
+        ours = _top(values, 100)
+        assert len(ours) == 100 and set(ours) == set(np.argpartition(-values, 99)[:100])
+
+
+def test_a_view_raises_its_cases_scores_whether_or_not_it_holds_every_case() -> None:
+    from knowledge_graph.cases import View
+
+    best = np.array([0.5, -np.inf, 0.2, 0.9], dtype=np.float32)
+    View(np.arange(4), None).raise_to(best, np.array([0.1, 0.3, 0.4, 0.0], dtype=np.float32))
+    np.testing.assert_array_equal(best, np.array([0.5, 0.3, 0.4, 0.9], dtype=np.float32))
+    View(np.array([1, 3]), None).raise_to(best, np.array([0.2, 1.0], dtype=np.float32))
+    np.testing.assert_array_equal(best, np.array([0.5, 0.3, 0.4, 1.0], dtype=np.float32))
