@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from models.base import ModelTags
 from models.text._export import check_labels, check_texts, export_text_pipeline
 from models.text.cleaning import short_text_pieces
 from models.text.short_text import ShortTextClassifier, linear_layer
@@ -25,14 +25,7 @@ class StaticE5ShortTextClassifier(ShortTextClassifier):
     ['体育']
     """
 
-    tags = ModelTags(
-        task="classification",
-        onnx_exportable=True,
-        batchable=True,
-        latency_critical=True,
-        input_kind="text",
-        extra={"preprocess": "models.text.cleaning.short_text_pieces"},
-    )
+    tags = replace(ShortTextClassifier.tags, extra={"preprocess": "models.text.cleaning.short_text_pieces"})
 
     def __init__(
         self,
