@@ -39,9 +39,8 @@ def export_text_pipeline(pipeline: Any, name: str, classes: Sequence[str], prepr
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import StringTensorType
 
-    linear = pipeline.steps[-1][1]
-    options: dict[int, dict[str, Any]] = {id(v): {"locale": "C.UTF-8"} for v in _vectorizers(pipeline)}
-    options[id(linear)] = {"zipmap": False}
+    vectorizer, linear = (step for _, step in pipeline.steps)
+    options = {id(vectorizer): {"locale": "C.UTF-8"}, id(linear): {"zipmap": False}}
     with warnings.catch_warnings():  # skl2onnx warns on non-word analyzers; parity is checked on every export
         warnings.simplefilter("ignore", UserWarning)
         model = convert_sklearn(
@@ -59,14 +58,6 @@ def export_text_pipeline(pipeline: Any, name: str, classes: Sequence[str], prepr
         entry.key, entry.value = key, value
     model.doc_string = model.graph.input[0].doc_string = input_contract(preprocess, max_chars)
     return model
-
-
-def _vectorizers(step: Any) -> list[Any]:
-    """Every vectorizer in a pipeline, feature unions included (each needs the UTF-8 locale)."""
-    if hasattr(step, "vocabulary_"):
-        return [step]
-    parts = getattr(step, "steps", None) or getattr(step, "transformer_list", None) or []
-    return [v for _, part in parts for v in _vectorizers(part)]
 
 
 def text_signature(classes: Sequence[str]) -> Signature:

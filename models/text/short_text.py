@@ -31,6 +31,7 @@ class ShortTextClassifier(CityModel):
         input_kind="text",
         extra={"preprocess": "models.text.cleaning.short_text_tokens"},
     )
+    onnx_name, preprocess = "short-text-classifier", "short_text_tokens"  #: the exported graph's name, its input
 
     def __init__(
         self,
@@ -88,9 +89,7 @@ class ShortTextClassifier(CityModel):
 
         self.check_fitted("coef_")
         pipeline = Pipeline([("tokens", self.vectorizer_), ("linear", linear_layer(self))])
-        return export_text_pipeline(
-            pipeline, "short-text-classifier", self.classes_, "short_text_tokens", self.max_chars
-        )
+        return export_text_pipeline(pipeline, self.onnx_name, self.classes_, self.preprocess, self.max_chars)
 
     def signature(self) -> Signature:
         return text_signature(getattr(self, "classes_", []))

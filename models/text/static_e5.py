@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from models.text._export import check_labels, check_texts, export_text_pipeline
+from models.text._export import check_labels, check_texts
 from models.text.cleaning import short_text_pieces
-from models.text.short_text import ShortTextClassifier, linear_layer
+from models.text.short_text import ShortTextClassifier
 
 
 class StaticE5ShortTextClassifier(ShortTextClassifier):
@@ -26,6 +26,7 @@ class StaticE5ShortTextClassifier(ShortTextClassifier):
     """
 
     tags = replace(ShortTextClassifier.tags, extra={"preprocess": "models.text.cleaning.short_text_pieces"})
+    onnx_name, preprocess = "static-e5-short-text-classifier", "short_text_pieces"
 
     def __init__(
         self,
@@ -81,19 +82,6 @@ class StaticE5ShortTextClassifier(ShortTextClassifier):
         vocabulary = [*tokens.get_feature_names_out().tolist(), *(f"p{i}" for i in ids.tolist())]
         self.vectorizer_ = CountVectorizer(vocabulary=vocabulary, **words).fit(texts[:1])
         return table - table.mean(axis=0)
-
-    def decision_function(self, X: Sequence[str]) -> np.ndarray:
-        self.check_fitted("coef_")
-        return np.asarray(self.vectorizer_.transform(self._tokens(X)) @ self.coef_.T) + self.intercept_
-
-    def to_onnx(self) -> Any:
-        from sklearn.pipeline import Pipeline
-
-        self.check_fitted("coef_")
-        pipeline = Pipeline([("tokens", self.vectorizer_), ("linear", linear_layer(self))])
-        return export_text_pipeline(
-            pipeline, "static-e5-short-text-classifier", self.classes_, "short_text_pieces", self.max_chars
-        )
 
     def _tokens(self, X: Sequence[str]) -> list[str]:
         check_texts(X)
