@@ -4,22 +4,16 @@ contract as the ridge family (raw history in, forecast and conformal interval ou
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from models.forecast.features import FeatureSpec, design, inverse, transform, tree_design, tree_parts
-from models.forecast.forecaster import HourlyForecaster, _conformal, _exog_scaling
+from models.forecast.forecaster import HourlyForecaster, _conformal, _exog_scaling, fitted_like, hours_seen
 
 #: blend weights of the ridge part tried on the held-out origins
 BLEND_WEIGHTS = tuple(np.round(np.arange(0.0, 1.01, 0.1), 2))
-#: recent booster fits by (parameters, rows): ``--algorithm auto`` fits the LightGBM family and the blend on the
-#: same rows at every refit, and LightGBM is deterministic, so the blend reuses the boosters instead of refitting
-_RECENT_FITS: OrderedDict[str, list[Any]] = OrderedDict()
-RECENT_FITS_KEPT = 16
 
 
 class BoostedForecaster(HourlyForecaster):
@@ -41,6 +35,7 @@ class BoostedForecaster(HourlyForecaster):
     """
 
     boosters_: list[Any]  #: one LightGBM booster per hour ahead (set by ``fit``)
+    held_out_trees_: np.ndarray  #: the boosters' held-out forecasts the interval is calibrated on (set by ``fit``)
 
     def __init__(
         self,
@@ -82,22 +77,23 @@ class BoostedForecaster(HourlyForecaster):
         self.n_jobs = n_jobs
         self.seed = seed
 
-    def fit(self, X: Any, y: Any = None) -> BoostedForecaster:
-        """As ``HourlyForecaster.fit``: a frame on an hourly index holding the ``exog`` columns, the values."""
+    def fit(self, X: Any, y: Any = None, *, fitted: Sequence[HourlyForecaster] = ()) -> BoostedForecaster:
+        """As ``HourlyForecaster.fit``: a frame on an hourly index holding the ``exog`` columns, the values.
+        ``fitted``: forecasters already fitted on the same hours (``--algorithm auto`` passes each family the
+        ones before it): the ridge family's transform and level choice and a LightGBM family's boosters with these
+        boosting parameters are taken from them instead of being fitted again."""
         values, exog = self._check_training(X, y)
         self.target_ = str(getattr(y, "name", None) or "value")
+        self.hours_ = hours_seen(X.index, values)
         scaling = _exog_scaling(exog)
-        space, level = self._space(X, y, values)
+        space, level = self._space(X, y, fitted)
         holidays = self._holiday_days(X)
         self.spec_ = FeatureSpec(space, tuple(self.exog), *scaling, level, self.season, self.holidays, holidays)
         rows = self._rows(values, X.index, exog)
         split = int(len(rows["targets"]) * (1 - self.calibration))
-        held_out = self._fit_parts({k: v[:split] for k, v in rows.items()})
-        later = {k: v[split:] for k, v in rows.items()}
-        self._choose(held_out, later)
-        residuals = later["targets"] - self._relative(held_out, later)
+        self._fit_boosters(rows, split, fitted)
+        residuals = rows["targets"][split:] - self._calibration_centre(rows, split)
         self.lower_, self.upper_ = _conformal(residuals, self.interval)
-        self.__dict__.update(self._fit_parts(rows))
         return self
 
     def _holiday_days(self, X: Any) -> tuple[int, ...]:
@@ -106,9 +102,10 @@ class BoostedForecaster(HourlyForecaster):
 
         return holiday_days(self.holidays, X.index[0].year, X.index[-1].year + 10) if self.holidays else ()
 
-    def _space(self, X: Any, y: Any, values: np.ndarray) -> tuple[str, bool]:
+    def _space(self, X: Any, y: Any, fitted: Sequence[HourlyForecaster]) -> tuple[str, bool]:
         """The transform and whether the level is a feature: what the ridge family's held-out error picks."""
-        ridge = HourlyForecaster(horizon=self.horizon, transform=self.transform, exog=self.exog).fit(X, y)
+        ridge = HourlyForecaster(horizon=self.horizon, transform=self.transform, exog=self.exog)
+        ridge = fitted_like(ridge, fitted, self.hours_) or ridge.fit(X, y)
         return ridge.spec_.transform, ridge.spec_.level
 
     def _rows(self, values: np.ndarray, index: Any, exog: np.ndarray | None) -> dict[str, np.ndarray]:
@@ -118,30 +115,29 @@ class BoostedForecaster(HourlyForecaster):
         targets = transform(ahead[usable], self.spec_.transform) - level[usable, None]
         return {"trees": trees[usable], "targets": targets, "level": level[usable]}
 
-    def _fit_parts(self, rows: dict[str, np.ndarray]) -> dict[str, Any]:
+    def _fit_boosters(self, rows: dict[str, np.ndarray], split: int, fitted: Sequence[HourlyForecaster]) -> None:
+        """``boosters_`` on every origin, and ``held_out_trees_``: the forecasts (in the model's space, relative
+        to the level) of the last ``calibration`` share of the origins by boosters fitted on the ones before."""
+        params = {k: v for k, v in self.get_params().items() if k != "alpha"}  # the blend's ridge is its own
+        same = fitted_like(BoostedForecaster(**params), fitted, self.hours_)
+        if same is not None:  # LightGBM is deterministic: the same parameters on the same rows give the same trees
+            self.boosters_, self.held_out_trees_ = same.boosters_, same.held_out_trees_
+            return
+        held_out = self._boost_all({k: v[:split] for k, v in rows.items()})
+        self.held_out_trees_ = _boosted(held_out, rows["trees"][split:])
+        self.boosters_ = self._boost_all(rows)
+
+    def _boost_all(self, rows: dict[str, np.ndarray]) -> list[Any]:
         every = slice(None, None, max(self.row_stride, 1))  # neighbouring origins share most of their lags
         trees, targets = rows["trees"][every], rows["targets"][every]
-        key = self._fit_key(trees, targets)
-        if key not in _RECENT_FITS:
-            _RECENT_FITS[key] = [self._boost(trees, targets[:, h]) for h in range(self.horizon)]
-            while len(_RECENT_FITS) > RECENT_FITS_KEPT:
-                _RECENT_FITS.popitem(last=False)
-        _RECENT_FITS.move_to_end(key)
-        return {"boosters_": _RECENT_FITS[key]}
+        return [self._boost(trees, targets[:, h]) for h in range(self.horizon)]
 
-    def _fit_key(self, trees: np.ndarray, targets: np.ndarray) -> str:
-        """What a booster fit depends on: the boosting parameters and the rows (not the blend's or interval's)."""
-        params = {k: v for k, v in self.get_params().items() if k not in {"alpha", "interval", "calibration"}}
-        digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
-        for part in (trees, targets):
-            digest.update(np.ascontiguousarray(part).tobytes())
-        return digest.hexdigest()
+    def _calibration_centre(self, rows: dict[str, np.ndarray], split: int) -> np.ndarray:
+        """The held-out forecasts the interval is calibrated on (a hook: the blend mixes in its ridge)."""
+        return self.held_out_trees_
 
-    def _choose(self, held_out: dict[str, Any], later: dict[str, np.ndarray]) -> None:
-        """Hook for families that pick something on the held-out origins (the blend's weight)."""
-
-    def _relative(self, parts: dict[str, Any], rows: dict[str, np.ndarray]) -> np.ndarray:
-        return _boosted(parts["boosters_"], rows["trees"])
+    def _relative(self, rows: dict[str, np.ndarray]) -> np.ndarray:
+        return _boosted(self.boosters_, rows["trees"])
 
     def _boost(self, features: np.ndarray, target: np.ndarray) -> Any:
         import lightgbm
@@ -169,7 +165,7 @@ class BoostedForecaster(HourlyForecaster):
         self.check_fitted("boosters_")
         trees, level = tree_design(X, self.spec_)
         rows = {"trees": trees, "ridge": design(X, self.spec_)[0] if hasattr(self, "coef_") else trees}
-        return self._answer(self._relative(self.__dict__, rows) + level[:, None])
+        return self._answer(self._relative(rows) + level[:, None])
 
     def to_onnx(self) -> Any:
         from models.forecast.onnx_graph import centre_graph
@@ -226,25 +222,24 @@ class BlendedForecaster(BoostedForecaster):
         feed, _, usable = self._training_feed(values, index, exog)
         return rows | {"ridge": design(feed, self.spec_)[0][usable]}
 
-    def _fit_parts(self, rows: dict[str, np.ndarray]) -> dict[str, Any]:
-        coef, intercept = self._solve(rows["ridge"], rows["targets"])
-        return super()._fit_parts(rows) | {"coef_": coef, "intercept_": intercept}
-
-    def _choose(self, held_out: dict[str, Any], later: dict[str, np.ndarray]) -> None:
-        trees = _boosted(held_out["boosters_"], later["trees"])
-        ridge = later["ridge"] @ held_out["coef_"].T + held_out["intercept_"]
-        shift, space = later["level"][:, None], self.spec_.transform
-        actual = inverse(later["targets"] + shift, space)
+    def _calibration_centre(self, rows: dict[str, np.ndarray], split: int) -> np.ndarray:
+        """The ridge fitted on the origins before the split, its weight chosen on the ones after (the held-out
+        MAE in the indicator's units), then refitted on every origin."""
+        coef, intercept = self._solve(rows["ridge"][:split], rows["targets"][:split])
+        ridge, trees = rows["ridge"][split:] @ coef.T + intercept, self.held_out_trees_
+        shift, space = rows["level"][split:, None], self.spec_.transform
+        actual = inverse(rows["targets"][split:] + shift, space)
 
         def error(w: float) -> float:
             return float(np.abs(inverse(w * ridge + (1 - w) * trees + shift, space) - actual).mean())
 
-        self.ridge_weight_ = min(BLEND_WEIGHTS, key=error)
+        w = self.ridge_weight_ = min(BLEND_WEIGHTS, key=error)
+        self.coef_, self.intercept_ = self._solve(rows["ridge"], rows["targets"])
+        return w * ridge + (1 - w) * trees
 
-    def _relative(self, parts: dict[str, Any], rows: dict[str, np.ndarray]) -> np.ndarray:
+    def _relative(self, rows: dict[str, np.ndarray]) -> np.ndarray:
         w = self.ridge_weight_
-        ridge = rows["ridge"] @ parts["coef_"].T + parts["intercept_"]
-        return w * ridge + (1 - w) * _boosted(parts["boosters_"], rows["trees"])
+        return w * (rows["ridge"] @ self.coef_.T + self.intercept_) + (1 - w) * super()._relative(rows)
 
     def _relative_graph(self, g: Any, parts: dict[str, str], ridge_features: Any) -> str:
         from models.forecast.onnx_graph import linear_centre

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
 from models.base import CityModel, ModelTags, Signature, TensorDecl
 from models.forecast.features import WINDOW, FeatureSpec, design, epoch_seconds, inverse, transform, windows
+
+F = TypeVar("F", bound="HourlyForecaster")
 
 
 class HourlyForecaster(CityModel):
@@ -50,11 +53,13 @@ class HourlyForecaster(CityModel):
         self.transform = transform
         self.exog = exog
 
-    def fit(self, X: Any, y: Any = None) -> HourlyForecaster:
+    def fit(self, X: Any, y: Any = None, *, fitted: Sequence[HourlyForecaster] = ()) -> HourlyForecaster:
         """``X``: a DataFrame on a regular hourly DatetimeIndex holding the ``exog`` columns (it may have no
-        columns); ``y``: the indicator on the same index, NaN where an hour has no reading."""
+        columns); ``y``: the indicator on the same index, NaN where an hour has no reading. ``fitted``: other
+        families' forecasters fitted on the same hours, for a family that can reuse their work (this one does not)."""
         values, exog = self._check_training(X, y)
         self.target_ = str(getattr(y, "name", None) or "value")
+        self.hours_ = hours_seen(X.index, values)
         scaling = _exog_scaling(exog)
         kinds = [self.transform] if self.transform != "auto" else ["log1p", "sqrt"]
         if np.nanmin(values) < 0 and self.transform in {"auto", "log1p", "sqrt"}:
@@ -170,6 +175,17 @@ class HourlyForecaster(CityModel):
         gram = x.T @ x + self.alpha * np.eye(x.shape[1])
         coef = np.linalg.solve(gram, x.T @ (targets - mean_y)).T
         return coef, mean_y - coef @ mean_x
+
+
+def hours_seen(index: Any, values: np.ndarray) -> tuple[str, str, float]:
+    """What a forecaster was fitted on, cheaply: its first and last hour and the sum of the values."""
+    return str(index[0]), str(index[-1]), float(np.nansum(values))
+
+
+def fitted_like(model: F, fitted: Sequence[HourlyForecaster], hours: tuple[str, str, float]) -> F | None:
+    """The forecaster in ``fitted`` of ``model``'s class and parameters fitted on ``hours``, or None."""
+    same = (m for m in fitted if type(m) is type(model) and getattr(m, "hours_", None) == hours)
+    return next((m for m in same if m.get_params() == model.get_params()), None)
 
 
 def _exog_scaling(exog: np.ndarray | None) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -134,12 +134,27 @@ def test_the_gateway_serves_a_tree_family_like_the_ridge(
     assert np.allclose(answer.json()["forecast"], fitted.predict(feed)[0], rtol=1e-5)
 
 
-def test_the_blend_reuses_the_boosters_the_lightgbm_family_fitted_on_the_same_rows(series: HourlySeries) -> None:
-    boosted = BoostedForecaster(**SMALL).fit(series.frame, series.frame["pm25"])
-    blend = BlendedForecaster(**SMALL).fit(series.frame, series.frame["pm25"])
-    other = BlendedForecaster(**SMALL | {"n_estimators": 21}).fit(series.frame, series.frame["pm25"])
-    assert blend.boosters_ is boosted.boosters_ and other.boosters_ is not boosted.boosters_
-    assert [b.num_trees() for b in other.boosters_[:2]] == [21, 21]
+def test_a_family_reuses_what_the_families_before_it_fitted_on_the_same_hours(series: HourlySeries) -> None:
+    X, y = series.frame, series.frame["pm25"]
+    ridge = HourlyForecaster(exog=SMALL["exog"]).fit(X, y)
+    boosted = BoostedForecaster(**SMALL).fit(X, y, fitted=[ridge])
+    blend = BlendedForecaster(**SMALL).fit(X, y, fitted=[ridge, boosted])
+    alone = BlendedForecaster(**SMALL).fit(X, y)
+    assert blend.boosters_ is boosted.boosters_ and alone.boosters_ is not boosted.boosters_
+    feed = feed_of(blend, series)
+    for key, value in blend.predict_interval(feed).items():  # reusing is only faster: the same model
+        assert np.array_equal(value, alone.predict_interval(feed)[key]), key
+    assert (blend.ridge_weight_, blend.spec_) == (alone.ridge_weight_, alone.spec_)
+
+
+def test_nothing_is_reused_from_other_hours_or_other_parameters(series: HourlySeries) -> None:
+    X, y = series.frame, series.frame["pm25"]
+    boosted = BoostedForecaster(**SMALL).fit(X, y)
+    other_trees = BlendedForecaster(**SMALL | {"n_estimators": 21}).fit(X, y, fitted=[boosted])
+    earlier = BlendedForecaster(**SMALL).fit(X.iloc[:-24], y.iloc[:-24], fitted=[boosted])
+    assert other_trees.boosters_ is not boosted.boosters_ and earlier.boosters_ is not boosted.boosters_
+    assert [b.num_trees() for b in other_trees.boosters_[:2]] == [21, 21]
+    assert BoostedForecaster(**SMALL).fit(X, y, fitted=[other_trees]).boosters_ is not other_trees.boosters_
 
 
 def test_the_season_and_holidays_of_the_region_reach_the_trees_and_the_onnx_graph(series: HourlySeries) -> None:

@@ -122,10 +122,7 @@ def compare_forecasters(
     origins = np.arange(max(test_start - 1, WINDOW), len(values) - horizon, stride)
     if len(origins) < 2 or test_start < 4 * WINDOW:
         raise ValueError(f"the series has {len(values)} hours: too short for a rolling-origin evaluation.")
-    outputs = {
-        name: _forecaster_forecasts(series, make, origins, refit_every_hours, step, name)
-        for name, make in makers.items()
-    }
+    outputs = _forecaster_forecasts(series, makers, origins, refit_every_hours, step)
     feed = {"history": windows(values, origins)}
     shared = {
         NAIVE_DAY: SeasonalNaive(24, horizon).fit().predict(feed),
@@ -156,24 +153,33 @@ def compare_forecasters(
 
 def _forecaster_forecasts(
     series: HourlySeries,
-    make_model: Callable[[], HourlyForecaster],
+    makers: Mapping[str, Callable[[], HourlyForecaster]],
     origins: np.ndarray,
     every: int,
     step: Callable[[str, int, int], None],
-    name: str = MODEL,
-) -> dict[str, Any]:
+) -> dict[str, dict[str, Any]]:
+    """Each maker's forecasts of ``origins``, refitted every ``every`` hours. At each refit the families are fitted
+    in order on the same hours and each is handed the ones fitted before it, whose work it may reuse (a family's
+    ``seconds`` leave that work out)."""
     blocks = np.split(origins, np.flatnonzero(np.diff((origins - origins[0]) // max(every, 1))) + 1)
-    parts: list[dict[str, np.ndarray]] = []
+    parts: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in makers}
+    seconds = dict.fromkeys(makers, 0.0)
     exog = series.frame[list(series.exog)].to_numpy() if series.exog else None
-    label, started = f"{name}: refit and forecast", time.perf_counter()
+    label = f"{', '.join(makers)}: refit and forecast"
     for i, block in enumerate(blocks):
         step(label, i, len(blocks))
-        history = series.frame.iloc[: block[0] + 1]
-        model = make_model().fit(history, history[series.target])
-        parts.append(model.predict_interval(model.feed(series.values, series.frame.index, block, exog)))
+        history, fitted = series.frame.iloc[: block[0] + 1], list[HourlyForecaster]()
+        for name, make in makers.items():
+            started = time.perf_counter()
+            model = make().fit(history, history[series.target], fitted=tuple(fitted))
+            parts[name].append(model.predict_interval(model.feed(series.values, series.frame.index, block, exog)))
+            seconds[name] += time.perf_counter() - started
+            fitted.append(model)
     step(label, len(blocks), len(blocks))
-    out: dict[str, Any] = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    return out | {"seconds": round(time.perf_counter() - started, 2)}
+    return {
+        name: {key: np.concatenate([p[key] for p in done]) for key in done[0]} | {"seconds": round(seconds[name], 2)}
+        for name, done in parts.items()
+    }
 
 
 def _summarise(
