@@ -80,8 +80,13 @@ class OnnxE5:
 
     def _encode(self, texts: list[str], threads: int) -> np.ndarray:
         self.setup()
-        assert self._session is not None and self._tokenizer is not None
-        ids = self._tokenizer.ids(texts, self.max_tokens)
+        assert self._tokenizer is not None
+        return self.embed_ids(self._tokenizer.ids(texts, self.max_tokens), threads)
+
+    def embed_ids(self, ids: list[np.ndarray], threads: int | None = None) -> np.ndarray:
+        """Unit rows (n × 384) for texts already made piece ids, ``<s>``/``</s>`` included."""
+        self.setup()
+        threads = threads or self.threads
         out = np.empty((len(ids), 384), dtype=np.float32)
         batches = list(self._batches(ids))
         if threads == 1 or len(batches) == 1:

@@ -13,16 +13,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from knowledge_graph.e5.graph import GRAPH_VERSION, cached_graph
+from knowledge_graph.e5.graph import GRAPH_VERSION
 from knowledge_graph.e5.weights import E5Weights
 
 if TYPE_CHECKING:
     from knowledge_graph.e5.tokenizer import E5Tokenizer
 
-#: bump when the table's recipe changes: cached tables of another version are rebuilt
-TABLE_VERSION = 1
+#: bump when the table's recipe changes: cached tables of another version are rebuilt (2: OnnxE5's unfused session)
+TABLE_VERSION = 2
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_BATCH = 512
 
 
 @lru_cache(maxsize=1)
@@ -48,30 +47,17 @@ def cjk_pieces(weights: E5Weights) -> np.ndarray:
 
 
 def static_piece_table(cache: Path, threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """``(ids, rows)``: the CJK pieces' ids and their static e5 vectors (float32, n × 384), built on first use."""
+    """``(ids, rows)``: the CJK pieces' ids and their static e5 vectors (float32, n × 384), built on first use
+    by the int8 graph in the session every e5 passage and query runs in (``OnnxE5``)."""
+    from knowledge_graph.e5.encoder import OnnxE5
+
     weights = E5Weights.read()
     target = cache / f"e5-pieces-{weights.digest()[:16]}-g{GRAPH_VERSION}-t{TABLE_VERSION}.npz"
     if not target.exists():
-        ids = cjk_pieces(weights)
-        rows = _embed_pieces(cached_graph(cache, weights), weights, ids, threads)
+        ids, edges = cjk_pieces(weights), (weights.vocabulary.bos, weights.vocabulary.eos)
+        rows = OnnxE5(cache, threads=threads).embed_ids([np.array([edges[0], i, edges[1]]) for i in ids])
         partial = cache / f"{target.stem}.{os.getpid()}.tmp.npz"
         np.savez(partial, ids=ids, rows=rows)
         os.replace(partial, target)
     with np.load(target) as table:
         return table["ids"], table["rows"]
-
-
-def _embed_pieces(graph: Path, weights: E5Weights, ids: np.ndarray, threads: int) -> np.ndarray:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
-    vocabulary, out = weights.vocabulary, []
-    for start in range(0, len(ids), _BATCH):
-        chunk = ids[start : start + _BATCH]
-        edge = np.ones(len(chunk), dtype=np.int64)
-        batch = np.stack([edge * vocabulary.bos, chunk, edge * vocabulary.eos], axis=1)
-        out.append(session.run(None, {"input_ids": batch, "attention_mask": np.ones_like(batch)})[0])
-    return np.concatenate(out).astype(np.float32)
