@@ -131,12 +131,21 @@ class BoostedForecaster(HourlyForecaster):
     def _boost_all(self, rows: dict[str, np.ndarray]) -> list[Any]:
         from concurrent.futures import ThreadPoolExecutor
 
+        import lightgbm
+
         from registry.parallel import worker_count
 
         every = slice(None, None, max(self.row_stride, 1))  # neighbouring origins share most of their lags
         trees, targets = rows["trees"][every], rows["targets"][every]
+        params = self._booster_params()
+        bins = lightgbm.Dataset(trees, params=params).construct()  # the features' bins, found once for every hour
+
+        def boost(h: int) -> Any:
+            data = lightgbm.Dataset(trees, targets[:, h], reference=bins, params=params)
+            return lightgbm.train(params, data, num_boost_round=self.n_estimators)
+
         with ThreadPoolExecutor(worker_count(self.n_jobs, self.horizon)) as pool:  # LightGBM lets go of the GIL
-            return list(pool.map(lambda h: self._boost(trees, targets[:, h]), range(self.horizon)))
+            return list(pool.map(boost, range(self.horizon)))
 
     def _calibration_centre(self, rows: dict[str, np.ndarray], split: int) -> np.ndarray:
         """The held-out forecasts the interval is calibrated on (a hook: the blend mixes in its ridge)."""
@@ -145,10 +154,8 @@ class BoostedForecaster(HourlyForecaster):
     def _relative(self, rows: dict[str, np.ndarray]) -> np.ndarray:
         return _boosted(self.boosters_, rows["trees"])
 
-    def _boost(self, features: np.ndarray, target: np.ndarray) -> Any:
-        import lightgbm
-
-        params = {
+    def _booster_params(self) -> dict[str, Any]:
+        return {
             "objective": self.objective,
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
@@ -163,8 +170,6 @@ class BoostedForecaster(HourlyForecaster):
             "max_bin": 63,
             "verbosity": -1,
         }
-        data = lightgbm.Dataset(features, target, params={"verbosity": -1})
-        return lightgbm.train(params, data, num_boost_round=self.n_estimators)
 
     def predict_interval(self, X: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """``forecast``, ``lower`` and ``upper`` (N, horizon) for a feed (see ``models.forecast.features``)."""
