@@ -33,11 +33,14 @@ def input_contract(preprocess: str, max_chars: int) -> str:
     )
 
 
-def export_text_pipeline(pipeline: Any, name: str, classes: Sequence[str], preprocess: str, max_chars: int) -> Any:
-    """Convert a (vectorizer, linear) sklearn pipeline taking one string column, recording the class names and
-    the Python preprocessing that must run before it."""
+def export_text_pipeline(pipeline: Any, name: str, family: Any) -> Any:
+    """Convert a fitted text family's (vectorizer, linear) sklearn pipeline taking one string column, recording its
+    class names and the Python preprocessing its tags name (``extra["preprocess"]``), which must run before it."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import StringTensorType
+
+    classes, max_chars = family.classes_, family.max_chars
+    preprocess = family.tags.extra["preprocess"].rsplit(".", 1)[-1]  # models.text.cleaning.clean_text → clean_text
 
     vectorizer, linear = (step for _, step in pipeline.steps)
     options = {id(vectorizer): {"locale": "C.UTF-8"}, id(linear): {"zipmap": False}}

@@ -77,7 +77,7 @@ class EventClassifier(CityModel):
 
     def to_onnx(self) -> Any:
         self.check_fitted("pipeline_")
-        return export_text_pipeline(self.pipeline_, "event-classifier", self.classes_, "clean_text", self.max_chars)
+        return export_text_pipeline(self.pipeline_, "event-classifier", self)
 
     def signature(self) -> Signature:
         return text_signature(getattr(self, "classes_", []))

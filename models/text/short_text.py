@@ -31,7 +31,7 @@ class ShortTextClassifier(CityModel):
         input_kind="text",
         extra={"preprocess": "models.text.cleaning.short_text_tokens"},
     )
-    onnx_name, preprocess = "short-text-classifier", "short_text_tokens"  #: the exported graph's name, its input
+    onnx_name = "short-text-classifier"  #: the exported graph's name
 
     def __init__(
         self,
@@ -89,7 +89,7 @@ class ShortTextClassifier(CityModel):
 
         self.check_fitted("coef_")
         pipeline = Pipeline([("tokens", self.vectorizer_), ("linear", linear_layer(self))])
-        return export_text_pipeline(pipeline, self.onnx_name, self.classes_, self.preprocess, self.max_chars)
+        return export_text_pipeline(pipeline, self.onnx_name, self)
 
     def signature(self) -> Signature:
         return text_signature(getattr(self, "classes_", []))

@@ -26,7 +26,7 @@ class StaticE5ShortTextClassifier(ShortTextClassifier):
     """
 
     tags = replace(ShortTextClassifier.tags, extra={"preprocess": "models.text.cleaning.short_text_pieces"})
-    onnx_name, preprocess = "static-e5-short-text-classifier", "short_text_pieces"
+    onnx_name = "static-e5-short-text-classifier"
 
     def __init__(
         self,
