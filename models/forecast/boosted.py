@@ -119,8 +119,8 @@ class BoostedForecaster(HourlyForecaster):
     def _fit_boosters(self, rows: dict[str, np.ndarray], split: int, fitted: Sequence[HourlyForecaster]) -> None:
         """``boosters_`` on every origin, and ``held_out_trees_``: the forecasts (in the model's space, relative
         to the level) of the last ``calibration`` share of the origins by boosters fitted on the ones before."""
-        params = {k: v for k, v in self.get_params().items() if k != "alpha"}  # the blend's ridge is its own
-        same = fitted_like(BoostedForecaster(**params), fitted, self.hours_)
+        boosting = BoostedForecaster(**{k: getattr(self, k) for k in BoostedForecaster().get_params()})
+        same = fitted_like(boosting, fitted, self.hours_)
         if same is not None:  # LightGBM is deterministic: the same parameters on the same rows give the same trees
             self.boosters_, self.held_out_trees_ = same.boosters_, same.held_out_trees_
             return
