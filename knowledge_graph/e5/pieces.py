@@ -54,8 +54,8 @@ def static_piece_table(cache: Path, threads: int = 2) -> tuple[np.ndarray, np.nd
     weights = E5Weights.read()
     target = cache / f"e5-pieces-{weights.digest()[:16]}-g{GRAPH_VERSION}-t{TABLE_VERSION}.npz"
     if not target.exists():
-        ids, edges = cjk_pieces(weights), (weights.vocabulary.bos, weights.vocabulary.eos)
-        rows = OnnxE5(cache, threads=threads).embed_ids([np.array([edges[0], i, edges[1]]) for i in ids])
+        ids, bos, eos = cjk_pieces(weights), weights.vocabulary.bos, weights.vocabulary.eos
+        rows = OnnxE5(cache, threads=threads).embed_ids([np.array([bos, i, eos]) for i in ids])
         partial = cache / f"{target.stem}.{os.getpid()}.tmp.npz"
         np.savez(partial, ids=ids, rows=rows)
         os.replace(partial, target)
