@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import doctest
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 import training.text.auto as auto
+import training.text.evaluation as evaluation
 from models.base import CityModel
 from models.text.event_classifier import EventClassifier
 from models.text.short_text import ShortTextClassifier
@@ -39,6 +41,24 @@ def test_every_family_is_scored_on_the_same_folds_and_the_best_is_chosen(data: L
 def test_a_tie_goes_to_the_family_listed_first(data: LabelledTexts) -> None:
     choice = choose_family(data, {"first": EventClassifier, "second": EventClassifier}, folds=3)
     assert choice.algorithm == "first"
+
+
+def test_folds_in_worker_processes_score_as_here_and_report_in_order(
+    data: LabelledTexts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(evaluation, "PARALLEL_MIN_CHARS", 0)  # these few texts would otherwise stay here
+    makers = {"char": EventClassifier, "unsure": partial(EventClassifier, C=1e-6)}  # C≈0: probabilities ≈ 0.5
+    ticks: list[tuple[str, int]] = []
+    here = evaluation.cross_validate_each(makers, data.texts, data.labels, folds=3, jobs=1)
+    there = evaluation.cross_validate_each(
+        makers, data.texts, data.labels, folds=3, jobs=2, on_fold=lambda name, fold: ticks.append((name, fold))
+    )
+    assert ticks == [("char", 0), ("char", 1), ("char", 2), ("unsure", 0), ("unsure", 1), ("unsure", 2)]
+    for name in makers:
+        assert there[name].confusion == here[name].confusion and there[name].per_fold == here[name].per_fold
+        assert there[name].confidence_counts == here[name].confidence_counts and there[name].seconds > 0
+    # each model's folds went to its own evaluation: the unsure one's predictions sit in the lowest confidence bins
+    assert there["char"].confidence_counts != there["unsure"].confidence_counts
 
 
 def test_no_family_is_an_error(data: LabelledTexts) -> None:

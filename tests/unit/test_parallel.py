@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
-from registry.parallel import ordered_map, worker_count
+from registry.parallel import THREAD_VARIABLES, ordered_map, worker_count
 
 
 def test_parts_come_back_in_order_from_workers_and_here() -> None:
@@ -25,3 +26,16 @@ def test_e5_passages_in_workers_equal_one_process() -> None:
     assert alone.shape == (len(texts), 384) and pooled.dtype == np.float32
     np.testing.assert_allclose(pooled, alone, rtol=0, atol=1e-6)
     assert not np.allclose(alone[0], alone[1])  # rows are the texts' own, in order
+
+
+def _thread_pools(_: int) -> tuple[list[str | None], list[int]]:
+    import scipy.linalg  # noqa: F401  (SciPy's own BLAS, loaded after the worker started)
+    from threadpoolctl import threadpool_info
+
+    return [os.environ.get(v) for v in THREAD_VARIABLES], [pool["num_threads"] for pool in threadpool_info()]
+
+
+def test_each_worker_runs_one_numerical_thread() -> None:
+    for variables, pools in ordered_map(_thread_pools, [0, 1], jobs=2):
+        assert variables == ["1"] * len(THREAD_VARIABLES)
+        assert pools and set(pools) == {1}

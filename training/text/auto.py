@@ -6,8 +6,7 @@ the MLflow run as a table (``family_comparison.json``) and a chart (``family_com
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,16 +14,16 @@ from typing import Any
 from models.base import CityModel
 from registry import ValidationError
 from training.charts import comparison_bars
-from training.progress import Progress, silent, timed
+from training.progress import Progress, silent
 from training.text.data import LabelledTexts
-from training.text.evaluation import Evaluation, cross_validate
+from training.text.evaluation import Evaluation, cross_validate_each
 
 AUTO = "auto"
 
 
 @dataclass(frozen=True)
 class FamilyScore:
-    """One family's cross-validated scores with its default parameters, and how long its folds took."""
+    """One family's cross-validated scores with its default parameters, and its folds' fit and predict seconds."""
 
     algorithm: str
     macro_f1: float
@@ -56,32 +55,27 @@ def choose_family(
     folds: int = 5,
     seed: int = 0,
     progress: Progress = silent,
+    jobs: int = 0,
 ) -> Choice:
     """Cross-validate every family (defaults) on the same stratified folds; the best macro-F1 wins, ties going
-    to the family listed first (the faster ones are listed first)."""
+    to the family listed first (the faster ones are listed first). ``jobs``: fits at once in worker processes
+    (0: one per core), every family's folds shared among them (``cross_validate_each``)."""
     if not families:
         raise ValidationError("auto needs at least one registered text family; FAMILIES is empty.")
-    evaluations: dict[str, Evaluation] = {}
-    scores = []
-    for algorithm, cls in families.items():
-        started = time.perf_counter()
-        evaluation = timed(
-            progress,
-            f"cross-validation ({algorithm})",
-            folds,
-            lambda tick, cls=cls: _cross_validate(cls, data, folds, seed, tick),  # type: ignore[misc]
-        )
-        evaluations[algorithm] = evaluation
-        scores.append(FamilyScore(algorithm, evaluation.macro_f1, evaluation.accuracy, time.perf_counter() - started))
+    for algorithm in families:
+        progress(_label(algorithm), 0, folds)
+    evaluations = cross_validate_each(
+        families, data.texts, data.labels, folds=folds, seed=seed, jobs=jobs,
+        on_fold=lambda algorithm, fold: progress(_label(algorithm), fold + 1, folds),
+    )  # fmt: skip
+    scores = [FamilyScore(name, e.macro_f1, e.accuracy, e.seconds) for name, e in evaluations.items()]
     best = max(scores, key=lambda s: s.macro_f1)  # max keeps the first of equal scores
     ranked = sorted(scores, key=lambda s: -s.macro_f1)
     return Choice(best.algorithm, evaluations[best.algorithm], ranked)
 
 
-def _cross_validate(
-    cls: type[CityModel], data: LabelledTexts, folds: int, seed: int, tick: Callable[[int], None]
-) -> Evaluation:
-    return cross_validate(cls, data.texts, data.labels, folds=folds, seed=seed, on_fold=lambda i: tick(i + 1))
+def _label(algorithm: str) -> str:
+    return f"cross-validation ({algorithm})"
 
 
 def comparison_table(scores: Sequence[FamilyScore], chosen: str) -> dict[str, list[Any]]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ class Evaluation:
     #: out-of-fold predictions per confidence bin (``models.text.profile``); empty when the family gives none
     confidence_counts: list[int] = field(default_factory=list)
     per_fold: list[dict[str, float]] = field(default_factory=list)  # accuracy and macro_f1 of each fold's rows
+    seconds: float = 0.0  # the folds' fits and predictions, summed (wherever they ran)
 
     def metrics(self) -> dict[str, float]:
         """MLflow metrics: accuracy, macro_f1 and ``f1_<label>`` per class, CJK labels kept (``f1_交通运输``).
@@ -51,46 +53,104 @@ class Evaluation:
         return {f"fold/{key}": [scores[key] for scores in self.per_fold] for key in ("accuracy", "macro_f1")}
 
 
+#: what cross-validation fits on each fold: a family's class, or ``functools.partial(cls, **params)`` (picklable,
+#: so that folds can run in worker processes)
+ModelMaker = Callable[[], CityModel]
+
+#: below this many characters of text × models, folds run here: starting worker processes (about 3 s) costs
+#: more than it saves
+PARALLEL_MIN_CHARS = 100_000
+
+
 def cross_validate(
-    make_model: Callable[[], CityModel],
+    make_model: ModelMaker,
     texts: Sequence[str],
     labels: Sequence[str],
     *,
     folds: int = 5,
     seed: int = 0,
     on_fold: Callable[[int], None] | None = None,
+    jobs: int = 1,
 ) -> Evaluation:
-    from sklearn.metrics import confusion_matrix, f1_score
+    """Stratified k-fold evaluation of one model; ``on_fold(i)`` after each fold (see ``cross_validate_each``)."""
+    tick = (lambda _, fold: on_fold(fold)) if on_fold else None
+    return cross_validate_each({"model": make_model}, texts, labels, folds=folds, seed=seed, on_fold=tick, jobs=jobs)[
+        "model"
+    ]
+
+
+def cross_validate_each(
+    makers: Mapping[str, ModelMaker],
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    on_fold: Callable[[str, int], None] | None = None,
+    jobs: int = 1,
+) -> dict[str, Evaluation]:
+    """Each model evaluated on the same stratified folds: ``{name: Evaluation}``, ``on_fold(name, i)`` after each
+    fold, in order. ``jobs``: fits at once in worker processes (0: one per core; ``registry.parallel``), all the
+    models' folds shared among them; 1, or less than ``PARALLEL_MIN_CHARS`` of work, runs them here. Scores are the
+    same either way."""
     from sklearn.model_selection import StratifiedKFold
+
+    from registry.parallel import ordered_map
 
     x = np.asarray(texts, dtype=object)
     y = np.asarray(labels, dtype=object)
+    splits = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y.astype(str)))
+    parts = [
+        (make, list(x[train]), list(y[train]), list(x[test])) for make in makers.values() for train, test in splits
+    ]
+    if sum(map(len, texts)) * len(makers) < PARALLEL_MIN_CHARS:
+        jobs = 1
+    outcomes = ordered_map(_fit_predict, parts, jobs)
+    evaluations = {}
+    for name in makers:
+        fitted = []
+        for fold in range(folds):
+            fitted.append(next(outcomes))
+            if on_fold:
+                on_fold(name, fold)
+        evaluations[name] = _evaluation(y, splits, fitted, seed)
+    return evaluations
+
+
+def _fit_predict(part: tuple[ModelMaker, list[str], list[str], list[str]]) -> tuple[np.ndarray, np.ndarray, float]:
+    """One fold: fit on its training rows, predict its test rows (labels, top probabilities, seconds it took)."""
+    make_model, train_texts, train_labels, test_texts = part
+    started = time.perf_counter()
+    model = make_model().fit(train_texts, train_labels)
+    predicted = np.asarray(model.predict(test_texts), dtype=object)
+    return predicted, _top_probability(model, test_texts), time.perf_counter() - started
+
+
+def _evaluation(
+    y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], fitted: list[tuple[np.ndarray, np.ndarray, float]],
+    seed: int,
+) -> Evaluation:  # fmt: skip
+    from sklearn.metrics import confusion_matrix, f1_score
+
     predicted = np.empty(len(y), dtype=object)
     confidence = np.full(len(y), np.nan)
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    test_index: np.ndarray = np.array([], dtype=int)
-    per_fold = []
-    for fold, (train_index, test_index) in enumerate(splitter.split(x, y.astype(str))):
-        model = make_model().fit(list(x[train_index]), list(y[train_index]))
-        predicted[test_index] = model.predict(list(x[test_index]))
-        confidence[test_index] = _top_probability(model, list(x[test_index]))
-        per_fold.append(_scores(y[test_index], predicted[test_index]))
-        if on_fold:
-            on_fold(fold)
+    for (_, test_index), (labels, top, _) in zip(splits, fitted, strict=True):
+        predicted[test_index], confidence[test_index] = labels, top
     classes = sorted(set(y))
     scores = f1_score(y, predicted, labels=classes, average=None)
     pooled = _scores(y, predicted)  # over all out-of-fold predictions, not the mean of the folds
     return Evaluation(
-        folds=folds,
+        folds=len(splits),
         seed=seed,
         accuracy=pooled["accuracy"],
         macro_f1=pooled["macro_f1"],
         per_class_f1={c: float(s) for c, s in zip(classes, scores, strict=True)},
         classes=classes,
         confusion=confusion_matrix(y, predicted, labels=classes).tolist(),
-        holdout_index=[int(i) for i in test_index],
+        holdout_index=[int(i) for i in splits[-1][1]],
         confidence_counts=confidence_counts(confidence) if not np.isnan(confidence).all() else [],
-        per_fold=per_fold,
+        per_fold=[_scores(y[test], predicted[test]) for _, test in splits],
+        seconds=sum(seconds for *_, seconds in fitted),
     )
 
 

@@ -6,6 +6,7 @@ import json
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,13 +60,15 @@ def train_event_classifier(
     algorithm: str = AUTO,
     holdout: LabelledTexts | None = None,
     provenance: Mapping[str, str] | None = None,
+    jobs: int = 0,
 ) -> TrainingResult:
     """Evaluate by stratified k-fold, fit on all rows, export ONNX, check parity, register, maybe promote.
 
     ``holdout``: the newest rows, never trained on (``data`` is the older part); the new model and the champion
     are both scored on it (``holdout_macro_f1``, ``champion_holdout_macro_f1``) and that decides which wins.
     ``provenance``: where ``data`` came from (an event query and its digest), logged as run parameters and tags
-    and kept on the model version.
+    and kept on the model version. ``jobs``: folds fitted at once in worker processes (0: one per core; small data
+    stays in this process), the same scores whatever it is.
 
     ``progress(step, done, total)`` hears every step: cross-validation (per fold), fit, ONNX export, parity,
     the holdout, registration, the champion re-check (per fold, when the champion must be re-measured) and
@@ -81,7 +84,7 @@ def train_event_classifier(
                 f"--params {dict(params)} needs one family: pass --algorithm with one of {sorted(FAMILIES)}, "
                 "or leave --params out to let auto compare the families with their defaults."
             )
-        choice = choose_family(data, FAMILIES, folds=folds, seed=seed, progress=step)
+        choice = choose_family(data, FAMILIES, folds=folds, seed=seed, progress=step, jobs=jobs)
         algorithm = choice.algorithm
     cls = family(algorithm)
     model_params = {**cls().get_params(), **(params or {})}
@@ -89,7 +92,10 @@ def train_event_classifier(
         evaluation = choice.evaluation
     else:
         evaluation = timed(
-            step, "cross-validation", folds, lambda tick: _cross_validate(cls, model_params, data, folds, seed, tick)
+            step,
+            "cross-validation",
+            folds,
+            lambda tick: _cross_validate(cls, model_params, data, folds, seed, tick, jobs),
         )
     trained = _fit_export_check(cls, model_params, data, evaluation, step, holdout, started)
     scores = None
@@ -105,7 +111,7 @@ def train_event_classifier(
     if scores is not None and (scores.champion is None or scores.champion_macro_f1 is not None):
         comparison = _holdout_comparison(scores)
     else:
-        comparison = compare_with_champion(registry, name, evaluation, data, folds, seed, progress=step)
+        comparison = compare_with_champion(registry, name, evaluation, data, folds, seed, progress=step, jobs=jobs)
     promoted = promote or comparison["challenger_wins"]
     if promoted:
         version = timed(
@@ -164,11 +170,12 @@ def _cross_validate(
     folds: int,
     seed: int,
     tick: Callable[[int], None],
+    jobs: int,
 ) -> Evaluation:
-    def make() -> CityModel:
-        return cls(**params)
-
-    return cross_validate(make, data.texts, data.labels, folds=folds, seed=seed, on_fold=lambda i: tick(i + 1))
+    make = partial(cls, **params)  # picklable: the folds may run in worker processes
+    return cross_validate(
+        make, data.texts, data.labels, folds=folds, seed=seed, on_fold=lambda i: tick(i + 1), jobs=jobs
+    )
 
 
 def _fit_export_check(
@@ -258,9 +265,10 @@ def compare_with_champion(
     folds: int,
     seed: int,
     progress: Progress = silent,
+    jobs: int = 0,
 ) -> dict[str, Any]:
     """The champion's macro-F1 on the same evaluation: reused when it was measured on the same data and
-    folds, otherwise re-measured by cross-validating the champion's parameters on these folds."""
+    folds, otherwise re-measured by cross-validating the champion's parameters on these folds (``jobs`` at once)."""
     try:
         champion = registry.resolve(f"{name}@champion")
     except AssetNotFound:
@@ -282,7 +290,7 @@ def compare_with_champion(
             progress,
             "champion re-check",
             folds,
-            lambda tick: _cross_validate(cls, params, data, folds, seed, tick),
+            lambda tick: _cross_validate(cls, params, data, folds, seed, tick, jobs),
         ).macro_f1
         how = "champion's parameters cross-validated on these folds"
     else:
