@@ -63,6 +63,13 @@ def event_classifier(
     folds: Annotated[int, typer.Option(min=2, max=20)] = 5,
     params: Annotated[str | None, typer.Option(help='JSON overrides, e.g. {"C": 10}')] = None,
     promote: Annotated[bool, typer.Option(help="make it champion even if it does not win")] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="folds fitted at once in worker processes (0: one per core; 1: all in this process, least memory)",
+        ),
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Stratified k-fold evaluation, fit, ONNX export with parity check, registration, champion/challenger.
@@ -96,6 +103,7 @@ def event_classifier(
             promote=promote,
             progress=step,
             algorithm=algorithm,
+            jobs=jobs,
         )
     summary = {
         "name": name,

@@ -49,7 +49,9 @@ def test_tipdm_messages_macro_f1_and_champion_challenger(shared_data: Path, home
 
     assert first["algorithm"] == "char-ngram-linear"  # auto (the default) compared both families
     assert {f["algorithm"] for f in first["families"]} == {"char-ngram-linear", "nbsvm-short-text", "nbsvm-static-e5"}
-    weaker = train(home, *args, "--algorithm", "char-ngram-linear", "--params", '{"C": 0.05, "ngram_range": [3, 3]}')
+    weaker = train(  # its folds in this process (--jobs 1); auto's ran in worker processes, 2 at once
+        home, *args, "--algorithm", "char-ngram-linear", "--params", '{"C": 0.05, "ngram_range": [3, 3]}', "--jobs", "1"
+    )
     assert weaker["macro_f1"] < first["macro_f1"]
     assert not weaker["promoted"] and weaker["comparison"]["champion"] == 1
     assert weaker["comparison"]["how"] == "same data and folds (stored)"
