@@ -21,7 +21,8 @@ def worker_count(jobs: int, parts: int) -> int:
 def ordered_map(function: Callable[[Any], Any], parts: Iterable[Any], jobs: int = 0) -> Iterator[Any]:
     """``function(part)`` for each part, in order: here, or in ``worker_count(jobs)`` spawned processes (forking a
     process that runs threads can deadlock), each with one BLAS/OpenMP thread (``one_thread_each``). ``function``
-    must be importable (module level) and its parts picklable."""
+    must be importable (module level) and its parts picklable. The first part that raises ends the map: its error
+    comes out, and the parts not yet started never run."""
     parts = list(parts)
     workers = worker_count(jobs, len(parts))
     if workers <= 1:
@@ -31,7 +32,7 @@ def ordered_map(function: Callable[[Any], Any], parts: Iterable[Any], jobs: int 
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=one_thread_each) as pool:
-        yield from pool.map(function, parts)
+        yield from pool.map(function, parts)  # map's iterator cancels the parts not started when one raises
 
 
 #: the thread pools of numerical libraries (NumPy's and SciPy's BLAS, OpenMP in scikit-learn and LightGBM)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import os
+import time
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from registry.parallel import THREAD_VARIABLES, ordered_map, worker_count
 
@@ -39,3 +42,20 @@ def test_each_worker_runs_one_numerical_thread() -> None:
     for variables, pools in ordered_map(_thread_pools, [0, 1], jobs=2):
         assert variables == ["1"] * len(THREAD_VARIABLES)
         assert pools and set(pools) == {1}
+
+
+def _mark_then_fail_first(part: tuple[Path, int]) -> int:
+    folder, number = part
+    (folder / str(number)).touch()
+    if number == 0:
+        raise ValueError("part 0 is bad")
+    time.sleep(0.3)
+    return number
+
+
+def test_the_first_failing_part_ends_the_map_and_the_rest_never_run(tmp_path: Path) -> None:
+    parts = [(tmp_path, n) for n in range(12)]
+    with pytest.raises(ValueError, match="part 0 is bad"):
+        list(ordered_map(_mark_then_fail_first, parts, jobs=2))
+    started = {int(p.name) for p in tmp_path.iterdir()}
+    assert 0 in started and len(started) < len(parts)  # the queued few ran; the others were dropped
