@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,44 @@ class CityKnowledge:
         return sorted(
             n for n, d in self.graph.nodes(data=True) if d.get("type") == "EventCategory" and n not in children
         )
+
+    def category_vocabulary(self, classes: Iterable[str]) -> dict[str, list[str]]:
+        """Every top category of the scheme whose top categories are named by all of ``classes`` (a classifier's
+        labels), each with every label — preferred, alternative, hidden — of itself and the categories under it:
+        the catalogue's words a text classifier of those classes can learn from. Empty when no scheme names all.
+
+        >>> kg = CityKnowledge()
+        >>> kg.add_node("c:1", "EventCategory", "环境保护", scheme="s", alt=["环保"])
+        >>> kg.add_node("c:1.1", "EventCategory", "噪音污染", scheme="s", hidden=["燥音"])
+        >>> kg.add_edge("c:1.1", "c:1", "broader")
+        >>> kg.add_node("c:2", "EventCategory", "交通运输", scheme="s")
+        >>> kg.category_vocabulary(["环境保护"])
+        {'交通运输': ['交通运输'], '环境保护': ['噪音污染', '燥音', '环保', '环境保护']}
+        >>> kg.category_vocabulary(["环境保护", "城乡建设"])
+        {}
+        """
+        children: dict[str, list[str]] = {}
+        for u, v, d in self.graph.edges(data=True):
+            if d.get("type") == "broader":
+                children.setdefault(v, []).append(u)
+        schemes: dict[str, dict[str, str]] = {}
+        for node, data in self.graph.nodes(data=True):
+            if data.get("type") == "EventCategory" and not self.ancestors(node, "broader")[1:]:
+                schemes.setdefault(str(data.get("scheme") or ""), {})[str(data["label"])] = node
+        wanted = set(classes)
+        for tops in schemes.values():
+            if wanted and wanted <= set(tops):
+                return {label: self._subtree_labels(tops[label], children) for label in sorted(tops)}
+        return {}
+
+    def _subtree_labels(self, top: str, children: dict[str, list[str]]) -> list[str]:
+        nodes, labels = [top], set()
+        while nodes:
+            node = nodes.pop()
+            data = self.graph.nodes[node]
+            labels |= {str(data["label"]), *map(str, data.get("alt", [])), *map(str, data.get("hidden", []))}
+            nodes += children.get(node, [])
+        return sorted(labels)
 
     def regulations(self, category: str) -> list[str]:
         """Regulations governing ``category`` or any broader category, nearest first."""

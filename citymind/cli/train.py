@@ -23,6 +23,7 @@ from training.forecast.series_data import load_hourly_series
 from training.forecast.statsmodels_baseline import SarimaxSettings
 from training.text.data import LabelledTexts, load_labelled_texts
 from training.text.event_classifier import train_event_classifier
+from training.text.knowledge import DEFAULT_KNOWLEDGE, category_knowledge
 
 app = typer.Typer(help="Train, evaluate, export to ONNX and register models.", no_args_is_help=True)
 
@@ -70,6 +71,14 @@ def event_classifier(
             help="folds fitted at once in worker processes (0: one per core; 1: all in this process, least memory)",
         ),
     ] = 0,
+    knowledge_ref: Annotated[
+        str,
+        typer.Option(
+            "--knowledge",
+            help="knowledge snapshot whose categories' labels the classifier learns from, when every label is a "
+            "top category of one of its schemes ('': none)",
+        ),
+    ] = DEFAULT_KNOWLEDGE,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Stratified k-fold evaluation, fit, ONNX export with parity check, registration, champion/challenger.
@@ -91,12 +100,14 @@ def event_classifier(
     else:
         assert data is not None
         dataset = load(data)
+    registry = MlflowRegistry.from_settings()
+    knowledge, knowledge_note = category_knowledge(registry, knowledge_ref, dataset.classes)
     with _progress(disabled=as_json) as step:
         result = train_event_classifier(
             dataset,
             holdout=holdout,
             provenance=provenance,
-            registry=MlflowRegistry.from_settings(),
+            registry=registry,
             name=name,
             folds=folds,
             params=json.loads(params) if params else None,
@@ -104,7 +115,10 @@ def event_classifier(
             progress=step,
             algorithm=algorithm,
             jobs=jobs,
+            knowledge=knowledge,
         )
+    used = result.knowledge.summary() if result.knowledge else None
+    note = knowledge_note if knowledge is None else f"{result.version.tags.get('citymind.algorithm')} takes none"
     summary = {
         "name": name,
         "version": result.version.version,
@@ -122,6 +136,7 @@ def event_classifier(
         "comparison": result.comparison,
         **({"holdout": {**result.holdout.metrics(), "note": result.holdout.note}} if result.holdout else {}),
         **({"lineage": provenance} if provenance else {}),
+        "knowledge": used or {"used": False, "note": note},
     }
     if canary_weight is not None and not result.promoted:
         MlflowRegistry.from_settings().set_tag(name, WEIGHT_TAG, str(canary_weight))
@@ -138,6 +153,11 @@ def event_classifier(
     if result.choice is not None:
         compared = ", ".join(f"{s.algorithm} {s.macro_f1:.4f}" for s in result.choice.scores)
         typer.echo(f"auto chose {result.choice.algorithm} ({compared})")
+    if used:
+        typer.echo(f"learned the catalogue's words: {used['categories']} categories, {used['terms']} terms "
+                   f"from {used['knowledge']}")  # fmt: skip
+    else:
+        typer.echo(f"no catalogue words: {note}")
     for label, score in result.evaluation.per_class_f1.items():
         typer.echo(f"  F1 {score:.3f}  {label}")
     typer.echo(f"ONNX parity: max |Δprob| = {result.parity.max_abs_diff:.2e} on {result.parity.rows} rows")

@@ -34,16 +34,18 @@ def input_contract(preprocess: str, max_chars: int) -> str:
 
 
 def export_text_pipeline(pipeline: Any, name: str, family: Any) -> Any:
-    """Convert a fitted text family's (vectorizer, linear) sklearn pipeline taking one string column, recording its
-    class names and the Python preprocessing its tags name (``extra["preprocess"]``), which must run before it."""
+    """Convert a fitted text family's (vectorizer or union of vectorizers, linear) sklearn pipeline taking one
+    string column, recording its class names and the Python preprocessing its tags name (``extra["preprocess"]``),
+    which must run before it."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import StringTensorType
 
     classes, max_chars = family.classes_, family.max_chars
     preprocess = family.tags.extra["preprocess"].rsplit(".", 1)[-1]  # models.text.cleaning.clean_text → clean_text
 
-    vectorizer, linear = (step for _, step in pipeline.steps)
-    options = {id(vectorizer): {"locale": "C.UTF-8"}, id(linear): {"zipmap": False}}
+    features, linear = (step for _, step in pipeline.steps)
+    vectorizers = [step for _, step in getattr(features, "transformer_list", [("", features)])]  # or a FeatureUnion
+    options = {id(linear): {"zipmap": False}, **{id(v): {"locale": "C.UTF-8"} for v in vectorizers}}
     with warnings.catch_warnings():  # skl2onnx warns on non-word analyzers; parity is checked on every export
         warnings.simplefilter("ignore", UserWarning)
         model = convert_sklearn(

@@ -115,3 +115,35 @@ def test_auto_refuses_params_without_a_family(registry: MlflowRegistry, tmp_path
 
     with pytest.raises(ValidationError, match="needs one family: pass --algorithm"):
         train_event_classifier(sample(tmp_path, 1), registry=registry, folds=3, params={"C": 1.0})
+
+
+def test_the_knowledge_graph_s_category_words_are_learned_logged_and_in_the_lineage(
+    registry: MlflowRegistry, tmp_path: Path
+) -> None:
+    from knowledge_graph.defaults import load_pingdu
+    from knowledge_graph.snapshot import KnowledgeSnapshot
+    from training.text.event_classifier import PARAMS_TAG
+    from training.text.knowledge import KNOWLEDGE_TAG, category_knowledge
+
+    data = sample(tmp_path, 1)
+    missing, why = category_knowledge(registry, "pingdu-knowledge@production", data.classes)
+    assert missing is None and "is not registered" in why
+    KnowledgeSnapshot(load_pingdu()).register(registry, "pingdu-knowledge")
+    knowledge, _ = category_knowledge(registry, "pingdu-knowledge@production", data.classes)
+    assert knowledge is not None and set(data.classes) <= set(knowledge.terms)
+    elsewhere, why = category_knowledge(registry, "pingdu-knowledge@production", [*data.classes, "股票"])
+    assert elsewhere is None and "not all top categories" in why
+
+    result = train_event_classifier(data, registry=registry, folds=3, knowledge=knowledge)
+    assert result.version.tags["citymind.algorithm"] == "char-ngram-linear"  # the family that takes a taxonomy
+    assert result.knowledge == knowledge and result.parity.ok
+    assert json.loads(result.version.tags[KNOWLEDGE_TAG]) == knowledge.summary()
+    assert "taxonomy" not in json.loads(result.version.tags[PARAMS_TAG])
+    lineage = {ref.kind: ref for ref in registry.lineage("event-classifier", result.version.version)}
+    assert (lineage["knowledge"].name, lineage["knowledge"].version) == ("pingdu-knowledge", knowledge.version)
+    logged = registry.client.download_artifacts(result.run_id, "taxonomy.json", str(tmp_path))
+    assert json.loads(Path(logged).read_text(encoding="utf-8")) == knowledge.terms
+
+    again = train_event_classifier(sample(tmp_path, 2), registry=registry, folds=3, algorithm="char-ngram-linear")
+    assert again.knowledge is None and KNOWLEDGE_TAG not in again.version.tags
+    assert again.comparison["how"] == "champion's parameters cross-validated on these folds"

@@ -25,50 +25,68 @@ def home(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def train(env: dict[str, str], *args: str) -> dict:
+def cli(env: dict[str, str], *args: str) -> str:
     proc = subprocess.run(
-        [sys.executable, "-m", "citymind.cli", "train", "event-classifier", *args, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
+        [sys.executable, "-m", "citymind.cli", *args], env=env, capture_output=True, text=True, timeout=900
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout)
+    return proc.stdout
+
+
+def train(env: dict[str, str], *args: str) -> dict:
+    return json.loads(cli(env, "train", "event-classifier", *args, "--json"))
 
 
 def test_tipdm_messages_macro_f1_and_champion_challenger(shared_data: Path, home: dict[str, str]) -> None:
     data = shared_data / "complaints" / "tipdm2020_messages_labeled.csv"
     args = ["--data", str(data), "--text-col", "留言主题", "--text-col", "留言详情", "--label-col", "一级分类"]
-    first = train(home, *args)
-    print(f"\ntipdm2020 5-fold macro-F1 {first['macro_f1']:.4f} accuracy {first['accuracy']:.4f}")
+    # no knowledge registered yet: the words of the reports alone (its folds in this process, --jobs 1)
+    first = train(home, *args, "--algorithm", "char-ngram-linear", "--jobs", "1")
+    print(f"\ntipdm2020 5-fold macro-F1 {first['macro_f1']:.4f} accuracy {first['accuracy']:.4f} (no catalogue)")
     assert first["rows"] == 495 and first["classes"] == 7
     assert first["macro_f1"] >= 0.77
-    assert first["onnx_parity_max_abs_diff"] <= 1e-4
+    assert first["knowledge"] == {"used": False, "note": first["knowledge"]["note"]}
+    assert "pingdu-knowledge@production is not registered" in first["knowledge"]["note"]
     assert first["promoted"] and first["aliases"] == ["challenger", "champion"]
 
-    assert first["algorithm"] == "char-ngram-linear"  # auto (the default) compared both families
-    assert {f["algorithm"] for f in first["families"]} == {"char-ngram-linear", "nbsvm-short-text", "nbsvm-static-e5"}
-    weaker = train(  # its folds in this process (--jobs 1); auto's ran in worker processes, 2 at once
+    # the city's routing catalogue in the knowledge library, then the defaults: no flags
+    catalogue, graph = shared_data / "complaints" / "tipdm2020_category_taxonomy.csv", Path(home["CITYMIND_HOME"])
+    cli(home, "kg", "import", str(catalogue), "--scheme", "tipdm", "--out", str(graph / "tipdm.json"))
+    cli(home, "kg", "register", str(graph / "tipdm.json"))
+    informed = train(home, *args)
+    print(f"tipdm2020 5-fold macro-F1 {informed['macro_f1']:.4f} with the catalogue's words {informed['knowledge']}")
+    assert informed["macro_f1"] >= 0.85 and informed["macro_f1"] > first["macro_f1"] + 0.03
+    assert informed["knowledge"] == {"knowledge": "pingdu-knowledge/1", "categories": 15, "terms": 525}
+    assert informed["onnx_parity_max_abs_diff"] <= 1e-4
+    assert informed["algorithm"] == "char-ngram-linear"  # auto (the default) compared every family
+    assert {f["algorithm"] for f in informed["families"]} == {
+        "char-ngram-linear",
+        "nbsvm-short-text",
+        "nbsvm-static-e5",
+    }
+    assert informed["promoted"] and informed["comparison"]["how"] == "same data and folds (stored)"
+
+    weaker = train(
         home, *args, "--algorithm", "char-ngram-linear", "--params", '{"C": 0.05, "ngram_range": [3, 3]}', "--jobs", "1"
     )
-    assert weaker["macro_f1"] < first["macro_f1"]
-    assert not weaker["promoted"] and weaker["comparison"]["champion"] == 1
+    assert weaker["macro_f1"] < informed["macro_f1"]
+    assert not weaker["promoted"] and weaker["comparison"]["champion"] == 2
     assert weaker["comparison"]["how"] == "same data and folds (stored)"
 
     reg = MlflowRegistry.from_settings(_settings(home))
-    assert reg.resolve("event-classifier@champion").version == 1
-    assert reg.resolve("event-classifier@challenger").version == 2
-    lineage = {r.kind: r for r in reg.lineage("event-classifier", 1)}
+    assert reg.resolve("event-classifier@champion").version == 2
+    assert reg.resolve("event-classifier@challenger").version == 3
+    lineage = {r.kind: r for r in reg.lineage("event-classifier", 2)}
     assert lineage["algorithm"].name == "char-ngram-linear"
+    assert (lineage["knowledge"].name, lineage["knowledge"].version) == ("pingdu-knowledge", "1")
     assert lineage["dataset"].detail["digest"].startswith("sha256:")
-    run = reg.client.get_run(first["run_id"])
-    assert run.data.metrics["macro_f1"] == pytest.approx(first["macro_f1"])
+    run = reg.client.get_run(informed["run_id"])
+    assert run.data.metrics["macro_f1"] == pytest.approx(informed["macro_f1"])
     assert {"accuracy", "onnx_parity_max_abs_diff"} <= set(run.data.metrics)
-    assert run.data.metrics["f1_交通运输"] == pytest.approx(first["per_class_f1"]["交通运输"])
+    assert run.data.metrics["f1_交通运输"] == pytest.approx(informed["per_class_f1"]["交通运输"])
     assert run.inputs.dataset_inputs[0].dataset.digest == lineage["dataset"].detail["digest"]
-    artifacts = {a.path for a in reg.client.list_artifacts(first["run_id"])}
-    assert {"confusion_matrix.png", "evaluation.json"} <= artifacts
+    artifacts = {a.path for a in reg.client.list_artifacts(informed["run_id"])}
+    assert {"confusion_matrix.png", "evaluation.json", "taxonomy.json", "family_comparison.json"} <= artifacts
 
 
 def test_thucnews_titles_macro_f1(shared_data: Path, home: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ import models.text.cleaning
 import models.text.event_classifier
 import models.text.short_text
 import models.text.static_e5
+import models.text.taxonomy
 import training.text.evaluation
 from models.base import NotFittedError
 from training.algorithms import FAMILIES
@@ -70,6 +71,7 @@ def test_a_single_string_is_refused(algorithm: str, sample) -> None:  # type: ig
         models.text.event_classifier,
         models.text.short_text,
         models.text.static_e5,
+        models.text.taxonomy,
         knowledge_graph.e5.pieces,
         training.text.evaluation,
     ],

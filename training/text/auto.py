@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models.base import CityModel
 from registry import ValidationError
 from training.charts import comparison_bars
 from training.progress import Progress, silent
 from training.text.data import LabelledTexts
-from training.text.evaluation import Evaluation, cross_validate_each
+from training.text.evaluation import Evaluation, ModelMaker, cross_validate_each
 
 AUTO = "auto"
 
@@ -50,7 +49,7 @@ class Choice:
 
 def choose_family(
     data: LabelledTexts,
-    families: Mapping[str, type[CityModel]],
+    families: Mapping[str, ModelMaker],
     *,
     folds: int = 5,
     seed: int = 0,

@@ -21,6 +21,7 @@ from training.text.auto import AUTO, Choice, choose_family, comparison_table, pl
 from training.text.data import LabelledTexts
 from training.text.evaluation import Evaluation, cross_validate, plot_confusion
 from training.text.holdout import HoldoutScores, score_holdout
+from training.text.knowledge import KNOWLEDGE_TAG, CategoryKnowledge, knowledge_tag, logged_params, with_knowledge
 from training.text.parity import ParityReport, check_parity
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class TrainingResult:
     comparison: dict[str, Any] = field(default_factory=dict)
     holdout: HoldoutScores | None = None
     choice: Choice | None = None  # with ``algorithm="auto"``: every family's scores, best first
+    knowledge: CategoryKnowledge | None = None  # the categories' terms the families that take a taxonomy got
 
 
 def train_event_classifier(
@@ -61,6 +63,7 @@ def train_event_classifier(
     holdout: LabelledTexts | None = None,
     provenance: Mapping[str, str] | None = None,
     jobs: int = 0,
+    knowledge: CategoryKnowledge | None = None,
 ) -> TrainingResult:
     """Evaluate by stratified k-fold, fit on all rows, export ONNX, check parity, register, maybe promote.
 
@@ -68,7 +71,9 @@ def train_event_classifier(
     are both scored on it (``holdout_macro_f1``, ``champion_holdout_macro_f1``) and that decides which wins.
     ``provenance``: where ``data`` came from (an event query and its digest), logged as run parameters and tags
     and kept on the model version. ``jobs``: folds fitted at once in worker processes (0: one per core; small data
-    stays in this process), the same scores whatever it is.
+    stays in this process), the same scores whatever it is. ``knowledge``: the catalogue's terms for the labels
+    (``training.text.knowledge.category_knowledge``), given to every family that takes a ``taxonomy``; logged as
+    ``taxonomy.json``, a tag and the version's lineage.
 
     ``progress(step, done, total)`` hears every step: cross-validation (per fold), fit, ONNX export, parity,
     the holdout, registration, the champion re-check (per fold, when the champion must be re-measured) and
@@ -84,10 +89,11 @@ def train_event_classifier(
                 f"--params {dict(params)} needs one family: pass --algorithm with one of {sorted(FAMILIES)}, "
                 "or leave --params out to let auto compare the families with their defaults."
             )
-        choice = choose_family(data, FAMILIES, folds=folds, seed=seed, progress=step, jobs=jobs)
+        makers = with_knowledge(FAMILIES, knowledge)
+        choice = choose_family(data, makers, folds=folds, seed=seed, progress=step, jobs=jobs)
         algorithm = choice.algorithm
     cls = family(algorithm)
-    model_params = {**cls().get_params(), **(params or {})}
+    model_params = _with_taxonomy({**cls().get_params(), **(params or {})}, knowledge)
     if choice is not None:
         evaluation = choice.evaluation
     else:
@@ -106,12 +112,16 @@ def train_event_classifier(
         step,
         "register",
         1,
-        lambda tick: _register(registry, name, algorithm, data, trained, tags, provenance or {}, scores, choice),
+        lambda tick: _register(
+            registry, name, algorithm, data, trained, tags, provenance or {}, scores, choice, knowledge
+        ),
     )
     if scores is not None and (scores.champion is None or scores.champion_macro_f1 is not None):
         comparison = _holdout_comparison(scores)
     else:
-        comparison = compare_with_champion(registry, name, evaluation, data, folds, seed, progress=step, jobs=jobs)
+        comparison = compare_with_champion(
+            registry, name, evaluation, data, folds, seed, progress=step, jobs=jobs, knowledge=knowledge
+        )
     promoted = promote or comparison["challenger_wins"]
     if promoted:
         version = timed(
@@ -126,7 +136,13 @@ def train_event_classifier(
         comparison,
         scores,
         choice,
+        knowledge if "taxonomy" in model_params else None,
     )
+
+
+def _with_taxonomy(params: dict[str, Any], knowledge: CategoryKnowledge | None) -> dict[str, Any]:
+    """A family's parameters with the catalogue's terms, when it takes a taxonomy and there are some."""
+    return {**params, "taxonomy": knowledge.terms} if knowledge and "taxonomy" in params else params
 
 
 def _provenance_tags(provenance: Mapping[str, str] | None, scores: HoldoutScores | None) -> dict[str, str]:
@@ -206,6 +222,7 @@ def _register(
     provenance: Mapping[str, str],
     scores: HoldoutScores | None,
     choice: Choice | None = None,
+    knowledge: CategoryKnowledge | None = None,
 ) -> tuple[AssetVersion, str]:
     """One MLflow run with params, metrics, plots and the model; the version made from it (lineage, alias
     challenger)."""
@@ -216,6 +233,10 @@ def _register(
         _log_run(registry, run_id, data, trained.params, evaluation, trained.parity, name)
         if choice is not None:
             _log_choice(registry, run_id, choice)
+        used = knowledge if trained.params.get("taxonomy") else None
+        if used is not None:
+            registry.client.set_tag(run_id, KNOWLEDGE_TAG, knowledge_tag(used))
+            log_json(registry.client, run_id, "taxonomy.json", used.terms)
         if provenance or scores is not None:
             log_values(registry.client, run_id, provenance, scores.metrics() if scores else {})
             for key, value in _provenance_tags(provenance, None).items():
@@ -227,16 +248,19 @@ def _register(
         ]
         if provenance:  # the query the rows came from (e.g. the event records), with its own digest
             lineage.insert(2, LineageRef("dataset", provenance.get("name", "provenance"), None, dict(provenance)))
+        if used is not None:  # the knowledge snapshot whose categories' terms the model learned from
+            lineage.insert(1, used.lineage())
         tags = {
             **type(trained.model).tags.to_mlflow_tags(),
             ALGORITHM_TAG: algorithm,
-            PARAMS_TAG: json.dumps(trained.params, ensure_ascii=False),
+            PARAMS_TAG: json.dumps(logged_params(trained.params), ensure_ascii=False),
             EVAL_TAG: json.dumps({"digest": data.digest, "folds": evaluation.folds, "seed": evaluation.seed}),
             ONNX_INPUT_TAG: _metadata(trained.onnx_model, PREPROCESS_METADATA) + " (preprocessed, not raw text)",
             "macro_f1": f"{evaluation.macro_f1:.4f}",
             "accuracy": f"{evaluation.accuracy:.4f}",
             "classes": json.dumps(getattr(trained.model, "classes_", []), ensure_ascii=False),
             **profile_tags(data.labels, evaluation.confidence_counts),  # what drift compares recent events with
+            **({KNOWLEDGE_TAG: knowledge_tag(used)} if used else {}),
             **(extra_tags or {}),
         }
         version = registry.register(
@@ -266,9 +290,11 @@ def compare_with_champion(
     seed: int,
     progress: Progress = silent,
     jobs: int = 0,
+    knowledge: CategoryKnowledge | None = None,
 ) -> dict[str, Any]:
     """The champion's macro-F1 on the same evaluation: reused when it was measured on the same data and
-    folds, otherwise re-measured by cross-validating the champion's parameters on these folds (``jobs`` at once)."""
+    folds, otherwise re-measured by cross-validating the champion's parameters on these folds (``jobs`` at once);
+    a champion trained with a taxonomy is re-measured with ``knowledge``'s (today's catalogue)."""
     try:
         champion = registry.resolve(f"{name}@champion")
     except AssetNotFound:
@@ -286,6 +312,8 @@ def compare_with_champion(
         if "ngram_range" in params:
             params["ngram_range"] = tuple(params["ngram_range"])
         cls = family(champion.tags.get(ALGORITHM_TAG, "char-ngram-linear"))
+        if KNOWLEDGE_TAG in champion.tags and knowledge is not None:
+            params["taxonomy"] = knowledge.terms
         score = timed(
             progress,
             "champion re-check",
@@ -320,7 +348,7 @@ def _log_run(
 ) -> None:
     client = registry.client
     logged = {
-        **{k: str(v) for k, v in params.items()},
+        **{k: str(v) for k, v in logged_params(params).items()},
         "folds": str(evaluation.folds),
         "seed": str(evaluation.seed),
         "dataset_digest": data.digest,
