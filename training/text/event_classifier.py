@@ -94,6 +94,7 @@ def train_event_classifier(
         algorithm = choice.algorithm
     cls = family(algorithm)
     model_params = _with_taxonomy({**cls().get_params(), **(params or {})}, knowledge)
+    used = knowledge if model_params.get("taxonomy") else None  # the chosen family takes the catalogue's words
     if choice is not None:
         evaluation = choice.evaluation
     else:
@@ -112,9 +113,7 @@ def train_event_classifier(
         step,
         "register",
         1,
-        lambda tick: _register(
-            registry, name, algorithm, data, trained, tags, provenance or {}, scores, choice, knowledge
-        ),
+        lambda tick: _register(registry, name, algorithm, data, trained, tags, provenance or {}, scores, choice, used),
     )
     if scores is not None and (scores.champion is None or scores.champion_macro_f1 is not None):
         comparison = _holdout_comparison(scores)
@@ -136,7 +135,7 @@ def train_event_classifier(
         comparison,
         scores,
         choice,
-        knowledge if "taxonomy" in model_params else None,
+        used,
     )
 
 
@@ -222,10 +221,10 @@ def _register(
     provenance: Mapping[str, str],
     scores: HoldoutScores | None,
     choice: Choice | None = None,
-    knowledge: CategoryKnowledge | None = None,
+    used: CategoryKnowledge | None = None,
 ) -> tuple[AssetVersion, str]:
     """One MLflow run with params, metrics, plots and the model; the version made from it (lineage, alias
-    challenger)."""
+    challenger). ``used``: the knowledge whose catalogue words the model learned, logged and in its lineage."""
     card = ensure_algorithm(registry, algorithm)
     evaluation = trained.evaluation
     with training_run(registry, name, EXPERIMENT, trained.started) as run:
@@ -233,7 +232,6 @@ def _register(
         _log_run(registry, run_id, data, trained.params, evaluation, trained.parity, name)
         if choice is not None:
             _log_choice(registry, run_id, choice)
-        used = knowledge if trained.params.get("taxonomy") else None
         if used is not None:
             registry.client.set_tag(run_id, KNOWLEDGE_TAG, knowledge_tag(used))
             log_json(registry.client, run_id, "taxonomy.json", used.terms)
@@ -294,7 +292,8 @@ def compare_with_champion(
 ) -> dict[str, Any]:
     """The champion's macro-F1 on the same evaluation: reused when it was measured on the same data and
     folds, otherwise re-measured by cross-validating the champion's parameters on these folds (``jobs`` at once);
-    a champion trained with a taxonomy is re-measured with ``knowledge``'s (today's catalogue)."""
+    a champion trained with a taxonomy is re-measured with ``knowledge``'s (today's catalogue), or without one
+    when there is none today."""
     try:
         champion = registry.resolve(f"{name}@champion")
     except AssetNotFound:

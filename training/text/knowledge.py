@@ -7,13 +7,15 @@ and ``kg register``), the families that take a ``taxonomy`` get those categories
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from models.base import CityModel
 from registry import AssetNotFound, LineageRef, MlflowRegistry
 
 KNOWLEDGE_TAG = "citymind.knowledge"  #: the snapshot and size of the taxonomy a model was trained with
@@ -61,17 +63,12 @@ def category_knowledge(
     return CategoryKnowledge(terms, version.name, str(version.version)), f"{ref}: {len(terms)} categories"
 
 
-def takes_taxonomy(make: Callable[..., Any]) -> bool:
-    """Whether a family (a class or a ``partial`` of one) has a ``taxonomy`` parameter."""
-    cls = make.func if isinstance(make, partial) else make
-    return "taxonomy" in cls().get_params()
-
-
-def with_knowledge(makers: Mapping[str, Any], knowledge: CategoryKnowledge | None) -> dict[str, Any]:
-    """Each family as a maker, given the taxonomy when it takes one."""
+def with_knowledge(families: Mapping[str, type[CityModel]], knowledge: CategoryKnowledge | None) -> dict[str, Any]:
+    """Each family as a maker, given the catalogue's terms when its constructor takes a ``taxonomy``."""
     if knowledge is None:
-        return dict(makers)
-    return {name: partial(m, taxonomy=knowledge.terms) if takes_taxonomy(m) else m for name, m in makers.items()}
+        return dict(families)
+    takes = {name for name, cls in families.items() if "taxonomy" in inspect.signature(cls).parameters}
+    return {name: partial(cls, taxonomy=knowledge.terms) if name in takes else cls for name, cls in families.items()}  # type: ignore[call-arg]
 
 
 def logged_params(params: Mapping[str, Any]) -> dict[str, Any]:
