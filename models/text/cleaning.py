@@ -36,9 +36,13 @@ def short_text_tokens(text: object, max_chars: int = 2000) -> str:
     >>> short_text_tokens("路灯不亮")
     'B路灯 E不亮 c不 c不亮 c亮 c灯 c灯不 c路 c路灯 w灯不亮 w路'
     """
+    return _tokens(clean_text(text, max_chars))
+
+
+def _tokens(cleaned: str) -> str:
     import rjieba
 
-    cleaned = clean_text(text, max_chars).replace(" ", "▁")
+    cleaned = cleaned.replace(" ", "▁")
     tokens = {"c" + cleaned[i : i + n] for n in (1, 2) for i in range(len(cleaned) - n + 1)}
     tokens |= {"w" + word for word in rjieba.cut(cleaned) if word.strip("▁")}
     tokens |= {"B" + cleaned[:2], "E" + cleaned[-2:]}
@@ -53,8 +57,8 @@ def short_text_pieces(text: object, max_chars: int = 2000) -> str:
     """
     from knowledge_graph.e5.pieces import piece_ids
 
-    cleaned = clean_text(text, max_chars)  # cleaning is idempotent: short_text_tokens' own pass changes nothing
-    return short_text_tokens(cleaned, max_chars) + "".join([" p" + str(i) for i in piece_ids(cleaned)])
+    cleaned = clean_text(text, max_chars)  # cleaned once for both: the tokens and the pieces
+    return _tokens(cleaned) + "".join([" p" + str(i) for i in piece_ids(cleaned)])
 
 
 #: Preprocessing by the name an exported model records in its ONNX metadata.
