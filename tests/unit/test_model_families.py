@@ -113,3 +113,23 @@ def test_the_onnx_graph_takes_preprocessed_text_and_says_so(algorithm: str, samp
     expected = model.predict_proba([raw])
     assert np.abs(bare(raw) - expected).max() > 1e-3
     assert np.abs(bare(served.preprocess(raw, served.max_chars)) - expected).max() < 1e-5
+
+
+def test_token_count_graphs_look_the_tokens_weights_up(sample) -> None:  # type: ignore[no-untyped-def]
+    """static-e5's counts + linear layer become LabelEncoder → Gather → ReduceSum (the same logits: repeated
+    pieces count again, unknown tokens add nothing); TF-IDF with a norm and binary counts keep their layer."""
+    from models.onnx_session import OnnxTextClassifier, make_session
+
+    static = FAMILIES["nbsvm-static-e5"]().fit(sample.texts, sample.labels)
+    graph = static.to_onnx()
+    ops = [node.op_type for node in graph.graph.node]
+    assert {"LabelEncoder", "Gather", "ReduceSum"} <= set(ops) and "LinearClassifier" not in ops
+    texts = ["路灯路灯路灯路灯不亮", "𝔘𝔫𝔨𝔫𝔬𝔴𝔫 ☃", "小区楼道里闻到很浓的煤气味", ""]
+    served = OnnxTextClassifier(make_session(graph.SerializeToString()))
+    np.testing.assert_allclose(served.predict_proba(texts), static.predict_proba(texts), atol=1e-5)
+    session = make_session(graph.SerializeToString())
+    feed = np.asarray([[models.text.cleaning.short_text_pieces(t)] for t in texts], dtype=object)
+    assert session.run(["label"], {"text": feed})[0].tolist() == static.predict(texts).tolist()
+    for algorithm in ("char-ngram-linear", "nbsvm-short-text"):
+        kept = FAMILIES[algorithm]().fit(sample.texts, sample.labels).to_onnx()
+        assert "LinearClassifier" in [node.op_type for node in kept.graph.node]
