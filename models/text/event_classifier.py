@@ -10,7 +10,7 @@ import numpy as np
 from models.base import CityModel, ModelTags, Signature
 from models.text._export import check_labels, check_texts, export_text_pipeline, text_signature
 from models.text.cleaning import clean_text
-from models.text.taxonomy import feature_map, fold_standardised, presence_vectorizer
+from models.text.taxonomy import clean_taxonomy, feature_map, fold_standardised, presence_vectorizer
 
 
 class EventClassifier(CityModel):
@@ -73,7 +73,7 @@ class EventClassifier(CityModel):
             dtype=np.float32,
         )
         linear = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
-        if self.taxonomy:
+        if self.taxonomy and clean_taxonomy(self.taxonomy):  # categories with at least one term
             self.pipeline_ = self._fit_with_taxonomy(vectorizer, linear, texts, labels)
         else:
             self.pipeline_ = Pipeline([("tfidf", vectorizer), ("linear", linear)]).fit(texts, labels)

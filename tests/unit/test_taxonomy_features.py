@@ -37,6 +37,12 @@ def test_the_graph_gives_every_top_category_of_the_labels_scheme_with_all_labels
     assert load_pingdu().category_vocabulary([*sample.classes, "不是类别"]) == {}
 
 
+def test_a_taxonomy_without_terms_is_no_taxonomy(sample: LabelledTexts) -> None:
+    blank = EventClassifier(taxonomy={"市容环境": ["", " "]}).fit(sample.texts, sample.labels)
+    plain = EventClassifier().fit(sample.texts, sample.labels)
+    np.testing.assert_array_equal(blank.predict_proba(sample.texts[:10]), plain.predict_proba(sample.texts[:10]))
+
+
 def test_features_are_term_overlap_and_term_share_read_from_binary_ngrams() -> None:
     taxonomy = {"市容": ["路灯不亮", "小广告"], "交通": ["井盖"]}
     grams, matrix = feature_map(taxonomy)
