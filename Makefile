@@ -3,6 +3,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.citymind-installed
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (0: one process); each file stays on one worker, the e2e tests on one
+TEST_WORKERS ?= 2
 
 .PHONY: install run test check format bench examples clean
 
@@ -21,7 +23,7 @@ run: install  ## bootstrap the embedded registry with the default assets and sta
 	$(VENV)/bin/citymind serve
 
 test: install  ## the whole suite (real MLflow, real Ray Serve, real onnxruntime)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 check: install  ## ruff (format + lint), mypy and the layers (import-linter)
 	$(VENV)/bin/ruff format --check .

@@ -12,6 +12,6 @@ import pytest
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     path = os.environ.get("CITYMIND_PYTEST_STATUS_FILE")
-    if path:
+    if path and not hasattr(session.config, "workerinput"):  # pytest-xdist's workers finish before the controller
         with open(path, "w", encoding="utf-8") as status:
             status.write(str(int(exitstatus)))

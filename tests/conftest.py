@@ -28,14 +28,25 @@ def shared_data_dir() -> Path:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark tests that start a real `mlflow server` (``-m "not server"`` skips them); skip real-data tests when
-    the data folder is absent."""
+    the data folder is absent; under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) keep each file on
+    one worker, and every end-to-end test on the same one: they share one gateway, in order."""
     data = shared_data_dir()
     skip = pytest.mark.skip(reason=f"real data folder {data} is absent (set CITYMIND_SHARED_DATA)")
+    groups = config.pluginmanager.hasplugin("xdist")
     for item in items:
         if uses_mlflow_server(item):
             item.add_marker(pytest.mark.server)
         if "realdata" in item.keywords and not data.is_dir():
             item.add_marker(skip)
+        if groups:
+            item.add_marker(pytest.mark.xdist_group(worker_group(item)))
+
+
+def worker_group(item: pytest.Item) -> str:
+    """The end-to-end tests as one group (the session gateway, test_zzz_hostile last), any other test with its
+    file (module fixtures set up once)."""
+    path = item.path.resolve().relative_to(REPO)
+    return "e2e" if path.parts[:2] == ("tests", "e2e") else path.as_posix()
 
 
 def uses_mlflow_server(item: pytest.Item) -> bool:
@@ -179,18 +190,18 @@ def unique() -> str:
     return uuid.uuid4().hex[:8]
 
 
-#: figures the reliability suites measured (load held, faults survived, inputs tried), printed at the end of the run
-FIGURES: list[str] = []
-
-
 @pytest.fixture
-def figure() -> Any:
-    """``figure("load: 443 req/s ...")`` records a line for the end-of-run summary (see docs/reliability.md)."""
-    return FIGURES.append
+def figure(request: pytest.FixtureRequest) -> Any:
+    """``figure("load: 443 req/s ...")`` records a line for the end-of-run summary (see docs/reliability.md): the
+    figures the reliability suites measured (load held, faults survived, inputs tried). Kept on the test's report,
+    so an xdist worker's figures reach the summary too."""
+    return lambda line: request.node.user_properties.append(("figure", line))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if FIGURES:
+    reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, ()) if r.when == "call"]
+    lines = [value for r in reports for name, value in r.user_properties if name == "figure"]
+    if lines:
         terminalreporter.section("reliability figures")
-        for line in FIGURES:
+        for line in lines:
             terminalreporter.write_line(line)
