@@ -28,8 +28,8 @@ def shared_data_dir() -> Path:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark tests that start a real `mlflow server` (``-m "not server"`` skips them); skip real-data tests when
-    the data folder is absent; under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) keep each file on
-    one worker, and every end-to-end test on the same one: they share one gateway, in order."""
+    the data folder is absent; under pytest-xdist's ``--dist loadgroup`` (``make test``) keep each file on one
+    worker, and every end-to-end test on the same one: they share one gateway, in order."""
     data = shared_data_dir()
     skip = pytest.mark.skip(reason=f"real data folder {data} is absent (set CITYMIND_SHARED_DATA)")
     groups = config.pluginmanager.hasplugin("xdist")
