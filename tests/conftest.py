@@ -26,6 +26,7 @@ def shared_data_dir() -> Path:
     return Path(os.environ.get("CITYMIND_SHARED_DATA", REPO.parent / "shared" / "data")).resolve()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark tests that start a real `mlflow server` (``-m "not server"`` skips them); skip real-data tests when
     the data folder is absent; under pytest-xdist's ``--dist loadgroup`` (``make test``) keep each file on one
@@ -47,6 +48,20 @@ def worker_group(item: pytest.Item) -> str:
     file (module fixtures set up once)."""
     path = item.path.resolve().relative_to(REPO)
     return "e2e" if path.parts[:2] == ("tests", "e2e") else path.as_posix()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Each worker's node ids must carry their group (xdist's channel to its scheduler): without it a file's tests
+    would be spread over both workers, apart from the module fixtures and the order they rely on."""
+    lost = [nodeid for nodeid in ids if "@" not in nodeid]
+    if node.config.getvalue("dist") == "loadgroup" and lost:
+        pytest.exit(
+            f"pytest-xdist did not group {len(lost)} tests (first: {lost[0]}); this pytest keeps node ids where "
+            "xdist's --dist loadgroup does not reach (pytest-xdist#1386): install the pytest that pyproject.toml "
+            "pins, or run one process (make test TEST_WORKERS=0)",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 def uses_mlflow_server(item: pytest.Item) -> bool:
