@@ -206,6 +206,28 @@ def unique() -> str:
 
 
 @pytest.fixture
+def point_mlflow(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Points MLflow's process-wide tracking and registry URIs at a store, as a data scientist's script does; both
+    (globals and environment) are put back after the test, so whatever xdist runs next in this process starts clean."""
+    import mlflow
+    import mlflow.tracking._model_registry.utils as registry_uri
+    import mlflow.tracking._tracking_service.utils as tracking_uri
+
+    monkeypatch.setattr(registry_uri, "_registry_uri", registry_uri._registry_uri)
+    monkeypatch.setattr(tracking_uri, "_tracking_uri", tracking_uri._tracking_uri)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):  # set_*_uri export them for subprocesses
+        monkeypatch.setenv(name, os.environ.get(name, ""))  # recorded as found, absent or not
+        if not os.environ[name]:
+            monkeypatch.delenv(name)
+
+    def point(uri: str) -> None:
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+
+    return point
+
+
+@pytest.fixture
 def figure(request: pytest.FixtureRequest) -> Any:
     """``figure("load: 443 req/s ...")`` records a line for the end-of-run summary (see docs/reliability.md): the
     figures the reliability suites measured (load held, faults survived, inputs tried). Kept on the test's report,

@@ -9,12 +9,14 @@ from typing import Any
 from registry import MlflowRegistry
 
 
-def test_a_plain_mlflow_read_does_not_break_serving(bootstrapped: MlflowRegistry, tmp_path: Path) -> None:
+def test_a_plain_mlflow_read_does_not_break_serving(
+    bootstrapped: MlflowRegistry, tmp_path: Path, point_mlflow: Any
+) -> None:
     import mlflow
 
     from serving.model_hub import ModelHub
 
-    mlflow.set_tracking_uri(bootstrapped.tracking_uri)
+    point_mlflow(bootstrapped.tracking_uri)
     loaded: Any = mlflow.pyfunc.load_model("models:/event-classifier/1")  # what a data scientist might do
     assert loaded is not None
     fresh = MlflowRegistry(

@@ -32,11 +32,12 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(f"CITYMIND_REQUIRE_POSTGRES=1 but {reason}")
         pytest.skip(reason)
     cluster = _postgres.start(tmp_path_factory.mktemp("events-postgres"), free_port())
-    os.environ["PGPASSFILE"] = str(cluster.pgpass)  # libpq reads the password from it: never in the URL
-    try:
-        yield cluster.uri
-    finally:
-        _postgres.stop(cluster)
+    with pytest.MonkeyPatch.context() as patch:  # the module's tests only: put back for the rest of the process
+        patch.setenv("PGPASSFILE", str(cluster.pgpass))  # libpq reads the password from it: never in the URL
+        try:
+            yield cluster.uri
+        finally:
+            _postgres.stop(cluster)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -26,7 +26,7 @@ class Marker:  # a pyfunc whose loading runs code: it writes the file its enviro
 
 
 def test_a_serving_registry_never_runs_a_versions_code(
-    reg: MlflowRegistry, tmp_path: Path, unique: str, monkeypatch: pytest.MonkeyPatch
+    reg: MlflowRegistry, tmp_path: Path, unique: str, monkeypatch: pytest.MonkeyPatch, point_mlflow: Any
 ) -> None:
     import mlflow
     import mlflow.pyfunc
@@ -34,8 +34,7 @@ def test_a_serving_registry_never_runs_a_versions_code(
     marker = tmp_path / "ran.txt"
     monkeypatch.setenv(MARKER_ENV, str(marker))
     name = f"foreign-{unique}"
-    mlflow.set_tracking_uri(reg.tracking_uri)
-    mlflow.set_registry_uri(reg.tracking_uri)
+    point_mlflow(reg.tracking_uri)
     with mlflow.start_run(experiment_id=reg.experiment_id()):
         mlflow.pyfunc.log_model(
             name="model", python_model=_marker_model(), registered_model_name=name, pip_requirements=["mlflow"]
