@@ -22,10 +22,32 @@ REPO = E2E.parent.parent
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every end-to-end test starts (or shares) a real Ray Serve gateway: ``-m "not serve"`` skips them."""
-    for item in items:
-        if E2E in item.path.resolve().parents:
-            item.add_marker(pytest.mark.serve)
+    """Every end-to-end test starts (or shares) a real Ray Serve gateway: ``-m "not serve"`` skips them. The tests
+    that start their own (an image, a serving install, a cluster of nodes ...) go first, in file order: the shared
+    gateway starts after them, so its idle Ray (a sixth of a core, measured) never competes with theirs."""
+    end_to_end = [item for item in items if E2E in item.path.resolve().parents]
+    for item in end_to_end:
+        item.add_marker(pytest.mark.serve)
+    shared = {item.path for item in end_to_end if "gateway_urls" in item.fixturenames}  # files, kept whole
+    ordered = iter(sorted(end_to_end, key=lambda item: item.path in shared))  # a stable sort
+    items[:] = [next(ordered) if E2E in item.path.resolve().parents else item for item in items]
+
+
+@pytest.fixture(scope="package")
+def gateway_image() -> Iterator[str]:
+    """The gateway image, built once (tests/e2e/_image.py); skipped with the reason where podman or the base image
+    is absent, failed instead once CI installed them (CITYMIND_REQUIRE_CONTAINER=1). Removed after the last test."""
+    from tests.e2e import _image
+
+    reason = _image.missing()
+    if reason:
+        if _image.REQUIRED:
+            pytest.fail(f"CITYMIND_REQUIRE_CONTAINER=1 but {reason}")
+        pytest.skip(reason)
+    try:
+        yield _image.build(REPO)
+    finally:
+        _image.podman("rmi", "-f", _image.IMAGE)  # 1.6 GB a build: nothing left behind on the machine
 
 
 @pytest.fixture(scope="session")
