@@ -49,6 +49,16 @@ def replicas() -> list[psutil.Process]:
     return found
 
 
+def measured(
+    http: httpx.Client, gateway: str, payload: Payload, headers: dict[str, str], procs: list[psutil.Process]
+) -> tuple[int, float]:
+    """The status, and the CPU the replicas spent while the payload was answered."""
+    before = cpu_seconds(procs)
+    raw = "content-length" in payload.headers
+    status = send_raw(gateway, payload, headers) if raw else send(http, payload, headers).status_code
+    return status, cpu_seconds(procs) - before
+
+
 def cpu_seconds(procs: list[psutil.Process]) -> float:
     total = 0.0
     for proc in procs:
@@ -86,21 +96,19 @@ def test_hostile_payloads_against_the_gateway_as_every_role(proxy: str, gateway_
         failures, costly, worst = [], [], ("", 0.0)
         statuses: dict[int, int] = {}
         for payload, caller in cases:
-            before = cpu_seconds(procs)
             try:
-                raw = "content-length" in payload.headers
-                headers = callers[caller]
-                status = send_raw(gateway, payload, headers) if raw else send(http, payload, headers).status_code
+                status, spent = measured(http, gateway, payload, callers[caller], procs)
+                if spent > 2.0:  # the replicas' background work may fall in one window: a cost is one that repeats
+                    spent = min(spent, measured(http, gateway, payload, callers[caller], procs)[1])
             except (httpx.HTTPError, OSError) as exc:  # a dropped connection counts as a failure, like a 5xx
                 failures.append(f"{payload.name} as {caller}: {type(exc).__name__}")
                 continue
-            spent = cpu_seconds(procs) - before
             statuses[status] = statuses.get(status, 0) + 1
             worst = max(worst, (f"{payload.name} as {caller}", spent), key=lambda w: w[1])
             if status >= 500:
                 failures.append(f"{payload.name} as {caller}: {status}")
             if spent > 2.0:
-                costly.append(f"{payload.name} as {caller}: {spent:.2f} s of CPU")
+                costly.append(f"{payload.name} as {caller}: {spent:.2f} s of CPU, twice")
         live = http.get("/v2/health/live").status_code
     growth = (ingress_rss(procs) - rss_before) / 2**20
     summary = {"payloads": len(payloads()), "callers": list(callers), "requests": len(cases),
