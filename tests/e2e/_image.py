@@ -4,6 +4,7 @@ is deploy/install.sh, so the image is also where tests/e2e/test_serving_install.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import time
@@ -21,8 +22,9 @@ def podman(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
     return subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
 
 
+@functools.cache
 def missing() -> str | None:
-    """Why no image can be built here (None: podman and the base image are there)."""
+    """Why no image can be built here (None: podman and the base image are there); asked once per process."""
     if subprocess.run(["sh", "-c", "command -v podman"], capture_output=True).returncode != 0:
         return "podman is not installed (.ci/install_container_engine.sh installs it)"
     if podman("image", "exists", BASE).returncode != 0:

@@ -72,7 +72,7 @@ class InImage:
         self.image = image
 
     def options(self, home: Path) -> list[str]:
-        subprocess.run(["chmod", "-R", "a+rwX", str(home)], check=True)
+        home.chmod(0o777)  # the image's user writes its registry and keys there; what it writes stays its own
         return [*_image.HERE, "-v", f"{home}:{home}", "-w", str(home), "-e", f"CITYMIND_HOME={home / '.citymind'}",
                 "-e", f"CITYMIND_KEYS_FILE={home / 'keys.json'}"]  # fmt: skip
 
