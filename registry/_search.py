@@ -52,8 +52,9 @@ def search_versions(
             return out
 
 
-def search_names(client: Any, filter_string: str) -> list[str]:
-    out: list[str] = []
+def search_models(client: Any, filter_string: str) -> list[Any]:
+    """Every registered model ``filter_string`` matches, page by page."""
+    out: list[Any] = []
     token = None
     while True:
         page = retrying(
@@ -64,7 +65,11 @@ def search_names(client: Any, filter_string: str) -> list[str]:
                 page_token=token,
             )
         )
-        out.extend(rm.name for rm in page)
+        out.extend(page)
         token = page.token
         if not token:
             return out
+
+
+def search_names(client: Any, filter_string: str) -> list[str]:
+    return [rm.name for rm in search_models(client, filter_string)]

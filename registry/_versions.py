@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from registry import _lineage
-from registry.base import AssetVersion
+from registry.base import Asset, AssetVersion
 from registry.kinds import ALIAS_HISTORY_TAG, FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
 
 #: how many earlier targets of an alias are kept (what rollback can go back to)
@@ -17,6 +17,19 @@ HISTORY_LEN = 20
 def kind_of(tags: Mapping[str, str]) -> Kind:
     """The kind a registered model's (or version's) tags name; ``model`` for one no citymind client made."""
     return Kind.parse(tags.get(KIND_TAG, "model"))
+
+
+def to_asset(rm: Any) -> Asset:
+    """A registered model as an ``Asset``. Its newest version comes with it: MLflow sends the newest version of each
+    stage along with every registered model it reads (a single query for a whole search page)."""
+    return Asset(
+        kind=kind_of(rm.tags),
+        name=rm.name,
+        description=rm.description or "",
+        tags={k: v for k, v in rm.tags.items() if not k.startswith(ALIAS_HISTORY_TAG)},  # citymind's own record
+        aliases={a: int(v) for a, v in (rm.aliases or {}).items()},
+        latest_version=max((int(mv.version) for mv in rm.latest_versions or ()), default=None),
+    )
 
 
 def to_asset_version(mv: Any, rm: Any) -> AssetVersion:

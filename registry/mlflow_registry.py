@@ -25,8 +25,8 @@ from registry._mlflow_support import (
     write_lock,
 )
 from registry._runs import log_into_new_run, log_into_run
-from registry._search import asset_filter, quote, search_names, search_versions
-from registry._versions import HISTORY_LEN, alias_history, kind_of, to_asset_version
+from registry._search import asset_filter, quote, search_models, search_names, search_versions
+from registry._versions import HISTORY_LEN, alias_history, kind_of, to_asset, to_asset_version
 from registry.artifacts import SaveSpec, save_artifact
 from registry.base import Asset, AssetVersion, Direction, LineageRef
 from registry.kinds import ALIAS_HISTORY_TAG, DIGEST_TAG, FORMAT_TAG, KIND_TAG, LINEAGE_TAG, Kind
@@ -263,16 +263,7 @@ class MlflowRegistry:
 
     # -- reading ---------------------------------------------------------------------------------------
     def get(self, name: str, kind: Kind | str | None = None) -> Asset:
-        rm = self._registered_model(name, kind)
-        latest = search_versions(self.client, f"name = '{quote(name)}'", ["version_number DESC"], limit=1)
-        return Asset(
-            kind=kind_of(rm.tags),
-            name=rm.name,
-            description=rm.description or "",
-            tags={k: v for k, v in rm.tags.items() if not k.startswith(ALIAS_HISTORY_TAG)},  # citymind's own record
-            aliases={a: int(v) for a, v in (rm.aliases or {}).items()},
-            latest_version=int(latest[0].version) if latest else None,
-        )
+        return to_asset(self._registered_model(name, kind))
 
     def list(self, kind: Kind | str | None = None) -> builtins.list[Asset]:
         return self.search(kind=kind)
@@ -287,10 +278,10 @@ class MlflowRegistry:
         all on one of its versions (``register(..., tags=...)`` tags versions)."""
         where = asset_filter(kind, tags, name_contains)
         with mlflow_errors(self.tracking_uri):
-            names = set(search_names(self.client, where))
-            if tags:
-                names.update(mv.name for mv in search_versions(self.client, where))
-        return [self.get(n) for n in sorted(names)]
+            found = {rm.name: to_asset(rm) for rm in search_models(self.client, where)}
+            tagged_versions = {mv.name for mv in search_versions(self.client, where)} if tags else set()
+        found.update((n, self.get(n)) for n in tagged_versions - found.keys())
+        return [found[n] for n in sorted(found)]
 
     def versions(self, name: str) -> builtins.list[AssetVersion]:
         rm = self._registered_model(name)
