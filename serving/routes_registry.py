@@ -123,10 +123,9 @@ def lineage_graph(registry: AssetRegistry, served_by: dict[str, list[str]]) -> d
     edges: list[dict[str, str]] = []
     todo: list[tuple[AssetVersion, int]] = []
     visited: set[str] = set()
-    for kind in Kind:
-        for asset in registry.list(kind):
-            for number in sorted(set(dict(asset.aliases).values())):
-                todo.append((registry.version(asset.name, number), 0))
+    for asset in registry.list():  # every kind in one search
+        for number in sorted(set(dict(asset.aliases).values())):
+            todo.append((registry.version(asset.name, number), 0))
     while todo:
         version, depth = todo.pop()
         key = _add(nodes, version.kind.value, version.name, version.version, list(version.aliases))
