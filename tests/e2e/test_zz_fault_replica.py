@@ -7,7 +7,6 @@ the store afterwards, and a report retried with its channel id is recorded once.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
@@ -17,38 +16,14 @@ from typing import Any
 from urllib.parse import urlparse
 
 import httpx
-import psutil
 import pytest
 
 from events.records import EventRecords
 from serving.launcher import PROXY_OFFSET
+from tests.e2e._ingress import direct_port, ingress_pids
 
 pytestmark = pytest.mark.slow
 REPORT = {"text": "南村镇小区门口垃圾堆放很久没人清理"}
-
-
-def ingress_pids() -> set[int]:
-    """This session's ingress replicas: Ray's processes descend from this test process (through its gateway
-    process; another Ray on the same box must not be touched)."""
-    found = set()
-    for proc in psutil.Process().children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            if "ServeReplica:citymind:gateway" in " ".join(proc.cmdline()):
-                found.add(proc.pid)
-    return found
-
-
-def direct_port(pids: set[int], first: int) -> int:
-    """The HTTP port a new ingress replica listens on, in the gateway's direct-ingress range."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for pid in pids:
-            with contextlib.suppress(psutil.Error):
-                for conn in psutil.Process(pid).net_connections(kind="tcp"):
-                    if conn.status == psutil.CONN_LISTEN and first <= conn.laddr.port < first + PROXY_OFFSET:
-                        return int(conn.laddr.port)
-        time.sleep(0.2)
-    raise AssertionError(f"replicas {pids} listen on no port of {first}..{first + PROXY_OFFSET - 1}")
 
 
 def triage_with_retries(url: str, report: dict[str, Any], deadline: float) -> str:
