@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from urllib.parse import urlsplit
 
 import psutil
 
@@ -33,3 +34,9 @@ def direct_port(pids: set[int], first: int) -> int:
                         return int(conn.laddr.port)
         time.sleep(0.2)
     raise AssertionError(f"replicas {pids} listen on no port of {first}..{first + PROXY_OFFSET - 1}")
+
+
+def direct_ingress(gateway: str) -> str:
+    """The URL an ingress replica of the gateway first reached at ``gateway`` listens on now."""
+    address = urlsplit(gateway)
+    return f"{address.scheme}://{address.hostname}:{direct_port(ingress_pids(), address.port or 80)}"
