@@ -7,6 +7,7 @@ import contextlib
 import time
 from urllib.parse import urlsplit
 
+import httpx
 import psutil
 
 from serving.launcher import PROXY_OFFSET
@@ -24,16 +25,28 @@ def ingress_pids() -> set[int]:
 
 
 def direct_port(pids: set[int], first: int) -> int:
-    """The HTTP port one of the ingress replicas ``pids`` listens on, in the gateway's direct-ingress range."""
+    """The HTTP port one of the ingress replicas ``pids`` serves on, in the gateway's direct-ingress range. A
+    replica process listens on other ports too (Ray's core worker takes an ephemeral one, which can fall in that
+    range: a run once took such a port for the gateway's), so the port is the one that answers HTTP."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        for pid in pids:
-            with contextlib.suppress(psutil.Error):
-                for conn in psutil.Process(pid).net_connections(kind="tcp"):
-                    if conn.status == psutil.CONN_LISTEN and first <= conn.laddr.port < first + PROXY_OFFSET:
-                        return int(conn.laddr.port)
+        for port in sorted(listening(pids) & set(range(first, first + PROXY_OFFSET))):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/v2/health/live", timeout=5).status_code == 200:
+                    return port
         time.sleep(0.2)
-    raise AssertionError(f"replicas {pids} listen on no port of {first}..{first + PROXY_OFFSET - 1}")
+    raise AssertionError(f"replicas {pids} answer HTTP on no port of {first}..{first + PROXY_OFFSET - 1}")
+
+
+def listening(pids: set[int]) -> set[int]:
+    """The TCP ports the processes ``pids`` listen on."""
+    ports = set()
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            ports |= {
+                c.laddr.port for c in psutil.Process(pid).net_connections("tcp") if c.status == psutil.CONN_LISTEN
+            }
+    return ports
 
 
 def direct_ingress(gateway: str) -> str:
