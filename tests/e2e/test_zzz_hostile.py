@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,9 @@ from tests.e2e._ingress import direct_ingress
 from tests.e2e.conftest import REPO
 from tests.hostile_payloads import Payload, payloads
 from tests.integration.test_hostile_app import send
+
+#: the CPU seconds (of all replica processes together) one request may cost
+COST_BOUND_S = 2.0
 
 
 def send_raw(url: str, payload: Payload, headers: dict[str, str]) -> int:
@@ -58,6 +62,23 @@ def measured(
     raw = "content-length" in payload.headers
     status = send_raw(gateway, payload, headers) if raw else send(http, payload, headers).status_code
     return status, cpu_seconds(procs) - before
+
+
+def least_cost(
+    send_once: Callable[[], tuple[int, float]], tries: int = 4, pause_s: float = 5.0
+) -> tuple[int, float, int]:
+    """The status and CPU of one answer, and how many sends it took. The measure is the replicas' whole CPU, so
+    their background work (alias watchers, the overdue sweep, Ray's own threads) falls into it, and on a machine
+    busy with other work it can fill one request's window several times over (3.6 CPU-s for 256 triaged reports
+    in one CI run, 0.1 s on a quiet one). A request over the bound is sent again, ``pause_s`` apart, up to
+    ``tries`` times, and its cost is the least: a cost of its own repeats every time, background work does not."""
+    status, spent = send_once()
+    sends = 1
+    while spent > COST_BOUND_S and sends < tries:
+        time.sleep(pause_s)
+        spent = min(spent, send_once()[1])
+        sends += 1
+    return status, spent, sends
 
 
 def cpu_seconds(procs: list[psutil.Process]) -> float:
@@ -94,13 +115,11 @@ def test_hostile_payloads_against_the_gateway_as_every_role(proxy: str, gateway_
             if "content-length" not in payload.headers:
                 send(http, payload, callers["admin"])
         rss_before = ingress_rss(procs)
-        failures, costly, worst = [], [], ("", 0.0)
+        failures, costly, resent, worst = [], [], [], ("", 0.0)
         statuses: dict[int, int] = {}
         for payload, caller in cases:
             try:
-                status, spent = measured(http, gateway, payload, callers[caller], procs)
-                if spent > 2.0:  # the replicas' background work may fall in one window: a cost is one that repeats
-                    spent = min(spent, measured(http, gateway, payload, callers[caller], procs)[1])
+                status, spent, sends = least_cost(lambda: measured(http, gateway, payload, callers[caller], procs))
             except (httpx.HTTPError, OSError) as exc:  # a dropped connection counts as a failure, like a 5xx
                 failures.append(f"{payload.name} as {caller}: {type(exc).__name__}")
                 continue
@@ -108,13 +127,16 @@ def test_hostile_payloads_against_the_gateway_as_every_role(proxy: str, gateway_
             worst = max(worst, (f"{payload.name} as {caller}", spent), key=lambda w: w[1])
             if status >= 500:
                 failures.append(f"{payload.name} as {caller}: {status}")
-            if spent > 2.0:
-                costly.append(f"{payload.name} as {caller}: {spent:.2f} s of CPU, twice")
+            if sends > 1:
+                resent.append(f"{payload.name} as {caller}: {sends}")
+            if spent > COST_BOUND_S:
+                costly.append(f"{payload.name} as {caller}: {spent:.2f} s of CPU, {sends} times")
         live = http.get("/v2/health/live").status_code
     growth = (ingress_rss(procs) - rss_before) / 2**20
     summary = {"payloads": len(payloads()), "callers": list(callers), "requests": len(cases),
                "statuses": dict(sorted(statuses.items())), "5xx": len(failures),
-               "worst_cpu_s": [worst[0], round(worst[1], 3)], "ingress_rss_growth_mb": round(growth, 1)}  # fmt: skip
+               "worst_cpu_s": [worst[0], round(worst[1], 3)], "resent": resent,
+               "ingress_rss_growth_mb": round(growth, 1)}  # fmt: skip
     figure("hostile: " + json.dumps(summary, ensure_ascii=False))
     assert failures == [] and costly == [] and live == 200, failures + costly
     assert len(payloads()) >= 80 and growth < 200, summary
