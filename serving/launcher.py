@@ -44,6 +44,10 @@ def ray_environment(port: int, *, direct_ingress: bool = True) -> dict[str, str]
         # arguments and results up to 2 MiB (a whole video request) go inline with the call instead of through
         # the object store: Ray's default of 100 KiB sent every 8-frame video request through plasma
         "RAY_max_direct_call_object_size": str(2 * 1024 * 1024),
+        # Serve's controller gives a new proxy 5 s to say it is ready, then kills it, and `serve.start` (which waits
+        # up to 60 s for that first proxy) fails: on a machine busy with other work the proxy took 26 s to start
+        # and the gateway never came up. The same 60 s as serve.start's own wait.
+        "RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "60",
     }
     if direct_ingress:
         env |= {

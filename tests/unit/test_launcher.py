@@ -63,3 +63,14 @@ def test_other_exits_still_propagate(fake_gateway: list[str], monkeypatch: pytes
     with pytest.raises(SystemExit) as exit_:
         launcher.serve_forever()
     assert (exit_.value.code, fake_gateway) == (2, ["start", "stop"])
+
+
+def test_a_slow_proxy_is_waited_for_as_long_as_serve_start_waits() -> None:
+    """Serve's controller kills a proxy not ready within RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S (5 s by default),
+    which fails ``serve.start``; on a busy machine the proxy took 26 s. Ray's processes get the wait serve.start
+    itself allows."""
+    from ray.serve._private.constants import HTTP_PROXY_TIMEOUT
+
+    for direct_ingress in (True, False):
+        env = launcher.ray_environment(8000, direct_ingress=direct_ingress)
+        assert float(env["RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S"]) >= HTTP_PROXY_TIMEOUT
