@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from models.base import Signature, TensorDecl
-from models.text._lookup import lookup_linear_layer
+from models.text._lookup import l2_as_reduce, lookup_linear_layer
 
 CLASSES_METADATA = "citymind.classes"
 PREPROCESS_METADATA = "citymind.preprocess"
@@ -57,6 +57,7 @@ def export_text_pipeline(pipeline: Any, name: str, family: Any) -> Any:
             target_opset={"": 17, "ai.onnx.ml": 3},
         )
     model = lookup_linear_layer(model)  # token counts → linear: a lookup of the tokens' weights (same logits)
+    model = l2_as_reduce(model)  # TF-IDF's row norm in three plain nodes, 2× faster than ml's Normalizer
     for key, value in {
         CLASSES_METADATA: json.dumps(list(classes), ensure_ascii=False),
         PREPROCESS_METADATA: f"{preprocess}:max_chars={max_chars}",

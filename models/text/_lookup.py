@@ -5,7 +5,8 @@ followed by ``LinearClassifier`` (a dense product over all of them): for the sta
 product is 140 µs of a title's ~200 µs. A title has ~60 tokens, so the same logits are the sum of those tokens'
 weight rows: ``LabelEncoder`` (token → column, unknown and padding → a zero row), ``Gather``, ``ReduceSum``, then
 the intercepts and the softmax. Counts stay counts (a repeated token adds its row again), so the graph computes
-what the fitted model does; the export's parity check still runs on every model.
+what the fitted model does; the export's parity check still runs on every model. Where a TF-IDF row is normalised
+(the char-ngram family), its L2 ``Normalizer`` becomes three plain nodes (:func:`l2_as_reduce`).
 """
 
 from __future__ import annotations
@@ -76,4 +77,28 @@ def lookup_linear_layer(model: Any) -> Any:
     for opset in model.opset_import:
         if opset.domain == "ai.onnx.ml" and opset.version < 2:
             opset.version = 2  # LabelEncoder's keys_strings / values_int64s
+    return model
+
+
+def l2_as_reduce(model: Any) -> Any:
+    """``model`` with each L2 ``Normalizer`` (TF-IDF's row norm) replaced by ``ReduceL2`` → ``Max`` → ``Div``
+    (in place). onnxruntime's ``Normalizer`` took 49 µs of a THUCNews title's 126 µs in the char-ngram graph
+    (21k columns); the three nodes take 23 µs. A row of zeros (no known n-gram) stays zeros, as in sklearn."""
+    from onnx import helper, numpy_helper
+
+    graph, nodes, tiny = model.graph, [], "l2_tiny"
+    for node in graph.node:
+        if node.op_type != "Normalizer" or _attributes(node).get("norm") != b"L2":
+            nodes.append(node)
+            continue
+        rows, norm, safe = node.input[0], f"{node.output[0]}_l2", f"{node.output[0]}_l2_safe"
+        nodes += [
+            helper.make_node("ReduceL2", [rows], [norm], axes=[1], keepdims=1),  # opset 17: axes an attribute
+            helper.make_node("Max", [norm, tiny], [safe]),
+            helper.make_node("Div", [rows, safe], list(node.output)),
+        ]
+    if len(nodes) != len(graph.node):
+        graph.initializer.append(numpy_helper.from_array(np.asarray(1e-30, dtype=np.float32), tiny))
+        del graph.node[:]
+        graph.node.extend(nodes)
     return model

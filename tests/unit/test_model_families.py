@@ -133,3 +133,18 @@ def test_token_count_graphs_look_the_tokens_weights_up(sample) -> None:  # type:
     for algorithm in ("char-ngram-linear", "nbsvm-short-text"):
         kept = FAMILIES[algorithm]().fit(sample.texts, sample.labels).to_onnx()
         assert "LinearClassifier" in [node.op_type for node in kept.graph.node]
+
+
+def test_tfidf_row_norms_are_plain_nodes_with_sklearns_zero_rows(sample) -> None:  # type: ignore[no-untyped-def]
+    """char-ngram's L2 ``Normalizer`` becomes ReduceL2 → Max → Div (models.text._lookup.l2_as_reduce): the same
+    probabilities, a text with no known n-gram included (its row of zeros stays zeros, as sklearn leaves it)."""
+    from models.onnx_session import OnnxTextClassifier, make_session
+
+    model = FAMILIES["char-ngram-linear"]().fit(sample.texts, sample.labels)
+    graph = model.to_onnx()
+    ops = [node.op_type for node in graph.graph.node]
+    assert ops[ops.index("ReduceL2") :][:3] == ["ReduceL2", "Max", "Div"]
+    assert [n for n in graph.graph.node if n.op_type == "Normalizer" and n.attribute[0].s == b"L2"] == []
+    texts = ["路灯路灯路灯路灯不亮", "𝔘𝔫𝔨𝔫𝔬𝔴𝔫 ☃", "小区楼道里闻到很浓的煤气味", ""]
+    served = OnnxTextClassifier(make_session(graph.SerializeToString()))
+    np.testing.assert_allclose(served.predict_proba(texts), model.predict_proba(texts), atol=1e-6)
