@@ -4,7 +4,8 @@ no training and says what to install for the rest, an ONNX model trained elsewhe
 serve` answers health, classify and triage. Training there fails with the install hint.
 
 Where a container engine runs, the serving install checked is the gateway image's (built by deploy/install.sh,
-once for the end-to-end tests), each command a `podman run`; elsewhere deploy/install.sh makes a venv here."""
+once for the end-to-end tests), each command a `podman run`; elsewhere, or with ``-m "not container"``,
+deploy/install.sh makes a venv here."""
 
 from __future__ import annotations
 
@@ -94,9 +95,19 @@ class InImage:
             _image.podman("rm", "-f", "-t", "5", name)
 
 
+def with_container(request: pytest.FixtureRequest) -> bool:
+    """Whether ``-m`` keeps this file's tests once they use the image (marked ``container`` too): with ``-m "not
+    container"`` the serving install is a venv here, even where podman runs."""
+    from _pytest.mark.expression import Expression
+
+    expression = request.config.getoption("markexpr")
+    names = {mark.name for mark in request.node.iter_markers()} | {"container"}
+    return not expression or Expression.compile(expression).evaluate(lambda name, **kwargs: name in names)
+
+
 @pytest.fixture(scope="module")
 def serving_install(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> InVenv | InImage:
-    if _image.missing() is None or _image.REQUIRED:
+    if with_container(request) and (_image.missing() is None or _image.REQUIRED):
         return InImage(request.getfixturevalue("gateway_image"))
     venv = tmp_path_factory.mktemp("serving-install") / "venv"
     started = time.monotonic()
