@@ -2,37 +2,52 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from citymind.access import require
-from citymind.cli import components as cli_components
-from citymind.cli import events as cli_events
-from citymind.cli import keys as cli_keys
-from citymind.cli import kg as cli_kg
-from citymind.cli import registry as cli_registry
-from citymind.cli import rules as cli_rules
-from citymind.cli import train as cli_train
 from citymind.cli import ui as cli_ui
-from citymind.cli.bootstrap import bootstrap as run_bootstrap
 from citymind.settings import get_settings
-from events.canary import SHADOW_TAG, WEIGHT_TAG
 from registry import CitymindError, MlflowRegistry
 
+#: command groups by the module that defines them, imported when named: ``citymind rules validate`` loads the rules
+#: commands alone, not the event store's, the graph's or training's libraries
+GROUPS = {
+    "registry": "citymind.cli.registry",
+    "train": "citymind.cli.train",
+    "kg": "citymind.cli.kg",
+    "rules": "citymind.cli.rules",
+    "components": "citymind.cli.components",
+    "keys": "citymind.cli.keys",
+    "events": "citymind.cli.events",
+}
+
+
+class _Commands(TyperGroup):
+    """The top-level group: its own commands, then ``GROUPS`` in order, each built on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(name for name in GROUPS if name not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Any:
+        if cmd_name in GROUPS and cmd_name not in self.commands:
+            group = typer.main.get_command(importlib.import_module(GROUPS[cmd_name]).app)
+            group.name = cmd_name
+            self.add_command(group, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="citymind: the algorithm and knowledge middle-platform of a city brain.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(cli_registry.app, name="registry")
-app.add_typer(cli_train.app, name="train")
-app.add_typer(cli_kg.app, name="kg")
-app.add_typer(cli_rules.app, name="rules")
-app.add_typer(cli_components.app, name="components")
-app.add_typer(cli_keys.app, name="keys")
-app.add_typer(cli_events.app, name="events")
 app.command("ui")(cli_ui.ui)
 
 
@@ -56,6 +71,7 @@ def _options(
 @app.command()
 def bootstrap(force: Annotated[bool, typer.Option(help="register defaults even if present")] = False) -> None:
     """Register the default Pingdu assets if the registry is empty."""
+    from citymind.cli.bootstrap import bootstrap as run_bootstrap
 
     for line in run_bootstrap(force=force):
         typer.echo(line)
@@ -90,6 +106,7 @@ def canary(
     ] = None,
 ) -> None:
     """Set a model's champion/challenger split; gateways follow within seconds (no restart)."""
+    from events.canary import SHADOW_TAG, WEIGHT_TAG
 
     reg = MlflowRegistry.from_settings()
     if weight is not None:

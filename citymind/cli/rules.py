@@ -10,9 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from citymind.cli._output import emit
-from citymind.cli.events import open_records
 from citymind.cli.rule_checks import validate_file
-from events.backtest import backtest_events
 from registry import MlflowRegistry
 from rules.engine import RuleEngine
 from rules.loader import RuleFileError, is_test_file, load_rules
@@ -158,6 +156,9 @@ def backtest_rules(
 
 
 def _events_backtest(rules_ref: str, since: str | None) -> dict[str, Any]:
+    from citymind.cli.events import open_records
+    from events.backtest import backtest_events  # the event store's and triage's libraries: here only
+
     start = None
     if since is not None:
         try:

@@ -8,6 +8,7 @@ import importlib.metadata
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,11 +44,29 @@ def test_this_environment_has_the_train_extra_so_the_training_tests_run() -> Non
 def test_the_serving_path_imports_no_training_package() -> None:
     heavy = sorted(TRAINING_ONLY - {"mlflow"})
     probe = (
-        "import sys, citymind.cli, serving.deployments, serving.app, serving.launcher, events.triage, "
+        "import importlib, sys, citymind.cli\n"
+        "for group in citymind.cli.GROUPS.values(): importlib.import_module(group)\n"
+        "import serving.deployments, serving.app, serving.launcher, events.triage, "
         "models.onnx_session, knowledge_graph.retrieval, rules.engine\n"
         f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_rule_authors_commands_load_only_what_they_use() -> None:
+    """`citymind rules validate` and `rules test` run in a rule author's edit loop: the command groups are imported
+    when named, so neither loads the registry's, the event store's, the graph's or the models' libraries."""
+    probe = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom citymind.cli import app\n"
+        "for command in ('validate', 'test'):\n"
+        "    done = CliRunner().invoke(app, ['rules', command, 'rules/defaults/pingdu.yaml'])\n"
+        "    assert done.exit_code == 0, done.output\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'mlflow', 'sqlalchemy', 'networkx', 'numpy', 'ray'}))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=root)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
 
