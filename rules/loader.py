@@ -88,6 +88,11 @@ def is_test_file(path: Path) -> bool:
     return path.name.endswith((".test.yaml", ".test.yml"))
 
 
+def rule_file_of(path: Path) -> Path:
+    """The rule file a ``*.test.yaml`` belongs to (the one beside it); a rule file is its own."""
+    return path.with_name(path.name.replace(".test.", ".", 1)) if is_test_file(path) else path
+
+
 def _read(path: Path) -> str:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise RuleFileError([f"{path}:1:1: the file is larger than {MAX_FILE_BYTES} bytes; split it"])

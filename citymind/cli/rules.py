@@ -13,7 +13,7 @@ from citymind.cli._output import emit
 from citymind.cli.rule_checks import validate_file
 from registry import MlflowRegistry
 from rules.engine import RuleEngine
-from rules.loader import RuleFileError, is_test_file, load_rules
+from rules.loader import RuleFileError, load_rules, rule_file_of
 from rules.schema import SCHEMA, TESTS_SCHEMA
 from rules.service import load_registered, register_ruleset
 from rules.testing import backtest, compare_reports, events_from_csv, run_tests
@@ -24,9 +24,9 @@ NameOpt = Annotated[str, typer.Option(help="rule set name in the registry")]
 
 
 def _rule_files(files: list[Path]) -> list[Path]:
-    """Rule files among ``files``; a ``*.test.yaml`` belongs to the rule file beside it."""
+    """The rule files ``files`` name, each once: a ``*.test.yaml`` stands for the rule file beside it."""
 
-    return [f for f in files if not is_test_file(f)]
+    return list(dict.fromkeys(rule_file_of(f) for f in files))
 
 
 def _problems(exc: Any) -> None:

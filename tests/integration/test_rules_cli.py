@@ -22,6 +22,15 @@ def test_default_ruleset_passes_its_tests() -> None:
     assert n >= 17 and f"{n}/{n} tests passed" in result.output
 
 
+def test_a_test_file_named_checks_its_rule_file_once() -> None:
+    n = len(load_rules(DEFAULT).tests)
+    for command in ("validate", "test"):
+        result = CliRunner().invoke(app, ["rules", command, str(BESIDE), str(DEFAULT)])
+        assert result.exit_code == 0, result.output
+        assert result.output.count(str(DEFAULT)) == 1 and str(BESIDE) not in result.output
+    assert f"{n} tests OK" in CliRunner().invoke(app, ["rules", "validate", str(BESIDE)]).output
+
+
 def test_a_broken_copy_fails_with_a_diff(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text(
