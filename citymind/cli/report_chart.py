@@ -5,6 +5,7 @@ and, without one, names its groups G1, G2, … (the key is returned for the call
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,11 @@ def draw(report: Mapping[str, Any], path: Path) -> list[tuple[str, str]]:
     names = [k for k, _ in key] if plain else [str(g["group"]) for g in groups]
     measures = {m: (m if plain else zh) for m, zh in MEASURES.items()}
     params: dict[str, Any] = {"svg.fonttype": "none"} if as_text else {}
-    if font:
-        params["font.sans-serif"] = [font, "DejaVu Sans"]
-    with plt.rc_context(params):  # type: ignore[arg-type]
+    if as_text or font:  # an .svg names the CJK fonts for the program that opens it to pick from
+        params["font.sans-serif"] = [*(CJK_FONTS if as_text else [font]), "DejaVu Sans"]
+    with plt.rc_context(params), warnings.catch_warnings():  # type: ignore[arg-type]
+        # laid out here with the fonts this machine has: an .svg without a CJK font here warns for every glyph
+        warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)
         fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(groups) + 2), 4.5))
         _bars(ax, groups, names, measures)
         since, until = _day(report["since"]), _day(report["until"])

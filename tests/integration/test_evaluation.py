@@ -5,6 +5,7 @@ denominator and the median times, per department and per model version; through 
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,10 +133,14 @@ def test_the_weekly_report_as_table_json_and_chart(cli_env: None, tmp_path: Path
     assert {g["group"] for g in json.loads(as_json.stdout)["groups"]} == {"m:1 champion", "m:2 challenger"}
     svg, png = tmp_path / "week.svg", tmp_path / "week.png"
     for chart in (svg, png):
-        drawn = CliRunner().invoke(cli, ["events", "report", *period, "--chart", str(chart)])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            drawn = CliRunner().invoke(cli, ["events", "report", *period, "--chart", str(chart)])
         assert drawn.exit_code == 0, drawn.output
+        assert chart == png or not [w for w in caught if "Glyph" in str(w.message)]  # no warning per glyph
     text = svg.read_text(encoding="utf-8")
     assert A in text and "一次派准率" in text  # kept as text: the viewer's fonts draw the Chinese
+    assert "font-family: 'Noto Sans CJK SC'" in text  # named for the viewer to pick from
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     wrong = CliRunner().invoke(cli, ["events", "report", "--from", "last week"])
     assert wrong.exit_code != 0 and "ISO 8601" in str(wrong.exception)
