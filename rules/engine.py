@@ -27,7 +27,7 @@ _TEMPLATE = re.compile(r"\{([A-Za-z][\w.]*)\}")
 @dataclass(frozen=True)
 class Firing:
     """One rule that fired, with everything needed to explain it: the rule and the rule-set version, the
-    condition, the values it saw, the thresholds it compared them with, and how long it had held."""
+    condition, the values it saw, the thresholds of it they met, and how long it had held."""
 
     rule: str
     group: str
@@ -77,8 +77,13 @@ def field_value(event: Mapping[str, object], path: str) -> object:
 
 
 def render(template: str, event: Mapping[str, object]) -> str:
-    """``{field}`` placeholders filled from the event; nothing else is interpreted."""
-    return _TEMPLATE.sub(lambda m: str(field_value(event, m.group(1))), template)
+    """``{field}`` placeholders filled from the event (a field it lacks: nothing); nothing else is interpreted."""
+
+    def fill(match: re.Match[str]) -> str:
+        value = field_value(event, match.group(1))
+        return "" if value is None else str(value)
+
+    return _TEMPLATE.sub(fill, template).strip()
 
 
 class RuleEngine:
@@ -162,7 +167,7 @@ class RuleEngine:
             at,
             outcome.suppressed,
             self.ruleset.version,
-            rule.condition.thresholds,
+            rule.condition.held(event),
             outcome.held_for,
         )
 

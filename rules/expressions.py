@@ -81,18 +81,28 @@ _ARITHMETIC: dict[type, Callable[[Any, Any], Any]] = {
 @dataclass(frozen=True)
 class CompiledExpression:
     """A compiled condition: call it with the event's fields; ``fields`` lists the paths it reads and
-    ``thresholds`` the comparisons of a field with a constant (``value > 150``), for explanations."""
+    ``thresholds`` the comparisons of a field with a constant (``value > 150``), for explanations; ``held`` says
+    which of them an event meets."""
 
     source: str
     fields: frozenset[str]
     evaluate: Evaluator
     thresholds: tuple[str, ...] = ()
+    comparisons: tuple[Evaluator, ...] = ()  #: one per threshold, in the same order
 
     def __call__(self, context: Mapping[str, object]) -> object:
-        try:
-            return self.evaluate(context)
-        except (TypeError, ZeroDivisionError, ValueError):
-            return None  # a missing or mistyped value makes the condition not hold, never crashes the engine
+        return _safely(self.evaluate, context)
+
+    def held(self, context: Mapping[str, object]) -> tuple[str, ...]:
+        """The thresholds ``context`` meets: of ``a > 1 or b < 2`` the side that made the condition hold."""
+        return tuple(t for t, compare in zip(self.thresholds, self.comparisons, strict=True) if _safely(compare, context))
+
+
+def _safely(evaluate: Evaluator, context: Mapping[str, object]) -> object:
+    try:
+        return evaluate(context)
+    except (TypeError, ZeroDivisionError, ValueError):
+        return None  # a missing or mistyped value makes the condition not hold, never crashes the engine
 
 
 def compile_expression(
@@ -127,14 +137,17 @@ def _compile(source: str, fields: Collection[str], functions: Mapping[str, Funct
         raise ExpressionError("the condition cannot be parsed", expression=source) from None
     compiler = _Compiler(source, frozenset(fields), functions)
     evaluate = compiler.compile(tree.body, 1)
-    return CompiledExpression(source, frozenset(compiler.used), evaluate, tuple(dict.fromkeys(compiler.thresholds)))
+    thresholds: dict[str, Evaluator] = {}
+    for text, compare in compiler.thresholds:
+        thresholds.setdefault(text, compare)  # each text once
+    return CompiledExpression(source, frozenset(compiler.used), evaluate, tuple(thresholds), tuple(thresholds.values()))
 
 
 class _Compiler:
     def __init__(self, source: str, fields: frozenset[str], functions: Mapping[str, Function]) -> None:
         self.source, self.fields, self.functions = source, fields, functions
         self.used: set[str] = set()
-        self.thresholds: list[str] = []
+        self.thresholds: list[tuple[str, Evaluator]] = []
         self.text, self.nodes = source.strip().encode(), 0  # ast offsets count UTF-8 bytes
 
     def fail(self, node: ast.AST, message: str, hint: str | None = None) -> ExpressionError:
@@ -235,11 +248,11 @@ class _Compiler:
         if any(type(o) not in _COMPARE for o in node.ops):
             raise self.fail(node, "'is' comparisons are not allowed; use == or !=")
         operands = [node.left, *node.comparators]
+        pairs = [self._pair(operands[i], op, operands[i + 1], depth) for i, op in enumerate(node.ops)]
         for i, op in enumerate(node.ops):
             threshold = _threshold(operands[i], op, operands[i + 1], self.text)
             if threshold:
-                self.thresholds.append(threshold)
-        pairs = [self._pair(operands[i], op, operands[i + 1], depth) for i, op in enumerate(node.ops)]
+                self.thresholds.append((threshold, pairs[i]))
         if len(pairs) == 1:
             return pairs[0]
         return lambda ctx: all(pair(ctx) for pair in pairs)  # chained: a < b <= c

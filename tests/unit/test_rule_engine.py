@@ -56,6 +56,23 @@ def test_a_firing_explains_itself() -> None:
     assert forecast["values"] == {"forecast.hours": 12, "forecast.max": 180}
 
 
+def test_an_or_names_the_side_that_held_and_a_missing_field_fills_nothing() -> None:
+    either = """groups:
+  - name: dispatch
+    kind: dispatch
+    rules:
+      - id: gas
+        when: category == '燃气安全' or confidence < 0.5 or contains(text, '煤气味')
+        annotations: {summary: "{area} 疑似燃气泄漏：{text}"}
+"""
+    engine = RuleEngine(parse_rules(either))
+    [by_text] = engine.evaluate("dispatch", {"text": "楼道里有煤气味", "confidence": 0.9})
+    assert by_text.thresholds == () and by_text.annotations == {"summary": "疑似燃气泄漏：楼道里有煤气味"}
+    [by_both] = engine.evaluate("dispatch", {"text": "-", "category": "燃气安全", "confidence": 0.3, "area": "东阁街道"})
+    assert by_both.thresholds == ("category == '燃气安全'", "confidence < 0.5")
+    assert by_both.annotations == {"summary": "东阁街道 疑似燃气泄漏：-"}
+
+
 DISPATCH = """groups:
   - name: merge
     kind: dispatch
