@@ -95,7 +95,9 @@ class CompiledExpression:
 
     def held(self, context: Mapping[str, object]) -> tuple[str, ...]:
         """The thresholds ``context`` meets: of ``a > 1 or b < 2`` the side that made the condition hold."""
-        return tuple(t for t, compare in zip(self.thresholds, self.comparisons, strict=True) if _safely(compare, context))
+        return tuple(
+            t for t, compare in zip(self.thresholds, self.comparisons, strict=True) if _safely(compare, context)
+        )
 
 
 def _safely(evaluate: Evaluator, context: Mapping[str, object]) -> object:

@@ -68,7 +68,9 @@ def test_an_or_names_the_side_that_held_and_a_missing_field_fills_nothing() -> N
     engine = RuleEngine(parse_rules(either))
     [by_text] = engine.evaluate("dispatch", {"text": "楼道里有煤气味", "confidence": 0.9})
     assert by_text.thresholds == () and by_text.annotations == {"summary": "疑似燃气泄漏：楼道里有煤气味"}
-    [by_both] = engine.evaluate("dispatch", {"text": "-", "category": "燃气安全", "confidence": 0.3, "area": "东阁街道"})
+    [by_both] = engine.evaluate(
+        "dispatch", {"text": "-", "category": "燃气安全", "confidence": 0.3, "area": "东阁街道"}
+    )
     assert by_both.thresholds == ("category == '燃气安全'", "confidence < 0.5")
     assert by_both.annotations == {"summary": "东阁街道 疑似燃气泄漏：-"}
 
