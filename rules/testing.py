@@ -9,18 +9,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypedDict, cast
 
-from rules.engine import Firing, RuleEngine
+from rules.engine import Firing, RuleEngine, field_value
 from rules.loader import RuleSet, seconds
 from rules.schema import Expected
 
 
 class BacktestRow(TypedDict):
-    """One rule's line in a :func:`backtest` report; ``first`` and ``last`` are None when it never fired."""
+    """One rule's line in a :func:`backtest` report; ``first`` and ``last`` are None when it never fired;
+    ``unseen`` the fields its condition reads that no row carries (a rule that never fires: often why)."""
 
     would_fire: int
     hit_rate: float
     first: float | None
     last: float | None
+    unseen: list[str]
 
 
 class RuleChange(TypedDict):
@@ -111,8 +113,18 @@ def backtest(
 ) -> dict[str, BacktestRow]:
     """Per rule: how often it would fire over ``events`` (no side effects), and when first and last."""
     engine = RuleEngine(ruleset)
+    rules = [r for r in ruleset.rules if r.kind == kind]
+    fields = {f for r in rules for f in r.condition.fields}
+    seen = {f for f in fields if any(field_value(event, f) is not None for _, event in events)}
     report: dict[str, BacktestRow] = {
-        r.id: {"would_fire": 0, "hit_rate": 0.0, "first": None, "last": None} for r in ruleset.rules if r.kind == kind
+        r.id: {
+            "would_fire": 0,
+            "hit_rate": 0.0,
+            "first": None,
+            "last": None,
+            "unseen": sorted(r.condition.fields - seen),
+        }
+        for r in rules
     }
     for at, event in events:
         for firing in engine.evaluate(kind, event, at):
@@ -139,9 +151,15 @@ def compare_reports(old: Mapping[str, BacktestRow], new: Mapping[str, BacktestRo
 
 
 def events_from_csv(
-    path: Path, *, value_col: str | None = None, time_cols: list[str] | None = None
+    path: Path,
+    *,
+    value_col: str | None = None,
+    time_cols: list[str] | None = None,
+    constants: Mapping[str, object] | None = None,
 ) -> list[tuple[float, dict[str, object]]]:
-    """Rows as (seconds, event); empty cells are missing values (a condition on them does not hold)."""
+    """Rows as (seconds, event); empty cells are missing values (a condition on them does not hold); a dotted
+    column (``forecast.max``) is that nested field; ``constants`` are fields every row gets (``indicator: pm25`` for
+    a file of one indicator's hours)."""
     import pandas as pd
 
     frame = pd.read_csv(path)
@@ -154,7 +172,20 @@ def events_from_csv(
     else:
         times = [float(i) for i in range(len(frame))]
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    if value_col:
-        for record in records:
+    for record in records:
+        record.update(constants or {})
+        if value_col:
             record["value"] = record.get(value_col)
+        _nest(record)
     return list(zip(times, records, strict=True))
+
+
+def _nest(record: dict[str, object]) -> None:
+    """A column ``forecast.max`` also as the nested field rules read by that name (unless ``forecast`` is a value)."""
+    for column in [c for c in record if "." in c]:
+        *parents, leaf = column.split(".")
+        inner: object = record
+        for key in parents:
+            inner = inner.setdefault(key, {}) if isinstance(inner, dict) else None
+        if isinstance(inner, dict):
+            inner[leaf] = record[column]

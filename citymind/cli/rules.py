@@ -137,6 +137,10 @@ def backtest_rules(
     value_col: Annotated[str | None, typer.Option(help="column to expose as `value` (alert rules)")] = None,
     time_cols: Annotated[str, typer.Option(help="columns that make the timestamp, e.g. year,month,day,hour")] = "",
     compare: Annotated[str | None, typer.Option(help="a second rule file or registered version")] = None,
+    constants: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="FIELD=VALUE", help="a field every row gets, e.g. --set indicator=pm25"),
+    ] = None,
 ) -> None:
     """Run rules over history with no side effects; per rule: would_fire, hit_rate, first and last firing.
     With ``--events``: how the rules would have decided the recorded reports (changed priority, SLA, transfer,
@@ -147,12 +151,31 @@ def backtest_rules(
     if data is None:
         typer.echo(json.dumps(_events_backtest(rules_ref, since), ensure_ascii=False, indent=2, default=str))
         return
-    rows = events_from_csv(data, value_col=value_col, time_cols=[c for c in time_cols.split(",") if c])
+    times = [c for c in time_cols.split(",") if c]
+    rows = events_from_csv(data, value_col=value_col, time_cols=times, constants=_constants(constants or []))
     report: dict[str, Any] = {"rows": len(rows), "rules": {rules_ref: backtest(_ruleset(rules_ref), kind, rows)}}
     if compare is not None:
         report["rules"][compare] = backtest(_ruleset(compare), kind, rows)
         report["changes"] = compare_reports(report["rules"][rules_ref], report["rules"][compare])
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    for rule, row in report["rules"][rules_ref].items():
+        if not row["would_fire"] and row["unseen"]:
+            fields = ", ".join(row["unseen"])
+            typer.echo(f"{rule} never fired: no row has {fields} (a column, or --set FIELD=VALUE)", err=True)
+
+
+def _constants(pairs: list[str]) -> dict[str, object]:
+    """``FIELD=VALUE`` pairs; a VALUE that reads as JSON (a number, true) is that value, else the text."""
+    out: dict[str, object] = {}
+    for pair in pairs:
+        field, sep, text = pair.partition("=")
+        if not sep or not field:
+            raise typer.BadParameter(f"--set takes FIELD=VALUE, e.g. --set indicator=pm25. Got {pair!r} instead.")
+        try:
+            out[field] = json.loads(text)
+        except ValueError:
+            out[field] = text
+    return out
 
 
 def _events_backtest(rules_ref: str, since: str | None) -> dict[str, Any]:

@@ -100,6 +100,31 @@ def test_backtest_hit_rate_matches_pandas(shared_data: Path, tmp_path: Path) -> 
     assert rules_report["over-150-3h"]["would_fire"] == int(held_3h.sum())
 
 
+def test_backtest_says_which_fields_no_row_has_and_set_supplies_them(tmp_path: Path) -> None:
+    csv = tmp_path / "hours.csv"
+    csv.write_text("pm,forecast.max,forecast.hours\n160,170,12\n90,100,12\n155,,\n", encoding="utf-8")
+    rules = tmp_path / "air.yaml"
+    rules.write_text(
+        "groups:\n  - name: air\n    kind: alert\n    rules:\n"
+        "      - id: now\n        when: indicator == 'pm25' and value > 150\n"
+        "      - id: ahead\n        when: indicator == 'pm25' and forecast.max > 150 and forecast.hours <= 24\n",
+        encoding="utf-8",
+    )
+    args = ["rules", "backtest", str(rules), "--data", str(csv), "--value-col", "pm"]
+    bare = CliRunner().invoke(app, args)
+    assert bare.exit_code == 0, bare.output
+    assert {r: row["unseen"] for r, row in json.loads(bare.stdout)["rules"][str(rules)].items()} == {
+        "now": ["indicator"],
+        "ahead": ["indicator"],  # the dotted columns are the nested fields
+    }
+    assert "now never fired: no row has indicator (a column, or --set FIELD=VALUE)" in bare.stderr
+    given = CliRunner().invoke(app, [*args, "--set", "indicator=pm25"])
+    report = json.loads(given.stdout)["rules"][str(rules)]
+    assert (report["now"]["would_fire"], report["ahead"]["would_fire"], given.stderr) == (2, 1, "")
+    wrong = CliRunner().invoke(app, [*args, "--set", "indicator"])
+    assert wrong.exit_code == 2 and "--set takes FIELD=VALUE" in wrong.output
+
+
 def test_validate_prints_every_problem_of_the_issue_file_at_its_place(tmp_path: Path) -> None:
     from tests.unit.test_rule_checks import ISSUE
 
