@@ -45,7 +45,13 @@ class GatewayConfig:
     max_replicas_per_node: int | None = None
     max_batch_size: int = 32
     batch_wait_timeout_s: float = 0.005
-    env: dict[str, str] = field(default_factory=lambda: {"OMP_NUM_THREADS": "1", "MLFLOW_LOGGING_LEVEL": "WARNING"})
+    env: dict[str, str] = field(
+        default_factory=lambda: {
+            "OMP_NUM_THREADS": "1",
+            "MLFLOW_LOGGING_LEVEL": "WARNING",
+            "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        }
+    )
     video: VideoConfig | None = field(default_factory=VideoConfig)  # None: no video deployment
     keys_file: str | None = None  # API keys (citymind keys create); None: no key store, auth by `auth` alone
     state_file: str | None = None  # the event state (events/state.py) across restarts; None: in memory only

@@ -7,6 +7,7 @@ load-balances across replicas. See docs/serving.md for the numbers behind this c
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
@@ -78,6 +79,12 @@ def start_ray(address: str = "", *, env: dict[str, str] | None = None) -> None:
         )
 
 
+def _already_started(record: logging.LogRecord) -> bool:
+    """Drops ``serve.run``'s note that it found the Serve instance ``serve.start`` just made and that "new
+    http_options will not be applied": the options were ``serve.start``'s, and they were."""
+    return not record.getMessage().startswith("Connecting to existing Serve app")
+
+
 def start_gateway(
     config: GatewayConfig,
     *,
@@ -92,7 +99,12 @@ def start_gateway(
     start_ray(ray_address, env=ray_environment(port, direct_ingress=direct_ingress))
     proxy_port = port + PROXY_OFFSET if direct_ingress else port
     serve.start(http_options={"host": host, "port": proxy_port})
-    serve.run(build_gateway(config), name=APP_NAME, route_prefix="/", blocking=False)
+    serve_log = logging.getLogger("ray.serve")
+    serve_log.addFilter(_already_started)
+    try:
+        serve.run(build_gateway(config), name=APP_NAME, route_prefix="/", blocking=False)
+    finally:
+        serve_log.removeFilter(_already_started)
     proxy_url = f"http://{host}:{proxy_port}"
     replicas = tuple(f"http://{host}:{p}" for p in _ingress_ports()) if direct_ingress else ()
     return GatewayURLs(replicas[0] if replicas else proxy_url, replicas, proxy_url)

@@ -182,7 +182,7 @@ def main() -> None:
     import os
 
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per registry read: noise here
     logging.getLogger("mlflow").setLevel(logging.WARNING)
 
     try:

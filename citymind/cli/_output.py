@@ -8,6 +8,9 @@ from typing import Any
 
 import typer
 
+#: free-text columns: one line each in a table, cut with … (all of it in --json)
+PROSE = frozenset({"description", "title", "reply", "summary", "text"})
+
 
 def emit(
     rows: Sequence[Mapping[str, Any]] | Mapping[str, Any],
@@ -19,24 +22,45 @@ def emit(
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
+    from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
 
     items = [rows] if isinstance(rows, Mapping) else list(rows)
     cols = list(columns or (items[0].keys() if items else []))
+    cells = [[_cell(item.get(col), col) for col in cols] for item in items]
+    console = Console()
+    widths = [max([cell_len(col), *(cell_len(row[i]) for row in cells)]) for i, col in enumerate(cols)]
+    prose = [col in PROSE for col in cols]
+    # free text gets the width the other columns leave (3 per column for borders and padding), at least 16
+    left = console.width - 1 - sum(3 + w for w, p in zip(widths, prose, strict=True) if not p) - 3 * sum(prose)
     table = Table(title=title, show_lines=False)
-    for col in cols:
-        table.add_column(col)
-    for item in items:
-        table.add_row(*[_cell(item.get(col)) for col in cols])
-    Console().print(table)
+    for col, is_prose in zip(cols, prose, strict=True):  # names and ids fold onto more lines, never lose their ends
+        width = max(16, left // max(1, sum(prose))) if is_prose else None
+        table.add_column(col, no_wrap=is_prose, overflow="ellipsis" if is_prose else "fold", max_width=width)
+    for row in cells:
+        table.add_row(*row)
+    console.print(table)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, column: str = "") -> str:
     if value is None:
         return ""
+    if isinstance(value, int | float) and not isinstance(value, bool) and _is_time(column):
+        return _when(value)
     if isinstance(value, Mapping):
         return ", ".join(f"{k}={v}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+def _is_time(column: str) -> bool:
+    return column in ("at", "created", "updated") or column.endswith("_at")
+
+
+def _when(epoch: float) -> str:
+    """An epoch in seconds or, as MLflow keeps them, milliseconds, as local time to the minute."""
+    from datetime import datetime
+
+    return datetime.fromtimestamp(epoch / 1000 if epoch > 1e11 else epoch).strftime("%Y-%m-%d %H:%M")

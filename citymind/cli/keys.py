@@ -6,19 +6,17 @@ from typing import Annotated
 
 import typer
 
-from citymind.access import key_store
+from citymind.access import ROLES, key_store
 from citymind.cli._output import emit
 
-app = typer.Typer(
-    help="API keys (hashed at rest) with roles: consumer, data_scientist, rule_author, admin.", no_args_is_help=True
-)
+app = typer.Typer(help=f"API keys (hashed at rest) with roles: {', '.join(ROLES)}.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 @app.command()
 def create(
     name: Annotated[str, typer.Option(help="who or what uses it, e.g. 12345-intake-service")],
-    role: Annotated[str, typer.Option(help="consumer | data_scientist | rule_author | admin")] = "consumer",
+    role: Annotated[str, typer.Option(help=" | ".join(ROLES))] = "consumer",
 ) -> None:
     """Create a key and print it once (only its salted hash is kept). The first key must be an admin's."""
 

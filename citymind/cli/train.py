@@ -288,13 +288,14 @@ def _epoch(day: str | None) -> float | None:
 def _echo_comparison(result: Any, metric: str, label: str) -> None:
     """The champion/challenger line: both scores on the same evaluation, and what happened."""
     cmp = result.comparison
-    champion = (
-        "none" if cmp.get("champion") is None else f"v{cmp['champion']} {label}{cmp.get(f'champion_{metric}', '?')}"
-    )
-    typer.echo(
-        f"champion: {champion} vs challenger {cmp[f'challenger_{metric}']:.4f} ({cmp['how']}) → "
-        + ("promoted to champion" if result.promoted else "stays challenger")
-    )
+    theirs = cmp.get(f"champion_{metric}")
+    champion = "none" if cmp.get("champion") is None else f"v{cmp['champion']}"
+    if theirs is not None:
+        champion += f" {label}{theirs:.4f}"
+    outcome = "promoted to champion" if result.promoted else "stays challenger"
+    if not result.promoted and theirs is not None:
+        outcome += " (not better than the champion)"
+    typer.echo(f"champion: {champion} vs challenger {cmp[f'challenger_{metric}']:.4f} ({cmp['how']}) → {outcome}")
 
 
 def _forecast_summary(name: str, series: Any, result: Any) -> dict[str, Any]:
