@@ -144,6 +144,31 @@ def test_a_wrong_key_is_refused_and_the_sign_in_says_so(browser: Any, gateway: s
     context.close()
 
 
+@pytest.mark.parametrize(("page_path", "rendered"), [("/docs", ".swagger-ui .info .title"), ("/redoc", "h1")])
+def test_the_api_docs_render_with_nothing_but_the_gateway_reachable(
+    browser: Any, gateway: str, page_path: str, rendered: str
+) -> None:
+    """Redoc's bundle points an image at cdn.redoc.ly: the pages' Content-Security-Policy keeps the browser from
+    asking for it (a city intranet has no CDN, and a page must not reach out of it)."""
+    context = browser.new_context()
+    outside: list[str] = []
+    context.route(
+        "**/*",
+        lambda route: route.continue_()
+        if route.request.url.startswith(gateway)
+        else (outside.append(route.request.url), route.abort("internetdisconnected")),
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{gateway}{page_path}")
+    page.wait_for_selector(rendered, timeout=30_000)
+    assert "citymind gateway" in page.inner_text(rendered)
+    page.wait_for_load_state("networkidle")
+    assert (outside, errors) == ([], [])
+    context.close()
+
+
 def test_every_view_renders_with_nothing_but_the_gateway_reachable(author: Session, shots: Path) -> None:
     for view, ready in VIEWS.items():
         page = author.open(view)

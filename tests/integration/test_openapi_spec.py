@@ -119,6 +119,9 @@ def test_the_docs_pages_load_everything_from_the_gateway(client: TestClient, pag
         asset = client.get(url)
         assert asset.status_code == 200 and len(asset.content) > 100, url
     assert "validator.swagger.io" not in html.text and "fonts.googleapis" not in html.text
+    policy = dict(part.strip().split(" ", 1) for part in html.headers["content-security-policy"].split(";"))
+    assert policy["default-src"] == "'none'" and policy["img-src"] == "'self' data:"  # not cdn.redoc.ly's logo
+    assert policy["connect-src"] == "'self'" and html.headers["x-content-type-options"] == "nosniff"
 
 
 def test_operation_ids_are_the_client_methods(spec: dict[str, Any]) -> None:
