@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import knowledge_graph
@@ -53,7 +54,9 @@ def _pingdu_knowledge(reg: MlflowRegistry) -> AssetVersion:
 def _event_classifier(reg: MlflowRegistry) -> AssetVersion:
     with tempfile.TemporaryDirectory() as tmp:
         corpus = generate_sample_reports(Path(tmp) / "pingdu_sample_reports.csv")
-        data = load_labelled_texts(corpus, ["text"], "category")
+        # the lineage names what made the file (the templates shipped with citymind), not a folder that is gone
+        source = "training/text/defaults/sample_reports.yaml (generated sample reports)"
+        data = replace(load_labelled_texts(corpus, ["text"], "category"), source=source)
         result = train_event_classifier(
             data,
             registry=reg,

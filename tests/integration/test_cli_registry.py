@@ -82,6 +82,10 @@ def test_bootstrap_then_list_show_alias_rollback_lineage(home: dict[str, str], t
     ]
     table = citymind(home, "registry", "list").stdout
     assert "pingdu-basics" in table and "city-rules" in table
+    up = json.loads(citymind(home, "registry", "lineage", "event-classifier", "1", "--json").stdout)
+    [sample] = [r for r in up if r["kind"] == "dataset"]  # what made the sample corpus, not a deleted temp folder
+    assert sample["name"] == "sample_reports.yaml (generated sample reports)"
+    assert sample["detail"]["source"].startswith("training/text/defaults/sample_reports.yaml")
 
 
 def test_cli_errors_are_one_line_and_exit_2(home: dict[str, str]) -> None:
