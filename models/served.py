@@ -118,6 +118,15 @@ def load_served_model(
             name=version.name,
             version=str(version.version),
         ) from exc
+    maps = [f"{o.name} ({o.type})" for o in session.get_outputs() if not o.type.startswith("tensor(")]
+    if maps:
+        raise InvalidAsset(
+            f"{version.name} v{version.version}: outputs {maps} are not tensors, which the Open Inference "
+            "Protocol cannot answer. skl2onnx wraps a classifier's probabilities in a ZipMap unless told not to: "
+            "export with to_onnx(model, X, options={'zipmap': False}) and register it again.",
+            name=version.name,
+            version=str(version.version),
+        )
     text = OnnxTextClassifier(session) if OnnxTextClassifier.accepts(session) else None
     classes = tuple(text.classes) if text else ()
     return ServedModel(version.name, version.version, session, dict(version.tags), classes, text, run_timeout_s)

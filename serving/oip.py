@@ -285,6 +285,8 @@ def infer(model: ServedModel, inputs: list[RequestInput], wanted: list[str] | No
             location="inputs",
         )
     feed = {t.name: decode_input(t, declared[t.name]) for t in inputs}
+    for spec in model.session.get_inputs():
+        _check_shape(spec, feed[spec.name])
     if model.text_classifier is not None:
         feed = {k: model.text_classifier.clean(check_text_lengths(k, v)) for k, v in feed.items()}
     names = [o.name for o in model.session.get_outputs()]
@@ -298,3 +300,15 @@ def infer(model: ServedModel, inputs: list[RequestInput], wanted: list[str] | No
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidArgument types
         raise Unprocessable(f"model {model.name} v{model.version} rejected the input: {exc}") from exc
     return dict(zip(wanted or names, values, strict=True))
+
+
+def _check_shape(spec: TensorSpec, array: np.ndarray) -> None:
+    """The input's rank and fixed dimensions against the model's (a free dimension, such as the batch, takes any
+    size), with the shape the model declares: onnxruntime's own message names neither."""
+    declared = [d if isinstance(d, int) and d >= 0 else -1 for d in spec.shape]
+    fits = len(declared) == array.ndim and all(d in (-1, n) for d, n in zip(declared, array.shape, strict=True))
+    if not fits:
+        raise Unprocessable(
+            f"the model expects shape {declared} (-1: any size), got {list(array.shape)}.",
+            location=f"inputs[{spec.name}]",
+        )

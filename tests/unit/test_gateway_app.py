@@ -131,3 +131,40 @@ def test_blank_texts_and_malformed_model_names_are_400(client: TestClient, body:
 def test_malformed_model_name_on_oip_is_400_and_unknown_is_404(client: TestClient) -> None:
     assert client.get("/v2/models/a@b").status_code == 400
     assert client.get("/v2/models/no-such-model").status_code == 404
+
+
+@pytest.fixture(scope="module")
+def iris_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A 4-feature logistic regression exported by skl2onnx as it comes (probabilities in a ZipMap) and without."""
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.random.default_rng(0).random((40, 4)).astype(np.float32)
+    fitted = LogisticRegression().fit(X, np.arange(40) % 3)
+    folder = tmp_path_factory.mktemp("iris")
+    paths = {"zipmap": folder / "zipmap.onnx", "tensors": folder / "tensors.onnx"}
+    paths["zipmap"].write_bytes(to_onnx(fitted, X[:1]).SerializeToString())
+    paths["tensors"].write_bytes(to_onnx(fitted, X[:1], options={"zipmap": False}).SerializeToString())
+    return paths
+
+
+def test_an_input_of_the_wrong_shape_is_422_naming_the_shape_the_model_takes(iris_models: dict[str, Path]) -> None:
+    with TestClient(create_app(ModelHub(OneModelRegistry(iris_models["tensors"], "iris")))) as http:  # type: ignore[arg-type]
+        infer = "/v2/models/iris/infer"
+        ok = http.post(infer, json={"inputs": [{"name": "X", "shape": [2, 4], "datatype": "FP32", "data": [0.1] * 8}]})
+        assert ok.status_code == 200 and ok.json()["outputs"][1]["shape"] == [2, 3]
+        for shape in ([2, 3], [6]):
+            body = {"inputs": [{"name": "X", "shape": shape, "datatype": "FP32", "data": [0.1] * 6}]}
+            wrong = http.post(infer, json=body)
+            assert wrong.status_code == 422 and wrong.json()["error"] == (
+                f"inputs[X]: the model expects shape [-1, 4] (-1: any size), got {shape}."
+            )
+
+
+def test_a_model_answering_maps_is_refused_with_how_to_export_it(iris_models: dict[str, Path]) -> None:
+    with TestClient(create_app(ModelHub(OneModelRegistry(iris_models["zipmap"], "iris")))) as http:  # type: ignore[arg-type]
+        body = {"inputs": [{"name": "X", "shape": [1, 4], "datatype": "FP32", "data": [0.1] * 4}]}
+        refused = http.post("/v2/models/iris/infer", json=body)
+        assert refused.status_code == 409, refused.text
+        message = refused.json()["error"]
+        assert "output_probability (seq(map(int64,tensor(float))))" in message and "'zipmap': False" in message
