@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,6 +57,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         return JSONAnswer({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def fault(request: Request, exc: Exception) -> JSONResponse:
+        """A fault of the gateway's own: still JSON, with an id to find its traceback in the replica's log."""
+        incident = uuid.uuid4().hex[:12]
+        log.error("incident %s: %s %s failed", incident, request.method, request.url.path, exc_info=exc)
+        message = f"internal error {incident} on {request.url.path}; the gateway's log has its details"
+        return JSONAnswer({"error": message}, status_code=500)
 
 
 #: the start of an ISO 8601 date (``2026-11-30``), which requests' times must have

@@ -168,3 +168,24 @@ def test_a_model_answering_maps_is_refused_with_how_to_export_it(iris_models: di
         assert refused.status_code == 409, refused.text
         message = refused.json()["error"]
         assert "output_probability (seq(map(int64,tensor(float))))" in message and "'zipmap': False" in message
+
+
+def test_a_fault_of_the_gateway_is_json_with_an_incident_id(
+    hub: ModelHub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import serving.oip
+
+    def broken(name: str, array: np.ndarray) -> dict[str, object]:
+        raise AttributeError("'list' object has no attribute 'dtype'")
+
+    monkeypatch.setattr(serving.oip, "encode_output", broken)
+    with TestClient(create_app(hub), raise_server_exceptions=False) as http:
+        body = {"inputs": [{"name": "text", "shape": [1, 1], "datatype": "BYTES", "data": ["路灯不亮"]}]}
+        answer = http.post("/v2/models/event-classifier/infer", json=body)
+    assert answer.status_code == 500 and answer.headers["content-type"] == "application/json"
+    incident = answer.json()["error"].split()[2]
+    assert (
+        answer.json()["error"]
+        == f"internal error {incident} on /v2/models/event-classifier/infer; the gateway's log has its details"
+    )
+    assert any(f"incident {incident}" in r.getMessage() and r.exc_info for r in caplog.records)
