@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -73,12 +74,19 @@ def import_catalogue(
     scheme: Annotated[str, typer.Option(help="scheme name, e.g. tipdm")],
     out: Annotated[Path, typer.Option(help="node-link .json or .graphml to write")],
     levels: Annotated[str | None, typer.Option(help="comma-separated level columns")] = None,
+    into: Annotated[
+        str, typer.Option(help="the registered graph to add the categories to; '' for a graph of them alone")
+    ] = DEFAULT_REF,
 ) -> None:
-    """Import a multi-level routing catalogue (one column per level) as a category tree."""
+    """Import a multi-level routing catalogue (one column per level) as a category tree, added to the served
+    graph (its areas, departments and dispatch catalogue kept) unless --into ''."""
 
-    kg = run(file, scheme=scheme, levels=levels.split(",") if levels else None)
+    base = _served_graph(into) if into else None
+    nodes, leaves = (len(base), len(base.leaf_categories())) if base is not None else (0, 0)
+    kg = run(file, scheme=scheme, levels=levels.split(",") if levels else None, into=base)
     (kg.save_graphml if out.suffix == ".graphml" else kg.save_json)(out)
-    typer.echo(f"{out}: {len(kg)} categories, {len(kg.leaf_categories())} leaves")
+    added = f", added to the {nodes} nodes of {into}" if base is not None else ""
+    typer.echo(f"{out}: {len(kg) - nodes} categories, {len(kg.leaf_categories()) - leaves} leaves{added}")
 
 
 @app.command()
@@ -172,14 +180,21 @@ def register(
     keep_cases: Annotated[
         bool, typer.Option("--keep-cases/--no-cases", help="carry over the case index of NAME@ALIAS")
     ] = True,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="register even if the graph has none of a kind of node NAME@ALIAS has")
+    ] = False,
 ) -> None:
     """Register an imported or edited graph (node-link .json or .graphml) as a new version of a knowledge
-    snapshot, after validating it (every problem is listed)."""
+    snapshot, after validating it (every problem is listed). A graph that would drop every area, department or
+    other kind of node the version in service has is refused unless --replace."""
 
     snapshot = KnowledgeSnapshot(_graph("", file))
     reg = MlflowRegistry.from_settings()
     lineage: list[dict[str, Any]] = [{"kind": "dataset", "name": file.name, "source": str(file.resolve())}]
-    previous = _current_version(reg, name, alias) if keep_cases and alias else None
+    current = _current_version(reg, name, alias) if alias else None
+    if current is not None and not replace:
+        _refuse_dropped_kinds(KnowledgeSnapshot.from_registry(reg, current.uri).graph, snapshot.graph, current)
+    previous = current if keep_cases else None
     if previous is not None:
         snapshot.cases = _cases_of(reg, previous)
         lineage.insert(0, {"kind": "knowledge", "name": name, "version": previous.version})
@@ -188,6 +203,35 @@ def register(
     where = f" @{alias}" if alias else ""
     edges = snapshot.graph.graph.number_of_edges()
     typer.echo(f"{name}/{version.version}{where}: {len(snapshot.graph)} nodes, {edges} edges{kept}")
+
+
+def _served_graph(ref: str) -> CityKnowledge | None:
+    """The graph to import into; none when the default is asked for and nothing is registered yet."""
+    try:
+        return _graph(ref)
+    except AssetNotFound:
+        if ref != DEFAULT_REF:
+            raise
+        typer.echo(f"{ref} is not registered: the catalogue makes a graph of its own", err=True)
+        return None
+
+
+def _refuse_dropped_kinds(served: CityKnowledge, new: CityKnowledge, current: Any) -> None:
+    """Every kind of node the served graph has must stay: a catalogue registered alone would take the city's
+    areas and departments out of dispatch (the gateway follows the alias within seconds)."""
+    had, has = _kinds(served), _kinds(new)
+    dropped = {kind: n for kind, n in had.items() if not has.get(kind)}
+    if dropped:
+        lost = ", ".join(f"{n} {kind}" for kind, n in sorted(dropped.items()))
+        raise ValidationError(
+            f"the graph has none of the {lost} nodes of {current.name}/{current.version}, which is in service: "
+            "dispatch would lose them. Import a catalogue into the served graph (citymind kg import … --into, the "
+            "default), or pass --replace to register it as it is."
+        )
+
+
+def _kinds(kg: CityKnowledge) -> dict[str, int]:
+    return dict(Counter(str(data.get("type")) for _, data in kg.graph.nodes(data=True)))
 
 
 def _current_version(reg: Any, name: str, alias: str) -> Any:

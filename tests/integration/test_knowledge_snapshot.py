@@ -67,8 +67,14 @@ def test_kg_import_validate_export(home: dict[str, str], tmp_path: Path) -> None
     catalogue = tmp_path / "catalogue.csv"
     catalogue.write_text("一级,二级\n市容环境,垃圾清运\n市容环境,路灯照明\n道路交通,\n", encoding="utf-8")
     out = tmp_path / "taxonomy.graphml"
-    assert "4 categories, 3 leaves" in kg(home, "import", str(catalogue), "--scheme", "demo", "--out", str(out)).stdout
+    alone = kg(home, "import", str(catalogue), "--scheme", "demo", "--out", str(out), "--into", "").stdout
+    assert alone.strip() == f"{out}: 4 categories, 3 leaves"
     assert "valid (4 nodes, 2 edges)" in kg(home, "validate", str(out)).stdout
+    merged = tmp_path / "merged.json"  # by default into the served graph: its areas and departments stay
+    added = kg(home, "import", str(catalogue), "--scheme", "demo", "--out", str(merged)).stdout
+    assert added.strip() == f"{merged}: 4 categories, 3 leaves, added to the 125 nodes of pingdu-knowledge@production"
+    refused = kg(home, "register", str(out), ok=False)
+    assert refused.returncode == 2 and "the graph has none of the 19 Area, 36 Department" in refused.stderr
     exported = tmp_path / "pingdu.json"
     kg(home, "export", str(exported))
     assert json.loads(exported.read_text(encoding="utf-8"))["edges"]
