@@ -147,3 +147,17 @@ def test_the_knowledge_graph_s_category_words_are_learned_logged_and_in_the_line
     again = train_event_classifier(sample(tmp_path, 2), registry=registry, folds=3, algorithm="char-ngram-linear")
     assert again.knowledge is None and KNOWLEDGE_TAG not in again.version.tags
     assert again.comparison["how"] == "champion's parameters cross-validated on these folds"
+
+
+def test_a_model_trained_on_real_data_replaces_the_bootstrap_sample(registry: MlflowRegistry, tmp_path: Path) -> None:
+    """Bootstrap's classifier (tagged sample) is a placeholder: the first model a city trains takes over even when
+    its score ties or trails the sample's on these folds (the same family's defaults on the same data tie)."""
+    data = sample(tmp_path, 1)
+    kwargs = {"registry": registry, "folds": 3, "algorithm": "char-ngram-linear"}
+    train_event_classifier(data, extra_tags={"sample": "true"}, promote=True, **kwargs)  # type: ignore[arg-type]
+    real = train_event_classifier(data, **kwargs)  # type: ignore[arg-type]
+    assert real.promoted and real.comparison["champion"] == 1 and real.comparison["challenger_wins"]
+    assert real.comparison["how"].startswith("the champion is bootstrap's sample")
+    assert registry.resolve("event-classifier@champion").version == 2
+    again = train_event_classifier(data, **kwargs)  # type: ignore[arg-type]
+    assert not again.promoted and again.comparison["how"] == "same data and folds (stored)"

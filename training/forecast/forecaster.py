@@ -266,6 +266,9 @@ def compare_with_champion(
         champion = registry.resolve(f"{name}@champion")
     except AssetNotFound:
         return {"champion": None, "challenger_mase": mase, "challenger_wins": True, "how": "no champion yet"}
+    if champion.tags.get("sample") == "true":
+        how = "the champion is bootstrap's sample, trained on a generated series: any trained model replaces it"
+        return {"champion": champion.version, "challenger_mase": mase, "challenger_wins": True, "how": how}
     if json.loads(champion.tags.get(EVAL_TAG, "{}")) == plan.key(series.digest):
         score, how = float(champion.tags["mase"]), "same data and evaluation (stored)"
     elif PARAMS_TAG in champion.tags and champion.tags.get("citymind.algorithm") in FORECASTERS:
@@ -281,6 +284,6 @@ def compare_with_champion(
         "champion": champion.version,
         "champion_mase": score,
         "challenger_mase": mase,
-        "challenger_wins": mase < score,
+        "challenger_wins": round(mase, 4) < round(score, 4),  # at the stored tag's places: a tie stays
         "how": how,
     }

@@ -303,6 +303,13 @@ def compare_with_champion(
             "challenger_wins": True,
             "how": "no champion yet",
         }
+    if champion.tags.get("sample") == "true":
+        return {
+            "champion": champion.version,
+            "challenger_macro_f1": evaluation.macro_f1,
+            "challenger_wins": True,
+            "how": "the champion is bootstrap's sample, trained on generated reports: any trained model replaces it",
+        }
     same = json.loads(champion.tags.get(EVAL_TAG, "{}")) == {"digest": data.digest, "folds": folds, "seed": seed}
     if same:
         score, how = float(champion.tags["macro_f1"]), "same data and folds (stored)"
@@ -331,7 +338,7 @@ def compare_with_champion(
         "champion": champion.version,
         "champion_macro_f1": score,
         "challenger_macro_f1": evaluation.macro_f1,
-        "challenger_wins": evaluation.macro_f1 > score,
+        "challenger_wins": round(evaluation.macro_f1, 4) > round(score, 4),  # at the stored tag's places: a tie stays
         "how": how,
     }
 
