@@ -25,9 +25,19 @@ def read_table(path: Path, *, columns: Sequence[str] | None = None, sep: str | N
         frame = pd.read_excel(path, header=None if columns else 0, dtype=str)
     else:
         delimiter = sep or ("\t" if suffix in {".tsv", ".txt"} else ",")
-        frame = pd.read_csv(
-            path, sep=delimiter, header=header, dtype=str, quoting=3 if delimiter == "\t" else 0, keep_default_na=False
-        )
+        try:
+            frame = pd.read_csv(
+                path,
+                sep=delimiter,
+                header=header,
+                dtype=str,
+                quoting=3 if delimiter == "\t" else 0,
+                keep_default_na=False,
+            )
+        except pd.errors.EmptyDataError:
+            raise ValidationError(f"{path} is empty: no header and no rows.") from None
+    if frame.empty:
+        raise ValidationError(f"{path} has no rows, only the header {list(frame.columns)}.")
     if columns:
         if len(columns) != frame.shape[1]:
             raise ValidationError(

@@ -3,6 +3,7 @@ and statsmodels' SARIMAX, on the same origins and the same hours."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from models.forecast.anomaly import ResidualAnomalyDetector
 from models.forecast.features import WINDOW, transform, windows
 from models.forecast.forecaster import HourlyForecaster
 from models.forecast.seasonal_naive import SeasonalNaive
+from registry import ValidationError
 from training.forecast.series_data import HourlySeries
 from training.forecast.statsmodels_baseline import SarimaxSettings, sarimax_forecasts
 
@@ -121,7 +123,11 @@ def compare_forecasters(
     test_start = int(len(values) * (1 - test_fraction))
     origins = np.arange(max(test_start - 1, WINDOW), len(values) - horizon, stride)
     if len(origins) < 2 or test_start < 4 * WINDOW:
-        raise ValueError(f"the series has {len(values)} hours: too short for a rolling-origin evaluation.")
+        needed = math.ceil(max(4 * WINDOW + 1, WINDOW + horizon + 2 * stride) / (1 - test_fraction))
+        raise ValidationError(
+            f"the series has {len(values)} hours; the rolling-origin evaluation needs about {needed} (four weeks "
+            f"before the last {test_fraction:.0%} it forecasts): give a longer series."
+        )
     outputs = _forecaster_forecasts(series, makers, origins, refit_every_hours, step)
     feed = {"history": windows(values, origins)}
     shared = {

@@ -51,7 +51,9 @@ def parse_times(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
         raise ValidationError(f"no time column(s) {missing}; the columns are {list(frame.columns)}.")
     try:
         if len(columns) == 1:
-            return pd.to_datetime(frame[columns[0]])
+            with warnings.catch_warnings():  # a format pandas must guess (1/1/11) parses element-wise
+                warnings.simplefilter("ignore", UserWarning)
+                return pd.to_datetime(frame[columns[0]])
         if {c.lower() for c in columns} <= _PARTS:
             parts = frame[list(columns)].apply(pd.to_numeric).rename(columns=str.lower)
             return pd.to_datetime(parts)
@@ -90,7 +92,13 @@ def load_hourly_series(
     numbers = _numeric(frame, [target, *exog], path)
     numbers.index = pd.DatetimeIndex(parse_times(frame, time_columns))
     numbers = numbers[numbers.index.notna()].sort_index()
+    rows = len(numbers)
     numbers = numbers.groupby(level=0).mean()  # repeated hours: their mean
+    if len(numbers) * 2 < rows:
+        raise ValidationError(
+            f"{path}: its {rows} rows fall on {len(numbers)} distinct times, so --time {','.join(time_columns)} does "
+            "not tell the hours apart (a date without its hour?): name the hour column too, e.g. --time dteday,hr."
+        )
     if (numbers.index != numbers.index.floor("h")).any():
         raise ValidationError(f"{path}: times are not on the hour; resample to hourly first (series.resample).")
     regular = numbers.asfreq("h")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -82,6 +83,7 @@ def train_event_classifier(
     ``algorithm="auto"`` (the default) cross-validates every family of ``training.algorithms.FAMILIES`` with its
     defaults on the same folds and keeps the best (``TrainingResult.choice``); ``params`` then needs a family."""
     step, started = progress or silent, now_ms()
+    _check_folds(data, folds)
     choice = None
     if algorithm == AUTO:
         if params:
@@ -380,3 +382,14 @@ def _log_choice(registry: MlflowRegistry, run_id: str, choice: Choice) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         chart = plot_comparison(choice.scores, choice.algorithm, Path(tmp) / "family_comparison.png")
         client.log_artifact(run_id, str(chart))
+
+
+def _check_folds(data: LabelledTexts, folds: int) -> None:
+    """Stratified folds need every class in each of them."""
+    label, smallest = min(Counter(data.labels).items(), key=lambda item: item[1])
+    if smallest < folds:
+        raise ValidationError(
+            f"{data.source}: class {label!r} has {smallest} example(s); {folds}-fold cross-validation needs at least "
+            f"{folds} of each class. Add examples, or pass --folds {max(2, smallest)}"
+            + (" (and fewer classes)." if smallest < 2 else ".")
+        )
