@@ -80,8 +80,11 @@ def _save_onnx(obj: Any, dest: Path, spec: SaveSpec) -> str:
     import mlflow.onnx
     import onnx
 
+    path = _as_path(obj)
+    if path is not None and not path.is_file():
+        raise spec.invalid(f"{path} does not exist. Pass the path of the .onnx file to register.")
     try:
-        model = onnx.load(str(obj)) if _as_path(obj) is not None else obj
+        model = onnx.load(str(obj)) if path is not None else obj
         onnx.checker.check_model(model, full_check=False)
     except Exception as exc:  # onnx raises OSError, DecodeError, ValidationError... no common base
         raise spec.invalid(
@@ -212,6 +215,11 @@ def _save_files(obj: Any, dest: Path, spec: SaveSpec) -> str:
     src = Path(obj)
     if not src.exists():
         raise spec.invalid(f"{src} does not exist. Pass the path of the file or folder to register.")
+    if spec.kind == "model":  # files are what rules, knowledge, algorithm cards and components are made of
+        raise spec.invalid(
+            f"{src} is not a model: register an .onnx file (export it with skl2onnx or torch.onnx), or from Python "
+            "a scikit-learn estimator, a torch.nn.Module or an mlflow.pyfunc.PythonModel."
+        )
     files = sorted(p for p in src.rglob("*") if p.is_file()) if src.is_dir() else [src]
     if not files:
         raise spec.invalid(f"{src} is an empty folder: there is nothing to register.")

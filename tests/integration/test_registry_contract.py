@@ -121,6 +121,12 @@ def test_bad_input_raises_clear_errors_and_changes_nothing(
     garbage.write_bytes(b"this is not a protobuf")
     with pytest.raises(InvalidAsset, match=f"Cannot register model '{name}': .*not a valid ONNX model"):
         registry.register("model", name, garbage)
+    with pytest.raises(InvalidAsset, match=f"{tmp_path / 'gone.onnx'} does not exist"):
+        registry.register("model", name, tmp_path / "gone.onnx")
+    script = tmp_path / "train.py"
+    script.write_text("print('a model')\n", encoding="utf-8")
+    with pytest.raises(InvalidAsset, match=f"Cannot register model '{name}': {script} is not a model: register an"):
+        registry.register("model", name, script)
     broken = tmp_path / "broken.yaml"
     broken.write_text("groups: [unclosed\n", encoding="utf-8")
     with pytest.raises(InvalidAsset, match=f"Cannot register rule 'rules-{unique}': .*does not parse as YAML"):
