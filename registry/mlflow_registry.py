@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import difflib
 import secrets
 import tempfile
 import time
@@ -316,10 +317,15 @@ class MlflowRegistry:
                 )
             return self.version(parsed.name, asset.latest_version)
         if parsed.alias not in asset.aliases:
+            close = difflib.get_close_matches(parsed.alias, list(asset.aliases), n=1, cutoff=0.6)
+            how = (
+                f"Did you mean {parsed.name}@{close[0]}?"
+                if close
+                else f"Set one with `citymind registry alias {parsed.name} {parsed.alias} VERSION`."
+            )
             raise AssetNotFound(
                 f"{asset.kind} {parsed.name!r} has no alias {parsed.alias!r}; its aliases are "
-                f"{dict(asset.aliases) or 'none'}. Set one with `citymind registry alias {parsed.name} "
-                f"{parsed.alias} VERSION`.",
+                f"{dict(asset.aliases) or 'none'}. {how}",
                 kind=asset.kind,
                 name=parsed.name,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +17,8 @@ from rules.service import check_ruleset
 app = typer.Typer(
     help="Browse the registry of models, algorithms, rules, knowledge and components.", no_args_is_help=True
 )
+#: the aliases gateways and rule services follow
+SERVING_ALIASES = ("champion", "challenger", "production")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -94,7 +97,11 @@ def alias(
         return
     if version is None:
         raise typer.BadParameter("give the VERSION to point the alias at, or --delete")
+    existing = reg.get(name).aliases
     emit(reg.set_alias(name, alias, version).to_dict(), as_json=as_json, columns=["name", "version", "aliases"])
+    close = difflib.get_close_matches(alias, [*existing, *SERVING_ALIASES], n=1, cutoff=0.7)
+    if alias not in existing and close and close[0] != alias:
+        typer.echo(f"note: {alias!r} is a new alias of {name}; did you mean {close[0]!r}?", err=True)
 
 
 @app.command()

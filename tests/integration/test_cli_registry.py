@@ -86,6 +86,8 @@ def test_bootstrap_then_list_show_alias_rollback_lineage(home: dict[str, str], t
     [sample] = [r for r in up if r["kind"] == "dataset"]  # what made the sample corpus, not a deleted temp folder
     assert sample["name"] == "sample_reports.yaml (generated sample reports)"
     assert sample["detail"]["source"].startswith("training/text/defaults/sample_reports.yaml")
+    typo = citymind(home, "registry", "alias", "city-rules", "prodution", "2")
+    assert "note: 'prodution' is a new alias of city-rules; did you mean 'production'?" in typo.stderr
 
 
 def test_cli_errors_are_one_line_and_exit_2(home: dict[str, str]) -> None:

@@ -144,6 +144,9 @@ def test_bad_input_raises_clear_errors_and_changes_nothing(
     with pytest.raises(ValidationError, match=r"direction must be 'up' or 'down'\. Got 'sideways'"):
         registry.lineage(name, 1, "sideways")  # type: ignore[arg-type]
 
+    with pytest.raises(AssetNotFound, match=re.escape(f"Did you mean {name}@champion?")):
+        registry.resolve(f"{name}@champin")
+
     assert [v.version for v in registry.versions(name)] == [1]
     assert registry.resolve(f"{name}@champion").version == 1
     assert [a.name for a in registry.list()] == before
