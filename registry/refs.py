@@ -30,6 +30,8 @@ def parse_ref(ref: str) -> Ref:
         text = text[len("models:/") :]
     if "@" in text:
         name, alias = text.split("@", 1)
+        if alias.isascii() and alias.isdigit():
+            raise AliasError(f"{ref!r}: '@' takes an alias such as champion; version {alias} is '{name}/{alias}'.")
         return Ref(check_name(name), alias=check_alias(alias))
     if "/" in text:
         name, version = text.rsplit("/", 1)

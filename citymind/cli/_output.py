@@ -26,7 +26,10 @@ def emit(
     from rich.console import Console
     from rich.table import Table
 
-    items = [rows] if isinstance(rows, Mapping) else list(rows)
+    if isinstance(rows, Mapping):
+        _record(rows, list(columns or rows.keys()), title)
+        return
+    items = list(rows)
     cols = list(columns or (items[0].keys() if items else []))
     cells = [[_cell(item.get(col), col) for col in cols] for item in items]
     console = Console()
@@ -41,6 +44,26 @@ def emit(
     for row in cells:
         table.add_row(*row)
     console.print(table)
+
+
+def _record(record: Mapping[str, Any], fields: list[str], title: str | None) -> None:
+    """One record as field/value lines: its tags and lineage one entry a line, so nothing wraps word by word."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, box=None, padding=(0, 2, 0, 0))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for field in fields:
+        value = record.get(field)
+        if isinstance(value, Mapping):
+            text = "\n".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, list | tuple) and value and all(isinstance(v, Mapping) for v in value):
+            text = "\n".join(_cell(v) for v in value)
+        else:
+            text = _cell(value, field)
+        table.add_row(field, text)
+    Console().print(table)
 
 
 def _cell(value: Any, column: str = "") -> str:

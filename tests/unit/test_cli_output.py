@@ -40,3 +40,18 @@ def test_an_80_column_table_keeps_names_whole_and_prose_to_a_line(
 def test_json_keeps_every_value(capsys: pytest.CaptureFixture[str]) -> None:
     emit(ROWS, as_json=True)
     assert json.loads(capsys.readouterr().out) == ROWS
+
+
+def test_one_record_reads_as_field_and_value_with_a_tag_a_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    record = {"name": "event-classifier", "version": 3, "tags": {"citymind.kind": "model", "macro_f1": "0.8762"}}
+    emit(record, as_json=False, columns=["name", "version", "tags"])
+    lines = [line.rstrip() for line in capsys.readouterr().out.splitlines()]
+    assert lines == [
+        "name     event-classifier",
+        "version  3",
+        "tags     citymind.kind=model",
+        "         macro_f1=0.8762",
+    ]

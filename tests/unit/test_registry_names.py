@@ -58,3 +58,9 @@ def test_errors_subclass_the_builtin_they_resemble() -> None:
     error = AssetNotFound("Asset 'x' is not in the registry.", name="x")
     assert isinstance(error, KeyError) and isinstance(error, CitymindError)
     assert str(error) == "Asset 'x' is not in the registry." and error.name == "x"
+
+
+def test_a_version_written_after_the_at_sign_says_how_to_write_it() -> None:
+    with pytest.raises(AliasError) as caught:
+        parse_ref("iris-clf@2")
+    assert str(caught.value) == "'iris-clf@2': '@' takes an alias such as champion; version 2 is 'iris-clf/2'."
