@@ -275,7 +275,8 @@ def model_metadata(model: ServedModel) -> dict[str, object]:
 
 def infer(model: ServedModel, inputs: list[RequestInput], wanted: list[str] | None = None) -> dict[str, np.ndarray]:
     """Run a served model on OIP inputs; a 400-worthy ``ValidationError`` for inputs or outputs it does not have."""
-    declared = {t.name: ORT_TYPES.get(t.type) for t in model.session.get_inputs()}
+    specs = model.session.get_inputs()
+    declared = {t.name: ORT_TYPES.get(t.type) for t in specs}
     unknown = [t.name for t in inputs if t.name not in declared]
     missing = [n for n in declared if n not in {t.name for t in inputs}]
     if unknown or missing:
@@ -285,7 +286,7 @@ def infer(model: ServedModel, inputs: list[RequestInput], wanted: list[str] | No
             location="inputs",
         )
     feed = {t.name: decode_input(t, declared[t.name]) for t in inputs}
-    for spec in model.session.get_inputs():
+    for spec in specs:
         _check_shape(spec, feed[spec.name])
     if model.text_classifier is not None:
         feed = {k: model.text_classifier.clean(check_text_lengths(k, v)) for k, v in feed.items()}
@@ -305,7 +306,7 @@ def infer(model: ServedModel, inputs: list[RequestInput], wanted: list[str] | No
 def _check_shape(spec: TensorSpec, array: np.ndarray) -> None:
     """The input's rank and fixed dimensions against the model's (a free dimension, such as the batch, takes any
     size), with the shape the model declares: onnxruntime's own message names neither."""
-    declared = [d if isinstance(d, int) and d >= 0 else -1 for d in spec.shape]
+    declared = tensors([spec])[0]["shape"]
     fits = len(declared) == array.ndim and all(d in (-1, n) for d, n in zip(declared, array.shape, strict=True))
     if not fits:
         raise Unprocessable(

@@ -20,6 +20,7 @@ from models.components.base import available_components, register_component
 from models.components.pipeline import REPORT_INTAKE, register_pipeline
 from registry import AssetNotFound, AssetVersion, MlflowRegistry
 from rules.service import register_ruleset
+from training.champion import SAMPLE_TAG
 from training.forecast.defaults import register_default_forecaster
 from training.text.data import load_labelled_texts
 from training.text.event_classifier import train_event_classifier
@@ -64,7 +65,7 @@ def _event_classifier(reg: MlflowRegistry) -> AssetVersion:
             folds=3,
             algorithm="char-ngram-linear",  # the served default's family stays fixed: its fast path is measured
             promote=True,
-            extra_tags={"sample": "true", "trained_on": "synthetic Pingdu-style reports"},
+            extra_tags={SAMPLE_TAG: "true", "trained_on": "synthetic Pingdu-style reports"},
         )
     return result.version
 

@@ -192,11 +192,12 @@ def register(
     reg = MlflowRegistry.from_settings()
     lineage: list[dict[str, Any]] = [{"kind": "dataset", "name": file.name, "source": str(file.resolve())}]
     current = _current_version(reg, name, alias) if alias else None
-    if current is not None and not replace:
-        _refuse_dropped_kinds(KnowledgeSnapshot.from_registry(reg, current.uri).graph, snapshot.graph, current)
+    served = _snapshot_of(reg, current) if current is not None and (keep_cases or not replace) else None
+    if served is not None and not replace:
+        _refuse_dropped_kinds(served.graph, snapshot.graph, current)
     previous = current if keep_cases else None
-    if previous is not None:
-        snapshot.cases = _cases_of(reg, previous)
+    if previous is not None and served is not None:
+        snapshot.cases = served.cases
         lineage.insert(0, {"kind": "knowledge", "name": name, "version": previous.version})
     version = snapshot.register(reg, name, alias=alias or None, description=f"{name} from {file.name}", lineage=lineage)
     kept = f" + the case index of version {previous.version}" if snapshot.cases is not None and previous else ""
@@ -241,9 +242,10 @@ def _current_version(reg: Any, name: str, alias: str) -> Any:
         return None  # a new snapshot, or one without that alias yet: nothing to carry over
 
 
-def _cases_of(reg: Any, version: Any) -> Any:
+def _snapshot_of(reg: Any, version: Any) -> KnowledgeSnapshot:
+    """The version in service, read once: the kinds of node it has and the case index carried over."""
     try:
-        return KnowledgeSnapshot.from_registry(reg, version.uri).cases
+        return KnowledgeSnapshot.from_registry(reg, version.uri)
     except ValidationError as exc:
         raise ValidationError(f"{exc} Or register the graph alone with --no-cases.") from exc
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from registry import AssetVersion, MlflowRegistry
+from training.champion import SAMPLE_TAG
 from training.forecast.forecaster import EvaluationPlan, train_forecaster
 from training.forecast.series_data import load_hourly_series
 
@@ -49,7 +50,7 @@ def register_default_forecaster(registry: MlflowRegistry, name: str = DEFAULT_NA
             algorithm="ridge-direct-forecast",  # seconds, not minutes: the sample model is not an evaluation
             plan=EvaluationPlan(statsmodels=None),
             promote=True,
-            extra_tags={"sample": "true", "trained_on": "synthetic Pingdu-style hourly PM2.5"},
+            extra_tags={SAMPLE_TAG: "true", "trained_on": "synthetic Pingdu-style hourly PM2.5"},
         )
     return result.version
 

@@ -18,6 +18,7 @@ from models.forecast.features import WINDOW
 from models.forecast.forecaster import HourlyForecaster
 from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry, ValidationError
 from training.algorithms import FORECASTERS, ensure_algorithm, forecaster_family
+from training.champion import REPLACES_SAMPLE, beats, is_sample
 from training.forecast.evaluation import Baseline, ForecastEvaluation, Forecasts, compare_forecasters
 from training.forecast.lightgbm_baseline import UNTUNED_LIGHTGBM, untuned_lightgbm_baseline
 from training.forecast.parity import ForecastParity, check_forecast_parity
@@ -266,9 +267,8 @@ def compare_with_champion(
         champion = registry.resolve(f"{name}@champion")
     except AssetNotFound:
         return {"champion": None, "challenger_mase": mase, "challenger_wins": True, "how": "no champion yet"}
-    if champion.tags.get("sample") == "true":
-        how = "the champion is bootstrap's sample, trained on a generated series: any trained model replaces it"
-        return {"champion": champion.version, "challenger_mase": mase, "challenger_wins": True, "how": how}
+    if is_sample(champion.tags):
+        return {"champion": champion.version, "challenger_mase": mase, "challenger_wins": True, "how": REPLACES_SAMPLE}
     if json.loads(champion.tags.get(EVAL_TAG, "{}")) == plan.key(series.digest):
         score, how = float(champion.tags["mase"]), "same data and evaluation (stored)"
     elif PARAMS_TAG in champion.tags and champion.tags.get("citymind.algorithm") in FORECASTERS:
@@ -284,6 +284,6 @@ def compare_with_champion(
         "champion": champion.version,
         "champion_mase": score,
         "challenger_mase": mase,
-        "challenger_wins": round(mase, 4) < round(score, 4),  # at the stored tag's places: a tie stays
+        "challenger_wins": beats(mase, score, lower_is_better=True),
         "how": how,
     }

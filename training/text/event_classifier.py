@@ -16,6 +16,7 @@ from models.text._export import PREPROCESS_METADATA
 from models.text.profile import profile_tags
 from registry import AssetNotFound, AssetVersion, LineageRef, MlflowRegistry, ValidationError
 from training.algorithms import FAMILIES, ensure_algorithm, family
+from training.champion import REPLACES_SAMPLE, beats, is_sample
 from training.mlflow_run import log_dataset, log_json, log_steps, log_values, now_ms, training_run
 from training.progress import Progress, silent, timed
 from training.text.auto import AUTO, Choice, choose_family, comparison_table, plot_comparison
@@ -305,12 +306,12 @@ def compare_with_champion(
             "challenger_wins": True,
             "how": "no champion yet",
         }
-    if champion.tags.get("sample") == "true":
+    if is_sample(champion.tags):
         return {
             "champion": champion.version,
             "challenger_macro_f1": evaluation.macro_f1,
             "challenger_wins": True,
-            "how": "the champion is bootstrap's sample, trained on generated reports: any trained model replaces it",
+            "how": REPLACES_SAMPLE,
         }
     same = json.loads(champion.tags.get(EVAL_TAG, "{}")) == {"digest": data.digest, "folds": folds, "seed": seed}
     if same:
@@ -340,7 +341,7 @@ def compare_with_champion(
         "champion": champion.version,
         "champion_macro_f1": score,
         "challenger_macro_f1": evaluation.macro_f1,
-        "challenger_wins": round(evaluation.macro_f1, 4) > round(score, 4),  # at the stored tag's places: a tie stays
+        "challenger_wins": beats(evaluation.macro_f1, score),
         "how": how,
     }
 
