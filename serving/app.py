@@ -16,6 +16,7 @@ from events.triage import TriageConfig
 from events.video import VideoConfig
 from serving.auth import ApiKeys
 from serving.errors import JSONAnswer, install_error_handlers
+from serving.head import HeadAsGet
 from serving.limits import BodySizeLimit
 from serving.metrics import RequestMetrics, exposition
 from serving.model_hub import ModelHub
@@ -98,7 +99,8 @@ def create_app(
     app.add_middleware(
         ApiKeys, keys=store, mode=auth, host=host, quotas=QuotaBook(quotas(quota_overrides)), routes=app.router.routes
     )
-    app.add_middleware(RequestMetrics)  # added last, so outermost: refused requests are counted too
+    app.add_middleware(RequestMetrics)  # refused requests are counted too
+    app.add_middleware(HeadAsGet)  # outermost: every layer inside sees the GET a HEAD stands for
     install_error_handlers(app)
     app.include_router(oip_router(replica))
     app.include_router(classify_router(replica, runner))

@@ -86,6 +86,8 @@ def test_citymind_serve_classifies_a_report_and_stops_cleanly(
         assert body["category"] == expected, body
         assert body["model"] == "event-classifier" and body["version"] == 1
         assert httpx.get(f"{url}/v2/health/ready", timeout=10).status_code == 200
+        head = httpx.head(f"{url}/v2/health/ready", timeout=10)  # through Serve's proxy, as a monitor asks
+        assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) > 0
         assert len(session_processes(proc.pid)) > 1, "citymind serve started no Ray processes"
         triaged = httpx.post(f"{url}/v1/events/triage", json={"report": {"text": REPORT}}, timeout=60).json()
 

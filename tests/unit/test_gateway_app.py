@@ -189,3 +189,13 @@ def test_a_fault_of_the_gateway_is_json_with_an_incident_id(
         == f"internal error {incident} on /v2/models/event-classifier/infer; the gateway's log has its details"
     )
     assert any(f"incident {incident}" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_head_answers_as_get_without_a_body(client: TestClient) -> None:
+    for path in ("/v2/health/live", "/console", "/v2/models/event-classifier"):
+        get, head = client.get(path), client.head(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b"" and head.headers["content-length"] == str(len(get.content)), path
+        assert head.headers["content-type"] == get.headers["content-type"], path
+    refused = client.head("/v2/models/event-classifier/infer")  # a POST endpoint
+    assert refused.status_code == 405 and refused.headers["allow"] == "POST" and refused.content == b""
