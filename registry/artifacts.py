@@ -129,6 +129,14 @@ def onnx_signature(model: Any) -> Any:
     return ModelSignature(inputs=specs(model.graph.input), outputs=specs(model.graph.output))
 
 
+def onnx_inputs(path: str | Path) -> dict[str, str]:
+    """Each input of an ONNX file as ``name: "dtype [shape]"`` (-1: any size): what its callers must send."""
+    import onnx
+
+    inputs = onnx_signature(onnx.load(str(path), load_external_data=False)).inputs.inputs
+    return {spec.name: f"{spec.type} {list(spec.shape)}" for spec in inputs}
+
+
 def _is_sklearn(obj: Any) -> bool:
     return _module_of(obj) == "sklearn" or (hasattr(obj, "get_params") and hasattr(obj, "fit"))
 

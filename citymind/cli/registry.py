@@ -11,6 +11,7 @@ import typer
 
 from citymind.cli._output import emit
 from registry import MlflowRegistry, ValidationError
+from registry.artifacts import onnx_inputs
 from rules.loader import load_rules
 from rules.service import check_ruleset
 
@@ -98,7 +99,7 @@ def alias(
     if version is None:
         raise typer.BadParameter("give the VERSION to point the alias at, or --delete")
     existing = reg.get(name).aliases
-    emit(reg.set_alias(name, alias, version).to_dict(), as_json=as_json, columns=["name", "version", "aliases"])
+    emit(_set_alias(reg, name, alias, version).to_dict(), as_json=as_json, columns=["name", "version", "aliases"])
     close = difflib.get_close_matches(alias, [*existing, *SERVING_ALIASES], n=1, cutoff=0.7)
     if alias not in existing and close and close[0] != alias:
         typer.echo(f"note: {alias!r} is a new alias of {name}; did you mean {close[0]!r}?", err=True)
@@ -111,7 +112,41 @@ def rollback(
     as_json: JsonOpt = False,
 ) -> None:
     """Move an alias back to the version it pointed at before."""
-    emit(_registry().rollback(name, alias).to_dict(), as_json=as_json, columns=["name", "version", "aliases"])
+    reg = _registry()
+    before = reg.get(name).aliases.get(alias)
+    moved = reg.rollback(name, alias)
+    emit(moved.to_dict(), as_json=as_json, columns=["name", "version", "aliases"])
+    _note_new_inputs(reg, name, alias, before, moved.version)
+
+
+def _set_alias(reg: Any, name: str, alias: str, version: int) -> Any:
+    """Point the alias at the version, with a note when that changes the inputs its callers must send."""
+    before = reg.get(name).aliases.get(alias)
+    moved = reg.set_alias(name, alias, version)
+    _note_new_inputs(reg, name, alias, before, moved.version)
+    return moved
+
+
+def _note_new_inputs(reg: Any, name: str, alias: str, before: int | None, after: int) -> None:
+    """A note on stderr when the alias moved to an ONNX model that takes other inputs than the version it left:
+    a gateway following the alias swaps within seconds, and every caller still sending the old inputs gets a 422."""
+    if before is None or int(before) == int(after):
+        return
+    old, new = reg.version(name, before), reg.version(name, after)
+    if old.kind.value != "model" or old.format != "onnx" or new.format != "onnx":
+        return
+    took, takes = (onnx_inputs(reg.load(f"{name}/{v.version}")) for v in (old, new))
+    if took != takes:
+        typer.echo(
+            f"note: {name}/{after} takes inputs {_listed(takes)}; {name}/{before}, which @{alias} left, took "
+            f"{_listed(took)}. Callers of {name}@{alias} must send the new inputs (a caller still sending the old "
+            f"ones gets a 422); `citymind registry rollback {name} --alias {alias}` moves it back.",
+            err=True,
+        )
+
+
+def _listed(inputs: dict[str, str]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in inputs.items())
 
 
 @app.command()
@@ -149,5 +184,5 @@ def register(
         check_ruleset(load_rules(file))
     version = reg.register(kind, name, file, description=description, tags=tags, lineage=refs)
     if alias:
-        version = reg.set_alias(name, alias, version.version)
+        version = _set_alias(reg, name, alias, version.version)
     emit(version.to_dict(), as_json=as_json, columns=["kind", "name", "version", "format", "aliases"])

@@ -112,3 +112,25 @@ def test_list_filters_by_tags_the_versions_carry(home: dict[str, str]) -> None:
     listed = json.loads(citymind(home, "registry", "list", "--tag", "city=pingdu", "--json").stdout)
     assert "pingdu-basics" in [a["name"] for a in listed]  # its version is tagged city=pingdu, the asset is not
     assert json.loads(citymind(home, "registry", "list", "--tag", "city=qingdao", "--json").stdout) == []
+
+
+def test_moving_an_alias_to_a_model_with_other_inputs_says_so(home: dict[str, str], tmp_path: Path) -> None:
+    import numpy as np
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    for version, features in enumerate((4, 4, 3), 1):  # versions 1 and 2 take the same inputs, 3 one feature fewer
+        X = rng.random((20, features)).astype(np.float32)
+        path = tmp_path / f"v{version}.onnx"
+        path.write_bytes(to_onnx(LinearRegression().fit(X, X.sum(axis=1)), X[:1]).SerializeToString())
+        promote = ["--alias", "champion"] if version < 3 else []
+        args = ["register", "--file", str(path), "--kind", "model", "--name", "pm25-load", *promote]
+        assert "note:" not in citymind(home, "registry", *args).stderr
+    moved = citymind(home, "registry", "alias", "pm25-load", "champion", "3").stderr
+    assert moved.startswith(
+        "note: pm25-load/3 takes inputs X: float32 [-1, 3]; pm25-load/2, which @champion left, took X: float32 "
+        "[-1, 4]. Callers of pm25-load@champion must send the new inputs"
+    ), moved
+    back = citymind(home, "registry", "rollback", "pm25-load").stderr
+    assert back.startswith("note: pm25-load/2 takes inputs X: float32 [-1, 4]; pm25-load/3, which @champion left"), back
