@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from events.records.query import CURSOR_PATTERN
 from models.video.camera import CAMERA_ID
@@ -21,6 +21,24 @@ WORDS_PATTERN = r"[^\s\u0085\ufeff]"
 
 #: a citizen's words: not empty, not only whitespace, at most MAX_TEXT_CHARS characters
 Words = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=WORDS_PATTERN)]
+
+
+class RequestBody(BaseModel):
+    """A request body, or an object in one: a field it does not have is refused (400) with the fields it has,
+    never dropped (a misspelt ``report_id`` for ``id`` would lose the report's id, and with it the duplicate
+    check); the schema says so too (``additionalProperties: false``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = [f.alias or name for name, f in cls.model_fields.items()]
+            unknown = [str(k) for k in data if k not in known]
+            if unknown:
+                raise ValueError(f"{unknown[0][:60]!r} is not a field here; the fields are {', '.join(known)}")
+        return data
 
 
 def one_of(single: str, batch: str, *examples: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Header
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from citymind.api import ClassifyAnswer, ClassifyBatchAnswer
@@ -15,7 +15,7 @@ from events.classify import canary_answers
 from models.served import ServedModel
 from serving.openapi import errors
 from serving.replica import Replica
-from serving.requests import MAX_VERSION, AssetName, Batch, Words, check_one_of, one_of
+from serving.requests import MAX_VERSION, AssetName, Batch, RequestBody, Words, check_one_of, one_of
 
 
 class RemoteClassify(Protocol):
@@ -30,7 +30,7 @@ class ModelRunnerHandle(Protocol):
     classify: RemoteClassify
 
 
-class ClassifyRequest(BaseModel):
+class ClassifyRequest(RequestBody):
     """One report (``text``) or a batch (``texts``); ``model`` defaults to the event classifier."""
 
     model_config = ConfigDict(

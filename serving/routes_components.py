@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
 from citymind.api import ComponentAnswer, ComponentList
@@ -15,7 +15,7 @@ from models.components.base import Component, available_components, described
 from serving.limits import MAX_TEXT_CHARS
 from serving.openapi import errors
 from serving.replica import Replica
-from serving.requests import NAME_PATTERN, Batch, check_one_of, one_of
+from serving.requests import NAME_PATTERN, Batch, RequestBody, check_one_of, one_of
 
 #: a record: fields of any JSON values; ``text``, where given, a report's text
 Record = Annotated[
@@ -24,7 +24,7 @@ Record = Annotated[
 ]
 
 
-class RecordsRequest(BaseModel):
+class RecordsRequest(RequestBody):
     """One ``record`` or a batch of ``records`` (objects of fields, e.g. ``{"text": "..."}``); which fields a
     component reads is in its ``input_schema`` (``GET /v1/components``): a record without them is a 422."""
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from citymind.api import EventPage, EventRecord, OutcomeAnswer
 from citymind.errors import EventStoreUnavailable, Unprocessable
@@ -19,7 +19,7 @@ from events.records.lifecycle import STATUSES
 from events.records.query import CURSOR_PATTERN
 from serving.openapi import errors
 from serving.replica import Replica
-from serving.requests import Moment
+from serving.requests import Moment, RequestBody
 
 EventId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
 Name = Annotated[str | None, Query(max_length=100)]
@@ -27,7 +27,7 @@ Name = Annotated[str | None, Query(max_length=100)]
 Time = Annotated[Moment | None, Query(description="ISO 8601, e.g. 2026-11-30 or 2026-11-30T08:00:00")]
 
 
-class OutcomeReport(BaseModel):
+class OutcomeReport(RequestBody):
     """One outcome of a recorded event, as the dispatch system reports it."""
 
     model_config = ConfigDict(

@@ -9,14 +9,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictFloat, StrictInt, model_validator
+from pydantic import ConfigDict, Field, JsonValue, StrictFloat, StrictInt, model_validator
 from pydantic.json_schema import WithJsonSchema
 
 from citymind.api import ForecastAnswer
 from events.forecast import forecast_answer, forecast_contract, forecaster_feed, run_forecaster
 from serving.openapi import errors
 from serving.replica import Replica
-from serving.requests import MAX_VERSION, AssetName, Moment
+from serving.requests import MAX_VERSION, AssetName, Moment, RequestBody
 
 MAX_HISTORY = 5000
 #: ``end``: an hour on the clock between 1971 and 2199 (ISO 8601)
@@ -35,7 +35,7 @@ WEEK: list[JsonValue] = [round(45 + 25 * math.sin((h - 9) / 24 * 2 * math.pi) + 
 WEEK[100] = None
 
 
-class ForecastRequest(BaseModel):
+class ForecastRequest(RequestBody):
     """Hourly readings of one indicator, oldest first, ``null`` for an hour without a reading; ``end`` is the
     wall-clock hour of the last reading (city local time); ``exog`` the weather at that hour, when the model
     uses weather. The model is ``{indicator}-forecaster`` unless ``model`` names another."""

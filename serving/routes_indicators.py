@@ -8,17 +8,17 @@ from datetime import datetime, timedelta
 from typing import Annotated, cast
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from citymind.api import IndicatorAnswer
 from events.indicators import IndicatorReadings
 from serving.openapi import errors
 from serving.replica import Replica
-from serving.requests import AssetName, Moment
+from serving.requests import AssetName, Moment, RequestBody
 from serving.routes_forecast import WEEK
 
 
-class Reading(BaseModel):
+class Reading(RequestBody):
     t: Moment | Annotated[float, Field(ge=86_400, le=7_258_118_400)] = Field(
         description="ISO 8601 time or epoch seconds", examples=["2026-11-27T08:00:00"]
     )
@@ -32,14 +32,14 @@ class Reading(BaseModel):
         return value
 
 
-class IndicatorSeries(BaseModel):
+class IndicatorSeries(RequestBody):
     indicator: str = Field(max_length=50, pattern=r"^[A-Za-z0-9_\-.]+$", examples=["pm25"])
     area: str | None = Field(default=None, max_length=50)
     model: AssetName | None = Field(default=None, description="default: {indicator}-forecaster")
     points: list[Reading] = Field(min_length=2, max_length=24 * 7 * 4)
 
 
-class IndicatorRequest(BaseModel):
+class IndicatorRequest(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [

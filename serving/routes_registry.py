@@ -10,13 +10,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from citymind.api import Lineage, RegistryVersion, VersionPage
 from registry import AssetRegistry, AssetVersion, Kind
 from serving.openapi import errors
 from serving.replica import Replica
-from serving.requests import MAX_VERSION, NAME_PATTERN
+from serving.requests import MAX_VERSION, NAME_PATTERN, RequestBody
 
 Name = Annotated[str, PathParam(max_length=100, pattern=NAME_PATTERN)]
 AliasName = Annotated[str, PathParam(max_length=40, pattern=NAME_PATTERN)]
@@ -26,7 +26,7 @@ MAX_DEPTH = 4
 LINEAGE_TTL_S = 5.0
 
 
-class AliasMove(BaseModel):
+class AliasMove(RequestBody):
     """Where an alias points from now on."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"version": 1}]})

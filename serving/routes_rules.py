@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from citymind.api import RegistryVersion, RuleBacktest, RuleCheck, RuleSource, RuleTestReport
 from citymind.errors import EventStoreUnavailable, Unprocessable
@@ -27,7 +27,7 @@ from rules.service import load_registered, register_ruleset, registered_file
 from rules.testing import backtest, compare_reports, events_from_csv, run_tests
 from serving.openapi import errors
 from serving.replica import Replica
-from serving.requests import MAX_VERSION, NAME_PATTERN
+from serving.requests import MAX_VERSION, NAME_PATTERN, RequestBody
 
 Name = Annotated[str, PathParam(max_length=100, pattern=NAME_PATTERN)]
 #: rows of history one backtest request may replay (``citymind rules backtest`` takes any number)
@@ -46,7 +46,7 @@ RULES_EXAMPLE = """groups:
 """
 
 
-class RuleText(BaseModel):
+class RuleText(RequestBody):
     """A rule file as its author has it in the editor, and the tests beside it (``x.test.yaml``) if any."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"text": RULES_EXAMPLE}]})

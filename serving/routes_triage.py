@@ -5,24 +5,24 @@ from __future__ import annotations
 from typing import cast
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from citymind.api import TriageAnswer, TriageBatchAnswer
 from events.triage import CitizenReport
 from serving.openapi import errors
 from serving.replica import Replica
-from serving.requests import Batch, Moment, Words, check_one_of, one_of
+from serving.requests import Batch, Moment, RequestBody, Words, check_one_of, one_of
 
 
-class Reporter(BaseModel):
+class Reporter(RequestBody):
     id: str | None = Field(default=None, max_length=100, description="stable id of the caller (hashed upstream)")
     vulnerable: bool = Field(
         default=False, strict=True, description="elderly, disabled or otherwise to be served first"
     )
 
 
-class Report(BaseModel):
+class Report(RequestBody):
     """A citizen report as the hotline, app or web channel receives it."""
 
     text: Words = Field(examples=["南村镇小区门口路灯坏了，晚上一片漆黑，电话13812345678"])
@@ -33,7 +33,7 @@ class Report(BaseModel):
     reporter: Reporter | None = None
 
 
-class TriageRequest(BaseModel):
+class TriageRequest(RequestBody):
     """One report (``report``) or a batch (``reports``)."""
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from starlette.datastructures import UploadFile
 
 from citymind.api import VideoAnalysis as VideoAnalysisAnswer
@@ -26,6 +26,7 @@ from models.video.camera import CAMERA_ID, check_camera_id
 from registry import AssetNotFound, CitymindError, ValidationError
 from serving.openapi import errors
 from serving.replica import Replica
+from serving.requests import RequestBody
 from serving.video_deployment import VideoHandle, VideoShards, camera_shard
 
 #: frame times: epoch seconds up to 2200; a frame rate of at least one frame in 100 s (times stay finite)
@@ -39,7 +40,7 @@ GREY_PNG = (
 )
 
 
-class AnalyzeRequest(BaseModel):
+class AnalyzeRequest(RequestBody):
     """JSON form: ``frames`` are base64 JPEG/PNG (a ``data:image/...;base64,`` prefix is fine)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"camera": "overpass", "frames": [GREY_PNG] * 2}]})

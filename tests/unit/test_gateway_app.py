@@ -199,3 +199,16 @@ def test_head_answers_as_get_without_a_body(client: TestClient) -> None:
         assert head.headers["content-type"] == get.headers["content-type"], path
     refused = client.head("/v2/models/event-classifier/infer")  # a POST endpoint
     assert refused.status_code == 405 and refused.headers["allow"] == "POST" and refused.content == b""
+
+
+def test_a_field_the_body_does_not_have_is_refused_naming_those_it_has(client: TestClient) -> None:
+    typo = client.post("/v1/events/classify", json={"text": "路灯坏了", "topk": 1})
+    assert typo.status_code == 400
+    assert typo.json()["error"] == "body: 'topk' is not a field here; the fields are text, texts, top_k, model, version"
+    nested = client.post("/v1/events/triage", json={"report": {"text": "南村镇路灯坏了一周", "report_id": "X1"}})
+    assert nested.status_code == 400
+    assert nested.json()["error"] == (
+        "report: 'report_id' is not a field here; the fields are text, id, area, time, channel, reporter"
+    )
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    assert [schema[name]["additionalProperties"] for name in ("Report", "ClassifyRequest")] == [False, False]
