@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
@@ -100,6 +100,18 @@ def _async(build: Callable[P, Call[T]]) -> Callable[Concatenate[AsyncClient, P],
     return method
 
 
+def _arrays_call(
+    name: str, inputs: dict[str, np.ndarray], version: int | None, outputs: list[str] | None
+) -> Call[httpx.Response]:
+    body, headers = _tensors.encode_request(inputs, outputs, binary_outputs=True)
+    return Call("POST", operations.infer_path(name, version), httpx.Response, content=body, headers=headers)
+
+
+def _arrays(raw: httpx.Response) -> dict[str, np.ndarray]:
+    length = raw.headers.get("inference-header-content-length")
+    return _tensors.decode_answer(raw.content, int(length) if length else None)[1]
+
+
 class Client:
     """``url`` (default ``CITYMIND_URL``, else http://127.0.0.1:8000), ``api_key`` (default ``CITYMIND_API_KEY``),
     ``timeout`` seconds per attempt, ``retries`` (:class:`Retries`), or an ``http`` client of your own."""
@@ -136,11 +148,7 @@ class Client:
         self, name: str, inputs: dict[str, np.ndarray], *, version: int | None = None, outputs: list[str] | None = None
     ) -> dict[str, np.ndarray]:
         """OIP inference with NumPy arrays sent and received as binary tensors (no JSON lists of numbers)."""
-        body, headers = _tensors.encode_request(inputs, outputs, binary_outputs=True)
-        path = operations.infer_path(name, version)
-        raw: httpx.Response = self.send(Call("POST", path, httpx.Response, content=body, headers=headers))
-        length = raw.headers.get("inference-header-content-length")
-        return _tensors.decode_answer(raw.content, int(length) if length else None)[1]
+        return _arrays(self.send(_arrays_call(name, inputs, version, outputs)))
 
     def iter_events(self, **filters: Any) -> Iterator[Any]:
         """Every recorded event the filters select, newest first, page after page."""
@@ -237,6 +245,23 @@ class AsyncClient:
                 return _outcome(call, response, failure)
             await asyncio.sleep(wait)
             attempt += 1
+
+    async def infer_arrays(
+        self, name: str, inputs: dict[str, np.ndarray], *, version: int | None = None, outputs: list[str] | None = None
+    ) -> dict[str, np.ndarray]:
+        """OIP inference with NumPy arrays sent and received as binary tensors (no JSON lists of numbers)."""
+        return _arrays(await self.send(_arrays_call(name, inputs, version, outputs)))
+
+    async def iter_events(self, **filters: Any) -> AsyncIterator[Any]:
+        """Every recorded event the filters select, newest first, page after page (``async for``)."""
+        cursor = None
+        while True:
+            page = await self.events(**filters, cursor=cursor)
+            for event in page.events:
+                yield event
+            if not page.next:
+                return
+            cursor = page.next
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -136,12 +136,21 @@ def test_binary_tensors_through_the_client(city: tuple[Client, list[tuple[str, s
 
 
 def test_the_async_client_against_the_gateway(gateway: str) -> None:
-    async def run() -> list[Any]:
-        async with AsyncClient(gateway) as city:
-            return await asyncio.gather(*(city.classify(t) for t in ["路灯坏了", "噪音扰民", "拖欠工资"]))
+    texts = np.array([["路口红绿灯坏了，车辆乱停堵路"], ["单位拖欠工资三个月"]], dtype=object)
 
-    answers = asyncio.run(run())
+    async def run() -> tuple[list[Any], Any, list[str], dict[str, np.ndarray]]:
+        async with AsyncClient(gateway) as city:
+            answers = await asyncio.gather(*(city.classify(t) for t in ["路灯坏了", "噪音扰民", "拖欠工资"]))
+            triaged = await city.triage({"text": "凤台街道夜里工地施工噪音扰民"})
+            ids = [e.id async for e in city.iter_events(kind="report")]
+            return answers, triaged, ids, await city.infer_arrays("event-classifier", {"text": texts})
+
+    answers, triaged, ids, arrays = asyncio.run(run())
     assert len(answers) == 3 and all(a.category for a in answers)
+    assert triaged.event_id in ids
+    with Client(gateway) as city:
+        expected = city.infer_arrays("event-classifier", {"text": texts})["probabilities"]
+    assert np.allclose(arrays["probabilities"], expected, atol=1e-6)
 
 
 def test_the_readme_python_example_runs(gateway: str) -> None:
