@@ -351,17 +351,22 @@ def test_a_key_past_its_rate_gets_429_with_retry_after_and_other_keys_are_served
     from citymind.access import KeyStore
 
     store = KeyStore(tmp_path / "keys.json")
-    store.create("ops", "admin")
+    _, admin = store.create("ops", "admin")
     _, busy = store.create("intake", "consumer")
     _, other = store.create("hotline", "consumer")
     quotas = '{"consumer": {"rate": 0.5, "burst": 2}}'
     app = create_app(ModelHub(OneModelRegistry(onnx_path)), keys=store, quota_overrides=quotas)  # type: ignore[arg-type]
     body = {"text": "南村镇路灯不亮"}
     with TestClient(app) as http:
+        http.post("/v1/events/classify", json=body, headers={"x-api-key": admin})  # the model loads here
+        started = time.monotonic()
         codes = [http.post("/v1/events/classify", json=body, headers={"x-api-key": busy}) for _ in range(3)]
+        spent = time.monotonic() - started
         served = http.post("/v1/events/classify", json=body, headers={"x-api-key": other})
     assert [r.status_code for r in codes] == [200, 200, 429] and served.status_code == 200
-    assert codes[2].headers["retry-after"] == "2" and "rate of 0.5 requests a second" in codes[2].json()["error"]
+    # a token comes back 2 s after the burst began, less the time the three requests took (a busy machine: > 1 s)
+    assert codes[2].headers["retry-after"] in ({"2"} if spent < 1 else {"1", "2"}), spent
+    assert "rate of 0.5 requests a second" in codes[2].json()["error"]
 
 
 def test_a_key_past_its_concurrency_gets_429(tmp_path: Path, slow_onnx: Path) -> None:
