@@ -80,6 +80,8 @@ def describe(exc: RequestValidationError) -> str:
         if err.get("type") == "json_invalid":
             return f"request body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body" and not _branch(p)) or "body"
+        if where == "body" and isinstance(err.get("input"), (str, bytes)):  # JSON sent as another content type
+            return "the body is not a JSON object; send JSON with the header Content-Type: application/json"
         found.setdefault(where, _message(err))
     return "; ".join(f"{where}: {msg}" for where, msg in list(found.items())[:5]) or "invalid request"
 

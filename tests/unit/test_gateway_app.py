@@ -212,3 +212,12 @@ def test_a_field_the_body_does_not_have_is_refused_naming_those_it_has(client: T
     )
     schema = client.get("/openapi.json").json()["components"]["schemas"]
     assert [schema[name]["additionalProperties"] for name in ("Report", "ClassifyRequest")] == [False, False]
+
+
+def test_json_sent_as_another_content_type_is_told_to_say_json(client: TestClient) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}  # what `curl -d` sends unless told
+    answer = client.post("/v1/events/classify", content='{"text": "路灯坏了"}', headers=form)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == (
+        "the body is not a JSON object; send JSON with the header Content-Type: application/json"
+    )
