@@ -257,7 +257,7 @@ def tensors(specs: Sequence[TensorSpec]) -> list[TensorMetadata]:
         {
             "name": t.name,
             "datatype": ORT_TYPES.get(t.type, t.type),
-            "shape": [d if isinstance(d, int) else -1 for d in t.shape],
+            "shape": _shape(t),
         }
         for t in specs
     ]
@@ -303,10 +303,15 @@ def infer(model: ServedModel, inputs: list[RequestInput], wanted: list[str] | No
     return dict(zip(wanted or names, values, strict=True))
 
 
+def _shape(spec: TensorSpec) -> list[int]:
+    """The declared shape, -1 for a free dimension (a name such as ``batch``, or none)."""
+    return [d if isinstance(d, int) else -1 for d in spec.shape]
+
+
 def _check_shape(spec: TensorSpec, array: np.ndarray) -> None:
     """The input's rank and fixed dimensions against the model's (a free dimension, such as the batch, takes any
     size), with the shape the model declares: onnxruntime's own message names neither."""
-    declared = tensors([spec])[0]["shape"]
+    declared = _shape(spec)
     fits = len(declared) == array.ndim and all(d in (-1, n) for d, n in zip(declared, array.shape, strict=True))
     if not fits:
         raise Unprocessable(

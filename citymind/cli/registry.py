@@ -99,7 +99,11 @@ def alias(
     if version is None:
         raise typer.BadParameter("give the VERSION to point the alias at, or --delete")
     existing = reg.get(name).aliases
-    emit(_set_alias(reg, name, alias, version).to_dict(), as_json=as_json, columns=["name", "version", "aliases"])
+    emit(
+        _set_alias(reg, name, alias, version, existing.get(alias)).to_dict(),
+        as_json=as_json,
+        columns=["name", "version", "aliases"],
+    )
     close = difflib.get_close_matches(alias, [*existing, *SERVING_ALIASES], n=1, cutoff=0.7)
     if alias not in existing and close and close[0] != alias:
         typer.echo(f"note: {alias!r} is a new alias of {name}; did you mean {close[0]!r}?", err=True)
@@ -119,9 +123,9 @@ def rollback(
     _note_new_inputs(reg, name, alias, before, moved.version)
 
 
-def _set_alias(reg: Any, name: str, alias: str, version: int) -> Any:
-    """Point the alias at the version, with a note when that changes the inputs its callers must send."""
-    before = reg.get(name).aliases.get(alias)
+def _set_alias(reg: Any, name: str, alias: str, version: int, before: int | None) -> Any:
+    """Point the alias (at ``before`` until now) at the version, with a note when that changes the inputs its
+    callers must send."""
     moved = reg.set_alias(name, alias, version)
     _note_new_inputs(reg, name, alias, before, moved.version)
     return moved
@@ -184,5 +188,5 @@ def register(
         check_ruleset(load_rules(file))
     version = reg.register(kind, name, file, description=description, tags=tags, lineage=refs)
     if alias:
-        version = _set_alias(reg, name, alias, version.version)
+        version = _set_alias(reg, name, alias, version.version, reg.get(name).aliases.get(alias))
     emit(version.to_dict(), as_json=as_json, columns=["kind", "name", "version", "format", "aliases"])
