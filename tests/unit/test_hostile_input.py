@@ -19,6 +19,7 @@ from citymind.errors import ValidationError
 from serving.app import create_app
 from serving.limits import MAX_BODY_BYTES
 from serving.model_hub import ModelHub
+from serving.routes_components import MAX_NESTING, nesting
 from tests.one_model_registry import OneModelRegistry
 from tests.unit.test_gateway_app import onnx_path  # noqa: F401  (the fixture)
 
@@ -395,3 +396,20 @@ def test_the_cli_checks_the_kind_the_parser_will_use() -> None:
     argv = ["registry", "register", "--kind", "rule", "x", "path", "--kind", "model"]
     assert _kind_of(argv, []) == "model"
     assert _kind_of(["registry", "register", "--kind=rule", "x", "--kind=knowledge"], []) == "knowledge"
+
+
+def test_a_component_record_nested_past_the_limit_is_refused_and_one_at_the_limit_is_read(client: TestClient) -> None:
+    def nested(depth: int) -> dict[str, object]:
+        """A record ``depth`` containers deep: objects and lists in turn."""
+        inner: object = {"n": 1}
+        for level in range(depth - 2):
+            inner = [inner, 2] if level % 2 == 0 else {"inner": inner}
+        return {"text": "路灯坏了", "inner": inner}
+
+    assert nesting({"a": [[{"b": 1}], 2], "c": {}}) == 4 and nesting(5) == 0 and nesting([]) == 1
+    assert nesting(nested(MAX_NESTING)) == MAX_NESTING
+    refused = client.post("/v1/components/text.normalize", json={"records": [nested(3), nested(MAX_NESTING + 1)]})
+    assert refused.status_code == 400, refused.text
+    assert f"records [1] nest deeper than {MAX_NESTING} levels" in refused.json()["error"]
+    served = client.post("/v1/components/text.normalize", json={"record": nested(MAX_NESTING)})
+    assert served.status_code == 200, served.text
