@@ -3,9 +3,13 @@ With several ingress replicas they share one store (``events.state``), so a dupl
 replica each report reached.
 
 A report is kept as a MinHash signature of its character bigrams (:func:`signature`, ``PERMUTATIONS`` uint32
-slots, the same in every process), not as its text or its bigrams: under 1 KB whatever the text's length, so the
-default 32 MiB holds some 35,000 reports (docs/benchmarks/duplicates.json: bytes, speed, agreement with exact
-bigram Jaccard)."""
+slots, the same in every process), not as its text or its bigrams: about 1 KB whatever the text's length, so the
+default 32 MiB holds some 32,000 reports (docs/benchmarks/duplicates.json: bytes, speed, agreement with exact
+bigram Jaccard; its 966 counted bytes a report are for one short id, and a triaged report keeps its event id and
+the channel's id, 1,045 bytes).
+
+Reports are kept by event id (``events.recording.event_id_of``): the same report sent again by its channel replaces
+itself, and the same id from two channels is two reports. A duplicate names the earlier report's id and event id."""
 
 from __future__ import annotations
 
@@ -20,8 +24,9 @@ from typing import Any, TypedDict
 import numpy as np
 import numpy.typing as npt
 
-#: what the store keeps of a report: id, masked text, category, area, reporter id, epoch seconds
-RecentEntry = tuple[str, str, str, str | None, str | None, float]
+#: what the store keeps of a report: its event id, masked text, category, area, reporter id, epoch seconds, and
+#: the id the channel (or triage) gave it
+RecentEntry = tuple[str, str, str, str | None, str | None, float, str]
 
 #: signature slots: the estimated Jaccard's standard error is at most 0.5/sqrt(PERMUTATIONS) (0.044)
 PERMUTATIONS = 128
@@ -36,9 +41,11 @@ _A = _A | np.uint64(1)
 
 
 class Duplicate(TypedDict):
-    """An earlier report a new one duplicates: its id, how similar the texts are, and when it came (epoch s)."""
+    """An earlier report a new one duplicates: its id (the channel's, else the one triage gave it), its event id
+    (its record), how similar the texts are, and when it came (epoch s)."""
 
     id: str
+    event_id: str
     similarity: float
     at: float
 
@@ -54,7 +61,8 @@ class Seen:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Report:
-    id: str
+    id: str  # the event id: the same report from the same channel is the same event, from two channels two
+    report_id: str
     sig: bytes
     key: tuple[str | None, str]
     reporter: str | None
@@ -87,12 +95,23 @@ class RecentReports:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def add(self, id: str, text: str, category: str, area: str | None, reporter: str | None, at: float) -> Seen:
+    def add(
+        self,
+        event_id: str,
+        text: str,
+        category: str,
+        area: str | None,
+        reporter: str | None,
+        at: float,
+        report_id: str | None = None,
+    ) -> Seen:
+        """Keep a report (``report_id``: the id its channel gave it, default its ``event_id``); the earlier ones it
+        duplicates, and its reporter's count."""
         sig = signature(text)
         with self._lock:
             self._expire(at)
-            if id in self._reports:  # the same report sent again replaces itself
-                self._drop(id)
+            if event_id in self._reports:  # the same report sent again replaces itself
+                self._drop(event_id)
             group = self._by_key.get((area, category), [])
             candidates = group[-self.max_candidates :]  # the most recent, bounded
             duplicates: list[Duplicate] = []
@@ -102,18 +121,26 @@ class RecentReports:
                 hits = np.flatnonzero((scores >= self.similarity) & (np.abs(ats - at) <= self.window_s))
                 best = hits[np.lexsort((-ats[hits], -scores[hits]))][: self.max_duplicates]  # most similar, newest
                 duplicates = [
-                    {"id": candidates[i].id, "similarity": round(float(scores[i]), 3), "at": candidates[i].at}
+                    {"id": candidates[i].report_id, "event_id": candidates[i].id,
+                     "similarity": round(float(scores[i]), 3), "at": candidates[i].at}
                     for i in best
-                ]
+                ]  # fmt: skip
             count = 1 + (self._by_reporter.get(reporter, 0) if reporter else 0)
             key = group[0].key if group else (area, category)  # one key object per area and category
-            self._insert(_Report(id, sig, key, reporter, float(at)))
+            self._insert(_Report(event_id, report_id or event_id, sig, key, reporter, float(at)))
         return Seen(duplicates, count)
 
     def add_many(self, entries: list[RecentEntry]) -> list[Seen]:
         """``add`` for each entry (its arguments), in order: a batch's own duplicates are found too. Refilling
         the window from an event store at start is this too (20,000 reports: docs/benchmarks/duplicates.json)."""
         return [self.add(*entry) for entry in entries]
+
+    def discard(self, event_ids: list[str]) -> None:
+        """Forget these reports (those not kept are ignored): a batch whose recording failed is taken back out."""
+        with self._lock:
+            for event_id in event_ids:
+                if event_id in self._reports:
+                    self._drop(event_id)
 
     def __len__(self) -> int:
         return len(self._reports)
@@ -124,23 +151,28 @@ class RecentReports:
         return self._bytes
 
     def records(self) -> list[list[str | float | None]]:
-        """The reports kept, oldest first, as JSON can hold them: id, signature (base64, not the text), area,
-        category, reporter, time."""
+        """The reports kept, oldest first, as JSON can hold them: event id, signature (base64, not the text), area,
+        category, reporter, time, report id."""
         with self._lock:
-            return [[r.id, base64.b64encode(r.sig).decode(), *r.key, r.reporter, r.at] for r in self._reports.values()]
+            return [
+                [r.id, base64.b64encode(r.sig).decode(), *r.key, r.reporter, r.at, r.report_id]
+                for r in self._reports.values()
+            ]
 
     def restore(self, records: list[list[Any]]) -> None:
         """Keep ``records`` (from :meth:`records`) as if they had been added, in order; a signature of another
-        length raises ``ValueError``."""
+        length raises ``ValueError``. A record without a report id (written before reports had event ids) keeps
+        one id for both."""
         with self._lock:
-            for id, sig64, area, category, reporter, at in records:
+            for id, sig64, area, category, reporter, at, *report_id in records:
                 sig = base64.b64decode(sig64, validate=True)
                 if len(sig) != 4 * PERMUTATIONS:
                     raise ValueError(f"a signature of {len(sig)} bytes, this version keeps {4 * PERMUTATIONS}")
                 if id in self._reports:
                     self._drop(id)
                 group = self._by_key.get((area, category))
-                self._insert(_Report(id, sig, group[0].key if group else (area, category), reporter, float(at)))
+                key = group[0].key if group else (area, category)
+                self._insert(_Report(id, report_id[0] if report_id else id, sig, key, reporter, float(at)))
 
     def _insert(self, report: _Report) -> None:
         self._reports[report.id] = report
@@ -201,7 +233,8 @@ def _mix(x: _U64) -> _U64:
 
 
 def _cost(report: _Report) -> int:
-    """What ``report`` costs against ``max_bytes``: its id, reporter and signature objects, and the rest (its
+    """What ``report`` costs against ``max_bytes``: its ids, reporter and signature objects, and the rest (its
     area and category are shared with the other reports of the same ones, and not counted)."""
     reporter = sys.getsizeof(report.reporter) if report.reporter else 0
-    return _OVERHEAD + sys.getsizeof(report.sig) + sys.getsizeof(report.id) + reporter
+    report_id = sys.getsizeof(report.report_id) if report.report_id is not report.id else 0
+    return _OVERHEAD + sys.getsizeof(report.sig) + sys.getsizeof(report.id) + report_id + reporter

@@ -34,7 +34,7 @@ def report_record(
     return {
         "id": event_id,
         "kind": "report",
-        "report_id": answer["id"],  # the channel's id, else the one triage gave it (duplicates name it)
+        "report_id": answer["id"],  # the channel's id, else the one triage gave it
         "at": at,
         "channel": report.get("channel"),
         "area": answer["area"],
@@ -47,7 +47,7 @@ def report_record(
         "model_arm": model.get("arm"),
         "lead": department.get("lead"),
         "assists": department.get("assists") or [],
-        "merged_into": answer["duplicates"][0]["id"] if answer["duplicates"] else None,
+        "merged_into": answer["duplicates"][0]["event_id"] if answer["duplicates"] else None,
         "rules_fired": [f["rule"] for f in rules.get("fired", [])],
         **_decision(at, answer),
         **versions(answer["explanation"]["knowledge"], rules.get("ruleset", {})),

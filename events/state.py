@@ -72,6 +72,10 @@ class EventState:
         self._changes += 1
         return self.recent.add_many(entries)
 
+    def discard(self, event_ids: list[str]) -> None:
+        self._changes += 1
+        self.recent.discard(event_ids)
+
     def advance(self, steps: list[Step]) -> list[Outcome | None]:
         self._changes += 1
         return self.timers.advance(steps)
@@ -186,11 +190,11 @@ class Wait(Protocol):
 
 
 class SharedEventState:
-    """``add_many``, ``advance`` and ``evaluated`` on the shared state through its actor handle, one call per
-    batch (from a request thread, not the event loop). If it does not answer within ``timeout_s``, this replica's own
-    state answers instead (duplicates and timers of what this replica saw), a warning says why, and the shared state
-    is asked again after ``retry_s`` (until then no request waits for it): no request fails for it. ``get`` waits
-    for a call's result (``ray.get``)."""
+    """``add_many``, ``discard``, ``advance`` and ``evaluated`` on the shared state through its actor handle, one
+    call per batch (from a request thread, not the event loop). If it does not answer within ``timeout_s``, this
+    replica's own state answers instead (duplicates and timers of what this replica saw), a warning says why, and the
+    shared state is asked again after ``retry_s`` (until then no request waits for it): no request fails for it.
+    ``get`` waits for a call's result (``ray.get``)."""
 
     def __init__(self, actor: object, timeout_s: float = 2.0, retry_s: float = 30.0, get: Wait | None = None) -> None:
         self.actor, self.timeout_s, self.retry_s, self.get = actor, timeout_s, retry_s, get
@@ -199,6 +203,9 @@ class SharedEventState:
 
     def add_many(self, entries: list[RecentEntry]) -> list[Seen]:
         return self._call("add_many", self.local.add_many, entries)
+
+    def discard(self, event_ids: list[str]) -> None:
+        self._call("discard", self.local.discard, event_ids)
 
     def advance(self, steps: list[Step]) -> list[Outcome | None]:
         return self._call("advance", self.local.advance, steps)

@@ -117,7 +117,8 @@ class TriageAnswer(TypedDict):
 @dataclass(frozen=True)
 class Prepared:
     """A report after the components: its text cleaned and masked (``pii``: what was masked), the area it names
-    (``area_match``: where in the text) or was given, its time and its id."""
+    (``area_match``: where in the text) or was given, its time, its id (the channel's, else a new one) and its event
+    id (the same report from the same channel is the same event, ``events.recording.event_id_of``)."""
 
     report: CitizenReport
     text: str
@@ -126,6 +127,7 @@ class Prepared:
     area_name: str | None
     time: datetime
     id: str
+    event_id: str
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,19 @@ class EventEngine:
         seen = self.state.add_many(
             [_recent_entry(p, c, r) for p, c, r in zip(prepared, classified, reporters, strict=True)]
         )
+        try:
+            answers = self._answer(prepared, classified, seen)
+            self._record(prepared, answers, reporters)
+        except BaseException:
+            # nothing was answered: a report the channel did not name gets a new event id when it is sent again,
+            # so this attempt leaves the window, or the retry would find it as its own duplicate
+            self.state.discard([p.event_id for p in prepared if not p.report.get("id")])
+            raise
+        return answers
+
+    def _answer(
+        self, prepared: list[Prepared], classified: list[RoutedClassification], seen: list[Seen]
+    ) -> list[TriageAnswer]:
         knowledge = self.knowledge.current()
         dispatches = [
             dispatch_of(knowledge, c["category"], p.area_name) for p, c in zip(prepared, classified, strict=True)
@@ -203,9 +218,7 @@ class EventEngine:
         firings = self.rules.evaluate_many(
             "dispatch", [(_rule_event(*part), part[0].time.timestamp()) for part in parts]
         )
-        answers = [self._decide(knowledge, *part, fired) for part, fired in zip(parts, firings, strict=True)]
-        self._record(prepared, answers, reporters)
-        return answers
+        return [self._decide(knowledge, *part, fired) for part, fired in zip(parts, firings, strict=True)]
 
     def _reporter(self, prepared: Prepared) -> str | None:
         """The reporter's id as the engine keeps it: a keyed hash when events are recorded (the store and the
@@ -231,8 +244,8 @@ class EventEngine:
             return
         rows = []
         for p, answer, reporter in zip(prepared, answers, reporters, strict=True):
-            answer["event_id"] = event_id = event_id_of(p.report)
-            rows.append(report_record(event_id, p.report, p.time.timestamp(), answer, reporter))
+            answer["event_id"] = p.event_id
+            rows.append(report_record(p.event_id, p.report, p.time.timestamp(), answer, reporter))
         self.records.record(rows)
         RECORDED.labels("report").inc(len(rows))
 
@@ -243,7 +256,9 @@ class EventEngine:
         when = _parse_time(report.get("time"))
         area = report.get("area") or (record["area"] or {}).get("label")
         report_id = report.get("id") or uuid.uuid4().hex[:12]
-        return Prepared(report, record["text"], record["pii"], record["area_match"], area, when, report_id)
+        return Prepared(
+            report, record["text"], record["pii"], record["area_match"], area, when, report_id, event_id_of(report)
+        )
 
     def _classify(self, texts: list[str], keys: list[str]) -> list[RoutedClassification]:
         """Each text by the model version its key is routed to (champion, or challenger for a canary share)."""
@@ -313,8 +328,8 @@ def _rule_event(
 
 def _recent_entry(prepared: Prepared, classified: RoutedClassification, reporter: str | None) -> RecentEntry:
     """What the recent-report store keeps of a report (``RecentReports.add``'s arguments)."""
-    return (prepared.id, prepared.text, classified["category"], prepared.area_name, reporter,
-            prepared.time.timestamp())  # fmt: skip
+    return (prepared.event_id, prepared.text, classified["category"], prepared.area_name, reporter,
+            prepared.time.timestamp(), prepared.id)  # fmt: skip
 
 
 def _components() -> list[Component]:

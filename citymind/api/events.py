@@ -43,7 +43,8 @@ class SimilarCase(Answer):
 
 
 class Duplicate(Answer):
-    id: str = Field(description="the earlier report's id")
+    id: str = Field(description="the earlier report's id (the channel's, else the one triage gave it)")
+    event_id: str = Field(description="the earlier report's record: GET /v1/events/{event_id}")
     similarity: float
     at: float = Field(description="when it came (epoch s)")
 

@@ -230,10 +230,13 @@ class EventRecords:
         with self.engine.connect() as conn:
             yield from conn.execute(query.execution_options(yield_per=10_000))
 
-    def recent_reports(self, since: float, limit: int) -> list[tuple[str, str, str, str | None, str | None, float]]:
-        """The newest ``limit`` reports since ``since``, oldest first, as the recent-report store takes them: report
-        id, masked text, category, area, hashed reporter, time."""
-        columns = (events.c.report_id, events.c.text, events.c.category, events.c.area, events.c.reporter, events.c.at)
+    def recent_reports(
+        self, since: float, limit: int
+    ) -> list[tuple[str, str, str, str | None, str | None, float, str]]:
+        """The newest ``limit`` reports since ``since``, oldest first, as the recent-report store takes them: event
+        id, masked text, category, area, hashed reporter, time, report id."""
+        columns = (events.c.id, events.c.text, events.c.category, events.c.area, events.c.reporter, events.c.at,
+                   events.c.report_id)  # fmt: skip
         query = (
             select(*columns)
             .where(events.c.kind == "report", events.c.at >= since, events.c.text.is_not(None))
@@ -242,7 +245,7 @@ class EventRecords:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [(str(r[0]), str(r[1]), str(r[2]), r[3], r[4], float(r[5])) for r in reversed(rows)]
+        return [(str(r[0]), str(r[1]), str(r[2]), r[3], r[4], float(r[5]), str(r[6] or r[0])) for r in reversed(rows)]
 
     def timeline_rows(self, types: Sequence[str], since: float | None = None) -> list[dict[str, Any]]:
         """Outcomes of the given types (with their event's area, category and lead), oldest first."""

@@ -694,7 +694,7 @@ function explained(a) {
     h("ol", {}, a.similar_cases.map((c) => h("li", {}, h("q", { text: c.text || c.title || "" }), c.reply ? h("p", { class: "hint", text: c.reply }) : null,
       " (" + fmt(c.score, 3) + ")"))),
     h("h3", { text: t("triage.duplicates") }),
-    a.duplicates.length ? h("ul", {}, a.duplicates.map((d) => h("li", { text: (d.id || "") + " " + (d.text || "") + " " + fmt(d.similarity, 2) }))) : h("p", { text: "—" }),
+    a.duplicates.length ? h("ul", {}, a.duplicates.map((d) => h("li", { text: d.id + " · " + d.event_id + " · " + fmt(d.similarity, 2) }))) : h("p", { text: "—" }),
     h("h3", { text: t("triage.versions") }),
     h("dl", { class: "facts", id: "triage-versions" },
       fact(t("overview.models"), (model.name || "") + " v" + (model.version || "?") + (model.arm ? " · " + t("arm." + model.arm) : "")),

@@ -155,3 +155,38 @@ def test_open311_requests_are_triaged_recorded_and_follow_their_outcomes(gateway
         client.post("/open311/v2/requests.json", data={"description": " "}, headers=keys["consumer"]).status_code == 400
     )
     assert client.get("/open311/v2/requests/nope.json", headers=keys["consumer"]).status_code == 404
+
+
+def test_a_duplicate_links_to_the_earlier_event_whichever_channel_sent_it(gateway: Any) -> None:
+    client, _, keys = gateway
+    text = "李园街道青岛路和杭州路路口的井盖丢了，晚上很危险"
+    first = triage(client, keys["consumer"], text=text, id="1001", channel="12345")
+    second = triage(client, keys["consumer"], text=text + "！", id="1001", channel="app")  # another channel's 1001
+    assert second["event_id"] != first["event_id"]
+    [dup] = second["duplicates"]
+    assert (dup["id"], dup["event_id"]) == ("1001", first["event_id"])
+    earlier = client.get(f"/v1/events/{dup['event_id']}", headers=keys["consumer"])
+    assert earlier.status_code == 200 and earlier.json()["channel"] == "12345", earlier.text
+    merged = client.get(f"/v1/events/{second['event_id']}", headers=keys["consumer"]).json()
+    assert merged["merged_into"] == first["event_id"]
+
+
+def test_a_report_whose_record_failed_is_not_its_own_duplicate_when_sent_again(
+    gateway: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from citymind.errors import EventStoreUnavailable
+
+    client, records, keys = gateway
+    report = {"report": {"text": "明村镇政府门口的红绿灯坏了三天了", "area": "明村镇"}}  # no id: a new event each time
+
+    def down(rows: object) -> None:
+        raise EventStoreUnavailable("the event store is down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(records, "record", down)
+        failed = client.post("/v1/events/triage", json=report, headers=keys["consumer"])
+    assert failed.status_code == 503, failed.text
+    again = client.post("/v1/events/triage", json=report, headers=keys["consumer"]).json()
+    assert again["duplicates"] == [] and again["event_id"]
+    third = client.post("/v1/events/triage", json=report, headers=keys["consumer"]).json()
+    assert [d["event_id"] for d in third["duplicates"]] == [again["event_id"]]  # a recorded one is found

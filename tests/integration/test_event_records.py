@@ -253,7 +253,8 @@ def test_the_recent_reports_come_back_from_the_store_not_the_state_file(
     state = EventState(tmp_path / "state.json", events_url=url)
     assert len(state.recent) == 3
     [seen] = state.add_many([("r9", text_ + "了", "市容环境", "南村镇", "h1", NOW)])
-    assert {d["id"] for d in seen.duplicates} == {"r0", "r1", "r2"} and seen.reporter_count == 4
+    assert {(d["id"], d["event_id"]) for d in seen.duplicates} == {("r0", "e0"), ("r1", "e1"), ("r2", "e2")}
+    assert seen.reporter_count == 4
     state.close()
     assert json.loads((tmp_path / "state.json").read_text())["recent"] == []  # the store keeps them
 

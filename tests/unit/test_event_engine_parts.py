@@ -3,6 +3,7 @@ dispatch decisions, and the Open311 service list generated from the shipped taxo
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -34,6 +35,30 @@ def test_duplicates_need_the_same_category_area_window_and_similar_text() -> Non
     assert store.add("d", "路灯坏了", "市容环境", "南村镇", "r4", HOUR).duplicates == []
     later = store.add("e", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r5", 80 * HOUR)
     assert later.duplicates == [] and "a" not in {r for r in store._reports}  # expired
+
+
+def test_a_duplicate_names_the_earlier_event_and_the_same_id_from_two_channels_is_two_events() -> None:
+    store = RecentReports()
+    text = "南村镇幸福小区门口垃圾堆放很久没人清理"
+    assert store.add("ev-hotline", text, "市容环境", "南村镇", None, 0, "1001").duplicates == []
+    [dup] = store.add("ev-app", text, "市容环境", "南村镇", None, HOUR, "1001").duplicates  # another channel's 1001
+    assert (dup["id"], dup["event_id"]) == ("1001", "ev-hotline") and len(store) == 2
+    assert store.add("ev-app", text, "市容环境", "南村镇", None, HOUR, "1001").duplicates[0]["event_id"] == "ev-hotline"
+    assert len(store) == 2  # the same event sent again replaced itself
+    store.discard(["ev-app", "never-kept"])
+    assert len(store) == 1 and store.add("ev-3", text, "市容环境", "南村镇", None, HOUR).duplicates[0]["id"] == "1001"
+
+
+def test_a_state_file_written_before_reports_had_event_ids_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "event_state.json"
+    store = RecentReports()
+    store.add("gx-1", "古岘镇垃圾站垃圾堆放一周没人清理", "市容环境", "古岘镇", None, 0)
+    old_rows = [row[:6] for row in store.records()]  # id, signature, area, category, reporter, time
+    path.write_text(json.dumps({"format": 2, "recent": old_rows, "timers": [], "hours": []}), encoding="utf-8")
+    [seen] = EventState(path).add_many(
+        [("ev-2", "古岘镇垃圾站垃圾堆放一周没人清理了", "市容环境", "古岘镇", None, 60, "gx-2")]
+    )
+    assert [(d["id"], d["event_id"]) for d in seen.duplicates] == [("gx-1", "gx-1")]
 
 
 def test_repeat_callers_are_counted_and_the_store_is_bounded() -> None:
@@ -209,7 +234,7 @@ def test_a_flood_of_one_complaint_stays_bounded() -> None:
 def test_the_event_state_outlives_a_restart_in_its_file(tmp_path: Path) -> None:
     path = tmp_path / "event_state.json"
     before = EventState(path)
-    before.add_many([("a", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r1", 0)])
+    before.add_many([("ev-a", "南村镇幸福小区门口垃圾堆放很久没人清理", "市容环境", "南村镇", "r1", 0, "a")])
     engine = RuleEngine(parse_rules(TIMED), timers=before)
     assert engine.evaluate("alert", {"indicator": "pm25", "value": 160}, 0) == []
     assert before.evaluated([(("pm25", "平度市"), 0.0), (("pm25", None), HOUR)]) == [None, None]
@@ -218,7 +243,7 @@ def test_the_event_state_outlives_a_restart_in_its_file(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and "南村镇幸福小区" not in path.read_text(encoding="utf-8")
     after = EventState(path)
     [seen] = after.add_many([("b", "南村镇幸福小区门口垃圾堆放很久了没人清理", "市容环境", "南村镇", "r1", HOUR)])
-    assert [d["id"] for d in seen.duplicates] == ["a"] and seen.reporter_count == 2
+    assert [(d["id"], d["event_id"]) for d in seen.duplicates] == [("a", "ev-a")] and seen.reporter_count == 2
     [fired] = RuleEngine(parse_rules(TIMED), timers=after).evaluate(
         "alert", {"indicator": "pm25", "value": 170}, 2 * HOUR
     )

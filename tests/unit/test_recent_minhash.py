@@ -27,7 +27,7 @@ def test_near_identical_texts_are_duplicates_and_different_ones_are_not() -> Non
     edited = store.add("b", GARBAGE.replace("很大", "特别大") + "谢谢", "市容环境", "南村镇", "r2", HOUR)
     assert [d["id"] for d in edited.duplicates] == ["a"] and 0.6 <= edited.duplicates[0]["similarity"] < 1.0
     spaced = store.add("c", " ".join(GARBAGE), "市容环境", "南村镇", "r3", HOUR)  # whitespace is not text
-    assert spaced.duplicates[0] == {"id": "a", "similarity": 1.0, "at": 0.0}
+    assert spaced.duplicates[0] == {"id": "a", "event_id": "a", "similarity": 1.0, "at": 0.0}
     assert store.add("d", NOISE, "市容环境", "南村镇", "r4", HOUR).duplicates == []
 
 
