@@ -56,7 +56,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONAnswer({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+        return JSONAnswer({"error": _routing(request, exc)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def fault(request: Request, exc: Exception) -> JSONResponse:
@@ -65,6 +65,16 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("incident %s: %s %s failed", incident, request.method, request.url.path, exc_info=exc)
         message = f"internal error {incident} on {request.url.path}; the gateway's log has its details"
         return JSONAnswer({"error": message}, status_code=500)
+
+
+def _routing(request: Request, exc: HTTPException) -> str:
+    """The router's own bare "Not Found" and "Method Not Allowed" said with what was asked and where to look."""
+    asked = f"{request.method} {request.url.path[:200]}"
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        return f"no endpoint {asked}: the gateway's endpoints are listed at /openapi.json (and /docs)"
+    if exc.status_code == 405 and exc.detail == "Method Not Allowed":
+        return f"{asked}: this endpoint takes {(exc.headers or {}).get('Allow', 'other methods')}"
+    return str(exc.detail)
 
 
 #: the start of an ISO 8601 date (``2026-11-30``), which requests' times must have

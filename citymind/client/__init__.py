@@ -15,6 +15,7 @@ gateway was never reached."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -45,6 +46,7 @@ __all__ = ["AsyncClient", "BadRequest", "Client", "Conflict", "Forbidden", "Gate
 
 P = ParamSpec("P")
 T = TypeVar("T")
+M = TypeVar("M", bound=Callable[..., Any])
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
@@ -88,15 +90,26 @@ def _sync(build: Callable[P, Call[T]]) -> Callable[Concatenate[Client, P], T]:
     def method(self: Client, *args: P.args, **kwargs: P.kwargs) -> T:
         return self.send(build(*args, **kwargs))
 
-    method.__name__, method.__doc__ = build.__name__, build.__doc__
-    return method
+    return _like(method, build)
 
 
 def _async(build: Callable[P, Call[T]]) -> Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, T]]:
     async def method(self: AsyncClient, *args: P.args, **kwargs: P.kwargs) -> T:
         return await self.send(build(*args, **kwargs))
 
+    return _like(method, build)
+
+
+def _like(method: M, build: Callable[..., Any]) -> M:
+    """``method`` named and documented as the operation it sends, with its parameters and answer type, so that
+    ``help(Client.classify)`` and an editor show ``(self, text, *, top_k=3, ...) -> ClassifyAnswer``."""
+    signature = inspect.signature(build)
+    answer = str(signature.return_annotation).removeprefix("Call[").removesuffix("]")
+    self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     method.__name__, method.__doc__ = build.__name__, build.__doc__
+    method.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[self, *signature.parameters.values()], return_annotation=answer
+    )
     return method
 
 

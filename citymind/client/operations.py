@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 from citymind.api import (
     ClassifyAnswer,
@@ -53,12 +54,17 @@ Moment = datetime | str | None
 OutcomeType = Literal["accepted", "returned", "reassigned", "category_corrected", "resolved", "closed", "reopened"]
 
 
+def _seg(part: str) -> str:
+    """A path segment as sent: ``/``, ``?``, ``#``, ``%`` and spaces escaped, so an id cannot change the path."""
+    return quote(str(part), safe="")
+
+
 def _version(version: int | None) -> str:
     return f"/versions/{version}" if version is not None else ""
 
 
 def infer_path(name: str, version: int | None = None) -> str:
-    return f"/v2/models/{name}{_version(version)}/infer"
+    return f"/v2/models/{_seg(name)}{_version(version)}/infer"
 
 
 # -- health and the Open Inference Protocol --------------------------------------------------------------------
@@ -84,11 +90,11 @@ def server_metadata() -> Call[ServerMetadata]:
 
 
 def model_metadata(name: str, version: int | None = None) -> Call[ModelMetadata]:
-    return Call("GET", f"/v2/models/{name}{_version(version)}", ModelMetadata)
+    return Call("GET", f"/v2/models/{_seg(name)}{_version(version)}", ModelMetadata)
 
 
 def model_ready(name: str, version: int | None = None) -> Call[ModelReady]:
-    return Call("GET", f"/v2/models/{name}{_version(version)}/ready", ModelReady)
+    return Call("GET", f"/v2/models/{_seg(name)}{_version(version)}/ready", ModelReady)
 
 
 def infer(name: str, inputs: list[dict[str, Any]], version: int | None = None, **body: Any) -> Call[InferenceAnswer]:
@@ -151,11 +157,11 @@ def components() -> Call[ComponentList]:
 
 def run_component(name: str, record: dict[str, Any] | list[dict[str, Any]]) -> Call[ComponentAnswer]:
     """``POST /v1/components/{name}`` with a record or a list of records."""
-    return Call("POST", f"/v1/components/{name}", ComponentAnswer, json=one_or_batch("record", "records", record))
+    return Call("POST", f"/v1/components/{_seg(name)}", ComponentAnswer, json=one_or_batch("record", "records", record))
 
 
 def run_pipeline(name: str, record: dict[str, Any] | list[dict[str, Any]]) -> Call[ComponentAnswer]:
-    return Call("POST", f"/v1/pipelines/{name}", ComponentAnswer, json=one_or_batch("record", "records", record))
+    return Call("POST", f"/v1/pipelines/{_seg(name)}", ComponentAnswer, json=one_or_batch("record", "records", record))
 
 
 # -- recorded events, outcomes, 综合评判, the self-watch -----------------------------------------------------------
@@ -181,14 +187,14 @@ def events(
 
 
 def event(event_id: str) -> Call[EventRecord]:
-    return Call("GET", f"/v1/events/{event_id}", EventRecord)
+    return Call("GET", f"/v1/events/{_seg(event_id)}", EventRecord)
 
 
 def add_outcome(event_id: str, outcome_id: str, type: OutcomeType, **fields: Any) -> Call[OutcomeAnswer]:
     """``POST /v1/events/{id}/outcomes`` (dispatcher): idempotent by ``outcome_id``, so always safe to retry;
     ``fields``: ``at``, ``department``, ``category``, ``reason``, ``reply``, ``satisfaction``."""
     body = given(outcome_id=outcome_id, type=type, **fields)
-    return Call("POST", f"/v1/events/{event_id}/outcomes", OutcomeAnswer, json=body)
+    return Call("POST", f"/v1/events/{_seg(event_id)}/outcomes", OutcomeAnswer, json=body)
 
 
 def evaluation(
@@ -237,15 +243,15 @@ def open311_create(description: str, **fields: Any) -> Call[list[Open311Receipt]
 
 
 def open311_request(request_id: str) -> Call[list[Open311Request]]:
-    return Call("GET", f"/open311/v2/requests/{request_id}.json", list[Open311Request])
+    return Call("GET", f"/open311/v2/requests/{_seg(request_id)}.json", list[Open311Request])
 
 
 def registry_assets(kind: Kind) -> Call[RegistryList]:
-    return Call("GET", f"/v1/registry/{kind}", RegistryList)
+    return Call("GET", f"/v1/registry/{_seg(kind)}", RegistryList)
 
 
 def registry_asset(kind: Kind, name: str) -> Call[RegistryAsset]:
-    return Call("GET", f"/v1/registry/{kind}/{name}", RegistryAsset)
+    return Call("GET", f"/v1/registry/{_seg(kind)}/{_seg(name)}", RegistryAsset)
 
 
 def analyze_video(
@@ -285,7 +291,7 @@ def rules_schema() -> Call[dict[str, Any]]:
 
 def rule_source(name: str, *, alias: str = "production", version: int | None = None) -> Call[RuleSource]:
     """``GET /v1/rules/{name}/source``: a registered rule file and its tests (by alias, or a version)."""
-    return Call("GET", f"/v1/rules/{name}/source", RuleSource, params=given(alias=alias, version=version))
+    return Call("GET", f"/v1/rules/{_seg(name)}/source", RuleSource, params=given(alias=alias, version=version))
 
 
 def check_rules(text: str, *, tests: str | None = None) -> Call[RuleCheck]:
@@ -320,24 +326,31 @@ def publish_rules(
     """``POST /v1/rules/{name}/versions`` (rule_author): checked, tested, registered; ``alias`` moves to it.
     Not retried: a second send registers a second version."""
     body = {**given(text=text, tests=tests, description=description), "alias": alias}
-    return Call("POST", f"/v1/rules/{name}/versions", RegistryVersion, json=body, retry=False)
+    return Call("POST", f"/v1/rules/{_seg(name)}/versions", RegistryVersion, json=body, retry=False)
 
 
 def registry_versions(kind: Kind, name: str, *, limit: int = 50, before: int | None = None) -> Call[VersionPage]:
     """``GET /v1/registry/{kind}/{name}/versions``: a page of versions, newest first; ``next`` → ``before``."""
     params = given(limit=limit, before=before)
-    return Call("GET", f"/v1/registry/{kind}/{name}/versions", VersionPage, params=params)
+    return Call("GET", f"/v1/registry/{_seg(kind)}/{_seg(name)}/versions", VersionPage, params=params)
 
 
 def move_alias(kind: Kind, name: str, alias: str, version: int) -> Call[RegistryVersion]:
     """``POST /v1/registry/{kind}/{name}/aliases/{alias}``: point the alias at ``version`` (safe to repeat)."""
-    return Call("POST", f"/v1/registry/{kind}/{name}/aliases/{alias}", RegistryVersion, json={"version": version})
+    return Call(
+        "POST",
+        f"/v1/registry/{_seg(kind)}/{_seg(name)}/aliases/{_seg(alias)}",
+        RegistryVersion,
+        json={"version": version},
+    )
 
 
 def roll_back_alias(kind: Kind, name: str, alias: str) -> Call[RegistryVersion]:
     """``POST /v1/registry/{kind}/{name}/aliases/{alias}/rollback``: back to where it pointed before (not
     retried: a second send would roll back further)."""
-    return Call("POST", f"/v1/registry/{kind}/{name}/aliases/{alias}/rollback", RegistryVersion, retry=False)
+    return Call(
+        "POST", f"/v1/registry/{_seg(kind)}/{_seg(name)}/aliases/{_seg(alias)}/rollback", RegistryVersion, retry=False
+    )
 
 
 def lineage() -> Call[Lineage]:
@@ -357,4 +370,4 @@ def knowledge_lookup(q: str, *, type: str | None = None) -> Call[list[dict[str, 
 
 def knowledge_neighbourhood(node: str, *, radius: int = 1) -> Call[Neighbourhood]:
     """``GET /v1/knowledge/nodes/{node}``: a node and what lies within ``radius`` edges of it."""
-    return Call("GET", f"/v1/knowledge/nodes/{node}", Neighbourhood, params={"radius": radius})
+    return Call("GET", f"/v1/knowledge/nodes/{_seg(node)}", Neighbourhood, params={"radius": radius})

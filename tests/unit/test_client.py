@@ -102,6 +102,17 @@ def test_queries_leave_out_what_is_not_given_and_send_times_as_iso() -> None:
     assert dict(seen[0].url.params) == {"area": "南村镇", "since": "2026-11-30T08:00:00", "limit": "50"}
 
 
+def test_an_id_with_a_slash_or_a_question_mark_stays_one_path_segment() -> None:
+    handler, seen = scripted(httpx.Response(404, json={"error": "no event 'a/b?c' is recorded"}))
+    with pytest.raises(NotFound, match=r"no event 'a/b\?c'"):
+        client(handler).event("a/b?c")
+    assert seen[0].url.raw_path == b"/v1/events/a%2Fb%3Fc" and seen[0].url.query == b""
+    handler, seen = scripted(httpx.Response(404, json={"error": "no node"}))
+    with pytest.raises(NotFound):
+        client(handler).knowledge_neighbourhood("市城市管理局 #2")
+    assert seen[0].url.path == "/v1/knowledge/nodes/市城市管理局 #2" and seen[0].url.params["radius"] == "1"
+
+
 def test_binary_tensors_round_trip() -> None:
     inputs = {"text": np.array([["路灯坏了"], ["噪音扰民"]], dtype=object), "x": np.arange(6, dtype=np.float32)}
     body, headers = _tensors.encode_request(inputs, ["probabilities"], binary_outputs=True)
@@ -125,3 +136,15 @@ def test_the_async_client_retries_the_same_way() -> None:
             return (await city.classify("路灯坏了")).category
 
     assert asyncio.run(run()) == "市容环境" and len(seen) == 2
+
+
+def test_a_method_shows_the_parameters_and_answer_of_its_operation() -> None:
+    import inspect
+
+    for cls in (Client, AsyncClient):
+        shown = inspect.signature(cls.classify)
+        assert list(shown.parameters) == ["self", "text", "top_k", "model", "version"], cls
+        assert (
+            shown.parameters["top_k"].default == 3 and shown.return_annotation == "ClassifyAnswer | ClassifyBatchAnswer"
+        )
+    assert str(inspect.signature(Client(url="http://gateway").event)) == "(event_id: 'str') -> 'EventRecord'"

@@ -201,6 +201,19 @@ def test_head_answers_as_get_without_a_body(client: TestClient) -> None:
     assert refused.status_code == 405 and refused.headers["allow"] == "POST" and refused.content == b""
 
 
+def test_a_path_no_endpoint_has_and_a_method_an_endpoint_lacks_are_said_with_what_was_asked(client: TestClient) -> None:
+    unknown = client.get("/v1/event/abc")
+    assert unknown.status_code == 404 and unknown.json() == {
+        "error": "no endpoint GET /v1/event/abc: the gateway's endpoints are listed at /openapi.json (and /docs)"
+    }
+    wrong = client.get("/v2/models/event-classifier/infer")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
+    assert wrong.json() == {"error": "GET /v2/models/event-classifier/infer: this endpoint takes POST"}
+    missing = client.get("/v2/models/no-such-model")  # a 404 of an endpoint keeps its own message
+    assert missing.status_code == 404 and "no-such-model" in missing.json()["error"]
+    assert "openapi" not in missing.json()["error"]
+
+
 def test_a_field_the_body_does_not_have_is_refused_naming_those_it_has(client: TestClient) -> None:
     typo = client.post("/v1/events/classify", json={"text": "路灯坏了", "topk": 1})
     assert typo.status_code == 400
