@@ -145,6 +145,16 @@ def allowed(role: str, action: str) -> bool:
     return "*" in grants or action in grants
 
 
+def refused(key: ApiKey, action: str) -> AccessDenied:
+    """The 403 for a key whose role may not ``action``, naming the roles that may and how such a key is made."""
+    roles = ", ".join(r for r in ROLES if allowed(r, action))
+    return AccessDenied(
+        f"key {key.id} ({key.role}) may not {action}; the roles that may: {roles} (an admin makes a key of one: "
+        "citymind keys create --name NAME --role ROLE)",
+        403,
+    )
+
+
 class KeysFileError(CitymindError, ValueError):
     """The keys file exists but cannot be read: the gateway refuses to start rather than guess who may call."""
 
@@ -254,5 +264,5 @@ def require(action: str, settings: Settings | None = None) -> ApiKey | None:
         return None
     key = store.verify(os.environ.get("CITYMIND_API_KEY"))
     if not allowed(key.role, action):
-        raise AccessDenied(f"key {key.id} ({key.role}) may not {action}; ask an admin for a role that may", 403)
+        raise refused(key, action)
     return key

@@ -85,7 +85,11 @@ class EventNotFound(CitymindError, KeyError):
     """No recorded event has this id (never recorded, or purged after ``retention_days``)."""
 
 
-class InvalidTransition(CitymindError):
+class Conflict(CitymindError):
+    """The request contradicts what is recorded (an outcome id already used for another outcome): a 409."""
+
+
+class InvalidTransition(Conflict):
     """An outcome the event's status does not allow now; ``allowed`` lists the ones it does."""
 
     def __init__(self, message: str, *, allowed: list[str]) -> None:

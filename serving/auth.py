@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from citymind.access import AccessDenied, KeysFileError, KeyStore, QuotaBook, allowed
+from citymind.access import AccessDenied, KeysFileError, KeyStore, QuotaBook, allowed, refused
 from citymind.errors import QuotaExceeded
 from serving.errors import send_error
 
@@ -107,7 +107,7 @@ class ApiKeys:
             try:
                 key = self.keys.verify(presented)
                 if not allowed(key.role, action):
-                    raise AccessDenied(f"key {key.id} ({key.role}) may not {action} here", 403)
+                    raise refused(key, action)
                 self.quotas.acquire(key.id, key.role)
             except (AccessDenied, QuotaExceeded) as exc:
                 if not_allowed(self.routes, scope):

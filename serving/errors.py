@@ -17,9 +17,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import Send
 
 from citymind.errors import (
+    Conflict,
     EventNotFound,
     EventStoreUnavailable,
-    InvalidTransition,
     ModelTimeout,
     RegistryAccessDenied,
     Unprocessable,
@@ -32,7 +32,7 @@ STATUS = [
     (AssetNotFound, 404),
     (AliasError, 404),
     (EventNotFound, 404),
-    (InvalidTransition, 409),
+    (Conflict, 409),
     (Unprocessable, 422),
     (ValidationError, 400),
     (InvalidAsset, 409),

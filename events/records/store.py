@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from citymind.errors import EventNotFound, ValidationError
+from citymind.errors import Conflict, EventNotFound
 from citymind.settings import Settings, get_settings
 from events.records import lifecycle
 from events.records.database import engine_for, reporter_key
@@ -351,7 +351,7 @@ def _iso(value: float | None) -> str | None:
 def _same_outcome(earlier: RowMapping, outcome: lifecycle.Outcome) -> None:
     """A retried outcome must be the same outcome; an id used for another one is a caller's bug."""
     if earlier["type"] != outcome["type"]:
-        raise ValidationError(
+        raise Conflict(
             f"outcome id {outcome['outcome_id']!r} was already used for a {earlier['type']!r} outcome of this event; "
             "use a new id for a new outcome"
         )

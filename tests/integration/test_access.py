@@ -68,7 +68,10 @@ def test_the_gateway_asks_for_keys_once_any_exist(http: TestClient, keys: KeySto
     assert ok.status_code == 200 and ok.json()["category"]
     assert http.get("/v1/registry/rule", headers={"X-API-Key": consumer}).status_code == 200
     refresh = http.post("/v1/models/refresh", headers={"X-API-Key": consumer})
-    assert refresh.status_code == 403 and "may not operate" in refresh.json()["error"]
+    assert (
+        refresh.status_code == 403
+        and "may not operate; the roles that may: data_scientist, admin" in refresh.json()["error"]
+    )
     assert http.post("/v1/models/refresh", headers={"X-API-Key": scientist}).status_code == 200
     assert http.get("/v2/health/live").status_code == 200 and http.get("/v1/health").status_code == 200
     keys.revoke(consumer.split("_")[1])
@@ -98,7 +101,10 @@ def test_registry_changing_commands_check_the_role(bootstrapped: MlflowRegistry,
     rules.write_text("groups:\n  - name: g\n    kind: alert\n    rules:\n      - id: a\n        when: value > 1\n")
     register = ["rules", "register", str(rules), "--name", "access-rules"]
     denied = cli({**env, "CITYMIND_API_KEY": ds}, *register)
-    assert denied.returncode == 2 and "(data_scientist) may not register:rule" in denied.stderr
+    assert (
+        denied.returncode == 2
+        and "(data_scientist) may not register:rule; the roles that may: rule_author, admin" in denied.stderr
+    )
     ui = cli({**env, "CITYMIND_API_KEY": ds}, "ui", "--port", "1")  # MLflow's UI can move any alias: admin only
     assert ui.returncode == 2 and "(data_scientist) may not admin" in ui.stderr
     assert cli({k: v for k, v in env.items() if k != "CITYMIND_API_KEY"}, *register).returncode == 2

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 import events.records as events_records
-from citymind.errors import EventNotFound, InvalidTransition, ValidationError
+from citymind.errors import Conflict, EventNotFound, InvalidTransition, ValidationError
 from events.records import EventFilter, EventRecords, Outcome
 from tests.conftest import free_port
 
@@ -146,7 +146,7 @@ def test_a_retried_outcome_is_applied_once_even_from_many_writers_at_once(record
         results = list(pool.map(lambda _: records.add_outcome("e1", outcome("same", "accepted")), range(16)))
     assert sum(applied for _, applied in results) == 1
     assert [t["type"] for t in records.get("e1")["timeline"]] == ["accepted"]
-    with pytest.raises(ValidationError, match="already used for a 'accepted' outcome"):
+    with pytest.raises(Conflict, match="already used for a 'accepted' outcome"):
         records.add_outcome("e1", outcome("same", "resolved"))
 
     def accept(i: int) -> str:  # different ids, one event: exactly one acceptance wins, the rest are refused
