@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypedDict
 
+from events.decision import DispatchAnswer, department_of, dispatch_of, merge_decisions
 from events.metrics import RULE_FIRINGS
-from events.triage import DispatchAnswer, EventEngine, department_of, dispatch_of, merge_decisions
+from events.triage import EventEngine
 from rules.engine import Firing
 
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from events.decision import Decision, merge_decisions
 from events.records import EventFilter, EventRecords
-from events.triage import Decision, merge_decisions
 from rules.engine import RuleEngine
 from rules.loader import RuleSet, seconds
 

@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from events.decision import merge_decisions
 from events.evaluation import headline
 from events.metrics import ESCALATIONS, EVALUATION, RULE_FIRINGS
 from events.records import EventRecords
-from events.triage import merge_decisions
 from rules.service import RuleService
 
 log = logging.getLogger("citymind.events")

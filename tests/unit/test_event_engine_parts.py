@@ -15,9 +15,9 @@ from typing import Any
 import jsonschema
 import pytest
 
+from events.decision import merge_decisions
 from events.recent import RecentReports
 from events.state import EventState, SharedEventState
-from events.triage import merge_decisions
 from knowledge_graph.defaults import load_pingdu
 from rules.engine import Firing, RuleEngine
 from rules.loader import parse_rules
