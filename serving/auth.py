@@ -8,13 +8,15 @@ import contextlib
 import math
 import re
 from collections.abc import Sequence
+from urllib.parse import parse_qs
 
 from starlette.routing import BaseRoute, Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from citymind.access import AccessDenied, KeysFileError, KeyStore, QuotaBook, allowed, refused
 from citymind.errors import QuotaExceeded
 from serving.errors import send_error
+from serving.limits import MAX_BODY_BYTES
 
 OPEN_PATHS = {"/v2/health/live", "/v2/health/ready", "/v1/health", "/docs", "/redoc", "/openapi.json",
               "/docs/oauth2-redirect"}  # fmt: skip
@@ -99,6 +101,8 @@ class ApiKeys:
         state["auth_enforced"] = True
         action = action_of(scope["method"], scope["path"])
         presented = _presented(scope)
+        if presented is None and _open311_form(scope):  # an Open311 client sends its key in the form
+            presented, receive = await _form_key(receive)
         if action is None:  # an open path: a key sent along still counts (health shows more to a keyed caller)
             if presented:
                 with contextlib.suppress(AccessDenied, KeysFileError):
@@ -137,6 +141,40 @@ def _presented(scope: Scope) -> str | None:
         return bearer[7:]
     key = headers.get(b"x-api-key")
     return key.decode(errors="replace") if key else None
+
+
+#: where Open311 (GeoReport v2) clients send their key as the form field ``api_key``
+OPEN311_CREATE = "/open311/v2/requests.json"
+
+
+def _open311_form(scope: Scope) -> bool:
+    if scope["method"] != "POST" or scope["path"] != OPEN311_CREATE:
+        return False
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+    return content_type.split(b";")[0].strip().lower() == b"application/x-www-form-urlencoded"
+
+
+async def _form_key(receive: Receive) -> tuple[str | None, Receive]:
+    """The form's ``api_key``, and a ``receive`` that gives the app the body again. At most ``MAX_BODY_BYTES`` are
+    held: a longer body is passed on unread (the body limit inside answers 413) and has no key."""
+    held: list[Message] = []
+    size, more = 0, True
+    while more and size <= MAX_BODY_BYTES:
+        message = await receive()
+        held.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    key = None
+    if not more and size <= MAX_BODY_BYTES:
+        body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.request")
+        key = next(iter(parse_qs(body.decode("utf-8", "replace")).get("api_key", [])), None)
+
+    async def replay() -> Message:
+        return held.pop(0) if held else await receive()
+
+    return key, replay
 
 
 async def _deny(send: Send, exc: AccessDenied | QuotaExceeded) -> None:

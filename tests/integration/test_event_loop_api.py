@@ -157,6 +157,21 @@ def test_open311_requests_are_triaged_recorded_and_follow_their_outcomes(gateway
     assert client.get("/open311/v2/requests/nope.json", headers=keys["consumer"]).status_code == 404
 
 
+def test_an_open311_client_may_send_its_key_as_the_form_field_api_key(gateway: Any) -> None:
+    client, records, keys = gateway
+    form = {"description": "南村镇幸福小区门口垃圾堆放很久没人清理", "api_key": keys["consumer"]["X-API-Key"]}
+    filed = client.post("/open311/v2/requests.json", data=form)
+    assert filed.status_code == 200, filed.text
+    assert records.get(filed.json()[0]["service_request_id"])["text"] == form["description"]  # the body got through
+    wrong = client.post("/open311/v2/requests.json", data={**form, "api_key": "cm_0000_wrong"})
+    assert wrong.status_code == 401, wrong.text
+    json_body = client.post("/v1/events/triage", json={"report": {"text": "路灯坏了"}, "api_key": form["api_key"]})
+    assert json_body.status_code == 401  # only Open311's form carries a key; elsewhere the headers do
+    huge = client.post("/open311/v2/requests.json", content=b"description=" + b"a" * 3 * 2**20 + b"&api_key=x",
+                       headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert huge.status_code == 401  # read no further than the body limit: no key found there
+
+
 def test_a_duplicate_links_to_the_earlier_event_whichever_channel_sent_it(gateway: Any) -> None:
     client, _, keys = gateway
     text = "李园街道青岛路和杭州路路口的井盖丢了，晚上很危险"
