@@ -61,7 +61,7 @@ class Seen:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Report:
-    id: str  # the event id: the same report from the same channel is the same event, from two channels two
+    event_id: str
     report_id: str
     sig: bytes
     key: tuple[str | None, str]
@@ -121,7 +121,7 @@ class RecentReports:
                 hits = np.flatnonzero((scores >= self.similarity) & (np.abs(ats - at) <= self.window_s))
                 best = hits[np.lexsort((-ats[hits], -scores[hits]))][: self.max_duplicates]  # most similar, newest
                 duplicates = [
-                    {"id": candidates[i].report_id, "event_id": candidates[i].id,
+                    {"id": candidates[i].report_id, "event_id": candidates[i].event_id,
                      "similarity": round(float(scores[i]), 3), "at": candidates[i].at}
                     for i in best
                 ]  # fmt: skip
@@ -155,7 +155,7 @@ class RecentReports:
         category, reporter, time, report id."""
         with self._lock:
             return [
-                [r.id, base64.b64encode(r.sig).decode(), *r.key, r.reporter, r.at, r.report_id]
+                [r.event_id, base64.b64encode(r.sig).decode(), *r.key, r.reporter, r.at, r.report_id]
                 for r in self._reports.values()
             ]
 
@@ -164,18 +164,18 @@ class RecentReports:
         length raises ``ValueError``. A record without a report id (written before reports had event ids) keeps
         one id for both."""
         with self._lock:
-            for id, sig64, area, category, reporter, at, *report_id in records:
+            for event_id, sig64, area, category, reporter, at, *report_id in records:
                 sig = base64.b64decode(sig64, validate=True)
                 if len(sig) != 4 * PERMUTATIONS:
                     raise ValueError(f"a signature of {len(sig)} bytes, this version keeps {4 * PERMUTATIONS}")
-                if id in self._reports:
-                    self._drop(id)
+                if event_id in self._reports:
+                    self._drop(event_id)
                 group = self._by_key.get((area, category))
                 key = group[0].key if group else (area, category)
-                self._insert(_Report(id, report_id[0] if report_id else id, sig, key, reporter, float(at)))
+                self._insert(_Report(event_id, report_id[0] if report_id else event_id, sig, key, reporter, float(at)))
 
     def _insert(self, report: _Report) -> None:
-        self._reports[report.id] = report
+        self._reports[report.event_id] = report
         self._by_key.setdefault(report.key, []).append(report)
         if report.reporter:
             self._by_reporter[report.reporter] += 1
@@ -188,10 +188,10 @@ class RecentReports:
             oldest = next(iter(self._reports.values()))
             if now - oldest.at <= self.window_s:
                 return
-            self._drop(oldest.id)
+            self._drop(oldest.event_id)
 
-    def _drop(self, id: str) -> None:
-        report = self._reports.pop(id)
+    def _drop(self, event_id: str) -> None:
+        report = self._reports.pop(event_id)
         group = self._by_key[report.key]
         group.remove(report)  # by identity (eq=False); the oldest is at the front
         if not group:
@@ -236,5 +236,5 @@ def _cost(report: _Report) -> int:
     """What ``report`` costs against ``max_bytes``: its ids, reporter and signature objects, and the rest (its
     area and category are shared with the other reports of the same ones, and not counted)."""
     reporter = sys.getsizeof(report.reporter) if report.reporter else 0
-    report_id = sys.getsizeof(report.report_id) if report.report_id is not report.id else 0
-    return _OVERHEAD + sys.getsizeof(report.sig) + sys.getsizeof(report.id) + report_id + reporter
+    report_id = sys.getsizeof(report.report_id) if report.report_id is not report.event_id else 0
+    return _OVERHEAD + sys.getsizeof(report.sig) + sys.getsizeof(report.event_id) + report_id + reporter
