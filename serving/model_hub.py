@@ -19,6 +19,10 @@ log = logging.getLogger("citymind.serving")
 #: what ``refresh`` reports of one model: ``{"from": 1, "to": 2}``, or ``"to": None`` with the ``error``
 Change = dict[str, int | str | None]
 
+#: first loads of different models run side by side, each name (or version) under one of this many locks: a slow
+#: load holds up only the names that share its lock, and no caller can make the hub keep a lock per name it asks for
+LOAD_LOCKS = 64
+
 
 class ModelHub:
     """Served models by alias (what callers get by default) and by explicit version (bounded cache)."""
@@ -42,7 +46,8 @@ class ModelHub:
         self.max_versions = max_versions
         self._followers: dict[str, AliasFollower[ServedModel]] = {}
         self._versions: OrderedDict[tuple[str, int], ServedModel] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # short: the dict updates, never a load
+        self._load_locks = tuple(threading.Lock() for _ in range(LOAD_LOCKS))
         self._stop = threading.Event()
 
     def get(self, name: str, version: int | None = None) -> ServedModel:
@@ -52,7 +57,7 @@ class ModelHub:
         served = follower.latest if follower is not None else None
         if served is None:
             check_model_name(name)
-            with self._lock:
+            with self._load_lock(name):
                 served = self._follow(name)
         return served
 
@@ -93,7 +98,8 @@ class ModelHub:
         self._stop.set()
 
     def _follow(self, name: str) -> ServedModel:
-        """The first load of ``name@alias`` (under the lock); only a model that loads is followed from then on."""
+        """The first load of ``name@alias`` (under its load lock); only a model that loads is followed from then
+        on."""
         follower = self._followers.get(name) or AliasFollower(
             self.registry, name, self.alias, self._load, refresh_interval=self.refresh_interval
         )
@@ -108,8 +114,12 @@ class ModelHub:
                     name=name,
                 ) from follower.error
             raise follower.error or AssetNotFound(f"{name}@{self.alias} cannot be served", name=name)
-        self._followers = {**self._followers, name: follower}  # atomic: readers never see a half-made dict
+        with self._lock:  # a new dict, swapped at once: readers never see a half-made one
+            self._followers = {**self._followers, name: follower}
         return served
+
+    def _load_lock(self, key: object) -> threading.Lock:
+        return self._load_locks[hash(key) % len(self._load_locks)]
 
     def _load(self, registry: AssetRegistry, version: AssetVersion) -> ServedModel:
         return load_served_model(registry, version, run_timeout_s=self.run_timeout_s, max_bytes=self.max_model_bytes)
@@ -121,13 +131,18 @@ class ModelHub:
             return current
         check_model_name(name)
         key = (name, version)
-        with self._lock:
-            if key not in self._versions:
-                self._versions[key] = self._load(self.registry, self.registry.version(name, version))
+        with self._load_lock(key):
+            with self._lock:
+                cached = self._versions.get(key)
+                if cached is not None:
+                    self._versions.move_to_end(key)
+                    return cached
+            loaded = self._load(self.registry, self.registry.version(name, version))
+            with self._lock:
+                self._versions[key] = loaded
                 while len(self._versions) > self.max_versions:
                     self._versions.popitem(last=False)
-            self._versions.move_to_end(key)
-            return self._versions[key]
+            return loaded
 
 
 def check_model_name(name: str) -> None:

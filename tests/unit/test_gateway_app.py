@@ -234,3 +234,35 @@ def test_json_sent_as_another_content_type_is_told_to_say_json(client: TestClien
     assert answer.json()["error"] == (
         "the body is not a JSON object; send JSON with the header Content-Type: application/json"
     )
+
+
+def test_a_slow_first_load_holds_up_no_other_model(onnx_path: Path) -> None:
+    """One model's first load waiting on the registry: another model loads, and an unknown one is a 404 meanwhile."""
+    import threading
+
+    from citymind.errors import AssetNotFound
+
+    class SlowFirst(OneModelRegistry):
+        entered, release = threading.Event(), threading.Event()
+
+        def resolve(self, ref: str) -> Any:
+            if ref.startswith("slow@"):
+                self.entered.set()
+                self.release.wait(30)
+                raise AssetNotFound(f"no {ref}")
+            return super().resolve(ref)
+
+    registry = SlowFirst(onnx_path)
+    hub = ModelHub(registry)  # type: ignore[arg-type]
+    slow = threading.Thread(target=lambda: pytest.raises(AssetNotFound, hub.get, "slow"))
+    slow.start()
+    try:
+        assert registry.entered.wait(10)
+        assert hub.get("event-classifier").version == 1
+        assert hub.get("event-classifier", 1).version == 1
+        with pytest.raises(AssetNotFound, match="No model 'unknown'"):
+            hub.get("unknown")
+        assert slow.is_alive()  # all the above answered while the slow load still waits
+    finally:
+        registry.release.set()
+        slow.join(10)
