@@ -13,7 +13,7 @@ from typing import Protocol
 
 from events.recent import RecentEntry, Seen
 from models.served import ModelSource
-from rules.timers import Outcome, Step
+from rules.timers import Move, Outcome, Step
 
 __all__ = ["EventStore", "ModelSource", "SeriesHour"]
 
@@ -30,6 +30,10 @@ class EventStore(Protocol):
     def discard(self, event_ids: list[str]) -> None: ...
 
     def advance(self, steps: list[Step]) -> list[Outcome | None]: ...
+
+    def advance_undoably(self, steps: list[Step]) -> tuple[list[Outcome | None], list[Move]]: ...
+
+    def take_back(self, moves: list[Move]) -> int: ...
 
     def evaluated(self, series: list[SeriesHour]) -> list[float | None]: ...
 

@@ -15,15 +15,15 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from citymind.files import write_private
-from events.ports import SeriesHour
+from events.ports import EventStore, SeriesHour
 from events.recent import RecentEntry, RecentReports, Seen
 from events.records import EventRecords
-from rules.timers import Outcome, RuleTimers, Step
+from rules.timers import Move, Outcome, RuleTimers, Step
 
 if TYPE_CHECKING:
     from ray import ObjectRef
@@ -79,6 +79,14 @@ class EventState:
     def advance(self, steps: list[Step]) -> list[Outcome | None]:
         self._changes += 1
         return self.timers.advance(steps)
+
+    def advance_undoably(self, steps: list[Step]) -> tuple[list[Outcome | None], list[Move]]:
+        self._changes += 1
+        return self.timers.advance_undoably(steps)
+
+    def take_back(self, moves: list[Move]) -> int:
+        self._changes += 1
+        return self.timers.take_back(moves)
 
     def evaluated(self, series: list[SeriesHour]) -> list[float | None]:
         """Per ``((indicator, area), newest hour)``: the newest hour evaluated before for that series (None: never),
@@ -190,11 +198,11 @@ class Wait(Protocol):
 
 
 class SharedEventState:
-    """``add_many``, ``discard``, ``advance`` and ``evaluated`` on the shared state through its actor handle, one
-    call per batch (from a request thread, not the event loop). If it does not answer within ``timeout_s``, this
-    replica's own state answers instead (duplicates and timers of what this replica saw), a warning says why, and the
-    shared state is asked again after ``retry_s`` (until then no request waits for it): no request fails for it.
-    ``get`` waits for a call's result (``ray.get``)."""
+    """``add_many``, ``discard``, ``advance`` (and ``advance_undoably``, ``take_back``) and ``evaluated`` on the
+    shared state through its actor handle, one call per batch (from a request thread, not the event loop). If it
+    does not answer within ``timeout_s``, this replica's own state answers instead (duplicates and timers of what
+    this replica saw), a warning says why, and the shared state is asked again after ``retry_s`` (until then no
+    request waits for it): no request fails for it. ``get`` waits for a call's result (``ray.get``)."""
 
     def __init__(self, actor: object, timeout_s: float = 2.0, retry_s: float = 30.0, get: Wait | None = None) -> None:
         self.actor, self.timeout_s, self.retry_s, self.get = actor, timeout_s, retry_s, get
@@ -209,6 +217,12 @@ class SharedEventState:
 
     def advance(self, steps: list[Step]) -> list[Outcome | None]:
         return self._call("advance", self.local.advance, steps)
+
+    def advance_undoably(self, steps: list[Step]) -> tuple[list[Outcome | None], list[Move]]:
+        return self._call("advance_undoably", self.local.advance_undoably, steps)
+
+    def take_back(self, moves: list[Move]) -> int:
+        return self._call("take_back", self.local.take_back, moves)
 
     def evaluated(self, series: list[SeriesHour]) -> list[float | None]:
         return self._call("evaluated", self.local.evaluated, series)
@@ -245,3 +259,38 @@ class SharedEventState:
         import ray
 
         return ray.get(ref, timeout=self.timeout_s)
+
+
+class UndoableTimers:
+    """An engine's rule timers over its ``EventStore``. Inside ``attempt()`` the timers this thread's steps move
+    are noted, and set back if the attempt fails (a triage whose answer could not be recorded): a retried request
+    meets the ``for`` timers and repeat suppression its first attempt met. A timer another request moved since is
+    kept (that request's answer saw it). Outside an attempt (indicator and video rules) steps apply as they are."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self._attempt = threading.local()
+
+    def advance(self, steps: list[Step]) -> list[Outcome | None]:
+        moves: list[Move] | None = getattr(self._attempt, "moves", None)
+        if moves is None:
+            return self.store.advance(steps)
+        outcomes, moved = self.store.advance_undoably(steps)
+        moves.extend(moved)
+        return outcomes
+
+    @contextlib.contextmanager
+    def attempt(self) -> Iterator[None]:
+        moves: list[Move] = []
+        self._attempt.moves = moves
+        try:
+            yield
+        except BaseException:
+            if moves:
+                try:
+                    self.store.take_back(moves)
+                except Exception as exc:  # the attempt's own error is the one to report
+                    log.warning("the rule timers of a failed attempt could not be set back (%s)", exc)
+            raise
+        finally:
+            self._attempt.moves = None

@@ -20,7 +20,7 @@ from events.ports import EventStore, ModelSource
 from events.recent import Duplicate, RecentEntry, Seen
 from events.recording import event_id_of, report_record, warning_record
 from events.records import EventRecords
-from events.state import EventState
+from events.state import EventState, UndoableTimers
 from knowledge_graph.snapshot import KnowledgeSnapshot
 from models.components.base import Component, available_components
 from models.served import CategoryScore
@@ -128,6 +128,7 @@ class EventEngine:
         where every answer is recorded before it is returned (None: nothing is recorded)."""
         self.hub, self.config, self.records = hub, config or TriageConfig(), records
         self.state: EventStore = EventState() if state is None else state
+        self.timers = UndoableTimers(self.state)
         self.canary = canary or Canary(hub, refresh_interval=self.config.refresh_interval)
         name, _, alias = self.config.knowledge.partition("@")
         self.knowledge = AliasFollower(
@@ -139,7 +140,7 @@ class EventEngine:
             rules_name,
             alias=rules_alias or "production",
             refresh_interval=self.config.refresh_interval,
-            timers=self.state,
+            timers=self.timers,
         )
         self.knowledge.watch()  # both follow their alias in the background: a moved alias is served within
         self.rules.watch()  # refresh_interval, and no request waits on the registry for it
@@ -169,8 +170,9 @@ class EventEngine:
             [_recent_entry(p, c, r) for p, c, r in zip(prepared, classified, reporters, strict=True)]
         )
         try:
-            answers = self._answer(prepared, classified, seen)
-            self._record(prepared, answers, reporters)
+            with self.timers.attempt():  # a failed attempt's rule timers are set back
+                answers = self._answer(prepared, classified, seen)
+                self._record(prepared, answers, reporters)
         except BaseException:
             # nothing was answered: a report the channel did not name gets a new event id when it is sent again,
             # so this attempt leaves the window, or the retry would find it as its own duplicate

@@ -15,6 +15,8 @@ TimerKey = tuple[str, str | None, tuple[str, ...]]
 #: one timer as JSON holds it (a saved event state): rule id, digest, series, then pending, last_true, last_fired
 #: and last_at; read back from a file, so its items are whatever the JSON holds
 TimerRecord = list[Any]
+#: a timer's times: pending, last_true, last_fired, last_at (None: no timer for that key)
+Times = tuple[float | None, float | None, float | None, float] | None
 
 
 class Step(NamedTuple):
@@ -34,6 +36,14 @@ class Outcome(NamedTuple):
 
     held_for: float = 0.0
     suppressed: bool = False
+
+
+class Move(NamedTuple):
+    """What a batch of steps did to one timer: its times before the batch and after it."""
+
+    key: TimerKey
+    before: Times
+    after: Times
 
 
 class TimerStore(Protocol):
@@ -88,6 +98,34 @@ class RuleTimers:
         """Apply ``steps`` in order; per step, its firing or None."""
         with self._lock:
             return [self._advance(step) for step in steps]
+
+    def advance_undoably(self, steps: list[Step]) -> tuple[list[Outcome | None], list[Move]]:
+        """:meth:`advance`, and what it did to each timer, for :meth:`take_back` should the batch fail after."""
+        with self._lock:
+            before: dict[TimerKey, Times] = {}
+            for step in steps:
+                before.setdefault(step.key, self._times(step.key))
+            outcomes = [self._advance(step) for step in steps]
+            return outcomes, [Move(key, times, self._times(key)) for key, times in before.items()]
+
+    def take_back(self, moves: list[Move]) -> int:
+        """Undo ``moves`` (from :meth:`advance_undoably`) on each timer no later step has moved since (that step saw
+        them: it keeps them); how many timers were set back."""
+        with self._lock:
+            undone = 0
+            for key, before, after in moves:
+                if after is None or self._times(key) != after:
+                    continue
+                if before is None:
+                    del self._timers[key]
+                else:
+                    self._timers[key] = _Timer(*before)
+                undone += 1
+            return undone
+
+    def _times(self, key: TimerKey) -> Times:
+        timer = self._timers.get(key)
+        return None if timer is None else (timer.pending, timer.last_true, timer.last_fired, timer.last_at)
 
     def _advance(self, step: Step) -> Outcome | None:
         timer = self._timers.get(step.key)

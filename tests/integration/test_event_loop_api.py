@@ -206,3 +206,32 @@ def test_a_report_whose_record_failed_is_not_its_own_duplicate_when_sent_again(
     assert again["duplicates"] == [] and again["event_id"]
     third = client.post("/v1/events/triage", json=report, headers=keys["consumer"]).json()
     assert [d["event_id"] for d in third["duplicates"]] == [again["event_id"]]  # a recorded one is found
+
+
+def test_a_failed_attempt_leaves_the_rule_timers_as_they_were(gateway: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The merge rule fires once a day per area and category: an attempt that fired it and then failed to record
+    does not use up that once, so its retry fires it; the next duplicate is then suppressed."""
+    from citymind.errors import EventStoreUnavailable
+
+    client, records, keys = gateway
+    report = {"text": "仁兆镇沽河大桥桥头护栏被撞断了", "area": "仁兆镇", "channel": "hotline"}
+
+    def down(rows: object) -> None:
+        raise EventStoreUnavailable("the event store is down")
+
+    def fired(answer: dict[str, Any]) -> list[str]:
+        return [f["rule"] for f in answer["explanation"]["rules"]["fired"]]
+
+    first = triage(client, keys["consumer"], **report, id="guardrail-1")
+    assert first["duplicates"] == [] and "repeated-report-merge" not in fired(first)
+    with monkeypatch.context() as patched:
+        patched.setattr(records, "record", down)
+        failed = client.post(
+            "/v1/events/triage", json={"report": {**report, "id": "guardrail-2"}}, headers=keys["consumer"]
+        )
+    assert failed.status_code == 503, failed.text
+    again = triage(client, keys["consumer"], **report, id="guardrail-2")
+    assert [d["event_id"] for d in again["duplicates"]] == [first["event_id"]]
+    assert "repeated-report-merge" in fired(again)
+    third = triage(client, keys["consumer"], **report, id="guardrail-3")
+    assert len(third["duplicates"]) == 2 and "repeated-report-merge" not in fired(third)  # suppressed for a day

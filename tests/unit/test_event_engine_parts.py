@@ -17,7 +17,7 @@ import pytest
 
 from events.decision import merge_decisions
 from events.recent import RecentReports
-from events.state import EventState, SharedEventState
+from events.state import EventState, SharedEventState, UndoableTimers
 from knowledge_graph.defaults import load_pingdu
 from rules.engine import Firing, RuleEngine
 from rules.loader import parse_rules
@@ -144,6 +144,26 @@ def test_ingress_replicas_sharing_one_state_share_rule_timers() -> None:
     assert first.evaluated([(("pm25", "南村镇"), 0.0)]) == [None] and second.evaluated([(("pm25", "南村镇"), 0.0)]) == [
         0.0
     ]
+
+
+def test_a_failed_attempt_sets_back_the_shared_timers_it_moved() -> None:
+    """Inside ``attempt()`` a failure sets back what the attempt's steps did, on the state the replicas share;
+    outside one (indicator and video rules) steps stay."""
+    state = EventState()
+    timers = UndoableTimers(shared(StateActor(state)))
+    one, two = (
+        RuleEngine(parse_rules(TIMED), timers=timers),
+        RuleEngine(parse_rules(TIMED), timers=shared(StateActor(state))),
+    )
+    report = {"area": "古岘镇", "category": "市容环境", "duplicates": 1}
+    with pytest.raises(RuntimeError, match="recording failed"), timers.attempt():
+        assert one.evaluate("dispatch", report, 0.0)[0].suppressed is False
+        raise RuntimeError("recording failed")
+    assert len(state.timers) == 0 and two.evaluate("dispatch", report, HOUR)[0].suppressed is False
+    with timers.attempt():
+        assert one.evaluate("dispatch", report, 2 * HOUR)[0].suppressed is True  # two's firing stands
+    one.evaluate("alert", {"indicator": "pm25", "value": 160}, 0)
+    assert len(state.timers) == 2
 
 
 TIMED = """groups:

@@ -179,3 +179,21 @@ def test_rule_timers_are_bounded_and_their_time_only_moves_forward() -> None:
     assert len(timers) == 2  # the least recently stepped series went: it fires again, the others are repeats
     assert timers.advance([merge("古岘镇", 1), merge("东阁街道", 1)]) == [Outcome(), Outcome(suppressed=True)]
     assert timers.advance([merge("东阁街道", 0.5)]) == [None]  # older than its timer's last step: nothing
+
+
+def test_a_batch_taken_back_leaves_the_timers_as_before_unless_another_step_moved_them() -> None:
+    timers = RuleTimers()
+
+    def merge(series: str, at: float) -> Step:
+        return Step(("merge", "digest", (series,)), True, at, interval_s=60)
+
+    timers.advance([merge("东阁街道", 0)])
+    before = timers.records()
+    outcomes, moves = timers.advance_undoably([merge("东阁街道", 70), merge("南村镇", 70), merge("南村镇", 71)])
+    assert outcomes == [Outcome(), Outcome(), Outcome(suppressed=True)] and len(moves) == 2
+    assert timers.take_back(moves) == 2 and timers.records() == before  # 南村镇's new timer is gone again
+    assert timers.take_back(moves) == 0  # twice changes nothing
+    _, moves = timers.advance_undoably([merge("东阁街道", 80), merge("南村镇", 80)])
+    assert timers.advance([merge("南村镇", 90)]) == [Outcome(suppressed=True)]  # a later request saw the firing
+    assert timers.take_back(moves) == 1  # so 南村镇 keeps it; 东阁街道 is set back
+    assert timers.advance([merge("东阁街道", 100), merge("南村镇", 100)]) == [Outcome(), Outcome(suppressed=True)]
