@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Required, TypedDict
+from typing import Any, Required, TypedDict, cast
 
 from citymind.errors import Unprocessable, ValidationError
 from events.canary import Canary
@@ -318,10 +318,7 @@ def _similar(knowledge: KnowledgeSnapshot, text: str, k: int) -> SimilarCases:
     if getattr(knowledge, "cases", None) is None:
         return {"cases": [], "note": "this knowledge snapshot has no case index (citymind kg index)"}
     hits = knowledge.similar_cases(text, k)
-    cases: list[SimilarCase] = [
-        {"id": h.case.id, "title": h.case.title, "reply": h.case.reply[:500], "score": round(float(h.score), 4)}
-        for h in hits
-    ]
+    cases = cast(list[SimilarCase], [h.to_dict() for h in hits])
     return {"cases": cases, "note": f"{len(cases)} past cases by report-to-report similarity"}
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,11 @@ class Hit:
     score: float
     lexical: float
     dense: float
+
+    def to_dict(self, reply_chars: int = 500) -> dict[str, Any]:
+        """What an answer shows of it: id, title, the reply's first ``reply_chars`` characters, the score."""
+        case = self.case
+        return {"id": case.id, "title": case.title, "reply": case.reply[:reply_chars], "score": round(self.score, 4)}
 
 
 class CaseIndex:

@@ -1,14 +1,15 @@
 """The city knowledge graph the event engine serves: who leads and assists for a category in an area (and the path
-that says so), a node's neighbourhood, and a lookup by name — read from the same snapshot triage uses."""
+that says so), a node's neighbourhood, a lookup by name, and a search of its documents and past cases — read from
+the same snapshot triage uses."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from citymind.api import DispatchAnswer, Neighbourhood
+from citymind.api import DispatchAnswer, KnowledgeSearch, Neighbourhood
 from citymind.errors import AssetNotFound
 from knowledge_graph.errors import UnknownConcept
 from knowledge_graph.graph import CityKnowledge
@@ -18,6 +19,8 @@ from serving.replica import Replica
 Term = Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
 #: a drawn neighbourhood stays readable and its answer small
 MAX_NODES = 150
+#: a search text: a whole report may be pasted (triage reads 2,000 characters of one too)
+Text = Annotated[str, Query(min_length=1, max_length=2000)]
 
 
 def knowledge_router(replica: Replica) -> APIRouter:
@@ -50,6 +53,24 @@ def knowledge_router(replica: Replica) -> APIRouter:
     ) -> dict[str, object]:
         """A node (its id, or a label the graph resolves) and every node within ``radius`` edges of it."""
         return neighbourhood_of(graph(), node, radius)
+
+    @router.get("/v1/knowledge/search", name="knowledge_search", response_model=KnowledgeSearch,
+                responses=errors(400, 404))  # fmt: skip
+    def search(
+        q: Text, k: Annotated[int, Query(ge=1, le=50)] = 5, of: Literal["all", "cases"] = "all"
+    ) -> dict[str, object]:
+        """Knowledge documents and past cases whose message or reply is most like ``q`` (``of=all``), or past cases
+        whose report is most like ``q``, each with its official reply (``of=cases``: triage's similar cases). A
+        snapshot without a case index is a 404 that says how to build one."""
+        follower = replica.engine.knowledge
+        snapshot, served = follower.current(), f"{follower.name}/{follower.version}"
+        if snapshot.cases is None:
+            raise AssetNotFound(
+                f"the knowledge snapshot in service ({served}) has no case index: build one with `citymind kg index "
+                "--cases FILE --title-col COLUMN` (a new version of the snapshot, alias production)"
+            )
+        hits = snapshot.cases.similar_cases(q, k) if of == "cases" else snapshot.cases.search(q, k)
+        return {"q": q, "of": of, "knowledge": served, "hits": [h.to_dict() for h in hits]}
 
     return router
 

@@ -5,6 +5,7 @@ every answer a schema) and :mod:`citymind.client` returns them. Every model keep
 from citymind.api.common import Answer, ErrorAnswer
 from citymind.api.console import (
     DispatchAnswer,
+    KnowledgeSearch,
     Lineage,
     Neighbourhood,
     Overview,
@@ -63,6 +64,7 @@ __all__ = [
     "Health",
     "IndicatorAnswer",
     "InferenceAnswer",
+    "KnowledgeSearch",
     "Lineage",
     "ModelMetadata",
     "ModelReady",

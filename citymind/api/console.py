@@ -148,6 +148,22 @@ class Neighbourhood(Answer):
     truncated: bool = Field(description="more nodes lie within the radius than were returned")
 
 
+class KnowledgeHit(Answer):
+    id: str
+    title: str
+    reply: str = Field(description="the official reply's first 500 characters ('' for a document without one)")
+    score: float
+
+
+class KnowledgeSearch(Answer):
+    """Knowledge documents and past cases most like a text, best first."""
+
+    q: str
+    of: str = Field(description="all: documents and cases by message or reply; cases: past cases by report, replied")
+    knowledge: str = Field(description="the knowledge snapshot searched", examples=["pingdu-knowledge/2"])
+    hits: list[KnowledgeHit]
+
+
 class DispatchAnswer(Answer):
     """Who leads and who assists for a category in an area, and the path through the catalogue that says so."""
 

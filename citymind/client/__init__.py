@@ -226,6 +226,7 @@ class Client:
     knowledge_dispatch = _sync(operations.knowledge_dispatch)
     knowledge_lookup = _sync(operations.knowledge_lookup)
     knowledge_neighbourhood = _sync(operations.knowledge_neighbourhood)
+    knowledge_search = _sync(operations.knowledge_search)
 
 
 class AsyncClient:
@@ -329,3 +330,4 @@ class AsyncClient:
     knowledge_dispatch = _async(operations.knowledge_dispatch)
     knowledge_lookup = _async(operations.knowledge_lookup)
     knowledge_neighbourhood = _async(operations.knowledge_neighbourhood)
+    knowledge_search = _async(operations.knowledge_search)

@@ -23,6 +23,7 @@ from citymind.api import (
     Health,
     IndicatorAnswer,
     InferenceAnswer,
+    KnowledgeSearch,
     Lineage,
     ModelMetadata,
     ModelReady,
@@ -366,6 +367,12 @@ def knowledge_dispatch(category: str, area: str | None = None) -> Call[DispatchA
 def knowledge_lookup(q: str, *, type: str | None = None) -> Call[list[dict[str, Any]]]:
     """``GET /v1/knowledge/nodes``: nodes named like ``q``, best first."""
     return Call("GET", "/v1/knowledge/nodes", list[dict[str, Any]], params=given(q=q, type=type))
+
+
+def knowledge_search(q: str, *, k: int = 5, of: Literal["all", "cases"] = "all") -> Call[KnowledgeSearch]:
+    """``GET /v1/knowledge/search``: documents and past cases most like ``q`` (``of="cases"``: past reports like it,
+    each with its official reply)."""
+    return Call("GET", "/v1/knowledge/search", KnowledgeSearch, params={"q": q, "k": k, "of": of})
 
 
 def knowledge_neighbourhood(node: str, *, radius: int = 1) -> Call[Neighbourhood]:

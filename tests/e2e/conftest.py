@@ -103,6 +103,39 @@ def proxy(gateway_urls: dict[str, Any]) -> str:
     return f"{address.scheme}://{address.hostname}:{(address.port or 80) + PROXY_OFFSET}"
 
 
+#: past cases of the knowledge snapshot the client tests search (test_gateway_triage.py moves on to real ones)
+CASES = [
+    ("pd-001", "东阁街道路灯不亮", "晚上小区门口一片漆黑", "市城市管理局已安排维修人员更换路灯线路。"),
+    ("pd-002", "南村镇垃圾堆放", "菜市场旁垃圾一周没人清理", "南村镇已组织环卫人员清运垃圾并增加清运频次。"),
+    ("pd-003", "公司拖欠工资", "工地三个月没发工资", "市人力资源和社会保障局劳动监察大队已督促企业支付工资。"),
+    ("pd-004", "凤台街道夜间施工噪音", "工地凌晨还在施工", "市生态环境局已责令施工单位停止夜间施工。"),
+]
+
+
+@pytest.fixture(scope="package")
+def knowledge_cases(gateway_registry: Any, gateway: str) -> int:
+    """pingdu-knowledge@production moved to a version with a case index of ``CASES``, served; its version."""
+    from knowledge_graph.cases import Case
+    from knowledge_graph.retrieval import CaseIndex
+    from knowledge_graph.snapshot import KnowledgeSnapshot
+
+    snapshot = KnowledgeSnapshot.from_registry(gateway_registry, "pingdu-knowledge@production")
+    if snapshot.cases is not None:  # already moved on (test_gateway_triage.py's real cases)
+        return int(gateway_registry.resolve("pingdu-knowledge@production").version)
+    snapshot.cases = CaseIndex(embedder="svd").fit([Case(*case) for case in CASES])
+    return serve_knowledge(gateway, gateway_registry, snapshot, "with 4 written cases")
+
+
+def serve_knowledge(gateway: str, registry: Any, snapshot: Any, description: str) -> int:
+    """``snapshot`` registered as the next pingdu-knowledge@production, once the gateway serves it; its version."""
+    version = snapshot.register(registry, "pingdu-knowledge", description=description).version
+    deadline = time.monotonic() + 90  # the engine re-reads the alias every refresh, then loads the new snapshot
+    while httpx.get(f"{gateway}/v1/health", timeout=30).json()["parts"]["knowledge"]["version"] != version:
+        assert time.monotonic() < deadline, f"the gateway did not take pingdu-knowledge/{version} ({description})"
+        time.sleep(0.5)
+    return int(version)
+
+
 @contextlib.contextmanager
 def gateway_process(registry: Any, home: Path, settings: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """A gateway over ``registry`` with ``settings`` (GatewayConfig fields) in a process of its own, ready; yields

@@ -38,7 +38,9 @@ def png(value: int) -> bytes:
     return bytes(cv2.imencode(".png", np.full((48, 64, 3), value, np.uint8))[1])
 
 
-def test_every_operation_through_the_client(city: tuple[Client, list[tuple[str, str]]], gateway: str) -> None:
+def test_every_operation_through_the_client(
+    city: tuple[Client, list[tuple[str, str]]], gateway: str, knowledge_cases: int
+) -> None:
     client, sent = city
     assert client.live()["live"] is True and client.ready()["ready"] is True
     assert client.health().parts
@@ -108,6 +110,9 @@ def test_every_operation_through_the_client(city: tuple[Client, list[tuple[str, 
     with pytest.raises(NotFound, match=r"404 .* no EventCategory named '噪音扰'. Did you mean 噪声污染"):
         client.knowledge_dispatch("噪音扰", "南村镇")
     assert client.knowledge_lookup("南村镇") and client.knowledge_neighbourhood("南村镇").center == "area:nancun"
+    found = client.knowledge_search("小区门口路灯坏了", k=2, of="cases")
+    assert found.knowledge == f"pingdu-knowledge/{knowledge_cases}" and found.hits[0].title == "东阁街道路灯不亮"
+    assert found.hits[0].reply.startswith("市城市管理局") and len(client.knowledge_search("拖欠工资").hits) >= 1
 
     frames = [png(90), png(90)]
     assert len(client.analyze_video("overpass", frames).frames) == 2

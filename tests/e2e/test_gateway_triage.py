@@ -4,13 +4,14 @@ similar past cases come from a knowledge snapshot indexed from real official rep
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pandas as pd
 import pytest
+
+from tests.e2e.conftest import serve_knowledge
 
 pytestmark = pytest.mark.realdata
 
@@ -29,12 +30,7 @@ def with_cases(gateway_registry: Any, shared_data: Path, gateway: str) -> Any:
     ]
     snapshot = KnowledgeSnapshot.from_registry(gateway_registry, "pingdu-knowledge@production")
     snapshot.cases = CaseIndex(embedder="svd").fit(cases)
-    version = snapshot.register(gateway_registry, "pingdu-knowledge", description="with 120 real cases")
-    deadline = time.monotonic() + 90  # the engine re-reads the alias every refresh, then loads the new snapshot
-    while httpx.get(f"{gateway}/v1/health", timeout=30).json()["parts"]["knowledge"]["version"] != version.version:
-        assert time.monotonic() < deadline, "the gateway did not take the knowledge version with the cases"
-        time.sleep(0.5)
-    return snapshot, version
+    return snapshot, serve_knowledge(gateway, gateway_registry, snapshot, "with 120 real cases")
 
 
 def test_real_messages_are_triaged_consistently(
@@ -61,7 +57,21 @@ def test_real_messages_are_triaged_consistently(
         arm = {"name": "event-classifier", "version": champion.version, "arm": "champion"}
         assert out["explanation"]["model"] == arm
         assert out["department"]["lead"] == snapshot.graph.dispatch(out["category"], out["area"]).lead
-        assert out["explanation"]["knowledge"]["version"] == version.version
+        assert out["explanation"]["knowledge"]["version"] == version
         assert out["similar_cases"] and all(c["reply"] and c["score"] > 0 for c in out["similar_cases"])
         for firing in out["explanation"]["rules"]["fired"]:
             assert firing["version"].startswith("pingdu-rules/") and firing["explanation"]
+
+
+def test_knowledge_search_finds_a_real_message_and_its_reply(client: httpx.Client, with_cases: Any) -> None:
+    """A case's own message finds it first (the cases triage shows), with its reply; the answers are the library's."""
+    snapshot, version = with_cases
+    for case in snapshot.cases.cases_[:10]:
+        answer = client.get("/v1/knowledge/search", params={"q": case.text[:200], "k": 3, "of": "cases"}).json()
+        assert answer["knowledge"] == f"pingdu-knowledge/{version}" and answer["hits"][0]["id"] == case.id
+        assert answer["hits"][0]["reply"] == case.reply[:500]
+        assert answer["hits"] == [h.to_dict() for h in snapshot.similar_cases(case.text[:200], 3)]
+    both = client.get("/v1/knowledge/search", params={"q": "小区噪音扰民", "k": 5}).json()
+    assert [h["id"] for h in both["hits"]] == [h.case.id for h in snapshot.search("小区噪音扰民", 5)]
+    refused = client.get("/v1/knowledge/search", params={"q": "噪音", "k": 51})
+    assert refused.status_code == 400 and "query.k" in refused.text

@@ -22,7 +22,8 @@ BY_OPERATION = {"run_component": {"name": "privacy.mask"}, "run_pipeline": {"nam
                 "rule_source": {"name": "pingdu-rules"}, "publish_rules": {"name": "pingdu-rules"},
                 "roll_back_alias": {"name": "pingdu-rules", "alias": "staging"},
                 "move_alias": {"kind": "model", "alias": "champion"}, "knowledge_dispatch": {"category": "噪音扰民"},
-                "knowledge_lookup": {"q": "南村镇"}, "knowledge_neighbourhood": {"node": "南村镇"}}  # fmt: skip
+                "knowledge_lookup": {"q": "南村镇"}, "knowledge_neighbourhood": {"node": "南村镇"},
+                "knowledge_search": {"q": "路灯坏了"}}  # fmt: skip
 #: bodies the spec gives no example of (a form)
 FORMS = {"open311_create": {"description": "凤台街道小区门口垃圾堆积没人清理"}}
 
@@ -42,7 +43,7 @@ def generate(gateway: str, into: Path) -> Any:
     return importlib.import_module("city_gen")
 
 
-def test_a_generated_client_calls_every_operation(gateway: str, tmp_path: Path) -> None:
+def test_a_generated_client_calls_every_operation(gateway: str, tmp_path: Path, knowledge_cases: int) -> None:
     package = generate(gateway, tmp_path)
     spec = json.loads((tmp_path / "openapi.json").read_text(encoding="utf-8"))
     operations = {op["operationId"]: op for methods in spec["paths"].values() for op in methods.values()}

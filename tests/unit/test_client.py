@@ -113,6 +113,16 @@ def test_an_id_with_a_slash_or_a_question_mark_stays_one_path_segment() -> None:
     assert seen[0].url.path == "/v1/knowledge/nodes/市城市管理局 #2" and seen[0].url.params["radius"] == "1"
 
 
+def test_a_knowledge_search_sends_its_text_count_and_scope() -> None:
+    hit = {"id": "pd-001", "title": "东阁街道路灯不亮", "reply": "已更换路灯线路。", "score": 0.8}
+    body = {"q": "路灯坏了", "of": "cases", "knowledge": "pingdu-knowledge/2", "hits": [hit]}
+    handler, seen = scripted(httpx.Response(200, json=body))
+    found = client(handler).knowledge_search("路灯坏了", k=2, of="cases")
+    assert found.hits[0].reply == "已更换路灯线路。" and found.knowledge == "pingdu-knowledge/2"
+    assert seen[0].url.path == "/v1/knowledge/search"
+    assert dict(seen[0].url.params) == {"q": "路灯坏了", "k": "2", "of": "cases"}
+
+
 def test_binary_tensors_round_trip() -> None:
     inputs = {"text": np.array([["路灯坏了"], ["噪音扰民"]], dtype=object), "x": np.arange(6, dtype=np.float32)}
     body, headers = _tensors.encode_request(inputs, ["probabilities"], binary_outputs=True)
