@@ -5,7 +5,7 @@ crowd, congestion) or on an indicator's actuals and forecasts becomes an event w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from events.decision import DispatchAnswer, department_of, dispatch_of, merge_decisions
 from events.metrics import RULE_FIRINGS
@@ -62,7 +62,15 @@ def video_events(engine: EventEngine, analysis: VideoAnalysis, area: str | None)
     """Video rules over every event the analytics raised, frame by frame in order (``for`` and repeat
     suppression per camera and zone run across requests); each firing that is not a repeat becomes an event."""
     seen = [(frame, event) for frame in analysis["frames"] for event in frame["events"]]
-    firings = engine.rules.evaluate_many("video", [(event, float(frame["t"])) for frame, event in seen])
+    with engine.timers.attempt():  # events not recorded: the timers are set back, so a retry raises them again
+        firings = engine.rules.evaluate_many("video", [(event, float(frame["t"])) for frame, event in seen])
+        return _dispatched(engine, seen, firings, area)
+
+
+def _dispatched(
+    engine: EventEngine, seen: list[tuple[Any, Any]], firings: list[list[Firing]], area: str | None
+) -> list[dict[str, object]]:
+    """Each firing that is not a repeat as a dispatched event, recorded."""
     out = []
     for (frame, event), fired in zip(seen, firings, strict=True):
         for firing in fired:

@@ -86,8 +86,23 @@ class IndicatorEngine:
         self, indicator: str, area: str | None, labels: dict[str, str], readings: list[Reading]
     ) -> list[dict[str, object]]:
         """``alert`` rules over the hours of a series not evaluated before (in order; all of them the first time,
-        to set the ``for`` timers, but only the newest hour's firings reported then); the warnings, recorded."""
-        fresh, first = self._new(_series_name(indicator, labels), area, readings)
+        to set the ``for`` timers, but only the newest hour's firings reported then); the warnings, recorded. What
+        was evaluated is the event state's (shared by the ingress replicas, kept across restarts)."""
+        key, hour = (_series_name(indicator, labels), area), readings[-1][0].timestamp()
+        [last] = self.engine.state.evaluated([(key, hour)])
+        try:
+            with self.engine.timers.attempt():  # warnings not recorded: timers and hours set back, for a retry
+                return self._warn(indicator, area, labels, readings, last)
+        except BaseException:
+            self.engine.state.take_back_hours([(key, last, hour if last is None else max(last, hour))])
+            raise
+
+    def _warn(
+        self, indicator: str, area: str | None, labels: dict[str, str], readings: list[Reading], last: float | None
+    ) -> list[dict[str, object]]:
+        """The rules over the hours after ``last`` (all of them when None), the warnings recorded."""
+        first = last is None
+        fresh = [r for r in readings if last is None or r[0].timestamp() > last]
         events = [
             ({"indicator": indicator, "area": area, **labels, "value": value, "hour": when.hour, **facts},
              when.timestamp())
@@ -105,13 +120,6 @@ class IndicatorEngine:
                 times.append(when.timestamp())
         self.engine.record_warnings("warning", warnings, times)
         return warnings
-
-    def _new(self, name: str, area: str | None, readings: list[Reading]) -> tuple[list[Reading], bool]:
-        """Hours after the last one evaluated for this series (all of them the first time), in order, and whether
-        this is the first time. What was evaluated is the event state's: shared by the ingress replicas, kept across
-        restarts."""
-        [last] = self.engine.state.evaluated([((name, area), readings[-1][0].timestamp())])
-        return [r for r in readings if last is None or r[0].timestamp() > last], last is None
 
 
 def _series_name(indicator: str, labels: dict[str, str]) -> str:

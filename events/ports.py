@@ -15,10 +15,12 @@ from events.recent import RecentEntry, Seen
 from models.served import ModelSource
 from rules.timers import Move, Outcome, Step
 
-__all__ = ["EventStore", "ModelSource", "SeriesHour"]
+__all__ = ["EventStore", "HourMove", "ModelSource", "SeriesHour"]
 
 #: an indicator series (indicator, area) and the newest hour of a reading, epoch seconds
 SeriesHour = tuple[tuple[str, str | None], float]
+#: a series' evaluated hour to set back: the series, the hour before, the hour ``evaluated`` left
+HourMove = tuple[tuple[str, str | None], float | None, float]
 
 
 class EventStore(Protocol):
@@ -36,6 +38,8 @@ class EventStore(Protocol):
     def take_back(self, moves: list[Move]) -> int: ...
 
     def evaluated(self, series: list[SeriesHour]) -> list[float | None]: ...
+
+    def take_back_hours(self, moves: list[HourMove]) -> int: ...
 
     def status(self) -> dict[str, object]: ...
 

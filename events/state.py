@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from citymind.files import write_private
-from events.ports import EventStore, SeriesHour
+from events.ports import EventStore, HourMove, SeriesHour
 from events.recent import RecentEntry, RecentReports, Seen
 from events.records import EventRecords
 from rules.timers import Move, Outcome, RuleTimers, Step
@@ -102,6 +102,22 @@ class EventState:
             while len(self.hours) > self.max_series:
                 self.hours.popitem(last=False)
         return before
+
+    def take_back_hours(self, moves: list[HourMove]) -> int:
+        """Set each series back to the hour it had before an evaluation whose warnings were not recorded, unless a
+        later evaluation moved it since; how many were set back."""
+        self._changes += 1
+        undone = 0
+        with self._lock:
+            for key, before, after in moves:
+                if self.hours.get(key) != after:
+                    continue
+                if before is None:
+                    del self.hours[key]
+                else:
+                    self.hours[key] = before
+                undone += 1
+        return undone
 
     def save(self) -> None:
         """Write the state to ``path`` now, if it changed since it was last written."""
@@ -198,11 +214,12 @@ class Wait(Protocol):
 
 
 class SharedEventState:
-    """``add_many``, ``discard``, ``advance`` (and ``advance_undoably``, ``take_back``) and ``evaluated`` on the
-    shared state through its actor handle, one call per batch (from a request thread, not the event loop). If it
-    does not answer within ``timeout_s``, this replica's own state answers instead (duplicates and timers of what
-    this replica saw), a warning says why, and the shared state is asked again after ``retry_s`` (until then no
-    request waits for it): no request fails for it. ``get`` waits for a call's result (``ray.get``)."""
+    """``add_many``, ``discard``, ``advance`` (and ``advance_undoably``, ``take_back``) and ``evaluated`` (and
+    ``take_back_hours``) on the shared state through its actor handle, one call per batch (from a request thread,
+    not the event loop). If it does not answer within ``timeout_s``, this replica's own state answers instead
+    (duplicates and timers of what this replica saw), a warning says why, and the shared state is asked again
+    after ``retry_s`` (until then no request waits for it): no request fails for it. ``get`` waits for a call's
+    result (``ray.get``)."""
 
     def __init__(self, actor: object, timeout_s: float = 2.0, retry_s: float = 30.0, get: Wait | None = None) -> None:
         self.actor, self.timeout_s, self.retry_s, self.get = actor, timeout_s, retry_s, get
@@ -226,6 +243,9 @@ class SharedEventState:
 
     def evaluated(self, series: list[SeriesHour]) -> list[float | None]:
         return self._call("evaluated", self.local.evaluated, series)
+
+    def take_back_hours(self, moves: list[HourMove]) -> int:
+        return self._call("take_back_hours", self.local.take_back_hours, moves)
 
     def status(self) -> dict[str, object]:
         """Whether the shared state answers; while it does not, this replica's own state answers (its counts)."""

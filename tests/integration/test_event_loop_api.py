@@ -235,3 +235,35 @@ def test_a_failed_attempt_leaves_the_rule_timers_as_they_were(gateway: Any, monk
     assert "repeated-report-merge" in fired(again)
     third = triage(client, keys["consumer"], **report, id="guardrail-3")
     assert len(third["duplicates"]) == 2 and "repeated-report-merge" not in fired(third)  # suppressed for a day
+
+
+def test_a_warning_whose_record_failed_is_raised_again_when_the_readings_are_sent_again(
+    gateway: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hours of a series are evaluated once: an evaluation whose warnings could not be recorded sets them (and
+    the rule timers) back, so the same readings sent again raise the same warning, recorded; a third time, none."""
+    from citymind.errors import EventStoreUnavailable
+
+    client, records, keys = gateway
+    values = [90.0] * 165 + [170.0, 175.0, 180.0]  # three hours over 150: pm25-heavy-3h
+    points = [{"t": f"2026-11-{20 + h // 24:02d}T{h % 24:02d}:00:00", "value": v} for h, v in enumerate(values)]
+    body = {"series": [{"indicator": "pm25", "area": "云山镇", "points": points}]}
+
+    def down(rows: object) -> None:
+        raise EventStoreUnavailable("the event store is down")
+
+    def rules(answer: Any) -> list[str]:
+        return [w["explanation"]["rule"]["rule"] for w in answer.json()["results"][0]["warnings"]]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(records, "record", down)
+        failed = client.post("/v1/indicators/evaluate", json=body, headers=keys["consumer"])
+    assert failed.status_code == 503, failed.text
+    again = client.post("/v1/indicators/evaluate", json=body, headers=keys["consumer"])
+    assert again.status_code == 200 and "pm25-heavy-3h" in rules(again), again.text
+    [warning] = [
+        w for w in again.json()["results"][0]["warnings"] if w["explanation"]["rule"]["rule"] == "pm25-heavy-3h"
+    ]
+    assert client.get(f"/v1/events/{warning['event_id']}", headers=keys["consumer"]).status_code == 200
+    third = client.post("/v1/indicators/evaluate", json=body, headers=keys["consumer"])
+    assert third.status_code == 200 and rules(third) == []  # those hours were evaluated: nothing new

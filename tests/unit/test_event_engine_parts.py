@@ -166,6 +166,17 @@ def test_a_failed_attempt_sets_back_the_shared_timers_it_moved() -> None:
     assert len(state.timers) == 2
 
 
+def test_evaluated_hours_are_set_back_unless_a_later_evaluation_moved_them() -> None:
+    state = shared(StateActor(EventState()))
+    pm25, noise = ("pm25", "南村镇"), ("noise", "南村镇")
+    assert state.evaluated([(pm25, 10.0), (noise, 10.0)]) == [None, None]
+    assert state.evaluated([(pm25, 12.0)]) == [10.0]
+    assert state.take_back_hours([(pm25, 10.0, 12.0), (noise, None, 10.0)]) == 2
+    assert state.evaluated([(pm25, 12.0), (noise, 11.0)]) == [10.0, None]
+    state.evaluated([(pm25, 13.0)])  # a later evaluation: the set-back of an earlier one leaves it
+    assert state.take_back_hours([(pm25, 10.0, 12.0)]) == 0 and state.evaluated([(pm25, 13.0)]) == [13.0]
+
+
 TIMED = """groups:
   - name: air
     kind: alert
