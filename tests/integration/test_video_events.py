@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 
 from events.triage import TriageConfig
@@ -69,3 +70,44 @@ def test_a_vehicle_on_the_road_becomes_one_dispatched_event(bootstrapped: Mlflow
     assert event["explanation"]["rule"]["version"] == "video-test-rules/1"
     assert len(out["frames"]) == 16 and out["frames"][-1]["counts"]["all"] == {"vehicle": 1}
     assert again.status_code == 200 and again.json()["events"] == []  # still within the interval: merged
+
+
+def test_video_events_whose_record_failed_are_raised_again_when_sent_again(
+    bootstrapped: MlflowRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An answer whose events could not be recorded (503) sets the rule timers back: the same frames sent again
+    raise the event (recorded), where the failed attempt's firing would have merged it into nothing."""
+    from citymind.errors import EventStoreUnavailable
+    from events.records import EventRecords
+
+    rules = tmp_path / "road.yaml"
+    rules.write_text(RULES, encoding="utf-8")
+    register_ruleset(bootstrapped, "video-retry-rules", rules)
+    cameras = tmp_path / "cameras.yaml"
+    cameras.write_text(
+        "cameras:\n  cam-2: {detector: motion, zones: {all: [[0, 0], [160, 0], [160, 120], [0, 120]]}}\n"
+    )
+    config = VideoConfig(cameras_file=str(cameras), max_frames=16, max_pixels=200 * 200)
+    records = EventRecords(f"sqlite:///{tmp_path / 'events.db'}", reporter_key=b"r" * 32)
+    app = create_app(
+        ModelHub(bootstrapped),
+        video=InProcessVideo(VideoAnalyzer(config)),
+        video_config=config,
+        triage=TriageConfig(rules="video-retry-rules@production"),
+        records=records,
+    )
+    frames = [np.full((120, 160, 3), 90, np.uint8)] * 8 + moving_box_frames(8)
+    body = {"camera": "cam-2", "frames": [base64.b64encode(png(f)).decode() for f in frames]}
+
+    def down(rows: object) -> None:
+        raise EventStoreUnavailable("the event store is down")
+
+    with TestClient(app) as http:
+        with monkeypatch.context() as patched:
+            patched.setattr(records, "record", down)
+            failed = http.post("/v1/video/events", params={"area": "南村镇"}, json=body)
+        assert failed.status_code == 503, failed.text
+        again = http.post("/v1/video/events", params={"area": "南村镇"}, json=body)
+    assert again.status_code == 200, again.text
+    [event] = again.json()["events"]
+    assert event["rule"] == "vehicle-on-road" and records.get(event["event_id"]) is not None
