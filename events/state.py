@@ -301,6 +301,9 @@ class UndoableTimers:
 
     @contextlib.contextmanager
     def attempt(self) -> Iterator[None]:
+        if getattr(self._attempt, "moves", None) is not None:  # within another attempt: it sets back what both moved
+            yield
+            return
         moves: list[Move] = []
         self._attempt.moves = moves
         try:

@@ -162,6 +162,11 @@ def test_a_failed_attempt_sets_back_the_shared_timers_it_moved() -> None:
     assert len(state.timers) == 0 and two.evaluate("dispatch", report, HOUR)[0].suppressed is False
     with timers.attempt():
         assert one.evaluate("dispatch", report, 2 * HOUR)[0].suppressed is True  # two's firing stands
+    with pytest.raises(RuntimeError), timers.attempt():
+        with timers.attempt():  # an inner attempt leaves the set-back to the outer one
+            one.evaluate("dispatch", {**report, "area": "南村镇"}, 3 * HOUR)
+        raise RuntimeError("recording failed")
+    assert len(state.timers) == 1  # 南村镇's timer went with the outer attempt
     one.evaluate("alert", {"indicator": "pm25", "value": 160}, 0)
     assert len(state.timers) == 2
 
