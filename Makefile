@@ -8,12 +8,10 @@ TEST_WORKERS ?= 2
 
 .PHONY: install run test check format bench examples clean
 
-# --no-compile: a module is byte-compiled when first imported (the venv is ours to write), not all of torch, ray and
-# mlflow up front: 261 → 168 s to install on this 2-core machine
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	@$(PY) -m pip install -q --disable-pip-version-check --no-compile -c constraints.txt -e '.[dev,train]' 2>&1 \
+	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,train]' 2>&1 \
 		| grep -vE '^WARNING: Location|BuildBackendWarning|^ *!!|^ *\*+|^ *$$|corresp|strategy|Please|By 20|See https|Editable|name as your' || true
 	@$(PY) -c "import registry, models, rules, knowledge_graph, training, events, serving, citymind" 
 	@touch $(STAMP)
