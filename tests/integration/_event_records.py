@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from events.records import EventRecords
 
@@ -27,3 +31,16 @@ def store(folder: Path) -> EventRecords:
 
 def events_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'events.db'}"
+
+
+@contextlib.contextmanager
+def store_down(records: EventRecords) -> Iterator[None]:
+    """Within it, ``records`` refuses every record as an event store that is down (the gateway answers 503)."""
+    from citymind.errors import EventStoreUnavailable
+
+    def down(rows: object) -> None:
+        raise EventStoreUnavailable("the event store is down")
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(records, "record", down)
+        yield

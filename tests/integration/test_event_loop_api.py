@@ -17,6 +17,7 @@ from events.records import EventRecords
 from registry import MlflowRegistry
 from serving.app import create_app
 from serving.model_hub import ModelHub
+from tests.integration._event_records import store_down
 
 
 @pytest.fixture(scope="module")
@@ -187,19 +188,11 @@ def test_a_duplicate_links_to_the_earlier_event_whichever_channel_sent_it(gatewa
     assert merged["merged_into"] == first["event_id"]
 
 
-def test_a_report_whose_record_failed_is_not_its_own_duplicate_when_sent_again(
-    gateway: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from citymind.errors import EventStoreUnavailable
-
+def test_a_report_whose_record_failed_is_not_its_own_duplicate_when_sent_again(gateway: Any) -> None:
     client, records, keys = gateway
     report = {"report": {"text": "明村镇政府门口的红绿灯坏了三天了", "area": "明村镇"}}  # no id: a new event each time
 
-    def down(rows: object) -> None:
-        raise EventStoreUnavailable("the event store is down")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(records, "record", down)
+    with store_down(records):
         failed = client.post("/v1/events/triage", json=report, headers=keys["consumer"])
     assert failed.status_code == 503, failed.text
     again = client.post("/v1/events/triage", json=report, headers=keys["consumer"]).json()
@@ -208,24 +201,18 @@ def test_a_report_whose_record_failed_is_not_its_own_duplicate_when_sent_again(
     assert [d["event_id"] for d in third["duplicates"]] == [again["event_id"]]  # a recorded one is found
 
 
-def test_a_failed_attempt_leaves_the_rule_timers_as_they_were(gateway: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_attempt_leaves_the_rule_timers_as_they_were(gateway: Any) -> None:
     """The merge rule fires once a day per area and category: an attempt that fired it and then failed to record
     does not use up that once, so its retry fires it; the next duplicate is then suppressed."""
-    from citymind.errors import EventStoreUnavailable
-
     client, records, keys = gateway
     report = {"text": "仁兆镇沽河大桥桥头护栏被撞断了", "area": "仁兆镇", "channel": "hotline"}
-
-    def down(rows: object) -> None:
-        raise EventStoreUnavailable("the event store is down")
 
     def fired(answer: dict[str, Any]) -> list[str]:
         return [f["rule"] for f in answer["explanation"]["rules"]["fired"]]
 
     first = triage(client, keys["consumer"], **report, id="guardrail-1")
     assert first["duplicates"] == [] and "repeated-report-merge" not in fired(first)
-    with monkeypatch.context() as patched:
-        patched.setattr(records, "record", down)
+    with store_down(records):
         failed = client.post(
             "/v1/events/triage", json={"report": {**report, "id": "guardrail-2"}}, headers=keys["consumer"]
         )
@@ -237,26 +224,18 @@ def test_a_failed_attempt_leaves_the_rule_timers_as_they_were(gateway: Any, monk
     assert len(third["duplicates"]) == 2 and "repeated-report-merge" not in fired(third)  # suppressed for a day
 
 
-def test_a_warning_whose_record_failed_is_raised_again_when_the_readings_are_sent_again(
-    gateway: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_warning_whose_record_failed_is_raised_again_when_the_readings_are_sent_again(gateway: Any) -> None:
     """The hours of a series are evaluated once: an evaluation whose warnings could not be recorded sets them (and
     the rule timers) back, so the same readings sent again raise the same warning, recorded; a third time, none."""
-    from citymind.errors import EventStoreUnavailable
-
     client, records, keys = gateway
     values = [90.0] * 165 + [170.0, 175.0, 180.0]  # three hours over 150: pm25-heavy-3h
     points = [{"t": f"2026-11-{20 + h // 24:02d}T{h % 24:02d}:00:00", "value": v} for h, v in enumerate(values)]
     body = {"series": [{"indicator": "pm25", "area": "云山镇", "points": points}]}
 
-    def down(rows: object) -> None:
-        raise EventStoreUnavailable("the event store is down")
-
     def rules(answer: Any) -> list[str]:
         return [w["explanation"]["rule"]["rule"] for w in answer.json()["results"][0]["warnings"]]
 
-    with monkeypatch.context() as patched:
-        patched.setattr(records, "record", down)
+    with store_down(records):
         failed = client.post("/v1/indicators/evaluate", json=body, headers=keys["consumer"])
     assert failed.status_code == 503, failed.text
     again = client.post("/v1/indicators/evaluate", json=body, headers=keys["consumer"])
